@@ -1,0 +1,138 @@
+"""`grade`: the command line. The only module besides `report` that knows about the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from enum import IntEnum
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from grader import __version__
+from grader.errors import GraderError, RubricError, UsageError
+from grader.pipeline import DEFAULT_RUBRICS, GradeOptions, grade
+from grader.report import render
+from grader.rubric import load_rubric
+from grader.template import answer_template
+
+
+class ExitCode(IntEnum):
+    OK = 0  # grading ran, whatever the scores
+    INTERNAL = 1  # a grader bug
+    USAGE = 2
+    RUBRIC = 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="grade",
+        description="Grade deep-learning homework submissions. Student code runs in a sandbox.",
+        epilog="examples:\n  grade submissions/            grade every student folder\n"
+        "  grade submissions/alice       grade one student\n"
+        "  grade submissions/ -k p4b     only problem 4b\n"
+        "  grade template hw6            print a blank answer sheet",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="a submission folder, or a folder of student folders",
+    )
+    parser.add_argument("--homework", help="homework id (default: `homework` in answers.toml)")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON")
+    parser.add_argument(
+        "-k",
+        dest="select",
+        metavar="EXPR",
+        help="only checks matching this pytest -k expression (e.g. p4b)",
+    )
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="students graded in parallel (default: all cores)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="run seed for the grader's inputs")
+    parser.add_argument("--rubrics", type=Path, default=DEFAULT_RUBRICS, help="rubric folder")
+    parser.add_argument("--reference", type=Path, default=None, help="reference folder")
+    parser.add_argument("--quiet", "-q", action="store_true", help="only the summary table")
+    parser.add_argument("--version", action="version", version=f"grader {__version__}")
+    return parser
+
+
+def template_main(argv: list[str], console: Console) -> int:
+    parser = argparse.ArgumentParser(
+        prog="grade template", description="Print a blank, commented answer sheet."
+    )
+    parser.add_argument("homework")
+    parser.add_argument("--rubrics", type=Path, default=DEFAULT_RUBRICS)
+    args = parser.parse_args(argv)
+    path = args.rubrics / f"{args.homework}.yaml"
+    if not path.is_file():
+        raise UsageError(f"unknown homework {args.homework!r} (no {path})")
+    sys.stdout.write(answer_template(load_rubric(path)))
+    return ExitCode.OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    console = Console(stderr=False)
+    errors = Console(stderr=True)
+    try:
+        if argv[:1] == ["template"] and not Path("template").is_dir():
+            return template_main(argv[1:], console)
+        args = build_parser().parse_args(argv)
+        return grade_main(args, console)
+    except RubricError as exc:
+        errors.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return ExitCode.RUBRIC
+    except GraderError as exc:
+        errors.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return ExitCode.USAGE
+
+
+def grade_main(args: argparse.Namespace, console: Console) -> int:
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    progress = Progress(
+        TextColumn("running student code"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = progress.add_task("sandbox", total=0)
+    options = GradeOptions(
+        homework=args.homework,
+        rubrics_dir=args.rubrics,
+        reference_dir=args.reference,
+        select=args.select,
+        jobs=args.jobs,
+        seed=args.seed,
+        on_planned=lambda n: progress.update(task, total=n),
+        on_observed=lambda student: progress.advance(task),
+    )
+    with progress:
+        report = grade(args.paths, options)
+    if args.quiet:
+        from grader.report import render_summary
+
+        console.print(render_summary(report))
+    else:
+        render(report, console)
+    if args.json:
+        args.json.write_text(json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=False))
+        console.print(f"results written to {args.json}")
+    return ExitCode.OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,323 @@
+"""Judges: one function per check kind, turning answers and observations into `CheckResult`s.
+
+Every verdict is computed here, in the grader's process, against the reference and on inputs the
+grader drew. A judge never raises for anything a student did: bad answers, crashes and hangs all
+become results with a message the student can act on.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from grader.context import GradingContext, needs_reference, result
+from grader.exprs import ExpressionError, parse_expression
+from grader.ingest import Answer
+from grader.modules import judge_module
+from grader.observe import derive_seed
+from grader.results import CheckResult, SourceRef, Status
+from grader.rubric import (
+    ChoiceCheck,
+    FloatVar,
+    FormulaCheck,
+    IntListVar,
+    IntVar,
+    ManualCheck,
+    NumberCheck,
+    Problem,
+    RefValue,
+    answer_key,
+)
+
+
+def expected_value(ctx: GradingContext, expected: Any) -> Any:
+    return (
+        ctx.reference.value(expected)
+        if isinstance(expected, RefValue) and ctx.reference
+        else expected
+    )
+
+
+def _answer(ctx: GradingContext, problem: Problem, check: Any) -> Answer | CheckResult:
+    key = answer_key(problem, check)
+    sheet_error = ctx.submission.answer_sheet_error
+    if sheet_error is not None:
+        return result(
+            check,
+            None,
+            Status.ERROR,
+            0.0,
+            check.points,
+            f"answers.toml could not be read: {sheet_error.reason}",
+            source=SourceRef(file=sheet_error.path.name, line=sheet_error.line),
+        )
+    answer = ctx.submission.answers.get(key)
+    if answer is None:
+        section, _, name = key.rpartition(".")
+        return result(
+            check,
+            None,
+            Status.FAILED,
+            0.0,
+            check.points,
+            f"not answered: add `{name} = ...` under [{section}] in answers.toml",
+        )
+    return answer
+
+
+def _reference_missing(ctx: GradingContext, check: Any) -> bool:
+    return ctx.reference is None and isinstance(getattr(check, "expected", None), RefValue)
+
+
+def judge_number(
+    problem: Problem, check: NumberCheck, part: str | None, ctx: GradingContext
+) -> CheckResult:
+    answer = _answer(ctx, problem, check)
+    if isinstance(answer, CheckResult):
+        return answer
+    if _reference_missing(ctx, check):
+        return needs_reference(check, part, check.points)
+    value = parse_number(answer.value)
+    expected = float(expected_value(ctx, check.expected))
+    if value is None:
+        return result(
+            check,
+            part,
+            Status.FAILED,
+            0.0,
+            check.points,
+            f"expected a number, got {answer.value!r}",
+            source=answer.source,
+        )
+    ok = (
+        math.isclose(value, expected, rel_tol=check.rtol, abs_tol=check.atol)
+        if (check.rtol or check.atol)
+        else value == expected
+    )
+    if ok:
+        return result(
+            check,
+            part,
+            Status.PASSED,
+            check.points,
+            check.points,
+            f"{_fmt(value)} is correct",
+            source=answer.source,
+        )
+    return result(
+        check,
+        part,
+        Status.FAILED,
+        0.0,
+        check.points,
+        f"{_fmt(value)} is not correct (expected {_fmt(expected)})",
+        source=answer.source,
+    )
+
+
+def parse_number(value: Any) -> float | None:
+    """Numbers as students write them: 78592, 78592.0, "78,592", "78 592"."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        cleaned = re.sub(r"(?<=\d)[,_\s](?=\d{3}\b)", "", value.strip())
+        try:
+            return float(cleaned)
+        except ValueError:
+            return None
+    return None
+
+
+def _fmt(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() and abs(value) < 1e15 else f"{value:.6g}"
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def judge_choice(
+    problem: Problem, check: ChoiceCheck, part: str | None, ctx: GradingContext
+) -> CheckResult:
+    answer = _answer(ctx, problem, check)
+    if isinstance(answer, CheckResult):
+        return answer
+    if _reference_missing(ctx, check):
+        return needs_reference(check, part, check.points)
+    raw = answer.value
+    if isinstance(raw, str):
+        raw = [s for s in re.split(r"[,;]", raw) if s.strip()]
+    if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
+        return result(
+            check,
+            part,
+            Status.FAILED,
+            0.0,
+            check.points,
+            f"expected a list of options such as {check.options[:2]}, got {answer.value!r}",
+            source=answer.source,
+        )
+    spellings = {_norm(o): o for o in check.options}
+    for option, aliases in check.aliases.items():
+        spellings.update({_norm(a): option for a in aliases})
+    chosen = {spellings.get(_norm(s)) for s in raw}
+    unknown = [s for s in raw if _norm(s) not in spellings]
+    expected = set(expected_value(ctx, check.expected))
+    verdicts = []
+    right = 0
+    for option in check.options:
+        correct = (option in chosen) == (option in expected)
+        right += correct
+        said = "chosen" if option in chosen else "not chosen"
+        verdicts.append(f"{option} {said} {'✓' if correct else '✗'}")
+    score = check.points * right / len(check.options)
+    status = Status.PASSED if right == len(check.options) else Status.FAILED
+    message = f"{right}/{len(check.options)} options classified correctly: " + ", ".join(verdicts)
+    details = (
+        [
+            f"unrecognised option(s): {', '.join(map(repr, unknown))}; "
+            f"choose from {', '.join(check.options)}"
+        ]
+        if unknown
+        else []
+    )
+    return result(
+        check, part, status, score, check.points, message, details=details, source=answer.source
+    )
+
+
+def sample_points(check: FormulaCheck, seed: int) -> list[dict[str, Any]]:
+    """Random points plus the corners of the domain (smallest and largest values)."""
+    rng = np.random.default_rng(seed)
+    points: list[dict[str, Any]] = []
+    for corner in ("low", "high"):
+        points.append(_point(check, rng, corner))
+    while len(points) < check.samples:
+        points.append(_point(check, rng, None))
+    return points
+
+
+def _point(check: FormulaCheck, rng: np.random.Generator, corner: str | None) -> dict[str, Any]:
+    point: dict[str, Any] = {}
+    scalars = {k: v for k, v in check.variables.items() if not isinstance(v, IntListVar)}
+    for name, var in scalars.items():
+        if isinstance(var, IntVar):
+            point[name] = (
+                getattr(var, corner) if corner else int(rng.integers(var.low, var.high + 1))
+            )
+        elif isinstance(var, FloatVar):
+            point[name] = getattr(var, corner) if corner else float(rng.uniform(var.low, var.high))
+    for name, var in check.variables.items():
+        if isinstance(var, IntListVar):
+            length = int(point[var.length])
+            if corner:
+                point[name] = [getattr(var, corner)] * length
+            else:
+                point[name] = [int(v) for v in rng.integers(var.low, var.high + 1, size=length)]
+    return point
+
+
+def judge_formula(
+    problem: Problem, check: FormulaCheck, part: str | None, ctx: GradingContext
+) -> CheckResult:
+    answer = _answer(ctx, problem, check)
+    if isinstance(answer, CheckResult):
+        return answer
+    if not isinstance(answer.value, str | int | float) or isinstance(answer.value, bool):
+        return result(
+            check,
+            part,
+            Status.FAILED,
+            0.0,
+            check.points,
+            'expected an expression in quotes, e.g. "1/n[0]"',
+            source=answer.source,
+        )
+    try:
+        expression = parse_expression(str(answer.value), list(check.variables))
+    except ExpressionError as exc:
+        return result(
+            check,
+            part,
+            Status.FAILED,
+            0.0,
+            check.points,
+            f"cannot read your expression: {exc.message}",
+            source=answer.source,
+        )
+    if ctx.reference is None:
+        return needs_reference(check, part, check.points)
+    reference = ctx.reference.attribute(check.expected.ref)
+    seed = derive_seed(ctx.run_seed, "formula", problem.id, check.id)
+    for point in sample_points(check, seed):
+        want = float(reference(**point, **check.expected.args))
+        try:
+            got = expression.evaluate(**point)
+        except ExpressionError as exc:
+            return result(
+                check,
+                part,
+                Status.FAILED,
+                0.0,
+                check.points,
+                f"your expression fails at {_show(point)}: {exc.message}",
+                source=answer.source,
+            )
+        if not (math.isfinite(got) and abs(got - want) <= check.atol + check.rtol * abs(want)):
+            return result(
+                check,
+                part,
+                Status.FAILED,
+                0.0,
+                check.points,
+                f"differs from the correct value at {_show(point)}: "
+                f"yours {got:.6g}, expected {want:.6g}",
+                source=answer.source,
+            )
+    return result(
+        check,
+        part,
+        Status.PASSED,
+        check.points,
+        check.points,
+        f"agrees with the reference at {check.samples} sampled points",
+        source=answer.source,
+    )
+
+
+def _show(point: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in point.items())
+
+
+def judge_manual(
+    problem: Problem, check: ManualCheck, part: str | None, ctx: GradingContext
+) -> CheckResult:
+    return result(
+        check,
+        part,
+        Status.PENDING,
+        0.0,
+        check.points,
+        "graded by a TA" + (f": {check.prompt}" if check.prompt else ""),
+    )
+
+
+Judge = Callable[[Problem, Any, str | None, GradingContext], CheckResult]
+
+JUDGES: dict[str, Judge] = {
+    "number": judge_number,
+    "choice": judge_choice,
+    "formula": judge_formula,
+    "module": judge_module,
+    "manual": judge_manual,
+}
+
+
+def judge(problem: Problem, check: Any, part: str | None, ctx: GradingContext) -> CheckResult:
+    return JUDGES[check.kind](problem, check, part, ctx)

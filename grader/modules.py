@@ -1,0 +1,496 @@
+"""The `module` check kind: a student's nn.Module, observed in the sandbox, judged per aspect.
+
+The sandbox reports what the class did (parameters as arrays, outputs on the grader's inputs,
+gradients); this module compares that with the reference in the grader's process. The weight
+transplant (`grader.transplant`) lets the reference compute, with the student's own weights,
+what a correct layer would have output; equality on fresh random inputs is the verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from grader.context import GradingContext, part_points, result
+from grader.hints import hint_for
+from grader.ingest import CodeUnit
+from grader.observations import ExceptionInfo, ModuleObservation
+from grader.observe import ModuleTarget, probe_id
+from grader.results import CheckResult, SourceRef, Status
+from grader.rubric import ModuleCheck, Problem
+from grader.transplant import Piece, candidate_assignments, student_pieces, transplant_weights
+
+
+@dataclass(frozen=True)
+class Probed:
+    """A successfully instantiated module's observation, with its arrays."""
+
+    unit: CodeUnit
+    obs: ModuleObservation
+    arrays: dict[str, np.ndarray]
+    target: ModuleTarget
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    matched: str | None  # the variant's name
+    assignment: list[Piece] | None
+    message: str
+
+
+def judge_module(
+    problem: Problem, check: ModuleCheck, part: str | None, ctx: GradingContext
+) -> CheckResult:
+    assert part is not None
+    points = part_points(check, part)
+    probed = _probe(problem, check, ctx)
+    if part == "name":
+        return _judge_name(check, ctx, problem, probed)
+    if isinstance(probed, _Failure):
+        return result(
+            check,
+            part,
+            probed.status,
+            0.0,
+            points,
+            probed.message,
+            details=probed.details,
+            hint=probed.hint,
+            source=probed.source,
+        )
+    judge = {
+        "instantiate": _instantiate,
+        "param_count": _param_count,
+        "independent": _independent,
+        "output_shape": _output_shape,
+        "equivalence": _equivalence_aspect,
+        "backward": _backward,
+    }[part]
+    status, message, details, hint, source = judge(check, probed, ctx)
+    score = points if status is Status.PASSED else 0.0
+    return result(
+        check,
+        part,
+        status,
+        score,
+        points,
+        message,
+        details=details,
+        hint=hint,
+        source=source or SourceRef(file=probed.unit.file, line=probed.unit.line),
+    )
+
+
+Verdict = tuple[Status, str, list[str], str | None, SourceRef | None]
+
+
+@dataclass(frozen=True)
+class _Failure:
+    status: Status
+    message: str
+    details: list[str]
+    hint: str | None = None
+    source: SourceRef | None = None
+
+
+def _probe(problem: Problem, check: ModuleCheck, ctx: GradingContext) -> Probed | _Failure:
+    key = f"probe:{probe_id(problem, check)}"
+    if key not in ctx.memo:
+        ctx.memo[key] = _run_probe(problem, check, ctx)
+    return ctx.memo[key]
+
+
+def _run_probe(problem: Problem, check: ModuleCheck, ctx: GradingContext) -> Probed | _Failure:
+    sub = ctx.submission
+    target = ctx.observer.target(sub, problem, check)
+    unit = target.lookup.unit
+    if unit is None:
+        instead = ", ".join(target.lookup.found_instead) or "none"
+        details = [f"{p.file}:{p.line}: {p.message}" for p in sub.parse_problems]
+        return _Failure(
+            Status.FAILED,
+            f"no class {check.symbol} found in your .py files "
+            f"(nn.Module classes found instead: {instead})",
+            details,
+            hint="files with syntax errors cannot be read" if details else None,
+        )
+    outcome, run = ctx.observer.outcome(sub, problem, check)
+    source = SourceRef(file=unit.file, line=unit.line)
+    if outcome is None or outcome.observation is None:
+        why = outcome.problem if outcome else "the sandbox did not run"
+        limit = f" ({run.limit_hit})" if run and run.limit_hit else ""
+        tail = run.stderr_tail.strip().splitlines()[-5:] if run else []
+        return _Failure(
+            Status.ERROR, f"your code could not be observed: {why}{limit}", tail, source=source
+        )
+    obs = outcome.observation
+    if obs.error is not None:
+        return _crash(obs.error, obs.stage, unit, source)
+    if obs.class_found is False:
+        return _Failure(
+            Status.FAILED,
+            f"importing {unit.file} does not define {unit.name} "
+            "(is it inside a function or an `if` block?)",
+            [],
+            source=source,
+        )
+    if obs.is_module is False:
+        return _Failure(
+            Status.FAILED, f"{unit.name} is not a torch.nn.Module subclass", [], source=source
+        )
+    return Probed(unit, obs, outcome.arrays, target)
+
+
+def _crash(error: ExceptionInfo, stage: str, unit: CodeUnit, fallback: SourceRef) -> _Failure:
+    frame = error.student_frame()
+    source = SourceRef(file=frame.file, line=frame.line) if frame else fallback
+    where = f" at {frame.file}:{frame.line}" if frame else ""
+    message = f"{error.type} during {stage}{where}: {_first_line(error.message)}"
+    details = [f"{frame.file}:{frame.line}: {frame.code}"] if frame and frame.code else []
+    return _Failure(Status.ERROR, message, details, hint_for(error), source)
+
+
+def _first_line(text: str, limit: int = 300) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line[:limit]
+
+
+def _judge_name(
+    check: ModuleCheck, ctx: GradingContext, problem: Problem, probed: Probed | _Failure
+) -> CheckResult:
+    lookup = ctx.observer.target(ctx.submission, problem, check).lookup
+    if lookup.unit is None or lookup.exact:
+        return result(
+            check,
+            "name",
+            Status.PASSED,
+            0.0,
+            0.0,
+            f"class named {check.symbol}" if lookup.exact else "no class to name",
+        )
+    unit = lookup.unit
+    return result(
+        check,
+        "name",
+        Status.FAILED,
+        -check.misnamed_penalty,
+        0.0,
+        f"graded {unit.name} in place of {check.symbol}: name it exactly {check.symbol} "
+        f"(-{check.misnamed_penalty:g})",
+        source=SourceRef(file=unit.file, line=unit.line),
+    )
+
+
+def _ok(message: str, details: list[str] | None = None) -> Verdict:
+    return Status.PASSED, message, details or [], None, None
+
+
+def _instantiate(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Verdict:
+    return _ok(f"{probed.unit.name}({', '.join(map(repr, check.init_args))}) builds an nn.Module")
+
+
+def _trainable_count(obs: ModuleObservation) -> int:
+    seen: dict[int, int] = {}
+    for p in obs.params:
+        if p.requires_grad:
+            seen[p.tensor] = int(np.prod(p.shape)) if p.shape else 1
+    return sum(seen.values())
+
+
+def _reference_count(check: ModuleCheck, ctx: GradingContext) -> int | None:
+    if ctx.reference is None:
+        return None
+    module = ctx.reference.attribute(check.reference)(**check.variants[0].args)
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def _param_count(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Verdict:
+    count = _trainable_count(probed.obs)
+    expected = _reference_count(check, ctx)
+    if expected is None:
+        return (
+            Status.SKIPPED,
+            f"{count:,} trainable parameters (compared by the staff)",
+            [],
+            None,
+            None,
+        )
+    if count == expected:
+        return _ok(f"{count:,} trainable parameters, as expected")
+    hint = None
+    if count and expected % count == 0 and expected // count > 1:
+        hint = (
+            f"exactly 1/{expected // count} of the expected count: one part seems to be "
+            f"reused {expected // count} times instead of independent copies"
+        )
+    return Status.FAILED, f"{count:,} trainable parameters; expected {expected:,}", [], hint, None
+
+
+def _shared_groups(obs: ModuleObservation) -> list[list[str]]:
+    groups: dict[int, list[str]] = {}
+    for p in obs.params:
+        groups.setdefault(p.tensor, []).append(p.name)
+    return [names for names in groups.values() if len(names) > 1]
+
+
+def _independent(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Verdict:
+    shared = _shared_groups(probed.obs)
+    if shared:
+        first = shared[0]
+        return (
+            Status.FAILED,
+            f"{len(shared)} parameter tensor(s) are shared between parts that should be "
+            f"independent, e.g. {first[0]} is the same tensor as {first[1]}"
+            + (f" (and {len(first) - 2} more)" if len(first) > 2 else ""),
+            [", ".join(g[:4]) + (" ..." if len(g) > 4 else "") for g in shared[:5]],
+            "build a new module for each copy (a list comprehension), do not repeat one "
+            "instance with `[m] * k`",
+            None,
+        )
+    expected = _reference_count(check, ctx)
+    count = _trainable_count(probed.obs)
+    if expected and count and expected != count and expected % count == 0:
+        k = expected // count
+        return (
+            Status.FAILED,
+            f"{count:,} parameters, 1/{k} of the {expected:,} of {k} "
+            f"independent paths: the same path's weights seem to be used {k} times",
+            [],
+            "create one module per path (e.g. an nn.ModuleList of new modules)",
+            None,
+        )
+    return _ok("no parameter tensor is shared between parts")
+
+
+def _forward_missing(probed: Probed) -> Verdict | None:
+    if probed.obs.has_forward is not False:
+        return None
+    unit = probed.unit
+    misplaced = unit.misplaced_methods.get("forward")
+    if misplaced is not None:
+        line, parent = misplaced
+        return (
+            Status.ERROR,
+            f"{unit.name} has no forward method: `def forward` at "
+            f"{unit.file}:{line} is indented inside `{parent}`",
+            [],
+            f"dedent `forward` so it sits at class level, beside `{parent}`",
+            SourceRef(file=unit.file, line=line),
+        )
+    return (
+        Status.ERROR,
+        f"{unit.name} has no forward method",
+        [],
+        "define `def forward(self, x):` at class level",
+        None,
+    )
+
+
+def _forward_failure(probed: Probed) -> Verdict | None:
+    missing = _forward_missing(probed)
+    if missing:
+        return missing
+    for i, fwd in enumerate(probed.obs.forwards):
+        if fwd.error is not None:
+            crash = _crash(
+                fwd.error,
+                f"forward on input {i}",
+                probed.unit,
+                SourceRef(file=probed.unit.file, line=probed.unit.line),
+            )
+            shape = probed.target.request.spec["inputs"][i] if probed.target.request else ""
+            x = probed.target.inputs.get(str(shape))
+            details = crash.details + ([f"input shape {list(x.shape)}"] if x is not None else [])
+            return crash.status, crash.message, details, crash.hint, crash.source
+        if not fwd.ok:
+            return (Status.FAILED, f"forward returned {fwd.returned}, not a tensor", [], None, None)
+    if len(probed.obs.forwards) < len(probed.target.inputs) - 1:
+        return Status.ERROR, "the forward passes did not all run", [], None, None
+    return None
+
+
+def _output_shape(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Verdict:
+    failure = _forward_failure(probed)
+    if failure:
+        return failure
+    for fwd, x_shape, want in zip(
+        probed.obs.forwards, check.inputs, check.output_shapes, strict=True
+    ):
+        if fwd.shape != want:
+            return (
+                Status.FAILED,
+                f"input {x_shape} gave output {fwd.shape}; expected {want}",
+                [],
+                None,
+                None,
+            )
+    return _ok("output shapes " + ", ".join(str(s) for s in check.output_shapes) + " as expected")
+
+
+def _equivalence(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Equivalence:
+    key = f"equivalence:{check.id}"
+    if key not in ctx.memo:
+        ctx.memo[key] = _compute_equivalence(check, probed, ctx)
+    return ctx.memo[key]
+
+
+def _outputs(probed: Probed) -> list[np.ndarray]:
+    return [
+        probed.arrays[f"out{i}"]
+        for i in range(len(probed.obs.forwards))
+        if f"out{i}" in probed.arrays
+    ]
+
+
+def _inputs(probed: Probed) -> list[np.ndarray]:
+    assert probed.target.request is not None
+    return [probed.target.inputs[k] for k in probed.target.request.spec["inputs"]]
+
+
+def _close(got: np.ndarray, want: np.ndarray, check: ModuleCheck) -> bool:
+    if got.shape != want.shape or not np.all(np.isfinite(got)):
+        return False
+    scale = float(np.max(np.abs(want))) if want.size else 0.0
+    return bool(
+        np.all(np.abs(got - want) <= check.atol * max(scale, 1e-12) + check.rtol * np.abs(want))
+    )
+
+
+def _compute_equivalence(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Equivalence:
+    assert ctx.reference is not None
+    cls = ctx.reference.attribute(check.reference)
+    pieces = student_pieces(probed.obs.params, probed.arrays)
+    outputs = _outputs(probed)
+    xs = [torch.from_numpy(x).double() for x in _inputs(probed)]
+    closest: float | None = None
+    relu_of_expected = False
+    for variant in check.variants:
+        ref = cls(*check.init_args, **variant.args).double()
+        for assignment in candidate_assignments(ref, pieces):
+            transplant_weights(ref, assignment)
+            with torch.no_grad():
+                wants = [ref(x).numpy() for x in xs]
+            if all(_close(g, w, check) for g, w in zip(outputs, wants, strict=True)):
+                return Equivalence(
+                    variant.name,
+                    assignment,
+                    f"matches the reference ({variant.name}) when given your weights",
+                )
+            diff = max(
+                float(np.max(np.abs(g - w))) if g.shape == w.shape else np.inf
+                for g, w in zip(outputs, wants, strict=True)
+            )
+            closest = diff if closest is None else min(closest, diff)
+            relu_of_expected |= all(
+                _close(g, np.maximum(w, 0), check) for g, w in zip(outputs, wants, strict=True)
+            )
+    if closest is None:
+        expected = sum(1 for _ in cls(*check.init_args, **check.variants[0].args).parameters())
+        return Equivalence(
+            None,
+            None,
+            "your parameters cannot be laid onto the reference's to "
+            f"compare outputs: you have {len(pieces)} tensors "
+            f"({_trainable_count(probed.obs):,} values), it has {expected}",
+        )
+    message = (
+        f"your output differs from the reference given your weights (max abs diff {closest:.3g})"
+    )
+    if relu_of_expected:
+        message += "; it equals ReLU of the expected output: is there a ReLU after the sum?"
+    return Equivalence(None, None, message)
+
+
+def _equivalence_aspect(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Verdict:
+    failure = _forward_failure(probed)
+    if failure:
+        return failure
+    if ctx.reference is None:
+        return Status.SKIPPED, "compared with the reference by the staff", [], None, None
+    if _shared_groups(probed.obs):
+        return (
+            Status.FAILED,
+            "parts share parameter tensors, so this is not the layer of "
+            "independent parts the problem asks for",
+            [],
+            None,
+            None,
+        )
+    eq = _equivalence(check, probed, ctx)
+    if eq.matched:
+        return _ok(eq.message)
+    return Status.FAILED, eq.message, [], None, None
+
+
+def _backward(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Verdict:
+    missing = _forward_missing(probed)
+    if missing:
+        return missing
+    bwd = probed.obs.backward
+    if bwd is None:
+        return Status.ERROR, "the backward pass did not run", [], None, None
+    if bwd.error is not None:
+        crash = _crash(
+            bwd.error,
+            "backward",
+            probed.unit,
+            SourceRef(file=probed.unit.file, line=probed.unit.line),
+        )
+        return crash.status, crash.message, crash.details, crash.hint, crash.source
+    names = _first_names(probed.obs)
+    without = [names[k] for k, has in enumerate(bwd.has_grad) if not has]
+    if without:
+        return (
+            Status.FAILED,
+            f"{len(without)} parameter(s) get no gradient, e.g. {without[0]}",
+            without[:5],
+            "a parameter that does not take part in forward gets no gradient",
+            None,
+        )
+    if ctx.reference is not None and _matched_grads_differ(check, probed, ctx):
+        return (
+            Status.FAILED,
+            "gradients differ from the reference's for the same weights",
+            [],
+            None,
+            None,
+        )
+    return _ok(f"backward gives a gradient for all {len(bwd.has_grad)} parameter tensors")
+
+
+def _first_names(obs: ModuleObservation) -> dict[int, str]:
+    names: dict[int, str] = {}
+    for p in obs.params:
+        names.setdefault(p.tensor, p.name)
+    return names
+
+
+def _matched_grads_differ(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> bool:
+    """With a matched transplant, the reference's gradients must equal the student's."""
+    if _shared_groups(probed.obs) or _forward_failure(probed):
+        return False
+    eq = _equivalence(check, probed, ctx)
+    if eq.assignment is None:
+        return False
+    variant = next(v for v in check.variants if v.name == eq.matched)
+    assert ctx.reference is not None and probed.target.request is not None
+    ref = ctx.reference.attribute(check.reference)(*check.init_args, **variant.args).double()
+    transplant_weights(ref, eq.assignment)
+    x = torch.from_numpy(_inputs(probed)[0]).double()
+    cotangent = torch.from_numpy(probed.target.inputs[probed.target.request.spec["cotangent"]])
+    (ref(x) * cotangent).sum().backward()
+    index_of = {p.name: p.tensor for p in probed.obs.params}
+    for param, piece in zip(ref.parameters(), eq.assignment, strict=True):
+        tensor, _, slot = piece.name.partition("[")
+        grad = probed.arrays.get(f"grad{index_of.get(tensor, -1)}")
+        if grad is None:
+            return True
+        if slot:
+            grad = grad[int(slot.rstrip("]"))]
+        want = param.grad.numpy() if param.grad is not None else np.zeros(param.shape)
+        scale = max(float(np.max(np.abs(want))), 1e-12)
+        if grad.shape != want.shape or np.max(np.abs(grad - want)) > 1e-3 * scale:
+            return True
+    return False

@@ -1,0 +1,102 @@
+"""What comes back from the sandbox, validated before anything reads it.
+
+The probe's JSON is untrusted (student code ran in that process and may have rewritten it), so it
+is parsed into strict models with bounded sizes; arrays are loaded with `allow_pickle=False`.
+A malformed observation is treated like a crash, never as a verdict.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Obs(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class Frame(_Obs):
+    file: str = Field(max_length=1000)
+    line: int
+    function: str = Field(max_length=300)
+    code: str = Field(default="", max_length=1000)
+    student: bool = False
+
+
+class ExceptionInfo(_Obs):
+    type: str = Field(max_length=200)
+    message: str = Field(max_length=10_000)
+    frames: list[Frame] = Field(default_factory=list, max_length=100)
+
+    def student_frame(self) -> Frame | None:
+        """The deepest frame in the student's own files: the line they should look at."""
+        for frame in reversed(self.frames):
+            if frame.student:
+                return frame
+        return None
+
+
+class Printed(_Obs):
+    stdout: str = Field(default="", max_length=10_000)
+    stderr: str = Field(default="", max_length=10_000)
+
+
+class ParamInfo(_Obs):
+    name: str = Field(max_length=500)
+    shape: list[int] = Field(max_length=16)
+    tensor: int = Field(ge=0, description="Index of the distinct tensor (shared ones repeat).")
+    requires_grad: bool = True
+    dtype: str = Field(default="float32", max_length=40)
+
+
+class ForwardObs(_Obs):
+    ok: bool
+    shape: list[int] | None = None
+    dtype: str | None = None
+    returned: str | None = Field(default=None, max_length=200)
+    error: ExceptionInfo | None = None
+
+
+class BackwardObs(_Obs):
+    ok: bool
+    has_grad: list[bool] = Field(default_factory=list, max_length=100_000)
+    error: ExceptionInfo | None = None
+
+
+class ModuleObservation(_Obs):
+    kind: Literal["module"]
+    id: str
+    stage: str = Field(max_length=100, description="How far the probe got.")
+    seconds: float = 0.0
+    printed: Printed = Field(default_factory=Printed)
+    error: ExceptionInfo | None = None
+    class_found: bool | None = None
+    is_module: bool | None = None
+    has_forward: bool | None = None
+    params: list[ParamInfo] = Field(default_factory=list, max_length=100_000)
+    n_tensors: int = 0
+    forwards: list[ForwardObs] = Field(default_factory=list, max_length=100)
+    backward: BackwardObs | None = None
+
+
+Observation = ModuleObservation
+
+MAX_ARRAY_BYTES = 256 * 2**20
+
+
+def load_arrays(path: str, max_bytes: int = MAX_ARRAY_BYTES) -> dict[str, np.ndarray]:
+    """Numeric arrays only, never objects; bounded so a submission cannot flood the grader."""
+    arrays: dict[str, np.ndarray] = {}
+    total = 0
+    with np.load(path, allow_pickle=False) as data:
+        for key in data.files:
+            value = data[key]
+            if value.dtype.kind not in "biuf":
+                raise ValueError(f"array {key!r} has non-numeric dtype {value.dtype}")
+            total += value.nbytes
+            if total > max_bytes:
+                raise ValueError("observation arrays exceed the size limit")
+            arrays[key] = value
+    return arrays

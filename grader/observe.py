@@ -1,0 +1,123 @@
+"""Plan what to observe of a submission, draw the inputs, run the sandbox once, cache the result.
+
+All probes of one student run in one sandboxed process (torch is imported once), on inputs drawn
+here from a seed derived from the run's seed and the student's name: reproducible for the TA,
+fresh for every run seed, and never containing an expected value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from grader.ingest import ClassLookup, Submission, find_class
+from grader.rubric import ModuleCheck, Problem, Rubric
+from grader.sandbox import Limits, ProbeOutcome, ProbeRequest, Runner, SandboxJob, SandboxResult
+
+STARTUP_ALLOWANCE_S = 30.0
+
+
+def derive_seed(run_seed: int, *parts: str) -> int:
+    digest = hashlib.sha256(":".join([str(run_seed), *parts]).encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+def probe_id(problem: Problem, check: ModuleCheck) -> str:
+    return f"{problem.id}.{check.id}"
+
+
+@dataclass(frozen=True)
+class ModuleTarget:
+    """Which class of the submission a module check grades, and how it was found."""
+
+    lookup: ClassLookup
+    request: ProbeRequest | None
+    inputs: dict[str, np.ndarray]
+
+
+def plan_module(
+    sub: Submission, problem: Problem, check: ModuleCheck, run_seed: int
+) -> ModuleTarget:
+    lookup = find_class(sub, check.symbol)
+    pid = probe_id(problem, check)
+    seed = derive_seed(run_seed, sub.student, pid)
+    rng = np.random.default_rng(seed)
+    inputs = {
+        f"{pid}.x{i}": rng.standard_normal(shape).astype(np.float32)
+        for i, shape in enumerate(check.inputs)
+    }
+    inputs[f"{pid}.g0"] = rng.standard_normal(check.output_shapes[0])
+    if lookup.unit is None:
+        return ModuleTarget(lookup, None, inputs)
+    request = ProbeRequest(
+        id=pid,
+        kind="module",
+        timeout_s=check.timeout_s,
+        spec={
+            "file": lookup.unit.file,
+            "class_name": lookup.unit.name,
+            "init_args": check.init_args,
+            "seed": seed % 2**31,
+            "inputs": [f"{pid}.x{i}" for i in range(len(check.inputs))],
+            "cotangent": f"{pid}.g0",
+        },
+    )
+    return ModuleTarget(lookup, request, inputs)
+
+
+class Observer:
+    """Runs each student's probes once (thread-safe), however many checks read them."""
+
+    def __init__(
+        self, rubric: Rubric, runner: Runner, run_seed: int = 0, limits: Limits | None = None
+    ) -> None:
+        self.rubric = rubric
+        self.runner = runner
+        self.run_seed = run_seed
+        self.limits = limits or Limits()
+        self._results: dict[str, SandboxResult | None] = {}
+        self._targets: dict[tuple[str, str], ModuleTarget] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def target(self, sub: Submission, problem: Problem, check: ModuleCheck) -> ModuleTarget:
+        key = (sub.student, probe_id(problem, check))
+        if key not in self._targets:
+            self._targets[key] = plan_module(sub, problem, check, self.run_seed)
+        return self._targets[key]
+
+    def outcome(
+        self, sub: Submission, problem: Problem, check: ModuleCheck
+    ) -> tuple[ProbeOutcome | None, SandboxResult | None]:
+        result = self.observe(sub)
+        if result is None:
+            return None, None
+        return result.outcomes.get(probe_id(problem, check)), result
+
+    def observe(self, sub: Submission) -> SandboxResult | None:
+        """The sandbox run for this student (None when there is nothing to run)."""
+        with self._guard:
+            lock = self._locks.setdefault(sub.student, threading.Lock())
+        with lock:
+            if sub.student not in self._results:
+                self._results[sub.student] = self._run(sub)
+            return self._results[sub.student]
+
+    def _run(self, sub: Submission) -> SandboxResult | None:
+        requests: list[ProbeRequest] = []
+        inputs: dict[str, np.ndarray] = {}
+        for problem in self.rubric.problems:
+            for check in problem.checks:
+                if isinstance(check, ModuleCheck):
+                    target = self.target(sub, problem, check)
+                    inputs.update(target.inputs)
+                    if target.request is not None:
+                        requests.append(target.request)
+        if not requests:
+            return None
+        wall = STARTUP_ALLOWANCE_S + sum(r.timeout_s for r in requests)
+        limits = Limits(**{**self.limits.__dict__, "wall_s": min(self.limits.wall_s, wall)})
+        return self.runner.run(SandboxJob(sub.root, tuple(requests), inputs, limits))

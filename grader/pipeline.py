@@ -1,0 +1,167 @@
+"""The grading pipeline in one place: discover -> ingest -> observe (sandbox) -> judge -> results.
+
+`grade` is the library entry point the CLI calls; it knows nothing about terminals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.context import check_parts, part_id, part_points
+from grader.discover import discover
+from grader.errors import UsageError
+from grader.ingest import Submission, ingest
+from grader.observe import Observer
+from grader.plugin import GraderPlugin, GradingSession
+from grader.reference import load_reference
+from grader.results import (
+    CheckResult,
+    GradeReport,
+    Status,
+    SubmissionResult,
+    problem_result,
+    submission_result,
+)
+from grader.rubric import ModuleCheck, Rubric, load_rubric
+from grader.sandbox import WEAK_ISOLATION_WARNING, Runner, SandboxRunner
+
+DEFAULT_RUBRICS = Path(__file__).resolve().parent.parent / "rubrics"
+PYTEST_INI = Path(__file__).with_name("pytest-grader.ini")
+
+
+@dataclass
+class GradeOptions:
+    homework: str | None = None
+    rubrics_dir: Path = DEFAULT_RUBRICS
+    reference_dir: Path | None = None
+    select: str | None = None  # pytest -k expression
+    jobs: int = 1
+    seed: int = 0
+    runner: Runner | None = None
+    pytest_args: list[str] = field(default_factory=list)
+    on_planned: Callable[[int], None] | None = None
+    on_observed: Callable[[str], None] | None = None
+
+
+def rubric_path(homework: str, rubrics_dir: Path) -> Path:
+    path = rubrics_dir / f"{homework}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in rubrics_dir.glob("*.yaml"))
+        raise UsageError(
+            f"unknown homework {homework!r}: no rubric {path} (known: {', '.join(known) or 'none'})"
+        )
+    return path
+
+
+def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
+    submissions = [ingest(folder) for path in paths for folder in discover(path)]
+    by_homework: dict[str, list[Submission]] = {}
+    unknown: list[Submission] = []
+    for sub in submissions:
+        homework = options.homework or sub.homework
+        if homework is None:
+            unknown.append(sub)
+        else:
+            by_homework.setdefault(homework, []).append(sub)
+    if unknown and len(by_homework) == 1:
+        (only,) = by_homework
+        for sub in unknown:
+            sub.notes.append(f"homework not stated; graded as {only} like the rest of the class")
+            by_homework[only].append(sub)
+        unknown = []
+    runner = options.runner or SandboxRunner()
+    warnings = [WEAK_ISOLATION_WARNING] if runner.isolation != "bubblewrap" else []
+    results: list[SubmissionResult] = [_unrecognised(sub) for sub in unknown]
+    for homework, subs in sorted(by_homework.items()):
+        rubric = load_rubric(rubric_path(homework, options.rubrics_dir))
+        results.extend(_grade_homework(rubric, subs, runner, options))
+    results.sort(key=lambda r: r.student)
+    return GradeReport(submissions=results, warnings=warnings)
+
+
+def _grade_homework(
+    rubric: Rubric, subs: list[Submission], runner: Runner, options: GradeOptions
+) -> list[SubmissionResult]:
+    session = GradingSession(
+        rubric=rubric,
+        rubric_path=rubric_path(rubric.homework, options.rubrics_dir),
+        submissions=subs,
+        reference=load_reference(rubric, options.reference_dir),
+        observer=Observer(rubric, runner, options.seed),
+        run_seed=options.seed,
+        jobs=options.jobs,
+        on_observed=options.on_observed,
+    )
+    if options.on_planned:
+        modules = any(isinstance(c, ModuleCheck) for p in rubric.problems for c in p.checks)
+        options.on_planned(len(subs) if modules else 0)
+    args = [
+        "-c",
+        str(PYTEST_INI),
+        "--rootdir",
+        str(session.rubric_path.parent),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        str(session.rubric_path),
+        *options.pytest_args,
+    ]
+    if options.select:
+        args += ["-k", options.select]
+    with contextlib.redirect_stdout(io.StringIO()):
+        pytest.main(args, plugins=[GraderPlugin(session)])
+    return [_assemble(rubric, sub, session.results) for sub in subs]
+
+
+def _assemble(
+    rubric: Rubric, sub: Submission, results: dict[tuple[str, str, str], CheckResult]
+) -> SubmissionResult:
+    problems = []
+    for problem in rubric.problems:
+        checks = []
+        for check in problem.checks:
+            for part in check_parts(check):
+                cid = part_id(check, part)
+                found = results.get((sub.student, problem.id, cid))
+                checks.append(found or _not_run(check, part, cid))
+        problems.append(problem_result(problem.id, problem.title, problem.points, checks))
+    notes = list(sub.notes)
+    if sub.answer_sheet_error:
+        notes.append(str(sub.answer_sheet_error))
+    return submission_result(sub.student, rubric.homework, problems, notes)
+
+
+def _not_run(check: Any, part: str | None, cid: str) -> CheckResult:
+    return CheckResult(
+        id=cid,
+        status=Status.SKIPPED,
+        score=0.0,
+        max_score=part_points(check, part),
+        message="not run (deselected)",
+        title=check.title,
+    )
+
+
+def _unrecognised(sub: Submission) -> SubmissionResult:
+    reason = (
+        'cannot tell which homework this is: add `homework = "hw6"` to answers.toml '
+        "or pass --homework"
+    )
+    if sub.answer_sheet_error:
+        reason = f"{sub.answer_sheet_error}; {reason}"
+    return SubmissionResult(
+        student=sub.student,
+        homework="unknown",
+        score=0.0,
+        max_score=0.0,
+        problems=[],
+        notes=list(sub.notes),
+        error=reason,
+    )

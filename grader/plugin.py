@@ -1,0 +1,189 @@
+"""Rubric checks as pytest items, following pytest's example for non-Python test files.
+
+A rubric file becomes a `RubricFile`; it yields one `StudentNode` per submission and each of those
+one `CheckItem` per rubric check (module checks: one per aspect). `runtest` calls the judge and
+records the `CheckResult`; failures raise so pytest counts them, `repr_failure` prints the message a
+student reads. `grade` drives pytest with this plugin; it also works directly:
+
+    pytest -p grader.plugin rubrics/hw6.yaml --submissions submissions/ -k p4b
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.context import GradingContext, check_parts, part_id, part_points
+from grader.ingest import Submission
+from grader.judges import judge
+from grader.observe import Observer
+from grader.reference import Reference
+from grader.results import CheckResult, Status
+from grader.rubric import ModuleCheck, Problem, Rubric
+
+
+class CheckFailed(Exception):
+    """Raised by an item whose check did not pass, so pytest's outcome and exit code agree."""
+
+    def __init__(self, result: CheckResult) -> None:
+        super().__init__(result.message)
+        self.result = result
+
+
+@dataclass
+class GradingSession:
+    """What the plugin grades, and where it leaves the results (the one source of truth)."""
+
+    rubric: Rubric
+    rubric_path: Path
+    submissions: list[Submission]
+    reference: Reference | None
+    observer: Observer
+    run_seed: int = 0
+    jobs: int = 1
+    on_observed: Callable[[str], None] | None = None
+    results: dict[tuple[str, str, str], CheckResult] = field(default_factory=dict)
+    contexts: dict[str, GradingContext] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def context(self, sub: Submission) -> GradingContext:
+        with self._lock:
+            if sub.student not in self.contexts:
+                self.contexts[sub.student] = GradingContext(
+                    sub, self.rubric, self.reference, self.observer, self.run_seed
+                )
+            return self.contexts[sub.student]
+
+
+class GraderPlugin:
+    def __init__(self, session: GradingSession) -> None:
+        self.session = session
+
+    def pytest_collect_file(
+        self, file_path: Path, parent: pytest.Collector
+    ) -> pytest.Collector | None:
+        if file_path.resolve() == self.session.rubric_path.resolve():
+            return RubricFile.from_parent(parent, path=file_path, session_data=self.session)
+        return None
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Run the sandboxes of all selected students up front, in parallel."""
+        students: dict[str, Submission] = {}
+        for item in session.items:
+            if isinstance(item, CheckItem) and isinstance(item.check, ModuleCheck):
+                students[item.submission.student] = item.submission
+        if not students:
+            return
+        observer = self.session.observer
+
+        def observe(sub: Submission) -> str:
+            observer.observe(sub)
+            return sub.student
+
+        with ThreadPoolExecutor(max_workers=max(1, self.session.jobs)) as pool:
+            for student in pool.map(observe, students.values()):
+                if self.session.on_observed:
+                    self.session.on_observed(student)
+
+
+class RubricFile(pytest.File):
+    def __init__(self, *, session_data: GradingSession, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session_data = session_data
+
+    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
+        for sub in self.session_data.submissions:
+            yield StudentNode.from_parent(self, name=sub.student, submission=sub)
+
+
+class StudentNode(pytest.Collector):
+    def __init__(self, *, submission: Submission, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.submission = submission
+
+    def collect(self) -> Iterator[pytest.Item]:
+        rubric = self.parent.session_data.rubric  # type: ignore[attr-defined]
+        for problem in rubric.problems:
+            for check in problem.checks:
+                for part in check_parts(check):
+                    yield CheckItem.from_parent(
+                        self,
+                        name=f"{problem.id}::{part_id(check, part)}",
+                        problem=problem,
+                        check=check,
+                        part=part,
+                        submission=self.submission,
+                    )
+
+
+def grader_bug(check: Any, part: str | None, exc: BaseException) -> CheckResult:
+    return CheckResult(
+        id=part_id(check, part),
+        status=Status.ERROR,
+        score=0.0,
+        max_score=part_points(check, part),
+        message=f"internal grader error, not your fault ({type(exc).__name__}: "
+        f"{exc}); please tell the course staff",
+        title=check.title,
+    )
+
+
+class CheckItem(pytest.Item):
+    def __init__(
+        self,
+        *,
+        problem: Problem,
+        check: Any,
+        part: str | None,
+        submission: Submission,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.problem = problem
+        self.check = check
+        self.part = part
+        self.submission = submission
+        self.extra_keyword_matches.update({problem.id, check.kind})
+
+    @property
+    def grading(self) -> GradingSession:
+        return self.parent.parent.session_data  # type: ignore[union-attr]
+
+    def runtest(self) -> None:
+        ctx = self.grading.context(self.submission)
+        key = (self.submission.student, self.problem.id, part_id(self.check, self.part))
+        try:
+            outcome = judge(self.problem, self.check, self.part, ctx)
+        except Exception as exc:  # a grader bug must cost this check, not the batch
+            self.grading.results[key] = grader_bug(self.check, self.part, exc)
+            raise
+        self.grading.results[key] = outcome
+        if outcome.status in (Status.FAILED, Status.ERROR):
+            raise CheckFailed(outcome)
+        if outcome.status in (Status.SKIPPED, Status.PENDING):
+            pytest.skip(f"{outcome.status.value}: {outcome.message}")
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, CheckFailed):
+            r = excinfo.value.result
+            lines = [f"{r.status.value}: {r.message}"]
+            if r.source:
+                lines.append(f"  at {r.source}")
+            lines += [f"  {d}" for d in r.details]
+            if r.hint:
+                lines.append(f"  hint: {r.hint}")
+            return "\n".join(lines)
+        return f"grader bug while judging this check:\n{super().repr_failure(excinfo)}"
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return (
+            self.path,
+            None,
+            f"{self.submission.student}: {self.problem.id} {part_id(self.check, self.part)}",
+        )

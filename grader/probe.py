@@ -1,0 +1,239 @@
+"""The probe: the only code that runs next to student code, inside the sandbox.
+
+This file is copied alone into the sandbox and run as a script, so it imports nothing from the
+grader (the grader, the references and the rubrics are not visible in there). It executes the
+plan the grader wrote (`plan.json`), on inputs the grader drew (`inputs.npz`), and writes plain
+observations: one JSON file and one .npz of arrays per probe. It decides nothing: whatever it
+writes is untrusted by the grader, which validates it and judges against its own reference.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+_json_dump = json.dump  # bound before student code runs and can monkeypatch the module
+_np_savez = np.savez
+MAX_TEXT = 4000
+SUBMISSION = Path.cwd()
+
+
+class ProbeTimeout(BaseException):
+    """Raised by SIGALRM; a BaseException so a student's `except Exception` cannot swallow it."""
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise ProbeTimeout()
+
+
+def _relative(filename: str) -> str | None:
+    try:
+        return str(Path(filename).resolve().relative_to(SUBMISSION))
+    except (ValueError, OSError):
+        return None
+
+
+def exception_info(exc: BaseException) -> dict[str, Any]:
+    """Exception type, message and the stack frames, student frames marked by relative path."""
+    frames = []
+    for fs in traceback.extract_tb(exc.__traceback__):
+        rel = _relative(fs.filename)
+        frames.append(
+            {
+                "file": rel if rel is not None else fs.filename,
+                "line": fs.lineno,
+                "function": fs.name,
+                "code": (fs.line or "")[:300],
+                "student": rel is not None,
+            }
+        )
+    if isinstance(exc, SyntaxError) and exc.filename:
+        rel = _relative(exc.filename)
+        frames.append(
+            {
+                "file": rel if rel is not None else exc.filename,
+                "line": exc.lineno or 0,
+                "function": "<module>",
+                "code": (exc.text or "").strip()[:300],
+                "student": rel is not None,
+            }
+        )
+    message = str(exc) if not isinstance(exc, ProbeTimeout) else "time limit reached"
+    return {"type": type(exc).__name__, "message": message[:MAX_TEXT], "frames": frames[-30:]}
+
+
+@contextlib.contextmanager
+def captured(sink: dict[str, str]):
+    """Keep what the student prints (bounded) out of the probe's own channel."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            yield
+        finally:
+            sink["stdout"] = out.getvalue()[-MAX_TEXT:]
+            sink["stderr"] = err.getvalue()[-MAX_TEXT:]
+
+
+def load_student_module(relpath: str, name: str):
+    path = SUBMISSION / relpath
+    for folder in (str(path.parent), str(SUBMISSION)):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {relpath}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def probe_module(
+    req: dict[str, Any], inputs: dict[str, Any], obs: dict[str, Any], arrays: dict[str, Any]
+) -> None:
+    """Import, instantiate, list parameters, run forwards and one backward; record everything.
+
+    `obs` is filled as the probe goes, so a crash or timeout still leaves what was observed.
+    """
+    import torch
+
+    obs["stage"] = "import"
+    obs["printed"] = {}
+    torch.manual_seed(req["seed"])
+    with captured(obs["printed"]):
+        module = load_student_module(req["file"], f"student_{req['index']}")
+        obs["stage"] = "lookup"
+        cls = getattr(module, req["class_name"], None)
+        obs["class_found"] = cls is not None
+        if cls is None:
+            return
+        obs["is_module"] = isinstance(cls, type) and issubclass(cls, torch.nn.Module)
+        if not obs["is_module"]:
+            return
+        obs["has_forward"] = cls.forward is not torch.nn.Module.forward
+        obs["stage"] = "instantiate"
+        model = cls(*req.get("init_args", []))
+        obs["stage"] = "parameters"
+        _record_parameters(model, obs, arrays)
+        obs["forwards"] = []
+        for i, key in enumerate(req["inputs"]):
+            obs["stage"] = f"forward {i}"
+            obs["forwards"].append(_forward(model, torch.from_numpy(inputs[key]), i, arrays))
+        obs["stage"] = "backward"
+        obs["backward"] = _backward(
+            model,
+            torch.from_numpy(inputs[req["inputs"][0]]),
+            obs,
+            arrays,
+            inputs.get(req.get("cotangent", "")),
+        )
+        obs["stage"] = "done"
+
+
+def _record_parameters(model: Any, obs: dict[str, Any], arrays: dict[str, Any]) -> None:
+    tensors: dict[int, int] = {}
+    params = []
+    for name, p in model.named_parameters(remove_duplicate=False):
+        if id(p) not in tensors:
+            tensors[id(p)] = len(tensors)
+            arrays[f"param{tensors[id(p)]}"] = p.detach().cpu().double().numpy()
+        index = tensors[id(p)]
+        params.append(
+            {
+                "name": name,
+                "shape": list(p.shape),
+                "tensor": index,
+                "requires_grad": bool(p.requires_grad),
+                "dtype": str(p.dtype).replace("torch.", ""),
+            }
+        )
+    obs["params"] = params
+    obs["n_tensors"] = len(tensors)
+
+
+def _forward(model: Any, x: Any, i: int, arrays: dict[str, Any]) -> dict[str, Any]:
+    import torch
+
+    try:
+        with torch.no_grad():
+            out = model(x)
+    except Exception as exc:  # student code: any failure is an observation
+        return {"ok": False, "error": exception_info(exc)}
+    if not isinstance(out, torch.Tensor):
+        return {"ok": False, "returned": type(out).__name__}
+    arrays[f"out{i}"] = out.detach().cpu().double().numpy()
+    return {"ok": True, "shape": list(out.shape), "dtype": str(out.dtype).replace("torch.", "")}
+
+
+def _backward(
+    model: Any, x: Any, obs: dict[str, Any], arrays: dict[str, Any], cotangent: Any
+) -> dict[str, Any]:
+    import torch
+
+    try:
+        model.zero_grad(set_to_none=True)
+        out = model(x)
+        if cotangent is not None and tuple(out.shape) == cotangent.shape:
+            loss = (out * torch.from_numpy(cotangent).to(out.dtype)).sum()
+        else:
+            loss = out.sum()
+        loss.backward()
+    except Exception as exc:
+        return {"ok": False, "error": exception_info(exc)}
+    seen: set[int] = set()
+    grads = []
+    for p in model.parameters():
+        if id(p) in seen:
+            continue
+        k = len(seen)
+        seen.add(id(p))
+        if p.grad is None:
+            grads.append(False)
+        else:
+            grads.append(True)
+            arrays[f"grad{k}"] = p.grad.detach().cpu().double().numpy()
+    return {"ok": True, "has_grad": grads}
+
+
+PROBES = {"module": probe_module}
+
+
+def main() -> int:
+    io_dir = Path(sys.argv[1])
+    plan = json.loads((io_dir / "plan.json").read_text())
+    out_dir = io_dir / "out"
+    signal.signal(signal.SIGALRM, _on_alarm)
+    with np.load(io_dir / "inputs.npz", allow_pickle=False) as data:
+        inputs = {k: data[k] for k in data.files}
+    for req in plan["probes"]:
+        started = time.monotonic()
+        obs: dict[str, Any] = {"kind": req["kind"], "id": req["id"], "stage": "start"}
+        arrays: dict[str, Any] = {}
+        signal.setitimer(signal.ITIMER_REAL, float(req["timeout_s"]))
+        try:
+            PROBES[req["kind"]](req, inputs, obs, arrays)
+        except (Exception, ProbeTimeout, SystemExit, KeyboardInterrupt) as exc:
+            obs["error"] = exception_info(exc)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        obs["seconds"] = round(time.monotonic() - started, 3)
+        with open(out_dir / f"{req['index']}.json", "w") as fh:
+            _json_dump(obs, fh, default=str)
+        _np_savez(out_dir / f"{req['index']}.npz", **arrays)
+    sys.stdout.flush()
+    os._exit(0)  # skip atexit handlers and threads a student may have left behind
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""The single door to the reference solutions.
+
+Students get the grader without `reference/`, so every use of a reference goes through
+`Reference`, and `load_reference` answers `None` when it is not installed: checks that need it are
+then skipped ("graded by the course staff") instead of crashing. The reference is trusted code
+written by the instructors and runs in the grader's own process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from grader.errors import RubricError
+from grader.rubric import RefValue, Rubric
+
+DEFAULT_REFERENCE_ROOT = Path(__file__).resolve().parent.parent / "reference"
+
+
+class Reference:
+    """A homework's reference package, with memoised values (references can be slow to compute)."""
+
+    def __init__(self, module: ModuleType) -> None:
+        self.module = module
+        self._values: dict[str, Any] = {}
+
+    def attribute(self, name: str) -> Any:
+        try:
+            return getattr(self.module, name)
+        except AttributeError:
+            raise RubricError(
+                Path(self.module.__file__ or self.module.__name__),
+                [f"the reference has no {name!r}; the rubric refers to it"],
+            ) from None
+
+    def value(self, ref: RefValue) -> Any:
+        key = f"{ref.ref}{sorted(ref.args.items())}"
+        if key not in self._values:
+            self._values[key] = self.attribute(ref.ref)(**ref.args)
+        return self._values[key]
+
+
+def load_reference(rubric: Rubric, root: Path | None = None) -> Reference | None:
+    """Import `<root>/<rubric.reference>`; None when the reference is not installed."""
+    if rubric.reference is None:
+        return None
+    root = (root or DEFAULT_REFERENCE_ROOT).resolve()
+    if not (root / rubric.reference / "__init__.py").is_file():
+        return None
+    parent = str(root.parent)
+    if parent not in sys.path:
+        sys.path.insert(0, parent)
+    return Reference(importlib.import_module(f"{root.name}.{rubric.reference}"))

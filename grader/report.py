@@ -1,0 +1,94 @@
+"""The rich terminal report. It only reads a `GradeReport`; it computes no result."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from grader.results import CheckResult, GradeReport, Status, SubmissionResult
+
+MARKS = {
+    Status.PASSED: ("✓", "green"),
+    Status.FAILED: ("✗", "red"),
+    Status.ERROR: ("!", "bold red"),
+    Status.PENDING: ("…", "yellow"),
+    Status.SKIPPED: ("-", "dim"),
+}
+
+
+def _points(score: float, max_score: float) -> str:
+    return f"{score:g}/{max_score:g}"
+
+
+def _check_lines(check: CheckResult) -> Text:
+    mark, style = MARKS[check.status]
+    text = Text()
+    text.append(f"  {mark} ", style=style)
+    text.append(f"{check.id}", style="bold")
+    if check.max_score or check.score:
+        text.append(f" [{_points(check.score, check.max_score)}]", style="dim")
+    text.append(f"  {check.message}")
+    if check.source and check.status in (Status.FAILED, Status.ERROR):
+        text.append(f"\n      at {check.source}", style="cyan")
+    for detail in check.details[:6]:
+        text.append(f"\n      {detail}", style="dim")
+    if check.hint:
+        text.append(f"\n      hint: {check.hint}", style="yellow")
+    return text
+
+
+def render_submission(sub: SubmissionResult) -> Panel:
+    parts: list[Text | Table] = []
+    if sub.error:
+        parts.append(Text(f"not graded: {sub.error}", style="bold red"))
+    for note in sub.notes:
+        parts.append(Text(f"note: {note}", style="yellow"))
+    for problem in sub.problems:
+        full = problem.score >= problem.max_score
+        header = Text()
+        header.append(f"{problem.id}", style="bold")
+        header.append(f" {problem.title}  ")
+        header.append(_points(problem.score, problem.max_score), style="green" if full else "red")
+        parts.append(header)
+        parts.extend(_check_lines(c) for c in problem.checks)
+    title = f"[bold]{sub.student}[/]  {sub.homework}  {_points(sub.score, sub.max_score)}"
+    return Panel(Group(*parts), title=title, title_align="left")
+
+
+def render_summary(report: GradeReport) -> Table:
+    problem_ids: list[str] = []
+    for sub in report.submissions:
+        for p in sub.problems:
+            if p.id not in problem_ids:
+                problem_ids.append(p.id)
+    table = Table(title="Class summary")
+    table.add_column("student")
+    for pid in problem_ids:
+        table.add_column(pid, justify="right")
+    table.add_column("total", justify="right", style="bold")
+    table.add_column("pending", justify="right")
+    table.add_column("errors", justify="right")
+    for sub in report.submissions:
+        scores = {p.id: _points(p.score, p.max_score) for p in sub.problems}
+        checks = [c for p in sub.problems for c in p.checks]
+        pending = sum(c.status is Status.PENDING for c in checks)
+        errors = sum(c.status is Status.ERROR for c in checks) + (1 if sub.error else 0)
+        table.add_row(
+            sub.student,
+            *(scores.get(pid, "-") for pid in problem_ids),
+            _points(sub.score, sub.max_score),
+            str(pending),
+            str(errors),
+        )
+    return table
+
+
+def render(report: GradeReport, console: Console) -> None:
+    for warning in report.warnings:
+        console.print(Panel(warning, title="warning", style="bold yellow"))
+    for sub in report.submissions:
+        console.print(render_submission(sub))
+    if len(report.submissions) > 1:
+        console.print(render_summary(report))

@@ -1,0 +1,278 @@
+"""Rubric models: what an instructor writes in `rubrics/<hw>.yaml`.
+
+The check kinds are a closed set of frozen Pydantic models discriminated by `kind`; adding a kind
+means adding one model here and one judge in `grader.judges`. Points, tolerances, partial credit
+and accepted variants live here, never in code. Invalid rubrics are reported with file, line and
+field (`load_rubric`), because an instructor fixing a rubric needs to know where to look.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from grader.errors import RubricError
+
+SCHEMA_VERSION = 1
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RefValue(_Model):
+    """A value computed by the reference implementation (`reference/<hw>/`), by name."""
+
+    ref: str = Field(description="Name of a function in the homework's reference package.")
+    args: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments for it.")
+
+
+Expected = Annotated[
+    RefValue | float | int | list[str],
+    Field(description="A literal, or {ref: name} computed by the reference."),
+]
+
+
+class _CheckBase(_Model):
+    id: str = Field(pattern=r"^[A-Za-z0-9_\-]+$", description="Unique within the problem.")
+    title: str = Field(default="", description="One line shown in the report.")
+    points: float = Field(ge=0, description="Points for this check.")
+    answer: str | None = Field(
+        default=None,
+        description="Answer-sheet key 'section.key'; defaults to '<problem id>.<check id>'.",
+    )
+    visibility: Literal["visible", "hidden"] = Field(
+        default="visible", description="Hidden checks are left out of the students' copy."
+    )
+
+
+class NumberCheck(_CheckBase):
+    """A number, exact or within tolerance."""
+
+    kind: Literal["number"]
+    expected: Expected
+    atol: float = Field(default=0.0, ge=0, description="Absolute tolerance.")
+    rtol: float = Field(default=0.0, ge=0, description="Relative tolerance.")
+
+
+class ChoiceCheck(_CheckBase):
+    """Pick the subset of options that satisfy a property; credit per option classified right."""
+
+    kind: Literal["choice"]
+    options: list[str] = Field(min_length=1, description="All options the student chooses from.")
+    expected: Expected
+    aliases: dict[str, list[str]] = Field(
+        default_factory=dict, description="Other accepted spellings per option."
+    )
+
+
+class IntVar(_Model):
+    kind: Literal["int"]
+    low: int
+    high: int
+
+
+class FloatVar(_Model):
+    kind: Literal["float"]
+    low: float
+    high: float
+
+
+class IntListVar(_Model):
+    """A list of ints whose length is another (int) variable, e.g. widths n[0..L-1]."""
+
+    kind: Literal["int_list"]
+    low: int
+    high: int
+    length: str = Field(description="Name of the int variable giving the length.")
+
+
+Variable = Annotated[IntVar | FloatVar | IntListVar, Field(discriminator="kind")]
+
+
+class FormulaCheck(_CheckBase):
+    """An expression in named variables, compared with the reference at sampled points."""
+
+    kind: Literal["formula"]
+    variables: dict[str, Variable]
+    expected: RefValue
+    samples: int = Field(default=200, ge=1, le=100_000)
+    rtol: float = Field(default=1e-6, ge=0)
+    atol: float = Field(default=1e-12, ge=0)
+
+    @model_validator(mode="after")
+    def _lengths_name_int_vars(self) -> FormulaCheck:
+        for name, var in self.variables.items():
+            if isinstance(var, IntListVar):
+                target = self.variables.get(var.length)
+                if not isinstance(target, IntVar):
+                    raise ValueError(f"variable {name!r}: length {var.length!r} is not an int var")
+        return self
+
+
+class ModuleVariant(_Model):
+    name: str = Field(description="How the feedback names this accepted reading of the problem.")
+    args: dict[str, Any] = Field(default_factory=dict, description="Reference constructor args.")
+
+
+ModuleAspect = Literal[
+    "instantiate", "param_count", "independent", "output_shape", "equivalence", "backward"
+]
+
+
+class ModuleCheck(_CheckBase):
+    """A class found by name in the submission, probed in the sandbox, judged per aspect."""
+
+    kind: Literal["module"]
+    symbol: str = Field(description="Class name students were asked to write.")
+    reference: str = Field(description="Reference class name in the homework's package.")
+    init_args: list[Any] = Field(default_factory=list)
+    inputs: list[list[int]] = Field(min_length=1, description="Input shapes for forward passes.")
+    output_shapes: list[list[int]] = Field(description="Expected output shape per input.")
+    variants: list[ModuleVariant] = Field(default_factory=lambda: [ModuleVariant(name="default")])
+    aspects: dict[ModuleAspect, float] = Field(
+        min_length=1, description="Points per aspect; they add up to `points`."
+    )
+    misnamed_penalty: float = Field(
+        default=0.0, ge=0, description="Deducted when the class is found under a near-miss name."
+    )
+    rtol: float = Field(default=1e-4, ge=0)
+    atol: float = Field(default=1e-5, ge=0, description="Relative to the largest output value.")
+    timeout_s: float = Field(default=60, gt=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModuleCheck:
+        if len(self.inputs) != len(self.output_shapes):
+            raise ValueError("inputs and output_shapes need one entry each")
+        total = sum(self.aspects.values())
+        if abs(total - self.points) > 1e-9:
+            raise ValueError(f"aspect points add up to {total:g}, but points is {self.points:g}")
+        return self
+
+
+class ManualCheck(_CheckBase):
+    """Graded by a TA: shown as pending with its points."""
+
+    kind: Literal["manual"]
+    prompt: str = Field(default="", description="What the TA should look for.")
+
+
+Check = Annotated[
+    NumberCheck | ChoiceCheck | FormulaCheck | ModuleCheck | ManualCheck,
+    Field(discriminator="kind"),
+]
+
+
+class Problem(_Model):
+    id: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    title: str = ""
+    points: float = Field(ge=0, description="Must equal the sum of the checks' points.")
+    checks: list[Check]
+
+    @model_validator(mode="after")
+    def _points_add_up(self) -> Problem:
+        total = sum(c.points for c in self.checks)
+        if abs(total - self.points) > 1e-9:
+            raise ValueError(
+                f"checks add up to {total:g} points, but the problem says {self.points:g}"
+            )
+        ids = [c.id for c in self.checks]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"duplicate check ids in problem {self.id}")
+        return self
+
+
+class Rubric(_Model):
+    schema_version: int = Field(description=f"Must be {SCHEMA_VERSION}.")
+    homework: str = Field(pattern=r"^[a-z0-9_\-]+$")
+    title: str
+    description: str = ""
+    reference: str | None = Field(
+        default=None, description="Package under reference/ holding the reference solutions."
+    )
+    problems: list[Problem]
+
+    @model_validator(mode="after")
+    def _unique_problems(self) -> Rubric:
+        if self.schema_version != SCHEMA_VERSION:
+            raise ValueError(
+                f"schema_version {self.schema_version} is not supported; this grader reads "
+                f"version {SCHEMA_VERSION}"
+            )
+        ids = [p.id for p in self.problems]
+        if len(ids) != len(set(ids)):
+            raise ValueError("duplicate problem ids")
+        return self
+
+    @property
+    def max_score(self) -> float:
+        return sum(p.points for p in self.problems)
+
+    def problem(self, problem_id: str) -> Problem:
+        for p in self.problems:
+            if p.id == problem_id:
+                return p
+        raise KeyError(problem_id)
+
+
+def answer_key(problem: Problem, check: _CheckBase) -> str:
+    """The answer-sheet key a check reads ('p2.variance')."""
+    return check.answer or f"{problem.id}.{check.id}"
+
+
+def load_rubric(path: Path) -> Rubric:
+    """Read and validate a rubric, turning every problem into 'line N: field: reason'."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RubricError(path, [f"cannot read: {exc.strerror}"]) from exc
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise RubricError(path, [f"{where}not valid YAML: {getattr(exc, 'problem', exc)}"]) from exc
+    try:
+        return Rubric.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            line, field = _locate(node, list(err["loc"]))
+            where = f"line {line}: " if line else ""
+            problems.append(f"{where}{field or '(top level)'}: {err['msg']}")
+        raise RubricError(path, problems) from exc
+
+
+def _locate(node: yaml.Node | None, loc: list[int | str]) -> tuple[int | None, str]:
+    """Follow a Pydantic error location through the YAML node tree to a 1-based line.
+
+    Pydantic inserts the discriminator value (`module`, `int_list`) into locations of union
+    members; those parts match no YAML key and are skipped, so the field reads as the user wrote it.
+    """
+    if node is None:
+        return None, ".".join(str(p) for p in loc)
+    line = node.start_mark.line + 1
+    field: list[str] = []
+    for part in loc:
+        child: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if k.value == str(part)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            child = node.value[part] if 0 <= part < len(node.value) else None
+        if child is None:
+            if isinstance(node, yaml.MappingNode) and _is_tag(node, part):
+                continue
+            field.append(str(part))
+            continue
+        field.append(str(part))
+        node = child
+        line = node.start_mark.line + 1
+    return line, ".".join(field)
+
+
+def _is_tag(node: yaml.MappingNode, part: int | str) -> bool:
+    return any(k.value == "kind" and v.value == part for k, v in node.value)

@@ -1,0 +1,392 @@
+"""Run student code confined, and bring back observations.
+
+Each run gets a fresh scratch folder holding a copy of the submission (regular files only:
+symlinks are never followed out of it), the grader's inputs and plan, and the probe script.
+Under bubblewrap the process sees a read-only system and Python, that scratch folder and nothing
+else: no network, no `reference/`, no `rubrics/`, no classmates, no grader environment variables.
+Without bubblewrap it still gets rlimits, a process group, a scrubbed environment and a scratch
+copy, and the run says loudly what is not protected.
+
+`Runner` is the seam: judges are unit-tested with `RecordedRunner`; the sandbox itself is always
+tested for real.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from pydantic import ValidationError
+
+from grader.observations import ModuleObservation, Observation, load_arrays
+
+PROBE_SCRIPT = Path(__file__).with_name("probe.py")
+MAX_FILE_BYTES = 20 * 2**20
+MAX_COPY_BYTES = 200 * 2**20
+OUTPUT_TAIL = 4000
+
+
+@dataclass(frozen=True)
+class Limits:
+    wall_s: float = 120.0
+    memory_mb: int = 3072
+    threads: int = 1
+    max_processes: int = 64
+    max_file_mb: int = 64
+
+
+@dataclass(frozen=True)
+class ProbeRequest:
+    """One thing to observe; `spec` is the JSON the probe script reads."""
+
+    id: str
+    kind: str
+    timeout_s: float
+    spec: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class SandboxJob:
+    submission_dir: Path
+    requests: tuple[ProbeRequest, ...]
+    inputs: Mapping[str, np.ndarray]
+    limits: Limits = Limits()
+
+
+@dataclass(frozen=True)
+class ProbeOutcome:
+    observation: Observation | None
+    arrays: dict[str, np.ndarray]
+    problem: str | None = None  # why there is no usable observation
+
+
+@dataclass(frozen=True)
+class SandboxResult:
+    outcomes: dict[str, ProbeOutcome]
+    exit_code: int | None
+    timed_out: bool
+    stdout_tail: str
+    stderr_tail: str
+    seconds: float
+    isolation: str
+    limit_hit: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Runner(Protocol):
+    isolation: str
+
+    def run(self, job: SandboxJob) -> SandboxResult: ...
+
+
+def bubblewrap_available() -> bool:
+    """bwrap exists and can actually create namespaces here (some containers forbid it)."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return False
+    probe = subprocess.run(
+        [bwrap, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"],
+        capture_output=True,
+        timeout=20,
+        check=False,
+    )
+    return probe.returncode == 0
+
+
+WEAK_ISOLATION_WARNING = (
+    "bubblewrap (bwrap) is not available: student code runs WITHOUT filesystem and network "
+    "isolation. It still gets time, memory and process limits, a scrubbed environment and a "
+    "scratch copy, but it could read files this user can read (including reference/) and reach "
+    "the network. Install bubblewrap (Debian/Ubuntu: apt-get install -y bubblewrap) before "
+    "grading untrusted submissions."
+)
+
+
+class SandboxRunner:
+    """The real runner: bubblewrap when available, a clearly weaker fallback otherwise."""
+
+    def __init__(self, use_bwrap: bool | None = None) -> None:
+        self.use_bwrap = bubblewrap_available() if use_bwrap is None else use_bwrap
+        self.isolation = "bubblewrap" if self.use_bwrap else "rlimits-only"
+
+    def run(self, job: SandboxJob) -> SandboxResult:
+        with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
+            scratch = Path(tmp)
+            sub_dir = scratch / "sub"
+            io_dir = scratch / "io"
+            (io_dir / "out").mkdir(parents=True)
+            copy_submission(job.submission_dir, sub_dir)
+            shutil.copy(PROBE_SCRIPT, io_dir / "probe.py")
+            plan = {"probes": [_plan_entry(i, r) for i, r in enumerate(job.requests)]}
+            (io_dir / "plan.json").write_text(json.dumps(plan))
+            np.savez(io_dir / "inputs.npz", **dict(job.inputs))
+            started = time.monotonic()
+            proc = self._execute(scratch, job.limits)
+            seconds = time.monotonic() - started
+            outcomes = {
+                req.id: read_outcome(io_dir / "out", i, req) for i, req in enumerate(job.requests)
+            }
+            return SandboxResult(
+                outcomes=outcomes,
+                exit_code=proc.returncode,
+                timed_out=proc.timed_out,
+                stdout_tail=proc.stdout[-OUTPUT_TAIL:],
+                stderr_tail=proc.stderr[-OUTPUT_TAIL:],
+                seconds=seconds,
+                isolation=self.isolation,
+                limit_hit=proc.limit_hit,
+            )
+
+    def _execute(self, scratch: Path, limits: Limits) -> _Completed:
+        inner_root = "/sandbox" if self.use_bwrap else str(scratch)
+        argv = [sys.executable, "-I", "-B", f"{inner_root}/io/probe.py", f"{inner_root}/io"]
+        env = sandbox_env(inner_root, limits)
+        if self.use_bwrap:
+            setenv = [arg for key, value in env.items() for arg in ("--setenv", key, value)]
+            argv = bwrap_argv(scratch, inner_root) + setenv + argv
+        else:
+            for private in ("home", "tmp"):
+                (scratch / private).mkdir(exist_ok=True)
+        return run_limited(argv, cwd=scratch / "sub", env=env, limits=limits)
+
+
+def _plan_entry(index: int, req: ProbeRequest) -> dict[str, Any]:
+    return {**req.spec, "id": req.id, "kind": req.kind, "index": index, "timeout_s": req.timeout_s}
+
+
+def sandbox_env(inner_root: str, limits: Limits) -> dict[str, str]:
+    """A scrubbed environment: nothing of the grader's own variables reaches student code."""
+    threads = str(limits.threads)
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": f"{inner_root}/home",
+        "TMPDIR": f"{inner_root}/tmp",
+        "LANG": "C.UTF-8",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": f"{inner_root}/tmp/mpl",
+        "OMP_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+        "OPENBLAS_NUM_THREADS": threads,
+        "NUMEXPR_NUM_THREADS": threads,
+        "TORCH_NUM_THREADS": threads,
+        **{k: v for k, v in os.environ.items() if k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
+    }
+
+
+def _python_roots() -> list[str]:
+    """The interpreter and its packages: the only parts of the host filesystem student code sees."""
+    roots = {
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        sys.base_exec_prefix,
+        str(Path(sys.executable).resolve().parent.parent),
+    }
+    return sorted(r for r in roots if r and Path(r).exists())
+
+
+def bwrap_argv(scratch: Path, inner_root: str) -> list[str]:
+    argv = [
+        "bwrap",
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--clearenv",
+        "--tmpfs",
+        "/tmp",
+    ]
+    for system_dir in (
+        "/usr",
+        "/bin",
+        "/lib",
+        "/lib64",
+        "/sbin",
+        "/etc/alternatives",
+        "/etc/fonts",
+        "/etc/ld.so.cache",
+        "/etc/localtime",
+    ):
+        if Path(system_dir).exists():
+            argv += ["--ro-bind", system_dir, system_dir]
+    for root in _python_roots():
+        if not root.startswith("/usr"):
+            argv += ["--ro-bind", root, root]
+    argv += [
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--bind",
+        str(scratch / "sub"),
+        f"{inner_root}/sub",
+        "--ro-bind",
+        str(scratch / "io" / "probe.py"),
+        f"{inner_root}/io/probe.py",
+        "--ro-bind",
+        str(scratch / "io" / "plan.json"),
+        f"{inner_root}/io/plan.json",
+        "--ro-bind",
+        str(scratch / "io" / "inputs.npz"),
+        f"{inner_root}/io/inputs.npz",
+        "--bind",
+        str(scratch / "io" / "out"),
+        f"{inner_root}/io/out",
+        "--dir",
+        f"{inner_root}/home",
+        "--dir",
+        f"{inner_root}/tmp",
+        "--chdir",
+        f"{inner_root}/sub",
+    ]
+    return argv
+
+
+@dataclass(frozen=True)
+class _Completed:
+    returncode: int | None
+    stdout: str
+    stderr: str
+    timed_out: bool
+    limit_hit: str | None
+
+
+def run_limited(argv: list[str], cwd: Path, env: dict[str, str], limits: Limits) -> _Completed:
+    """Start in a new process group with rlimits; on timeout kill the whole group."""
+    memory = limits.memory_mb * 2**20
+    file_size = limits.max_file_mb * 2**20
+
+    def confine() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        cpu = int(limits.wall_s * max(limits.threads, 1)) + 5
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+        if os.getuid() != 0:  # root ignores RLIMIT_NPROC; bwrap's PID namespace contains root
+            resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes,) * 2)
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+            preexec_fn=confine,
+        )
+        timed_out = False
+        try:
+            proc.wait(timeout=limits.wall_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            _kill_group(proc)
+        limit_hit = (
+            f"time limit ({limits.wall_s:g} s)" if timed_out else _signal_limit(proc.returncode)
+        )
+        return _Completed(proc.returncode, _tail(out), _tail(err), timed_out, limit_hit)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def _signal_limit(returncode: int | None) -> str | None:
+    if returncode is None or returncode >= 0:
+        return None
+    return {
+        -signal.SIGXCPU: "CPU time limit",
+        -signal.SIGXFSZ: "file size limit",
+        -signal.SIGKILL: "killed (memory or time limit)",
+        -signal.SIGSEGV: "crashed (segmentation fault; often the memory limit)",
+    }.get(returncode, f"killed by signal {-returncode}")
+
+
+def _tail(fh: Any) -> str:
+    fh.seek(0, os.SEEK_END)
+    size = fh.tell()
+    fh.seek(max(0, size - OUTPUT_TAIL))
+    return fh.read().decode("utf-8", errors="replace")
+
+
+def read_outcome(out_dir: Path, index: int, req: ProbeRequest) -> ProbeOutcome:
+    """Parse one probe's output strictly; anything malformed is a problem, never a verdict."""
+    json_path, npz_path = out_dir / f"{index}.json", out_dir / f"{index}.npz"
+    if not json_path.is_file() or json_path.is_symlink():
+        return ProbeOutcome(None, {}, "the process ended before this part was observed")
+    try:
+        raw = json.loads(json_path.read_bytes()[: 8 * 2**20])
+        if raw.get("id") != req.id or raw.get("kind") != req.kind:
+            return ProbeOutcome(None, {}, "the observation was tampered with")
+        observation = ModuleObservation.model_validate(raw)
+    except (ValueError, ValidationError, AttributeError) as exc:
+        return ProbeOutcome(None, {}, f"unreadable observation ({type(exc).__name__})")
+    arrays: dict[str, np.ndarray] = {}
+    if npz_path.is_file() and not npz_path.is_symlink():
+        try:
+            if npz_path.stat().st_size > 256 * 2**20:
+                raise ValueError("arrays too large")
+            arrays = load_arrays(str(npz_path))
+        except (ValueError, OSError) as exc:
+            return ProbeOutcome(observation, {}, f"unreadable arrays ({exc})")
+    return ProbeOutcome(observation, arrays)
+
+
+def copy_submission(src: Path, dst: Path) -> list[str]:
+    """Copy regular files only; symlinks and oversized files are skipped and reported."""
+    skipped: list[str] = []
+    total = 0
+    dst.mkdir(parents=True, exist_ok=True)
+    for path in iter_submission_files(src, skipped):
+        rel = path.relative_to(src)
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES or total + size > MAX_COPY_BYTES:
+            skipped.append(f"{rel} (too large)")
+            continue
+        target = dst / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+        total += size
+    return skipped
+
+
+def iter_submission_files(root: Path, skipped: list[str] | None = None) -> list[Path]:
+    """Regular files under `root`, hidden ones and anything behind a symlink left out."""
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        base = Path(folder)
+        for name in list(dirs):
+            if name.startswith(".") or name == "__pycache__" or (base / name).is_symlink():
+                dirs.remove(name)
+                if (base / name).is_symlink() and skipped is not None:
+                    skipped.append(f"{(base / name).relative_to(root)} (symlink)")
+        for name in files:
+            path = base / name
+            if name.startswith("."):
+                continue
+            if path.is_symlink() or not path.is_file():
+                if skipped is not None:
+                    skipped.append(f"{path.relative_to(root)} (symlink or special file)")
+                continue
+            found.append(path)
+    return sorted(found)

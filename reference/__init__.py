@@ -1,0 +1,1 @@
+"""Trusted reference solutions; imported only by the grader process, never by student code."""
