@@ -86,12 +86,19 @@ def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
     return GradeReport(submissions=results, warnings=warnings)
 
 
-def _grade_homework(
-    rubric: Rubric, subs: list[Submission], runner: Runner, options: GradeOptions
-) -> list[SubmissionResult]:
-    session = GradingSession(
+def make_session(path: Path, folders: Sequence[Path], options: GradeOptions) -> GradingSession:
+    """A grading session for one rubric file, as `pytest -p grader.plugin` builds it."""
+    rubric = load_rubric(path)
+    subs = [ingest(folder) for p in folders for folder in discover(p)]
+    return _session(rubric, path, subs, options.runner or SandboxRunner(), options)
+
+
+def _session(
+    rubric: Rubric, path: Path, subs: list[Submission], runner: Runner, options: GradeOptions
+) -> GradingSession:
+    return GradingSession(
         rubric=rubric,
-        rubric_path=rubric_path(rubric.homework, options.rubrics_dir),
+        rubric_path=path,
         submissions=subs,
         reference=load_reference(rubric, options.reference_dir),
         observer=Observer(rubric, runner, options.seed),
@@ -99,6 +106,13 @@ def _grade_homework(
         jobs=options.jobs,
         on_observed=options.on_observed,
     )
+
+
+def _grade_homework(
+    rubric: Rubric, subs: list[Submission], runner: Runner, options: GradeOptions
+) -> list[SubmissionResult]:
+    path = rubric_path(rubric.homework, options.rubrics_dir)
+    session = _session(rubric, path, subs, runner, options)
     if options.on_planned:
         modules = any(isinstance(c, ModuleCheck) for p in rubric.problems for c in p.checks)
         options.on_planned(len(subs) if modules else 0)
@@ -111,6 +125,7 @@ def _grade_homework(
         "no:cacheprovider",
         "-q",
         str(session.rubric_path),
+        *_custom_check_files(session.rubric_path),
         *options.pytest_args,
     ]
     if options.select:
@@ -118,6 +133,12 @@ def _grade_homework(
     with contextlib.redirect_stdout(io.StringIO()):
         pytest.main(args, plugins=[GraderPlugin(session)])
     return [_assemble(rubric, sub, session.results) for sub in subs]
+
+
+def _custom_check_files(path: Path) -> list[str]:
+    """Instructors' pytest functions live beside the rubric as `<homework>_checks.py`."""
+    checks = path.with_name(f"{path.stem}_checks.py")
+    return [str(checks)] if checks.is_file() else []
 
 
 def _assemble(

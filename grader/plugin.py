@@ -25,7 +25,7 @@ from grader.judges import judge
 from grader.observe import Observer
 from grader.reference import Reference
 from grader.results import CheckResult, Status
-from grader.rubric import ModuleCheck, Problem, Rubric
+from grader.rubric import CustomCheck, ModuleCheck, Problem, Rubric
 
 
 class CheckFailed(Exception):
@@ -91,6 +91,81 @@ class GraderPlugin:
                 if self.session.on_observed:
                     self.session.on_observed(student)
 
+    # --- instructors' custom checks: plain pytest functions with these fixtures -------------
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "submission" in metafunc.fixturenames:
+            subs = self.session.submissions
+            metafunc.parametrize("submission", subs, ids=[s.student for s in subs])
+
+    @pytest.fixture
+    def reference(self) -> Reference:
+        if self.session.reference is None:
+            pytest.skip("checked by the course staff (the reference solution is not installed)")
+        return self.session.reference
+
+    @pytest.fixture
+    def observation(self, submission: Submission) -> Callable[[str, str], Any]:
+        """`observation("p4b", "stm")`: the sandbox's observation of a module check, or None."""
+        rubric = self.session.rubric
+
+        def get(problem_id: str, check_id: str) -> Any:
+            problem = rubric.problem(problem_id)
+            check = next(c for c in problem.checks if c.id == check_id)
+            outcome, _ = self.session.observer.outcome(submission, problem, check)
+            return outcome
+
+        return get
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        outcome = yield
+        report = outcome.get_result()
+        custom = self._custom_check(item)
+        if custom is None or (report.when != "call" and report.passed):
+            return
+        problem, check = custom
+        student = item.callspec.params["submission"].student  # type: ignore[attr-defined]
+        if report.passed:
+            status, score, message = Status.PASSED, check.points, check.title or "passed"
+        elif report.skipped:
+            status, score = Status.SKIPPED, 0.0
+            message = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else "skipped"
+        else:
+            status, score = Status.FAILED, 0.0
+            message = _assertion_message(call)
+        self.session.results[(student, problem.id, check.id)] = CheckResult(
+            id=check.id,
+            status=status,
+            score=score,
+            max_score=check.points,
+            message=message,
+            title=check.title,
+        )
+
+    def pytest_itemcollected(self, item: pytest.Item) -> None:
+        """Custom checks answer to `-k p4b` like rubric items do."""
+        custom = self._custom_check(item)
+        if custom is not None:
+            item.extra_keyword_matches.update({custom[0].id, custom[1].id, "custom"})
+
+    def _custom_check(self, item: pytest.Item) -> tuple[Problem, CustomCheck] | None:
+        name = getattr(item, "originalname", None)
+        if name is None or not hasattr(item, "callspec"):
+            return None
+        for problem in self.session.rubric.problems:
+            for check in problem.checks:
+                if isinstance(check, CustomCheck) and check.function == name:
+                    return problem, check
+        return None
+
+
+def _assertion_message(call: pytest.CallInfo[None]) -> str:
+    if call.excinfo is None:
+        return "failed"
+    text = str(call.excinfo.value).strip().splitlines()
+    return text[0] if text else call.excinfo.typename
+
 
 class RubricFile(pytest.File):
     def __init__(self, *, session_data: GradingSession, **kwargs: Any) -> None:
@@ -111,6 +186,8 @@ class StudentNode(pytest.Collector):
         rubric = self.parent.session_data.rubric  # type: ignore[attr-defined]
         for problem in rubric.problems:
             for check in problem.checks:
+                if isinstance(check, CustomCheck):
+                    continue  # collected by pytest from <homework>_checks.py
                 for part in check_parts(check):
                     yield CheckItem.from_parent(
                         self,
@@ -187,3 +264,28 @@ class CheckItem(pytest.Item):
             None,
             f"{self.submission.student}: {self.problem.id} {part_id(self.check, self.part)}",
         )
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Options for running rubric files under plain pytest (`pytest -p grader.plugin ...`)."""
+    group = parser.getgroup("grader")
+    group.addoption(
+        "--submissions",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="submission folder, or folder of student folders, to grade",
+    )
+    group.addoption("--grader-seed", type=int, default=0, help="run seed for the grader's inputs")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    paths = config.getoption("submissions", default=[])
+    rubric_files = [Path(a) for a in config.args if a.endswith((".yaml", ".yml"))]
+    if not paths or not rubric_files:
+        return
+    from grader.pipeline import GradeOptions, make_session  # the pipeline imports this module
+
+    options = GradeOptions(seed=config.getoption("grader_seed"))
+    session = make_session(rubric_files[0], [Path(p) for p in paths], options)
+    config.pluginmanager.register(GraderPlugin(session), "grader-session")

@@ -160,8 +160,20 @@ class ManualCheck(_CheckBase):
     prompt: str = Field(default="", description="What the TA should look for.")
 
 
+class CustomCheck(_CheckBase):
+    """An instructor's plain pytest function in `rubrics/<homework>_checks.py`.
+
+    It asks for the fixtures `submission` (parametrised over students), `reference` and
+    `observation`; passing earns `points`, an assertion failure earns nothing and its message is
+    the feedback.
+    """
+
+    kind: Literal["custom"]
+    function: str = Field(pattern=r"^check_\w+$", description="Function name, starting check_.")
+
+
 Check = Annotated[
-    NumberCheck | ChoiceCheck | FormulaCheck | ModuleCheck | ManualCheck,
+    NumberCheck | ChoiceCheck | FormulaCheck | ModuleCheck | ManualCheck | CustomCheck,
     Field(discriminator="kind"),
 ]
 

@@ -1,0 +1,15 @@
+"""Custom HW6 checks: plain pytest functions that the rubric (kind: custom) gives points to.
+
+Fixtures: `submission` (one run per student), `reference` (the hw6 reference package; the check
+is skipped where it is not installed) and `observation(problem, check)` (what the sandbox saw of a
+module check). Student code never runs here: only its observations are read.
+"""
+
+import numpy as np
+
+
+def check_output_is_finite(submission, observation):
+    outcome = observation("p4b", "stm")
+    assert outcome is not None and outcome.observation is not None, "STMConvLayer was not observed"
+    assert "out0" in outcome.arrays, "STMConvLayer produced no output to inspect"
+    assert np.all(np.isfinite(outcome.arrays["out0"])), "the output has NaN or infinite values"
