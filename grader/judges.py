@@ -206,13 +206,17 @@ def sample_points(check: FormulaCheck, seed: int) -> list[dict[str, Any]]:
 def _point(check: FormulaCheck, rng: np.random.Generator, corner: str | None) -> dict[str, Any]:
     point: dict[str, Any] = {}
     scalars = {k: v for k, v in check.variables.items() if not isinstance(v, IntListVar)}
-    for name, var in scalars.items():
-        if isinstance(var, IntVar):
+    for name, scalar in scalars.items():
+        if isinstance(scalar, IntVar):
             point[name] = (
-                getattr(var, corner) if corner else int(rng.integers(var.low, var.high + 1))
+                getattr(scalar, corner)
+                if corner
+                else int(rng.integers(scalar.low, scalar.high + 1))
             )
-        elif isinstance(var, FloatVar):
-            point[name] = getattr(var, corner) if corner else float(rng.uniform(var.low, var.high))
+        elif isinstance(scalar, FloatVar):
+            point[name] = (
+                getattr(scalar, corner) if corner else float(rng.uniform(scalar.low, scalar.high))
+            )
     for name, var in check.variables.items():
         if isinstance(var, IntListVar):
             length = int(point[var.length])

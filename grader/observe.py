@@ -45,7 +45,7 @@ def plan_module(
     pid = probe_id(problem, check)
     seed = derive_seed(run_seed, sub.student, pid)
     rng = np.random.default_rng(seed)
-    inputs = {
+    inputs: dict[str, np.ndarray] = {
         f"{pid}.x{i}": rng.standard_normal(shape).astype(np.float32)
         for i, shape in enumerate(check.inputs)
     }

@@ -112,6 +112,8 @@ class GraderPlugin:
         def get(problem_id: str, check_id: str) -> Any:
             problem = rubric.problem(problem_id)
             check = next(c for c in problem.checks if c.id == check_id)
+            if not isinstance(check, ModuleCheck):
+                raise TypeError(f"{problem_id}.{check_id} is not a module check")
             outcome, _ = self.session.observer.outcome(submission, problem, check)
             return outcome
 
@@ -183,7 +185,7 @@ class StudentNode(pytest.Collector):
         self.submission = submission
 
     def collect(self) -> Iterator[pytest.Item]:
-        rubric = self.parent.session_data.rubric  # type: ignore[attr-defined]
+        rubric = self.parent.session_data.rubric  # type: ignore[union-attr]
         for problem in rubric.problems:
             for check in problem.checks:
                 if isinstance(check, CustomCheck):

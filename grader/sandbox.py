@@ -132,7 +132,7 @@ class SandboxRunner:
             shutil.copy(PROBE_SCRIPT, io_dir / "probe.py")
             plan = {"probes": [_plan_entry(i, r) for i, r in enumerate(job.requests)]}
             (io_dir / "plan.json").write_text(json.dumps(plan))
-            np.savez(io_dir / "inputs.npz", **dict(job.inputs))
+            np.savez(io_dir / "inputs.npz", allow_pickle=False, **dict(job.inputs))
             started = time.monotonic()
             proc = self._execute(scratch, job.limits)
             seconds = time.monotonic() - started

@@ -1,0 +1,552 @@
+"""Files course staff hand to other tools: a grade sheet, JSON, JUnit XML, Gradescope, feedback.
+
+Like `report`, this module only *reads* a `GradeReport`: every number in every file is a number
+the judges already put in the report, so an export can never disagree with the terminal.
+
+Exports are deterministic (the same report gives byte-identical files) so that a re-run can be
+diffed, committed or checksummed: students are sorted, keys keep the model's field order, nothing
+records the time, and numbers are formatted one fixed way (`_num`).
+
+Everything a student controls (folder name, answers echoed in messages, tracebacks, file names)
+is treated as hostile: file names are sanitised to stay inside the output folder, CSV cells are
+protected against spreadsheet formula injection, XML drops characters XML 1.0 cannot carry, and
+Markdown escapes what would break its layout.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import unicodedata
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from grader.results import CheckResult, GradeReport, ProblemResult, Status, SubmissionResult
+
+GRADES_CSV = "grades.csv"
+RESULTS_JSON = "results.json"
+JUNIT_XML = "junit.xml"
+GRADESCOPE_DIR = "gradescope"
+FEEDBACK_DIR = "feedback"
+
+# Gradescope's documented values (autograder specs, "Controlling test case visibility").
+GRADESCOPE_VISIBILITY = ("visible", "hidden", "after_due_date", "after_published")
+
+# A leading = + - @ makes Excel/LibreOffice/Sheets evaluate the cell; tab and CR do too after
+# trimming (OWASP "CSV injection").
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_NOTE_LIMIT = 200
+_NAME_LIMIT = 80
+# Device names Windows will not create as files, whatever the extension.
+_WINDOWS_RESERVED = frozenset(
+    {"CON", "PRN", "AUX", "NUL"}
+    | {f"COM{i}" for i in range(1, 10)}
+    | {f"LPT{i}" for i in range(1, 10)}
+)
+
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]")
+# Characters XML 1.0 forbids (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF): an
+# ElementTree that contains them serialises happily into a file no parser will read back.
+_XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# What is left to strip from text meant for people: other C0/C1 controls, DEL, lone surrogates.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+STATUS_MARKS = {
+    Status.PASSED: ("✅", "passed"),
+    Status.FAILED: ("❌", "failed"),
+    Status.ERROR: ("⚠️", "error"),
+    Status.PENDING: ("⏳", "TA to grade"),
+    Status.SKIPPED: ("➖", "skipped"),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# shared helpers
+
+
+def _num(value: float) -> str:
+    """One fixed spelling for every number: `8`, `7.5`, `0.333333`, never `8.0` or `1e-07`.
+
+    Six decimals is finer than any rubric weight, and rounding here (not `repr`) keeps tiny
+    float noise (`7.499999999`) out of spreadsheets.
+    """
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _clean(text: str) -> str:
+    """Drop terminal colour codes and control characters: they garble every viewer."""
+    return _CONTROL.sub("", _ANSI_ESCAPE.sub("", text))
+
+
+def _one_line(text: str, limit: int | None = None) -> str:
+    """Collapse whitespace so a value fits a CSV cell or a table row."""
+    line = " ".join(_clean(text).split())
+    if limit is not None and len(line) > limit:
+        line = line[: limit - 1] + "…"
+    return line
+
+
+def _sorted(subs: Iterable[SubmissionResult]) -> list[SubmissionResult]:
+    """Students in a fixed order whatever order the sandbox finished them in."""
+    return sorted(subs, key=lambda s: (s.student, s.homework))
+
+
+def _checks(sub: SubmissionResult) -> list[tuple[ProblemResult, CheckResult]]:
+    return [(p, c) for p in sub.problems for c in p.checks]
+
+
+def _count(sub: SubmissionResult, status: Status) -> int:
+    return sum(c.status is status for _, c in _checks(sub))
+
+
+def _error_count(sub: SubmissionResult) -> int:
+    """Crashed checks, plus one when the whole submission could not be graded."""
+    return _count(sub, Status.ERROR) + (1 if sub.error else 0)
+
+
+def _pending_points(sub: SubmissionResult) -> float:
+    return sum(c.max_score for _, c in _checks(sub) if c.status is Status.PENDING)
+
+
+def _source(check: CheckResult) -> str:
+    return str(check.source) if check.source else ""
+
+
+# --------------------------------------------------------------------------------------------
+# file names
+
+
+def safe_name(name: str) -> str:
+    """A file name that is the student's name where possible and can never leave its folder.
+
+    Letters and digits of any script survive (a roster has names like `josé` or `张伟`);
+    everything else, path separators included, becomes `_`; leading dots go, so neither `..`
+    nor a hidden file can come out. Windows device names get a prefix so a class can be copied
+    to a Windows share.
+    """
+    name = unicodedata.normalize("NFC", name)
+    chars = [ch if ch.isalnum() or ch in "-_." else "_" for ch in name]
+    safe = "".join(chars).lstrip(".")[:_NAME_LIMIT].rstrip(". ")
+    if not safe:
+        return "_"
+    if safe.split(".")[0].upper() in _WINDOWS_RESERVED:
+        return f"_{safe}"
+    return safe
+
+
+def _digest(*parts: str) -> str:
+    data = "\0".join(parts).encode("utf-8", errors="surrogatepass")
+    return hashlib.sha256(data).hexdigest()[:8]
+
+
+def file_stems(report: GradeReport) -> dict[tuple[str, str], str]:
+    """A unique, safe file stem for each (student, homework), stable across runs.
+
+    A name that needed sanitising gets a hash of the original appended, so `a b` and `a_b`
+    cannot both become `a_b`; names that differ only in case (which collide on macOS and
+    Windows) get one too. A student graded for several homeworks in one report gets the
+    homework in the stem.
+    """
+    subs = _sorted(report.submissions)
+    per_student: dict[str, int] = {}
+    for sub in subs:
+        per_student[sub.student] = per_student.get(sub.student, 0) + 1
+    stems: dict[tuple[str, str], str] = {}
+    taken: set[str] = set()
+    for sub in subs:
+        stem = safe_name(sub.student)
+        if stem != sub.student:
+            stem = f"{stem}-{_digest(sub.student)}"
+        if per_student[sub.student] > 1:
+            stem = f"{stem}.{safe_name(sub.homework)}"
+        if stem.casefold() in taken:
+            stem = f"{stem}-{_digest(sub.student, sub.homework)}"
+        counter = 2
+        base = stem
+        while stem.casefold() in taken:  # only on a hash collision: practically never
+            stem = f"{base}-{counter}"
+            counter += 1
+        taken.add(stem.casefold())
+        stems[(sub.student, sub.homework)] = stem
+    return stems
+
+
+# --------------------------------------------------------------------------------------------
+# grades.csv
+
+
+def _csv_text(value: str) -> str:
+    """Keep the value readable but inert: a spreadsheet must never run it as a formula."""
+    return f"'{value}" if value.startswith(_FORMULA_PREFIXES) else value
+
+
+def problem_columns(report: GradeReport) -> list[tuple[str, str]]:
+    """(homework, problem id) in rubric order: the order problems appear in the results.
+
+    Scanning every submission (not just the first) keeps a column for a problem the first
+    student happens to lack, e.g. one whose grading failed outright.
+    """
+    columns: list[tuple[str, str]] = []
+    for sub in _sorted(report.submissions):
+        for problem in sub.problems:
+            if (sub.homework, problem.id) not in columns:
+                columns.append((sub.homework, problem.id))
+    return columns
+
+
+def grades_csv(report: GradeReport) -> str:
+    """One row per submission for a spreadsheet or an LMS grade import.
+
+    Columns: student, homework, each problem's score, total, max_total, pending (checks waiting
+    for a TA), errors (crashed checks, +1 if grading failed) and notes (why, if it failed). A
+    failed submission keeps its row (total 0) so nobody silently drops off the sheet.
+    """
+    columns = problem_columns(report)
+    several = len({hw for hw, _ in columns}) > 1
+    names = [f"{hw}/{pid}" if several else pid for hw, pid in columns]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180
+    header = ["student", "homework", *names, "total", "max_total", "pending", "errors", "notes"]
+    writer.writerow([_csv_text(h) for h in header])
+    for sub in _sorted(report.submissions):
+        scores = {(sub.homework, p.id): _num(p.score) for p in sub.problems}
+        note = f"not graded: {_one_line(sub.error)}" if sub.error else ""
+        writer.writerow(
+            [
+                _csv_text(sub.student),
+                _csv_text(sub.homework),
+                *(scores.get(col, "") for col in columns),
+                _num(sub.score),
+                _num(sub.max_score),
+                str(_count(sub, Status.PENDING)),
+                str(_error_count(sub)),
+                _csv_text(_one_line(note, _NOTE_LIMIT)),
+            ]
+        )
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------------------------
+# results.json
+
+
+def results_json(report: GradeReport) -> str:
+    """The report's own JSON contract, students sorted, so other tools read one stable file."""
+    data = report.model_dump(mode="json")
+    data["submissions"] = [s.model_dump(mode="json") for s in _sorted(report.submissions)]
+    return json.dumps(data, indent=2) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# Gradescope
+
+
+def _gradescope_output(check: CheckResult) -> str:
+    lines: list[str] = []
+    if check.status is Status.PENDING:
+        lines.append(
+            f"A TA will grade this part (up to {_num(check.max_score)} points); "
+            "the 0 shown here is a placeholder."
+        )
+    elif check.status is Status.SKIPPED:
+        lines.append("Not graded automatically.")
+    lines.append(check.message)
+    if check.source:
+        lines.append(f"at {check.source}")
+    if check.hint:
+        lines.append(f"hint: {check.hint}")
+    lines.extend(check.details)
+    return _clean("\n".join(lines))
+
+
+def _gradescope_test(problem: ProblemResult, check: CheckResult, visibility: str) -> dict[str, Any]:
+    name = f"{problem.id} {check.id}"
+    if check.title:
+        name = f"{name}: {check.title}"
+    test: dict[str, Any] = {
+        "name": _one_line(name),
+        "name_format": "text",
+        "score": check.score,
+        "max_score": check.max_score,
+        "output": _gradescope_output(check),
+        "output_format": "text",
+        "visibility": visibility,
+        "tags": [problem.id],
+    }
+    # Gradescope colours a test by `status`, else by score < max_score. A pending or skipped
+    # check is neither right nor wrong, so it gets no status rather than a false verdict.
+    if check.status is Status.PASSED:
+        test["status"] = "passed"
+    elif check.status in (Status.FAILED, Status.ERROR):
+        test["status"] = "failed"
+    return test
+
+
+def _gradescope_summary(sub: SubmissionResult) -> str:
+    lines = [f"{sub.homework}: {_num(sub.score)} / {_num(sub.max_score)} points."]
+    if sub.error:
+        lines.append(f"Not graded: {sub.error}")
+    pending = _pending_points(sub)
+    if pending:
+        lines.append(
+            f"{_num(pending)} of these points are graded by a TA and are not included yet."
+        )
+    lines.extend(f"Note: {note}" for note in sub.notes)
+    return _clean("\n".join(lines))
+
+
+def gradescope_results(sub: SubmissionResult, visibility: str = "visible") -> dict[str, Any]:
+    """Gradescope's autograder `results.json` for one student: one test per check.
+
+    The top-level `score` is set explicitly because Gradescope would otherwise sum the tests,
+    and our problem scores are clamped at 0 (a deduction never makes a problem negative).
+    """
+    if visibility not in GRADESCOPE_VISIBILITY:
+        raise ValueError(f"visibility must be one of {GRADESCOPE_VISIBILITY}, not {visibility!r}")
+    return {
+        "score": sub.score,
+        "output": _gradescope_summary(sub),
+        "output_format": "text",
+        "visibility": visibility,
+        "stdout_visibility": "hidden",
+        "tests": [_gradescope_test(p, c, visibility) for p, c in _checks(sub)],
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# JUnit XML
+
+
+def _xml(text: str) -> str:
+    """Text XML 1.0 can carry: ElementTree escapes < & " but keeps \\x00, which no parser reads."""
+    return _XML_INVALID.sub("", _ANSI_ESCAPE.sub("", text))
+
+
+def _junit_body(check: CheckResult) -> str:
+    lines = [f"{_num(check.score)} / {_num(check.max_score)} points"]
+    if check.source:
+        lines.append(f"at {check.source}")
+    if check.hint:
+        lines.append(f"hint: {check.hint}")
+    lines.extend(check.details)
+    return _xml("\n".join(lines))
+
+
+_JUNIT_OUTCOME = {
+    Status.FAILED: "failure",
+    Status.ERROR: "error",
+    Status.PENDING: "skipped",
+    Status.SKIPPED: "skipped",
+}
+
+
+def _junit_case(suite: ET.Element, classname: str, name: str, check: CheckResult) -> None:
+    case = ET.SubElement(suite, "testcase", classname=_xml(classname), name=_xml(name), time="0")
+    tag = _JUNIT_OUTCOME.get(check.status)
+    if tag is None:
+        return
+    outcome = ET.SubElement(case, tag, message=_xml(_one_line(check.message)))
+    if tag != "skipped":
+        outcome.set("type", check.status.value)
+        outcome.text = _junit_body(check)
+
+
+def _junit_suite(parent: ET.Element, sub: SubmissionResult) -> dict[str, int]:
+    if sub.error:
+        crash = CheckResult(
+            id="grading", status=Status.ERROR, score=0.0, max_score=0.0, message=sub.error
+        )
+        cases = [(sub.student, "grading", crash)]
+    else:
+        cases = [(f"{sub.student}.{p.id}", c.id, c) for p, c in _checks(sub)]
+    counts = {
+        "tests": len(cases),
+        "failures": sum(c.status is Status.FAILED for *_, c in cases),
+        "errors": sum(c.status is Status.ERROR for *_, c in cases),
+        "skipped": sum(c.status in (Status.PENDING, Status.SKIPPED) for *_, c in cases),
+    }
+    attributes = {"name": _xml(sub.student)}
+    attributes.update((key, str(value)) for key, value in counts.items())
+    attributes["time"] = "0"
+    suite = ET.SubElement(parent, "testsuite", attributes)
+    properties = ET.SubElement(suite, "properties")
+    for key, value in (
+        ("homework", sub.homework),
+        ("score", _num(sub.score)),
+        ("max_score", _num(sub.max_score)),
+    ):
+        ET.SubElement(properties, "property", name=key, value=_xml(value))
+    for classname, name, check in cases:
+        _junit_case(suite, classname, name, check)
+    return counts
+
+
+def junit_xml(report: GradeReport) -> str:
+    """JUnit XML (testsuites > one testsuite per student > one testcase per check) for CI.
+
+    Pending and skipped checks are `<skipped>`: CI must not go red because a TA has not graded
+    yet. A submission that could not be graded at all is one `<error>` testcase named `grading`.
+    """
+    root = ET.Element("testsuites", name="grader")
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for sub in _sorted(report.submissions):
+        for key, value in _junit_suite(root, sub).items():
+            totals[key] += value
+    for key, value in totals.items():
+        root.set(key, str(value))
+    root.set("time", "0")
+    ET.indent(root)
+    body = ET.tostring(root, encoding="unicode")
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'
+
+
+# --------------------------------------------------------------------------------------------
+# feedback/<student>.md
+
+
+def _md(text: str) -> str:
+    """Inline Markdown from untrusted text: one line, no stray code spans, tables or HTML."""
+    line = _one_line(text)
+    for char in "\\`|<":
+        line = line.replace(char, f"\\{char}")
+    return line
+
+
+def _md_code_span(text: str) -> str:
+    """A code span that survives backticks inside it (CommonMark: use a longer fence)."""
+    text = _one_line(text)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _md_code_block(lines: list[str], indent: str) -> list[str]:
+    """A fenced block whose fence is longer than any backtick run the student put inside."""
+    body = [_clean(line) for line in lines]
+    longest = max((len(run) for line in body for run in re.findall(r"`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{indent}{fence}", *(f"{indent}{line}".rstrip() for line in body), f"{indent}{fence}"]
+
+
+def _md_points(check: CheckResult) -> str:
+    if check.status is Status.PENDING:
+        return f"up to {_num(check.max_score)} points"
+    if check.max_score == 0:
+        return f"deduction {_num(check.score)}" if check.score else ""
+    return f"{_num(check.score)} / {_num(check.max_score)}"
+
+
+def _md_check(check: CheckResult) -> list[str]:
+    mark, word = STATUS_MARKS[check.status]
+    head = f"- {mark} **{_md(check.id)}**"
+    if check.title:
+        head += f" ({_md(check.title)})"
+    points = _md_points(check)
+    head += f" · {word}" + (f" · {points}" if points else "")
+    head += f": {_md(check.message)}"
+    lines = [head]
+    if check.source:
+        lines.append(f"  - where: {_md_code_span(str(check.source))}")
+    if check.hint:
+        lines.append(f"  - hint: {_md(check.hint)}")
+    if check.details:
+        lines.extend(["  - details:", "", *_md_code_block(check.details, "    ")])
+    return lines
+
+
+def _md_summary_table(sub: SubmissionResult) -> list[str]:
+    lines = ["| problem | score |", "| --- | ---: |"]
+    for p in sub.problems:
+        label = _md(f"{p.id} {p.title}".strip())
+        lines.append(f"| {label} | {_num(p.score)} / {_num(p.max_score)} |")
+    return lines
+
+
+def _md_pending(sub: SubmissionResult) -> list[str]:
+    pending = [(p, c) for p, c in _checks(sub) if c.status is Status.PENDING]
+    if not pending:
+        return []
+    lines = [
+        "## Still to be graded by a TA",
+        "",
+        f"These {_num(_pending_points(sub))} points are not in the total above yet.",
+        "",
+    ]
+    lines.extend(
+        f"- ⏳ **{_md(p.id)} {_md(c.id)}** (up to {_num(c.max_score)} points): {_md(c.message)}"
+        for p, c in pending
+    )
+    return [*lines, ""]
+
+
+def feedback_markdown(sub: SubmissionResult) -> str:
+    """The file a student reads: total, TA-pending items, then every check with where and why."""
+    lines = [
+        f"# Feedback: {_md(sub.student)} · {_md(sub.homework)}",
+        "",
+        f"**Total: {_num(sub.score)} / {_num(sub.max_score)} points**",
+        "",
+    ]
+    if sub.error:
+        lines.extend([f"> **Not graded:** {_md(sub.error)}", ""])
+    if sub.notes:
+        lines.extend([*(f"- note: {_md(note)}" for note in sub.notes), ""])
+    if sub.problems:
+        lines.extend([*_md_summary_table(sub), ""])
+    lines.extend(_md_pending(sub))
+    for p in sub.problems:
+        title = f"{p.id} · {p.title}" if p.title else p.id
+        lines.extend([f"## {_md(title)} · {_num(p.score)} / {_num(p.max_score)}", ""])
+        for check in p.checks:
+            lines.extend(_md_check(check))
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# writing
+
+
+def _write(path: Path, text: str) -> Path:
+    """UTF-8 bytes exactly as built (no newline translation), so files match on every OS."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode("utf-8", errors="replace"))
+    return path
+
+
+def _inside(out_dir: Path, *parts: str) -> Path:
+    """Join, then prove the path stays under out_dir: a last line behind `safe_name`."""
+    path = out_dir.joinpath(*parts)
+    # Lexical on purpose: a staff member may symlink feedback/ elsewhere; only `..` is a bug.
+    if not Path(os.path.normpath(path)).is_relative_to(os.path.normpath(out_dir)):
+        raise ValueError(f"refusing to write outside {out_dir}: {path}")
+    return path
+
+
+def write_exports(report: GradeReport, out_dir: Path) -> list[Path]:
+    """Write every export under out_dir and return the paths written, in a fixed order.
+
+    Files from an earlier run for students no longer in the report are left alone: deleting
+    in a folder the user named is not an export's business.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = [
+        _write(out_dir / GRADES_CSV, grades_csv(report)),
+        _write(out_dir / RESULTS_JSON, results_json(report)),
+        _write(out_dir / JUNIT_XML, junit_xml(report)),
+    ]
+    stems = file_stems(report)
+    for sub in _sorted(report.submissions):
+        stem = stems[(sub.student, sub.homework)]
+        gradescope = json.dumps(gradescope_results(sub), indent=2) + "\n"
+        written.append(_write(_inside(out_dir, GRADESCOPE_DIR, stem, "results.json"), gradescope))
+        written.append(_write(_inside(out_dir, FEEDBACK_DIR, f"{stem}.md"), feedback_markdown(sub)))
+    return written
