@@ -9,7 +9,7 @@ from grader.ingest import Submission
 from grader.observe import Observer
 from grader.reference import Reference
 from grader.results import CheckResult, Status
-from grader.rubric import ModuleCheck, Rubric
+from grader.rubric import ModuleCheck, Rubric, ScriptCheck
 
 
 @dataclass
@@ -31,6 +31,8 @@ def check_parts(check: Any) -> list[str | None]:
         if check.misnamed_penalty > 0:
             parts.append("name")
         return parts
+    if isinstance(check, ScriptCheck):
+        return list(check.aspects)
     return [None]
 
 

@@ -9,7 +9,6 @@ Sources other than `answers.toml` and `.py` files (notebooks, writeups) add `Ans
 from __future__ import annotations
 
 import ast
-import difflib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -97,11 +96,13 @@ def ingest(root: Path, student: str | None = None) -> Submission:
 
 def _read_answer_sheet(path: Path, sub: Submission) -> None:
     raw = path.read_bytes()
-    stated = re.search(rb'^\s*homework\s*=\s*"([A-Za-z0-9_\-]+)"', raw, flags=re.MULTILINE)
+    stated = re.search(
+        rb'^(?:\xef\xbb\xbf)?\s*homework\s*=\s*"([A-Za-z0-9_\-]+)"', raw, flags=re.MULTILINE
+    )
     if stated:
         sub.homework_hint = stated.group(1).decode().lower()
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # Windows editors prepend a byte-order mark
         data = tomllib.loads(text)
     except UnicodeDecodeError as exc:
         sub.answer_sheet_error = AnswerSheetError(path, None, f"not UTF-8 text ({exc.reason})")
@@ -149,6 +150,9 @@ def _toml_line(lines: list[str], dotted: str) -> int | None:
             full = f"{current}.{name}" if current else name
             if full == dotted or (current == want and name == key):
                 return number
+            inline = re.match(rf"^{re.escape(sections[-1])}\s*=\s*\{{", line) if sections else None
+            if inline and re.search(rf"[{{,]\s*{re.escape(key)}\s*=", line):
+                return number  # p4a = {params_naive = 1, ...}
     return fallback
 
 
@@ -227,18 +231,44 @@ def find_class(sub: Submission, name: str) -> ClassLookup:
     exact = [u for u in sub.classes if u.name == name]
     if exact:
         return ClassLookup(_prefer_top_level(exact), True, ())
-    target = _normalise(name)
-    best: tuple[float, CodeUnit] | None = None
-    for unit in modules:
-        candidate = _normalise(unit.name)
-        score = difflib.SequenceMatcher(None, target, candidate).ratio()
-        if candidate and (candidate in target or target in candidate):
-            score = max(score, 0.8)
-        if score >= 0.75 and (best is None or score > best[0]):
-            best = (score, unit)
-    if best is not None:
-        return ClassLookup(best[1], False, ())
+    near = [(d, u) for u in modules if (d := near_miss_distance(name, u.name)) is not None]
+    if near:
+        return ClassLookup(
+            min(near, key=lambda pair: (pair[0], pair[1].file, pair[1].line))[1], False, ()
+        )
     return ClassLookup(None, False, tuple(sorted({u.name for u in modules})))
+
+
+def near_miss_distance(wanted: str, found: str) -> int | None:
+    """How far a class name is from the one asked for, if it is plausibly a misspelling of it.
+
+    Case and separators never count (`STM_ConvLayer`, `stmconvlayer`); beyond that, at most two
+    edits, or a shortening that keeps the start (`STMConv`). A different name that merely shares
+    a suffix (`MyConvLayer` for `STMConvLayer`, three edits) is not a near miss: grading the
+    wrong class would be a wrong verdict.
+    """
+    a, b = _normalise(wanted), _normalise(found)
+    if not a or not b:
+        return None
+    if a == b:
+        return 0
+    distance = _edit_distance(a, b)
+    if distance <= 2:
+        return distance
+    shorter, longer = sorted((a, b), key=len)
+    if len(shorter) >= 5 and longer.startswith(shorter[:3]) and shorter in longer:
+        return distance
+    return None
+
+
+def _edit_distance(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
 
 
 def _prefer_top_level(units: list[CodeUnit]) -> CodeUnit:

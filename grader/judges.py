@@ -79,10 +79,7 @@ def judge_number(
     answer = _answer(ctx, problem, check)
     if isinstance(answer, CheckResult):
         return answer
-    if _reference_missing(ctx, check):
-        return needs_reference(check, part, check.points)
     value = parse_number(answer.value)
-    expected = float(expected_value(ctx, check.expected))
     if value is None:
         return result(
             check,
@@ -93,6 +90,9 @@ def judge_number(
             f"expected a number, got {answer.value!r}",
             source=answer.source,
         )
+    if _reference_missing(ctx, check):
+        return needs_reference(check, part, check.points)
+    expected = float(expected_value(ctx, check.expected))
     ok = (
         math.isclose(value, expected, rel_tol=check.rtol, abs_tol=check.atol)
         if (check.rtol or check.atol)

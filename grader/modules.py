@@ -126,6 +126,8 @@ def _run_probe(problem: Problem, check: ModuleCheck, ctx: GradingContext) -> Pro
             Status.ERROR, f"your code could not be observed: {why}{limit}", tail, source=source
         )
     obs = outcome.observation
+    if not isinstance(obs, ModuleObservation):
+        return _Failure(Status.ERROR, "the observation was tampered with", [], source=source)
     if obs.error is not None:
         return _crash(obs.error, obs.stage, unit, source)
     if obs.class_found is False:

@@ -7,10 +7,10 @@ A malformed observation is treated like a crash, never as a verdict.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 
 class _Obs(BaseModel):
@@ -81,7 +81,55 @@ class ModuleObservation(_Obs):
     backward: BackwardObs | None = None
 
 
-Observation = ModuleObservation
+class GlobalInfo(_Obs):
+    name: str = Field(max_length=200)
+    defined: bool
+    type: str | None = Field(default=None, max_length=200)
+    length: int | None = None
+    shape: list[int] | None = Field(default=None, max_length=4)
+
+
+class SeriesInfo(_Obs):
+    key: str = Field(max_length=100)
+    kind: Literal["line", "scatter"]
+    label: str = Field(default="", max_length=1000)
+    length: int = 0
+
+
+class AxesInfo(_Obs):
+    xlabel: str = Field(default="", max_length=1000)
+    ylabel: str = Field(default="", max_length=1000)
+    title: str = Field(default="", max_length=1000)
+    series: list[SeriesInfo] = Field(default_factory=list, max_length=50)
+    legend: list[str] = Field(default_factory=list, max_length=50)
+    xscale: str = Field(default="linear", max_length=50)
+    yscale: str = Field(default="linear", max_length=50)
+
+
+class FigureInfo(_Obs):
+    number: int
+    axes: list[AxesInfo] = Field(default_factory=list, max_length=20)
+
+
+class ScriptObservation(_Obs):
+    kind: Literal["script"]
+    id: str
+    stage: str = Field(max_length=100)
+    seconds: float = 0.0
+    run_seconds: float = 0.0
+    printed: Printed = Field(default_factory=Printed)
+    error: ExceptionInfo | None = None
+    globals: list[GlobalInfo] = Field(default_factory=list, max_length=100)
+    figures: list[FigureInfo] = Field(default_factory=list, max_length=20)
+
+    def global_info(self, name: str) -> GlobalInfo | None:
+        return next((g for g in self.globals if g.name == name), None)
+
+
+Observation = ModuleObservation | ScriptObservation
+OBSERVATION: TypeAdapter[Observation] = TypeAdapter(
+    Annotated[Observation, Field(discriminator="kind")]
+)
 
 MAX_ARRAY_BYTES = 256 * 2**20
 

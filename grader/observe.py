@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 import numpy as np
 
 from grader.ingest import ClassLookup, Submission, find_class
-from grader.rubric import ModuleCheck, Problem, Rubric
+from grader.rubric import ModuleCheck, Problem, Rubric, ScriptCheck
 from grader.sandbox import Limits, ProbeOutcome, ProbeRequest, Runner, SandboxJob, SandboxResult
 
 STARTUP_ALLOWANCE_S = 30.0
@@ -25,7 +26,7 @@ def derive_seed(run_seed: int, *parts: str) -> int:
     return int.from_bytes(digest[:4], "little")
 
 
-def probe_id(problem: Problem, check: ModuleCheck) -> str:
+def probe_id(problem: Problem, check: ModuleCheck | ScriptCheck) -> str:
     return f"{problem.id}.{check.id}"
 
 
@@ -68,6 +69,48 @@ def plan_module(
     return ModuleTarget(lookup, request, inputs)
 
 
+@dataclass(frozen=True)
+class ScriptTarget:
+    """Which file of the submission a script check runs."""
+
+    file: str | None
+    request: ProbeRequest | None
+
+
+def find_script(sub: Submission, name: str) -> str | None:
+    """The file by name anywhere (shallowest first), else a near-miss like `ddescent (1).py`."""
+    exact = [f for f in sub.files if PurePosixPath(f).name == name]
+    if exact:
+        return min(exact, key=lambda f: (f.count("/"), f))
+    stem = PurePosixPath(name).stem.lower()
+    near = [f for f in sub.files if f.endswith(".py") and stem in PurePosixPath(f).stem.lower()]
+    return min(near, key=lambda f: (f.count("/"), len(f), f)) if near else None
+
+
+def plan_script(
+    sub: Submission, problem: Problem, check: ScriptCheck, run_seed: int
+) -> ScriptTarget:
+    file = find_script(sub, check.file)
+    if file is None:
+        return ScriptTarget(None, None)
+    pid = probe_id(problem, check)
+    request = ProbeRequest(
+        id=pid,
+        kind="script",
+        timeout_s=check.timeout_s,
+        spec={
+            "file": file,
+            "globals": check.globals,
+            "seed": derive_seed(run_seed, sub.student, pid),
+        },
+    )
+    return ScriptTarget(file, request)
+
+
+Target = ModuleTarget | ScriptTarget
+ProbedCheck = ModuleCheck | ScriptCheck
+
+
 class Observer:
     """Runs each student's probes once (thread-safe), however many checks read them."""
 
@@ -79,18 +122,33 @@ class Observer:
         self.run_seed = run_seed
         self.limits = limits or Limits()
         self._results: dict[str, SandboxResult | None] = {}
-        self._targets: dict[tuple[str, str], ModuleTarget] = {}
+        self._targets: dict[tuple[str, str], Target] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
     def target(self, sub: Submission, problem: Problem, check: ModuleCheck) -> ModuleTarget:
+        target = self._target(sub, problem, check)
+        assert isinstance(target, ModuleTarget)
+        return target
+
+    def script_target(self, sub: Submission, problem: Problem, check: ScriptCheck) -> ScriptTarget:
+        target = self._target(sub, problem, check)
+        assert isinstance(target, ScriptTarget)
+        return target
+
+    def _target(self, sub: Submission, problem: Problem, check: ProbedCheck) -> Target:
         key = (sub.student, probe_id(problem, check))
-        if key not in self._targets:
-            self._targets[key] = plan_module(sub, problem, check, self.run_seed)
-        return self._targets[key]
+        with self._guard:
+            if key not in self._targets:
+                self._targets[key] = (
+                    plan_module(sub, problem, check, self.run_seed)
+                    if isinstance(check, ModuleCheck)
+                    else plan_script(sub, problem, check, self.run_seed)
+                )
+            return self._targets[key]
 
     def outcome(
-        self, sub: Submission, problem: Problem, check: ModuleCheck
+        self, sub: Submission, problem: Problem, check: ProbedCheck
     ) -> tuple[ProbeOutcome | None, SandboxResult | None]:
         result = self.observe(sub)
         if result is None:
@@ -111,13 +169,14 @@ class Observer:
         inputs: dict[str, np.ndarray] = {}
         for problem in self.rubric.problems:
             for check in problem.checks:
-                if isinstance(check, ModuleCheck):
-                    target = self.target(sub, problem, check)
-                    inputs.update(target.inputs)
+                if isinstance(check, ModuleCheck | ScriptCheck):
+                    target = self._target(sub, problem, check)
+                    if isinstance(target, ModuleTarget):
+                        inputs.update(target.inputs)
                     if target.request is not None:
                         requests.append(target.request)
         if not requests:
             return None
         wall = STARTUP_ALLOWANCE_S + sum(r.timeout_s for r in requests)
-        limits = Limits(**{**self.limits.__dict__, "wall_s": min(self.limits.wall_s, wall)})
+        limits = Limits(**{**self.limits.__dict__, "wall_s": wall})
         return self.runner.run(SandboxJob(sub.root, tuple(requests), inputs, limits))

@@ -29,7 +29,7 @@ from grader.results import (
     problem_result,
     submission_result,
 )
-from grader.rubric import ModuleCheck, Rubric, load_rubric
+from grader.rubric import ModuleCheck, Rubric, ScriptCheck, load_rubric
 from grader.sandbox import WEAK_ISOLATION_WARNING, Runner, SandboxRunner
 
 DEFAULT_RUBRICS = Path(__file__).resolve().parent.parent / "rubrics"
@@ -114,8 +114,10 @@ def _grade_homework(
     path = rubric_path(rubric.homework, options.rubrics_dir)
     session = _session(rubric, path, subs, runner, options)
     if options.on_planned:
-        modules = any(isinstance(c, ModuleCheck) for p in rubric.problems for c in p.checks)
-        options.on_planned(len(subs) if modules else 0)
+        probed = any(
+            isinstance(c, ModuleCheck | ScriptCheck) for p in rubric.problems for c in p.checks
+        )
+        options.on_planned(len(subs) if probed else 0)
     args = [
         "-c",
         str(PYTEST_INI),

@@ -25,7 +25,7 @@ from grader.judges import judge
 from grader.observe import Observer
 from grader.reference import Reference
 from grader.results import CheckResult, Status
-from grader.rubric import CustomCheck, ModuleCheck, Problem, Rubric
+from grader.rubric import CustomCheck, ModuleCheck, Problem, Rubric, ScriptCheck
 
 
 class CheckFailed(Exception):
@@ -76,7 +76,7 @@ class GraderPlugin:
         """Run the sandboxes of all selected students up front, in parallel."""
         students: dict[str, Submission] = {}
         for item in session.items:
-            if isinstance(item, CheckItem) and isinstance(item.check, ModuleCheck):
+            if isinstance(item, CheckItem) and isinstance(item.check, ModuleCheck | ScriptCheck):
                 students[item.submission.student] = item.submission
         if not students:
             return

@@ -206,7 +206,131 @@ def _backward(
     return {"ok": True, "has_grad": grads}
 
 
-PROBES = {"module": probe_module}
+def _quiet_matplotlib() -> None:
+    """Headless plotting: Agg backend, `show()` a no-op, LaTeX text rendering always off.
+
+    Students set `usetex=True`; the grading machine has no LaTeX, and that must not cost points.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    original = matplotlib.RcParams.__setitem__
+
+    def setitem(self: Any, key: str, value: Any) -> None:
+        original(self, key, False if key == "text.usetex" else value)
+
+    matplotlib.RcParams.__setitem__ = setitem  # type: ignore[method-assign]
+    matplotlib.rcParams["text.usetex"] = False
+    import matplotlib.pyplot as plt
+
+    plt.show = lambda *args, **kwargs: None
+
+
+def _numeric(value: Any) -> Any:
+    """A float array for lists/arrays of numbers, else None (never pickles anything)."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return array if array.ndim <= 2 and array.size <= 1_000_000 else None
+
+
+def _describe_global(name: str, namespace: dict[str, Any], arrays: dict[str, Any]) -> dict:
+    if name not in namespace:
+        return {"name": name, "defined": False}
+    value = namespace[name]
+    info: dict[str, Any] = {"name": name, "defined": True, "type": type(value).__name__}
+    try:
+        info["length"] = len(value)
+    except TypeError:
+        pass
+    array = _numeric(value)
+    if array is not None:
+        arrays[f"global.{name}"] = array
+        info["shape"] = list(array.shape)
+    return info
+
+
+def _describe_figures(arrays: dict[str, Any]) -> list[dict[str, Any]]:
+    import matplotlib.pyplot as plt
+
+    figures = []
+    for f, number in enumerate(plt.get_fignums()[:10]):
+        fig = plt.figure(number)
+        axes = []
+        for a, ax in enumerate(fig.get_axes()[:10]):
+            series = []
+            artists = list(ax.get_lines()) + list(ax.collections)
+            for s, artist in enumerate(artists[:20]):
+                if hasattr(artist, "get_xydata"):
+                    xy = np.asarray(artist.get_xydata(), dtype=np.float64)
+                    kind = "line"
+                else:
+                    xy = np.asarray(artist.get_offsets(), dtype=np.float64)
+                    kind = "scatter"
+                if xy.ndim != 2 or xy.shape[1] != 2:
+                    continue
+                arrays[f"fig{f}.ax{a}.s{s}"] = xy[:100_000]
+                series.append(
+                    {
+                        "key": f"fig{f}.ax{a}.s{s}",
+                        "kind": kind,
+                        "label": str(artist.get_label())[:200],
+                        "length": len(xy),
+                    }
+                )
+            legend = ax.get_legend()
+            axes.append(
+                {
+                    "xlabel": ax.get_xlabel()[:200],
+                    "ylabel": ax.get_ylabel()[:200],
+                    "title": ax.get_title()[:200],
+                    "series": series,
+                    "legend": [t.get_text()[:200] for t in legend.get_texts()] if legend else [],
+                    "xscale": ax.get_xscale(),
+                    "yscale": ax.get_yscale(),
+                }
+            )
+        figures.append({"number": int(number), "axes": axes})
+    return figures
+
+
+def probe_script(
+    req: dict[str, Any], inputs: dict[str, Any], obs: dict[str, Any], arrays: dict[str, Any]
+) -> None:
+    """Run a student script as `python script.py` would, then report globals and figures.
+
+    The namespace is kept even when the script crashes halfway, so the parts that were done
+    (a filled list, a first figure) are still observed and can still earn credit.
+    """
+    path = SUBMISSION / req["file"]
+    obs["stage"] = "setup"
+    obs["printed"] = {}
+    _quiet_matplotlib()
+    np.random.seed(req["seed"] % 2**32)
+    namespace: dict[str, Any] = {"__name__": "__main__", "__file__": str(path)}
+    cwd = os.getcwd()
+    os.chdir(path.parent)
+    sys.path.insert(0, str(path.parent))
+    sys.argv = [str(path)]
+    started = time.monotonic()
+    try:
+        with captured(obs["printed"]):
+            obs["stage"] = "run"
+            code = compile(path.read_bytes(), str(path), "exec")
+            exec(code, namespace)
+            obs["stage"] = "done"
+    except (Exception, ProbeTimeout, SystemExit, KeyboardInterrupt) as exc:
+        if not (isinstance(exc, SystemExit) and exc.code in (None, 0)):
+            obs["error"] = exception_info(exc)
+    finally:
+        obs["run_seconds"] = round(time.monotonic() - started, 3)
+        obs["globals"] = [_describe_global(n, namespace, arrays) for n in req["globals"]]
+        obs["figures"] = _describe_figures(arrays)
+        os.chdir(cwd)
+
+
+PROBES = {"module": probe_module, "script": probe_script}
 
 
 def main() -> int:

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from grader.errors import RubricError
 
@@ -153,6 +160,31 @@ class ModuleCheck(_CheckBase):
         return self
 
 
+ScriptAspect = Literal["runs", "fixed_curve", "tuned_curve", "figure"]
+
+
+class ScriptCheck(_CheckBase):
+    """A student script run as written in the sandbox; its globals and figures are judged.
+
+    `analysis` names the judge of the phenomenon in `grader.curves` (curves, not digits).
+    """
+
+    kind: Literal["script"]
+    file: str = Field(description="Script file name, found anywhere in the submission.")
+    globals: list[str] = Field(min_length=1, description="Globals the script must leave behind.")
+    analysis: Literal["double_descent"]
+    reference_args: dict[str, Any] = Field(default_factory=dict)
+    aspects: dict[ScriptAspect, float] = Field(min_length=1)
+    timeout_s: float = Field(default=900, gt=0, description="Wall-clock limit for the script.")
+
+    @model_validator(mode="after")
+    def _aspects_add_up(self) -> ScriptCheck:
+        total = sum(self.aspects.values())
+        if abs(total - self.points) > 1e-9:
+            raise ValueError(f"aspect points add up to {total:g}, but points is {self.points:g}")
+        return self
+
+
 class ManualCheck(_CheckBase):
     """Graded by a TA: shown as pending with its points."""
 
@@ -173,7 +205,13 @@ class CustomCheck(_CheckBase):
 
 
 Check = Annotated[
-    NumberCheck | ChoiceCheck | FormulaCheck | ModuleCheck | ManualCheck | CustomCheck,
+    NumberCheck
+    | ChoiceCheck
+    | FormulaCheck
+    | ModuleCheck
+    | ScriptCheck
+    | ManualCheck
+    | CustomCheck,
     Field(discriminator="kind"),
 ]
 
@@ -193,12 +231,15 @@ class Problem(_Model):
             )
         ids = [c.id for c in self.checks]
         if len(ids) != len(set(ids)):
-            raise ValueError(f"duplicate check ids in problem {self.id}")
+            twice = sorted({i for i in ids if ids.count(i) > 1})
+            raise ValueError(f"duplicate check id(s) {', '.join(twice)} in problem {self.id}")
         return self
 
 
 class Rubric(_Model):
-    schema_version: int = Field(description=f"Must be {SCHEMA_VERSION}.")
+    schema_version: int = Field(
+        description=f"Must be {SCHEMA_VERSION}; rubrics of other versions need upgrading."
+    )
     homework: str = Field(pattern=r"^[a-z0-9_\-]+$")
     title: str
     description: str = ""
@@ -207,16 +248,22 @@ class Rubric(_Model):
     )
     problems: list[Problem]
 
+    @field_validator("schema_version")
+    @classmethod
+    def _supported_version(cls, version: int) -> int:
+        if version != SCHEMA_VERSION:
+            raise ValueError(
+                f"schema_version {version} is not supported; this grader reads version "
+                f"{SCHEMA_VERSION}"
+            )
+        return version
+
     @model_validator(mode="after")
     def _unique_problems(self) -> Rubric:
-        if self.schema_version != SCHEMA_VERSION:
-            raise ValueError(
-                f"schema_version {self.schema_version} is not supported; this grader reads "
-                f"version {SCHEMA_VERSION}"
-            )
         ids = [p.id for p in self.problems]
         if len(ids) != len(set(ids)):
-            raise ValueError("duplicate problem ids")
+            twice = sorted({i for i in ids if ids.count(i) > 1})
+            raise ValueError(f"duplicate problem id(s): {', '.join(twice)}")
         return self
 
     @property

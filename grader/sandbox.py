@@ -31,7 +31,7 @@ from typing import Any, Protocol
 import numpy as np
 from pydantic import ValidationError
 
-from grader.observations import ModuleObservation, Observation, load_arrays
+from grader.observations import OBSERVATION, Observation, load_arrays
 
 PROBE_SCRIPT = Path(__file__).with_name("probe.py")
 MAX_FILE_BYTES = 20 * 2**20
@@ -338,7 +338,7 @@ def read_outcome(out_dir: Path, index: int, req: ProbeRequest) -> ProbeOutcome:
         raw = json.loads(json_path.read_bytes()[: 8 * 2**20])
         if raw.get("id") != req.id or raw.get("kind") != req.kind:
             return ProbeOutcome(None, {}, "the observation was tampered with")
-        observation = ModuleObservation.model_validate(raw)
+        observation = OBSERVATION.validate_python(raw)
     except (ValueError, ValidationError, AttributeError) as exc:
         return ProbeOutcome(None, {}, f"unreadable observation ({type(exc).__name__})")
     arrays: dict[str, np.ndarray] = {}

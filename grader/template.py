@@ -11,18 +11,19 @@ def answer_template(rubric: Rubric) -> str:
         "# Check it yourself with: grade <your folder>",
         f'homework = "{rubric.homework}"',
     ]
+    sections: dict[str, list[str]] = {}
+    top_level: list[str] = []
     for problem in rubric.problems:
-        keyed = [
-            c for c in problem.checks if isinstance(c, NumberCheck | ChoiceCheck | FormulaCheck)
-        ]
-        if not keyed:
-            continue
-        section = answer_key(problem, keyed[0]).rpartition(".")[0]
-        lines += ["", f"[{section}]" + (f"  # {problem.title}" if problem.title else "")]
-        for check in keyed:
-            name = answer_key(problem, check).rpartition(".")[2]
-            lines.append(f"# {check.title or check.id} ({check.points:g} points)")
-            lines.extend(_example(name, check))
+        for check in problem.checks:
+            if not isinstance(check, NumberCheck | ChoiceCheck | FormulaCheck):
+                continue
+            section, _, name = answer_key(problem, check).rpartition(".")
+            block = top_level if not section else sections.setdefault(section, [])
+            block.append(f"# {problem.id}: {check.title or check.id} ({check.points:g} points)")
+            block.extend(_example(name, check))
+    lines += top_level
+    for section, block in sections.items():
+        lines += ["", f"[{section}]", *block]
     return "\n".join(lines) + "\n"
 
 

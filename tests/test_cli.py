@@ -1,0 +1,253 @@
+"""Tests for grader.cli: exit codes, messages, `grade template`, and one real end-to-end run.
+
+Everything but `test_real_run_json_contract` calls `grader.cli.main` in process and reads its
+output with capsys; none of those runs student code (they fail before the sandbox, or select only
+answer-sheet checks). The real run grades the demo student alice in a subprocess, exactly as a
+user would, through the sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.cli import ExitCode, main
+from grader.rubric import (
+    ChoiceCheck,
+    FormulaCheck,
+    ManualCheck,
+    NumberCheck,
+    answer_key,
+    load_rubric,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+ALICE = ROOT / "submissions" / "alice"
+RUBRICS = ROOT / "rubrics"
+STATUSES = {"passed", "failed", "error", "pending", "skipped"}
+
+
+@pytest.fixture(autouse=True)
+def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """rich wraps at 80 columns when not on a terminal; wide output keeps messages on one line."""
+    monkeypatch.setenv("COLUMNS", "500")
+
+
+def _answer_keys() -> list[str]:
+    rubric = load_rubric(RUBRICS / "hw6.yaml")
+    return [
+        answer_key(p, c)
+        for p in rubric.problems
+        for c in p.checks
+        if isinstance(c, NumberCheck | ChoiceCheck | FormulaCheck)
+    ]
+
+
+# --- usage errors (exit 2) --------------------------------------------------------------------
+
+
+def test_missing_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "nobody"
+    assert main([str(missing)]) == ExitCode.USAGE == 2
+    err = capsys.readouterr().err
+    assert f"no such folder: {missing}" in err
+
+
+def test_a_file_is_not_a_submission_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stray = tmp_path / "stm.py"
+    stray.write_text("x = 1\n")
+    assert main([str(stray)]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+
+
+def test_unknown_homework(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(ALICE), "--homework", "hw99"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown homework 'hw99'" in err
+    assert "known: hw6" in err
+
+
+@pytest.mark.parametrize("jobs", ["0", "-3"])
+def test_jobs_must_be_positive(jobs: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(ALICE), "--jobs", jobs]) == 2
+    assert "--jobs must be at least 1" in capsys.readouterr().err
+
+
+def test_no_arguments_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: grade" in err
+    assert "the following arguments are required: PATH" in err
+
+
+def test_jobs_not_a_number(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([str(ALICE), "--jobs", "many"])
+    assert info.value.code == 2
+    assert "invalid int value: 'many'" in capsys.readouterr().err
+
+
+# --- invalid rubric (exit 3) ------------------------------------------------------------------
+
+
+def test_invalid_rubric_exit_3_with_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (RUBRICS / "hw6.yaml").read_text(encoding="utf-8")
+    assert text.count("equivalence: 3") == 1
+    broken = text.replace("equivalence: 3", "equivalence: 2")
+    (tmp_path / "hw6.yaml").write_text(broken, encoding="utf-8")
+    assert main([str(ALICE), "--rubrics", str(tmp_path)]) == ExitCode.RUBRIC == 3
+    err = capsys.readouterr().err
+    assert f"invalid rubric {tmp_path / 'hw6.yaml'}" in err
+    stm_line = next(i for i, ln in enumerate(broken.splitlines(), 1) if "- id: stm" in ln)
+    assert re.search(rf"line {stm_line}: problems\.\d+\.checks\.\d+: ", err), err
+    assert "aspect points add up to 7, but points is 8" in err
+
+
+def test_yaml_error_exit_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "hw6.yaml").write_text("schema_version: 1\nhomework: hw6: x\n")
+    assert main([str(ALICE), "--rubrics", str(tmp_path)]) == 3
+    assert "line 2: not valid YAML" in capsys.readouterr().err
+
+
+def test_empty_rubric_folder_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([str(ALICE), "--rubrics", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown homework 'hw6'" in err and "known: none" in err
+
+
+# --- template ---------------------------------------------------------------------------------
+
+
+def test_template_prints_a_parsable_sheet_with_every_key(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["template", "hw6"]) == 0
+    out = capsys.readouterr().out
+    data = tomllib.loads(out)
+    assert data["homework"] == "hw6"
+    keys = _answer_keys()
+    for key in keys:
+        section, _, name = key.rpartition(".")
+        assert section in data, f"[{section}] missing"
+        assert re.search(rf"^# {re.escape(name)} = ", out, flags=re.MULTILINE), name
+    # Uncommenting the example lines gives a sheet with exactly the rubric's answer keys.
+    filled = re.sub(r"^# (\w+ = )", r"\1", out, flags=re.MULTILINE)
+    answers = tomllib.loads(filled)
+    flat = [f"{s}.{k}" for s, table in answers.items() if isinstance(table, dict) for k in table]
+    assert sorted(flat) == sorted(keys)
+
+
+def test_template_unknown_homework(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["template", "hw99"]) == 2
+    assert "unknown homework 'hw99'" in capsys.readouterr().err
+
+
+def test_template_invalid_rubric(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "hw6.yaml").write_text("schema_version: one\n")
+    assert main(["template", "hw6", "--rubrics", str(tmp_path)]) == 3
+    assert "line 1: schema_version" in capsys.readouterr().err
+
+
+# --- help -------------------------------------------------------------------------------------
+
+
+def test_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: grade")
+    for flag in ("--homework", "--json", "-k EXPR", "--jobs", "--seed", "--rubrics", "--quiet"):
+        assert flag in out, flag
+    assert "grade template hw6" in out
+
+
+def test_template_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["template", "--help"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: grade template")
+
+
+# --- selection (in process, no student code runs) ---------------------------------------------
+
+
+def _checks(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    (sub,) = report["submissions"]
+    return {f"{p['id']}::{c['id']}": c for p in sub["problems"] for c in p["checks"]}
+
+
+def test_k_selects_only_p4a(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out.json"
+    assert main([str(ALICE), "-k", "p4a", "--json", str(out), "--quiet"]) == 0
+    assert f"results written to {out}" in capsys.readouterr().out
+    checks = _checks(json.loads(out.read_text()))
+    ran = {k for k, c in checks.items() if "deselected" not in c["message"]}
+    assert ran == {"p4a::params_naive", "p4a::params_stm"}
+    for key, check in checks.items():
+        if key in ran:
+            assert check["status"] == "passed", check
+        else:
+            assert check["status"] == "skipped", check
+            assert check["score"] == 0
+            assert "deselected" in check["message"]
+
+
+# --- one real run -----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_real_run_json_contract(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader.cli", str(ALICE), "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert set(report) >= {"submissions"}
+    (sub,) = report["submissions"]
+    assert {"student", "homework", "score", "max_score", "problems"} <= set(sub)
+    assert sub["student"] == "alice"
+    assert sub["homework"] == "hw6"
+    rubric = load_rubric(RUBRICS / "hw6.yaml")
+    assert sub["max_score"] == rubric.max_score
+    assert [p["id"] for p in sub["problems"]] == [p.id for p in rubric.problems]
+    total = 0.0
+    for problem in sub["problems"]:
+        assert {"id", "score", "max_score", "checks"} <= set(problem)
+        assert problem["max_score"] == rubric.problem(problem["id"]).points
+        assert 0 <= problem["score"] <= problem["max_score"]
+        assert problem["checks"], problem["id"]
+        for check in problem["checks"]:
+            assert {"id", "status", "score", "max_score", "message"} <= set(check)
+            assert check["status"] in STATUSES, check
+            assert isinstance(check["message"], str) and check["message"], check
+            assert check["score"] <= check["max_score"] or check["max_score"] == 0
+        total += problem["score"]
+    assert sub["score"] == pytest.approx(total)
+    # alice is the demo's all-correct student: everything not left to a TA passes.
+    statuses = {c["status"] for p in sub["problems"] for c in p["checks"]}
+    assert statuses <= {"passed", "pending"}, statuses
+    pending = sum(c.points for p in rubric.problems for c in p.checks if isinstance(c, ManualCheck))
+    assert sub["score"] == rubric.max_score - pending
+    assert "alice" in proc.stdout and f"results written to {out}" in proc.stdout
