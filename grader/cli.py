@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from enum import IntEnum
@@ -14,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from grader import __version__
 from grader.errors import GraderError, RubricError, UsageError
+from grader.exports import results_json, write_exports
 from grader.pipeline import DEFAULT_RUBRICS, GradeOptions, grade
 from grader.report import render
 from grader.rubric import load_rubric
@@ -46,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--homework", help="homework id (default: `homework` in answers.toml)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="write grades.csv, results.json, junit.xml, gradescope/ and feedback/ here",
+    )
     parser.add_argument(
         "-k",
         dest="select",
@@ -129,8 +135,11 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
     else:
         render(report, console)
     if args.json:
-        args.json.write_text(json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=False))
+        args.json.write_text(results_json(report), encoding="utf-8")
         console.print(f"results written to {args.json}")
+    if args.out:
+        paths = write_exports(report, args.out)
+        console.print(f"{len(paths)} files written to {args.out}/ (grades.csv, feedback/, ...)")
     return ExitCode.OK
 
 

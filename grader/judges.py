@@ -308,7 +308,7 @@ def judge_manual(
         Status.PENDING,
         0.0,
         check.points,
-        "graded by a TA" + (f": {check.prompt}" if check.prompt else ""),
+        "graded by a TA",  # the rubric's prompt is for the TA and may hold the solution
     )
 
 

@@ -18,6 +18,7 @@ section of a writeup.
 
 from __future__ import annotations
 
+import bisect
 import keyword
 import re
 from dataclasses import dataclass
@@ -109,10 +110,12 @@ def _from_unicode(text: str) -> str:
 
 # --- preprocessing ------------------------------------------------------------------------------
 _DROP = re.compile(
-    r"\\(?:displaystyle|textstyle|limits|nolimits|nonumber|notag|[,;:!]|q?quad|big[lr]?|Big[lr]?"
-    r"|bigg[lr]?|Bigg[lr]?)(?![A-Za-z])|~|&"
+    r"\\[,;:!>]|\\(?:displaystyle|textstyle|limits|nolimits|nonumber|notag|q?quad|big[lr]?"
+    r"|Big[lr]?|bigg[lr]?|Bigg[lr]?)(?![A-Za-z])|~|&"
 )
-_LEFT_RIGHT = re.compile(r"\\(?:left|right)\s*(\\[{}|]|[()\[\]|.]|\\[lr]?[vV]ert|\\langle|\\rangle)")
+_LEFT_RIGHT = re.compile(
+    r"\\(?:left|right)\s*(\\[{}|]|[()\[\]|.]|\\[lr]?[vV]ert|\\langle|\\rangle)"
+)
 _RELATIONS = re.compile(r":=|=|\\approx(?![A-Za-z])|\\equiv(?![A-Za-z])")
 _IMPLIES = re.compile(r"\\(?:therefore|Rightarrow|implies|Longrightarrow)(?![A-Za-z])")
 _BAD_RELATION = re.compile(
@@ -175,8 +178,10 @@ def _prepare(tex: str) -> str:
     text = re.sub(r"\\tag\*?\{[^{}]*\}", " ", text)
     text = _LEFT_RIGHT.sub(lambda m: _delimiter(m.group(1)), text)
     text = _DROP.sub(" ", text)
-    text = re.sub(r"\\text\{\s*(?:so|then|thus|hence|and|therefore|finally)\b[^{}]*\}", " ", text, flags=re.I)
-    text = re.sub(r"\\\\", " \\\\\\\\ ", text)
+    text = re.sub(
+        r"\\text\{\s*(?:so|then|thus|hence|and|therefore|finally)\b[^{}]*\}", " ", text, flags=re.I
+    )
+    text = re.sub(r"\\(?:text|mbox)\s*\{[\s,.;:]*\}", " ", text)
     text = _top_level_split(text, _IMPLIES)[-1]
     text = _top_level_split(text, _RELATIONS)[-1]
     return text.strip().rstrip(".,;").strip()
@@ -250,10 +255,7 @@ _FONTS = {"mathbf", "mathit", "boldsymbol", "bm", "mathnormal", "mathsf", "mathr
 _TEXTS = {"text", "textrm", "mbox", "textit", "operatorname", "textnormal"}
 _TIMES = {"cdot", "times", "ast", "cdotp"}
 _STARTS_FACTOR_CMDS = (
-    _FRACTIONS
-    | _FONTS
-    | _TEXTS
-    | {"sqrt", "sum", "prod", "exp", "log", "ln", "pi", "ell"}
+    _FRACTIONS | _FONTS | _TEXTS | {"sqrt", "sum", "prod", "exp", "log", "ln", "pi", "ell"}
 )
 _GREEK = {
     "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta", "iota",
@@ -330,10 +332,14 @@ class _Parser:
             tok = self.peek()
             if tok is None:
                 return out
-            if (tok.kind == "sym" and tok.value == "*") or (tok.kind == "cmd" and tok.value in _TIMES):
+            if (tok.kind == "sym" and tok.value == "*") or (
+                tok.kind == "cmd" and tok.value in _TIMES
+            ):
                 self.take()
                 out = f"{out}*{self.unary()}"
-            elif (tok.kind == "sym" and tok.value == "/") or (tok.kind == "cmd" and tok.value == "div"):
+            elif (tok.kind == "sym" and tok.value == "/") or (
+                tok.kind == "cmd" and tok.value == "div"
+            ):
                 self.take()
                 out = f"{out}/{self.unary()}"
             elif self.starts_factor():
@@ -377,7 +383,9 @@ class _Parser:
             return f"-({self.script()})"
         if tok.kind == "num":
             if len(tok.value) > 1:
-                raise LatexError(f"^{tok.value} / _{tok.value} is ambiguous: write ^{{{tok.value}}}")
+                raise LatexError(
+                    f"^{tok.value} / _{tok.value} is ambiguous: write ^{{{tok.value}}}"
+                )
             self.take()
             return tok.value
         if tok.kind == "id":
@@ -393,7 +401,10 @@ class _Parser:
         if tok is None:
             raise LatexError("a command is missing its argument")
         if tok.kind == "num" and len(tok.value) > 1 and "." not in tok.value:
-            self.tokens[self.pos : self.pos + 1] = [_Tok("num", tok.value[0]), _Tok("num", tok.value[1:])]
+            self.tokens[self.pos : self.pos + 1] = [
+                _Tok("num", tok.value[0]),
+                _Tok("num", tok.value[1:]),
+            ]
             tok = self.take()
             return tok.value
         if tok.kind == "sym" and tok.value == "{":
@@ -565,7 +576,8 @@ class _Parser:
         relations = [
             k
             for k, t in enumerate(lower)
-            if (t.kind == "sym" and t.value in "<>=") or (t.kind == "cmd" and t.value in ("le", "leq", "lt"))
+            if (t.kind == "sym" and t.value in "<>=")
+            or (t.kind == "cmd" and t.value in ("le", "leq", "lt"))
         ]
         if len(relations) == 1 and lower[relations[0]].value == "=":
             head, rest = lower[: relations[0]], lower[relations[0] + 1 :]
@@ -637,7 +649,7 @@ def latex_to_python(tex: str, variables: dict[str, str]) -> str:
         raise LatexError("the formula is empty")
     if "\\\\" in text:
         raise LatexError("the formula spans several lines; pass one line")
-    if _BAD_RELATION.search(text):
+    if len(_top_level_split(text, _BAD_RELATION)) > 1:
         raise LatexError("the formula contains an inequality or a relation other than '='")
     tokens = _tokenize(text, kinds)
     try:
@@ -701,9 +713,7 @@ def _clean_row(row: str) -> str:
     return row.replace("&", " ").strip()
 
 
-def _equations(
-    segment: str, line: int, display: bool, syntax: str, text_before: str
-) -> list[Formula]:
+def _equations(segment: str, line: int, display: bool, syntax: str) -> list[Formula]:
     """Formulas of one math segment; `line` is the segment's first line."""
     found: list[Formula] = []
     boxed_spans = [m for m in re.finditer(r"\\(?:boxed|fbox)\s*\{", segment)]
@@ -715,7 +725,16 @@ def _equations(
         row_line = line + segment[: match.start()].count("\n")
         parts = _top_level_split(_clean_row(inner), _RELATIONS)
         if parts[-1].strip():
-            found.append(Formula(parts[0].strip() if len(parts) > 1 else "", parts[-1].strip(), row_line, True, display, syntax))
+            found.append(
+                Formula(
+                    parts[0].strip() if len(parts) > 1 else "",
+                    parts[-1].strip(),
+                    row_line,
+                    True,
+                    display,
+                    syntax,
+                )
+            )
     if boxed_spans:
         return found
     chain_lhs = ""
@@ -734,7 +753,6 @@ def _equations(
         rhs = parts[-1].strip()
         if rhs:
             found.append(Formula(lhs, rhs, row_line, False, display, syntax))
-    del text_before
     return found
 
 
@@ -751,34 +769,36 @@ def find_formulas(section_text: str, first_line: int = 1) -> list[Formula]:
     text = "\n".join(line if out else "" for line, out in zip(lines, outside, strict=True))
     found: list[tuple[int, Formula]] = []
 
+    starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
     def line_of(offset: int) -> int:
-        return first_line + text.count("\n", 0, offset)
+        return first_line + bisect.bisect_right(starts, offset) - 1
 
     masked = list(text)
     for match in _DISPLAY.finditer(text):
         body = match.group(1) or match.group(2) or match.group(5) or ""
         start = match.start(1) if match.group(1) is not None else match.start(0)
-        for formula in _equations(body, line_of(start), True, "latex", ""):
+        for formula in _equations(body, line_of(start), True, "latex"):
             found.append((start, formula))
         masked[match.start() : match.end()] = " " * (match.end() - match.start())
         if len(found) > MAX_FORMULAS:
             break
     rest = "".join(masked)
     for match in _INLINE.finditer(rest):
-        for formula in _equations(match.group(1), line_of(match.start()), False, "latex", ""):
+        for formula in _equations(match.group(1), line_of(match.start()), False, "latex"):
             found.append((match.start(), formula))
         if len(found) > MAX_FORMULAS:
             break
     for match in _CODE_SPAN.finditer(rest):
         inner = match.group(1)
         if "=" in inner or re.search(r"[\d)\]]\s*[-+*/]", inner):
-            for formula in _equations(inner, line_of(match.start()), False, "code", ""):
+            for formula in _equations(inner, line_of(match.start()), False, "code"):
                 found.append((match.start(), formula))
     offset = 0
     for line in rest.split("\n"):
         if "=" in line and _UNICODE_MATH.search(line) and "`" not in line:
             candidate = re.sub(r"^\s*(?:[-*•]\s+)?(?:\*\*[^*]*\*\*:?)?", "", line)
-            for formula in _equations(candidate.strip(), line_of(offset), True, "plain", ""):
+            for formula in _equations(candidate.strip(), line_of(offset), True, "plain"):
                 found.append((offset, formula))
         offset += len(line) + 1
     found.sort(key=lambda item: (item[1].line, item[0]))
@@ -797,8 +817,10 @@ def _matches_quantity(lhs: str, quantity: str) -> bool:
         return False
     squared = bool(re.search(r"\^\(?2\)?|²", text))
     if quantity == VARIANCE:
-        return "var" in text or bool(re.search(r"sigma\^2|σ\^?2", text)) or (
-            bool(re.match(r"^(?:e|mean)[\[(]", text)) and squared
+        return (
+            "var" in text
+            or bool(re.search(r"sigma\^2|σ\^?2", text))
+            or (bool(re.match(r"^(?:e|mean)[\[(]", text)) and squared)
         )
     if quantity == MEAN:
         return (

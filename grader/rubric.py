@@ -189,7 +189,9 @@ class ManualCheck(_CheckBase):
     """Graded by a TA: shown as pending with its points."""
 
     kind: Literal["manual"]
-    prompt: str = Field(default="", description="What the TA should look for.")
+    prompt: str = Field(
+        default="", description="What the TA should look for; never shown to students."
+    )
 
 
 class CustomCheck(_CheckBase):

@@ -44,6 +44,7 @@ __all__ = [
     "extract_result_numbers",
     "extract_tables",
     "find_sections",
+    "section_text",
     "split_lines",
 ]
 
@@ -1554,6 +1555,7 @@ def extract_choices(text: str, options: dict[str, list[str]]) -> tuple[set[str],
     _, outside = _scan_fences(split_lines(text))
     kept_lines = [line for line, out in zip(split_lines(text), outside, strict=True) if out]
     for paragraph in re.split(r"\n\s*\n", "\n".join(kept_lines)):
+        before = {option: len(v) for option, v in votes.items()}
         for sentence in re.split(
             r"(?<=[.!?])\s+(?=[A-Z(\\$*])|\n(?=\s*[-*•]|\s*\(?[a-z]\))", paragraph
         ):
