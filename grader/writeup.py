@@ -1555,7 +1555,6 @@ def extract_choices(text: str, options: dict[str, list[str]]) -> tuple[set[str],
     _, outside = _scan_fences(split_lines(text))
     kept_lines = [line for line, out in zip(split_lines(text), outside, strict=True) if out]
     for paragraph in re.split(r"\n\s*\n", "\n".join(kept_lines)):
-        before = {option: len(v) for option, v in votes.items()}
         for sentence in re.split(
             r"(?<=[.!?])\s+(?=[A-Z(\\$*])|\n(?=\s*[-*•]|\s*\(?[a-z]\))", paragraph
         ):
@@ -1641,22 +1640,26 @@ def _is_list_only(clause: str, patterns: list[tuple[str, re.Pattern[str], bool]]
 
 
 def _decide(votes: dict[str, list[int]], text: str) -> tuple[set[str], float]:
-    chosen = {o for o, v in votes.items() if sum(v) > 0}
+    chosen = {o for o, v in votes.items() if v and 2 * v[0] + sum(v[1:]) > 0}
     voted = [o for o, v in votes.items() if v]
     if not voted:
         return set(), 0.0
     decided = 0
     conflicted = 0
     for option in voted:
-        positive = sum(x for x in votes[option] if x > 0)
-        negative = -sum(x for x in votes[option] if x < 0)
-        if positive and negative:
+        # The first verdict on an option counts double: writeups state the verdict first and
+        # explain afterwards, and explanations ("the outputs must be the same") add noise.
+        weighted = [2 * votes[option][0], *votes[option][1:]]
+        positive = sum(x for x in weighted if x > 0)
+        negative = -sum(x for x in weighted if x < 0)
+        if min(positive, negative) > max(positive, negative) / 3:
             conflicted += 1
-        if abs(positive - negative) >= 2 or (positive + negative and not (positive and negative)):
+        elif abs(positive - negative) >= 2:
             decided += 1
     total = len(votes)
     confidence = 0.5 + 0.45 * decided / total - 0.2 * conflicted / total
-    letters = re.findall(r"[^\W\d_]", text)
+    prose = re.sub(r"\$\$.*?\$\$|\$[^$]*\$|\\[A-Za-z]+", " ", text, flags=re.S)
+    letters = re.findall(r"[^\W\d_]", prose)
     if letters and sum(1 for c in letters if ord(c) > 0x24F) > 0.2 * len(letters):
         confidence *= 0.7  # mostly not Latin script (a garbled or non-English conversion)
     return chosen, round(max(0.0, min(confidence, 0.95)), 3)

@@ -425,12 +425,14 @@ def test_broken_sheet_is_an_error_naming_answers_toml(rubric: Rubric, reference:
         assert res.source == SourceRef(file="answers.toml", line=5)
 
 
-def test_manual_is_pending_with_the_prompt(rubric: Rubric) -> None:
+def test_manual_is_pending_without_leaking_the_prompt(rubric: Rubric) -> None:
+    """The TA's prompt may hold the solution: students never see it."""
     problem, check = _check(rubric, "p3", "derivation")
-    assert isinstance(check, ManualCheck)
+    assert isinstance(check, ManualCheck) and check.prompt
     res = judge_manual(problem, check, None, _context(rubric, None, {}))
     _assert_result(res, Status.PENDING, 0, 6)
-    assert res.message == f"graded by a TA: {check.prompt}"
+    assert res.message == "graded by a TA"
+    assert check.prompt not in res.model_dump_json()
 
 
 def test_manual_without_prompt(rubric: Rubric) -> None:
