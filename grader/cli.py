@@ -12,11 +12,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from grader import __version__
+from grader.cache import CachingRunner
 from grader.errors import GraderError, RubricError, UsageError
 from grader.exports import results_json, write_exports
 from grader.pipeline import DEFAULT_RUBRICS, GradeOptions, grade
 from grader.report import render
 from grader.rubric import load_rubric
+from grader.sandbox import Runner, SandboxRunner
 from grader.template import answer_template
 
 
@@ -66,6 +68,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="students graded in parallel (default: all cores)",
     )
     parser.add_argument("--seed", type=int, default=0, help="run seed for the grader's inputs")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path(os.environ.get("GRADER_CACHE", Path.home() / ".cache" / "grader")),
+        help="where observations of student code are cached (default: ~/.cache/grader)",
+    )
+    parser.add_argument(
+        "--no-cache", action="store_true", help="run all student code again, ignoring the cache"
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted batch: finished students come from the cache "
+        "(the default whenever the cache is on; the flag makes it explicit)",
+    )
     parser.add_argument("--rubrics", type=Path, default=DEFAULT_RUBRICS, help="rubric folder")
     parser.add_argument("--reference", type=Path, default=None, help="reference folder")
     parser.add_argument("--quiet", "-q", action="store_true", help="only the summary table")
@@ -104,6 +121,15 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.USAGE
 
 
+def _runner(args: argparse.Namespace) -> Runner:
+    runner = SandboxRunner()
+    if args.no_cache:
+        if args.resume:
+            raise UsageError("--resume needs the cache; drop --no-cache")
+        return runner
+    return CachingRunner(runner, args.cache_dir / "observations")
+
+
 def grade_main(args: argparse.Namespace, console: Console) -> int:
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
@@ -123,6 +149,7 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
         select=args.select,
         jobs=args.jobs,
         seed=args.seed,
+        runner=_runner(args),
         on_planned=lambda n: progress.update(task, total=n),
         on_observed=lambda student: progress.advance(task),
     )

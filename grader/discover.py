@@ -6,34 +6,49 @@ from pathlib import Path
 
 from grader.errors import UsageError
 
-SUBMISSION_SUFFIXES = {".py", ".ipynb", ".md", ".txt", ".toml", ".pdf"}
+CODE_OR_SHEET = {".py", ".ipynb"}
+WRITEUP = {".md", ".txt", ".pdf"}
 
 
-def is_submission(folder: Path) -> bool:
-    """A folder holding submission files directly (not only student sub-folders)."""
-    return any(
-        p.is_file()
-        and not p.is_symlink()
-        and p.suffix in SUBMISSION_SUFFIXES
-        and not p.name.startswith(".")
-        and p.name.lower() != "readme.md"
+def _files(folder: Path) -> list[Path]:
+    return [
+        p
         for p in folder.iterdir()
+        if p.is_file() and not p.is_symlink() and not p.name.startswith(".")
+    ]
+
+
+def _has_code_or_sheet(folder: Path) -> bool:
+    return any(p.suffix in CODE_OR_SHEET or p.name == "answers.toml" for p in _files(folder))
+
+
+def _student_folders(folder: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_dir()
+        and not p.is_symlink()
+        and not p.name.startswith((".", "_"))
+        and p.name != "__pycache__"
     )
 
 
 def discover(path: Path) -> list[Path]:
-    """`grade submissions/alice` grades one student; `grade submissions/` grades each sub-folder."""
+    """`grade submissions/alice` grades one student; `grade submissions/` grades each sub-folder.
+
+    A folder with an answer sheet, code or a notebook at its top is one submission. Otherwise,
+    if it has sub-folders, it is a class of them (a stray README or notes file beside the student
+    folders does not make it a submission). A folder with only a writeup is one submission.
+    """
     if not path.exists():
         raise UsageError(f"no such folder: {path}")
     if not path.is_dir():
         raise UsageError(f"{path} is not a folder: pass a submission folder or a folder of them")
-    if is_submission(path):
+    if _has_code_or_sheet(path):
         return [path]
-    students = sorted(
-        p
-        for p in path.iterdir()
-        if p.is_dir() and not p.is_symlink() and not p.name.startswith((".", "_"))
-    )
-    if not students:
-        raise UsageError(f"{path} holds no submission files and no student folders")
-    return students
+    students = _student_folders(path)
+    if students:
+        return students
+    if any(p.suffix in WRITEUP and p.stem.lower() != "readme" for p in _files(path)):
+        return [path]
+    raise UsageError(f"{path} holds no submission files and no student folders")

@@ -7,10 +7,11 @@ evaluator's Python subset: ``\\frac`` -> ``/``, ``^`` -> ``**``, ``n_i`` -> ``n[
 variables, ``\\sum_{i=0}^{L-1}`` -> ``sum(... for i in range(0, (L-1)+1))``, implicit products
 -> ``*``.
 
-The translator is deliberately strict: any symbol it cannot place (an unknown letter, ``\\mathbb{E}``,
-a ``\\text{Var}``, an index on a number, an ambiguous ``3^10``) raises `LatexError`, because a wrong
-guess would fail a student for our parser's mistake; the grader turns the error into a pending TA
-item. The output is always checked with `grader.exprs.parse_expression` before it is returned.
+The translator is deliberately strict: any symbol it cannot place (an unknown letter,
+``\\mathbb{E}``, a ``\\text{Var}``, an index on a number, an ambiguous ``3^10``) raises
+`LatexError`, because a wrong guess would fail a student for our parser's mistake; the grader turns
+the error into a pending TA item. The output is always checked with
+`grader.exprs.parse_expression` before it is returned.
 
 `find_formulas` / `find_final_formula` locate the student's final (boxed, else last) formula in a
 section of a writeup.
@@ -18,6 +19,7 @@ section of a writeup.
 
 from __future__ import annotations
 
+import ast
 import bisect
 import keyword
 import re
@@ -42,6 +44,10 @@ MAX_DEPTH = 60
 """Nesting depth of groups/fractions/sums; keeps the recursive parser far from the stack limit."""
 MAX_FORMULAS = 5000
 """Formulas collected from one section."""
+MAX_SECTION_CHARS = 200_000
+"""Characters of a section searched for formulas (a real section is a few kB)."""
+MAX_BOXES = 100
+"""\\boxed{...} groups read per math segment."""
 
 MEAN = "mean"
 VARIANCE = "variance"
@@ -154,9 +160,10 @@ def _top_level_split(text: str, pattern: re.Pattern[str]) -> list[str]:
     index = 0
     while index < len(text):
         char = text[index]
-        if char in "{([" and not text[max(index - 1, 0) : index] == "\\":
+        escaped = index > 0 and text[index - 1] == "\\"
+        if char in "{([" and not escaped:
             depth += 1
-        elif char in "})]" and not text[max(index - 1, 0) : index] == "\\":
+        elif char in "})]" and not escaped:
             depth = max(depth - 1, 0)
         elif depth == 0:
             match = pattern.match(text, index)
@@ -620,9 +627,23 @@ def _already_python(text: str, variables: dict[str, str]) -> str | None:
         return None
     try:
         parse_expression(candidate, list(variables))
-    except (ExpressionError, ValueError, TypeError):
+        tree = ast.parse(candidate, mode="eval")
+    except (ExpressionError, ValueError, TypeError, SyntaxError):
         return None
+    lists = {name for name, kind in variables.items() if "list" in kind.lower()}
+    allowed: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript):
+            allowed.add(id(node.value))
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", "") in _LIST_FUNCTIONS:
+            allowed.update(id(arg) for arg in node.args)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in lists and id(node) not in allowed:
+            return None  # a list used as a number: let the LaTeX path explain it
     return candidate
+
+
+_LIST_FUNCTIONS = frozenset({"len", "sum", "min", "max", "prod"})
 
 
 def latex_to_python(tex: str, variables: dict[str, str]) -> str:
@@ -683,6 +704,7 @@ _DISPLAY = re.compile(
 _INLINE = re.compile(r"(?<![\\$])\$(?!\$)([^$\n]{1,2000}?)(?<!\\)\$(?!\$)")
 _CODE_SPAN = re.compile(r"`([^`\n]{1,2000})`")
 _UNICODE_MATH = re.compile(r"[Σ∑∏√·×⋅⁻⁰¹²³⁴⁵⁶⁷⁸⁹ᴸⁱⁿ₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₗ]")
+_PLAIN_EQUATION = re.compile(r"^\s*(?:[A-Za-z ]{1,20}:\s*)?[A-Za-z][\w\[\]()^{}]{0,30}\s*=[^=]")
 _NESTED_ENV = re.compile(
     r"\\begin\{(cases|[pbvBV]?matrix|array|smallmatrix|subarray)\}.*?\\end\{\1\}", re.S
 )
@@ -716,7 +738,7 @@ def _clean_row(row: str) -> str:
 def _equations(segment: str, line: int, display: bool, syntax: str) -> list[Formula]:
     """Formulas of one math segment; `line` is the segment's first line."""
     found: list[Formula] = []
-    boxed_spans = [m for m in re.finditer(r"\\(?:boxed|fbox)\s*\{", segment)]
+    boxed_spans = list(re.finditer(r"\\(?:boxed|fbox)\s*\{", segment))[:MAX_BOXES]
     for match in boxed_spans:
         end = _balanced_group(segment, match.end() - 1)
         if end is None:
@@ -739,21 +761,34 @@ def _equations(segment: str, line: int, display: bool, syntax: str) -> list[Form
         return found
     chain_lhs = ""
     for offset, row in _rows(segment):
-        cleaned = _clean_row(row)
-        if not cleaned:
-            continue
-        parts = _top_level_split(cleaned, _RELATIONS)
         row_line = line + segment[:offset].count("\n")
-        if len(parts) == 1:
-            found.append(Formula(chain_lhs, parts[0].strip(), row_line, False, display, syntax))
-            continue
-        lhs = parts[0].strip() or chain_lhs
-        if parts[0].strip():
-            chain_lhs = lhs
-        rhs = parts[-1].strip()
-        if rhs:
-            found.append(Formula(lhs, rhs, row_line, False, display, syntax))
+        for piece in _pieces(_clean_row(row)):
+            parts = _top_level_split(piece, _RELATIONS)
+            if len(parts) == 1:
+                found.append(Formula(chain_lhs, parts[0].strip(), row_line, False, display, syntax))
+                continue
+            lhs = parts[0].strip() or chain_lhs
+            if parts[0].strip():
+                chain_lhs = lhs
+            rhs = parts[-1].strip()
+            if rhs:
+                found.append(Formula(lhs, rhs, row_line, False, display, syntax))
     return found
+
+
+_SEPARATOR = re.compile(r"[,;]?\s*\\q?quad(?![A-Za-z])|\\text\{\s*(?:and|,)\s*\}|;")
+
+
+def _pieces(row: str) -> list[str]:
+    """Equations written side by side on one row: 'E = 0, \\qquad Var = ...' is two."""
+    pieces: list[str] = []
+    for part in _top_level_split(row, _SEPARATOR):
+        commas = _top_level_split(part, re.compile(r","))
+        if len(commas) > 1 and all(len(_top_level_split(c, _RELATIONS)) > 1 for c in commas):
+            pieces.extend(commas)
+        else:
+            pieces.append(part)
+    return [p.strip() for p in pieces if p.strip()]
 
 
 def find_formulas(section_text: str, first_line: int = 1) -> list[Formula]:
@@ -764,7 +799,7 @@ def find_formulas(section_text: str, first_line: int = 1) -> list[Formula]:
     """
     if not isinstance(section_text, str):
         return []
-    lines = split_lines(section_text)
+    lines = split_lines(section_text[:MAX_SECTION_CHARS])
     _, outside = _scan_fences(lines)
     text = "\n".join(line if out else "" for line, out in zip(lines, outside, strict=True))
     found: list[tuple[int, Formula]] = []
@@ -796,8 +831,10 @@ def find_formulas(section_text: str, first_line: int = 1) -> list[Formula]:
                 found.append((match.start(), formula))
     offset = 0
     for line in rest.split("\n"):
-        if "=" in line and _UNICODE_MATH.search(line) and "`" not in line:
+        plain = _PLAIN_EQUATION.match(line) and "$" not in line
+        if "=" in line and "`" not in line and (_UNICODE_MATH.search(line) or plain):
             candidate = re.sub(r"^\s*(?:[-*•]\s+)?(?:\*\*[^*]*\*\*:?)?", "", line)
+            candidate = re.sub(r"^\s*[A-Za-z ]{1,20}:\s*(?=\S+\s*=)", "", candidate)
             for formula in _equations(candidate.strip(), line_of(offset), True, "plain"):
                 found.append((offset, formula))
         offset += len(line) + 1

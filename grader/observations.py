@@ -7,6 +7,7 @@ A malformed observation is treated like a crash, never as a verdict.
 
 from __future__ import annotations
 
+import zipfile
 from typing import Annotated, Literal
 
 import numpy as np
@@ -134,8 +135,44 @@ OBSERVATION: TypeAdapter[Observation] = TypeAdapter(
 MAX_ARRAY_BYTES = 256 * 2**20
 
 
+def declared_sizes(path: str, max_bytes: int) -> int:
+    """Check every array's header before loading any: a small file can claim a huge array.
+
+    Raises ValueError for non-numeric dtypes, sizes beyond `max_bytes`, or headers that claim
+    more data than their zip member holds.
+    """
+    total = 0
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ValueError(f"not an array archive ({exc})") from exc
+    with archive:
+        members = archive.infolist()
+        if len(members) > 10_000:
+            raise ValueError("too many arrays")
+        for member in members:
+            if member.file_size > max_bytes:
+                raise ValueError(f"array {member.filename!r} is too large")
+            with archive.open(member) as fh:
+                version = np.lib.format.read_magic(fh)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+                else:
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+            if dtype.kind not in "biuf" or dtype.hasobject:
+                raise ValueError(f"array {member.filename!r} has non-numeric dtype {dtype}")
+            nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            if nbytes > member.file_size:
+                raise ValueError(f"array {member.filename!r} claims more data than it holds")
+            total += nbytes
+            if total > max_bytes:
+                raise ValueError("observation arrays exceed the size limit")
+    return total
+
+
 def load_arrays(path: str, max_bytes: int = MAX_ARRAY_BYTES) -> dict[str, np.ndarray]:
     """Numeric arrays only, never objects; bounded so a submission cannot flood the grader."""
+    declared_sizes(path, max_bytes)
     arrays: dict[str, np.ndarray] = {}
     total = 0
     with np.load(path, allow_pickle=False) as data:

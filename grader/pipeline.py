@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 from grader.context import check_parts, part_id, part_points
 from grader.discover import discover
@@ -96,6 +97,9 @@ def make_session(path: Path, folders: Sequence[Path], options: GradeOptions) -> 
 def _session(
     rubric: Rubric, path: Path, subs: list[Submission], runner: Runner, options: GradeOptions
 ) -> GradingSession:
+    # The grader's own torch work (references on tiny tensors) is fastest on one thread, and the
+    # cores belong to the sandboxes running student code in parallel.
+    torch.set_num_threads(1)
     return GradingSession(
         rubric=rubric,
         rubric_path=path,

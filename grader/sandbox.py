@@ -17,14 +17,17 @@ import contextlib
 import json
 import os
 import resource
+import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+import zipfile
+import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,6 +37,10 @@ from pydantic import ValidationError
 from grader.observations import OBSERVATION, Observation, load_arrays
 
 PROBE_SCRIPT = Path(__file__).with_name("probe.py")
+STARTUP_S = 30.0  # interpreter start and `import torch` on a loaded machine
+SMALL_TMPFS_BYTES = 64 * 2**20  # RAM-backed mounts must not bypass the memory limit
+PRIVATE_TMPFS_BYTES = 256 * 2**20  # HOME and TMPDIR: room for caches, not for a RAM hoard
+MARKER_VAR = "GRADER_SANDBOX_RUN"
 MAX_FILE_BYTES = 20 * 2**20
 MAX_COPY_BYTES = 200 * 2**20
 OUTPUT_TAIL = 4000
@@ -123,32 +130,50 @@ class SandboxRunner:
         self.isolation = "bubblewrap" if self.use_bwrap else "rlimits-only"
 
     def run(self, job: SandboxJob) -> SandboxResult:
+        """Each probe in a process and a scratch copy of its own.
+
+        Sharing one process would let code run by a later probe (a script's import-time code)
+        rewrite an earlier probe's observation.
+        """
+        started = time.monotonic()
+        outcomes: dict[str, ProbeOutcome] = {}
+        runs: list[_Completed] = []
+        for req in job.requests:
+            limits = replace(job.limits, wall_s=min(job.limits.wall_s, req.timeout_s + STARTUP_S))
+            outcome, completed = self._run_one(job, req, limits)
+            outcomes[req.id] = outcome
+            runs.append(completed)
+        failed = [r for r in runs if r.timed_out or r.limit_hit or r.returncode]
+        first = failed[0] if failed else (runs[0] if runs else _Completed(0, "", "", False, None))
+        return SandboxResult(
+            outcomes=outcomes,
+            exit_code=first.returncode,
+            timed_out=any(r.timed_out for r in runs),
+            stdout_tail="".join(r.stdout for r in runs)[-OUTPUT_TAIL:],
+            stderr_tail="".join(r.stderr for r in runs)[-OUTPUT_TAIL:],
+            seconds=time.monotonic() - started,
+            isolation=self.isolation,
+            limit_hit=first.limit_hit,
+        )
+
+    def _run_one(
+        self, job: SandboxJob, req: ProbeRequest, limits: Limits
+    ) -> tuple[ProbeOutcome, _Completed]:
         with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
             scratch = Path(tmp)
-            sub_dir = scratch / "sub"
             io_dir = scratch / "io"
             (io_dir / "out").mkdir(parents=True)
-            copy_submission(job.submission_dir, sub_dir)
+            for private in ("home", "tmp"):
+                (scratch / private).mkdir()
+            copy_submission(job.submission_dir, scratch / "sub")
             shutil.copy(PROBE_SCRIPT, io_dir / "probe.py")
-            plan = {"probes": [_plan_entry(i, r) for i, r in enumerate(job.requests)]}
-            (io_dir / "plan.json").write_text(json.dumps(plan))
+            (io_dir / "plan.json").write_text(json.dumps({"probes": [_plan_entry(0, req)]}))
             np.savez(io_dir / "inputs.npz", allow_pickle=False, **dict(job.inputs))
-            started = time.monotonic()
-            proc = self._execute(scratch, job.limits)
-            seconds = time.monotonic() - started
-            outcomes = {
-                req.id: read_outcome(io_dir / "out", i, req) for i, req in enumerate(job.requests)
-            }
-            return SandboxResult(
-                outcomes=outcomes,
-                exit_code=proc.returncode,
-                timed_out=proc.timed_out,
-                stdout_tail=proc.stdout[-OUTPUT_TAIL:],
-                stderr_tail=proc.stderr[-OUTPUT_TAIL:],
-                seconds=seconds,
-                isolation=self.isolation,
-                limit_hit=proc.limit_hit,
-            )
+            completed = self._execute(scratch, limits)
+            outcome = read_outcome(io_dir / "out", 0, req)
+            if outcome.observation is None and completed.limit_hit:
+                outcome = replace(outcome, problem=f"{outcome.problem} ({completed.limit_hit})")
+            return outcome, completed
 
     def _execute(self, scratch: Path, limits: Limits) -> _Completed:
         inner_root = "/sandbox" if self.use_bwrap else str(scratch)
@@ -156,11 +181,19 @@ class SandboxRunner:
         env = sandbox_env(inner_root, limits)
         if self.use_bwrap:
             setenv = [arg for key, value in env.items() for arg in ("--setenv", key, value)]
-            argv = bwrap_argv(scratch, inner_root) + setenv + argv
-        else:
-            for private in ("home", "tmp"):
-                (scratch / private).mkdir(exist_ok=True)
-        return run_limited(argv, cwd=scratch / "sub", env=env, limits=limits)
+            return run_limited(
+                bwrap_argv(scratch, inner_root) + setenv + argv,
+                cwd=scratch / "sub",
+                env=env,
+                limits=limits,
+            )
+        marker = secrets.token_hex(16)
+        try:
+            return run_limited(
+                argv, cwd=scratch / "sub", env={**env, MARKER_VAR: marker}, limits=limits
+            )
+        finally:
+            kill_marked(marker)  # children that left the process group with setsid()
 
 
 def _plan_entry(index: int, req: ProbeRequest) -> dict[str, Any]:
@@ -209,6 +242,8 @@ def bwrap_argv(scratch: Path, inner_root: str) -> list[str]:
         "--cap-drop",
         "ALL",
         "--clearenv",
+        "--size",
+        str(SMALL_TMPFS_BYTES),
         "--tmpfs",
         "/tmp",
     ]
@@ -233,6 +268,10 @@ def bwrap_argv(scratch: Path, inner_root: str) -> list[str]:
         "/proc",
         "--dev",
         "/dev",
+        "--size",
+        str(SMALL_TMPFS_BYTES),
+        "--tmpfs",
+        "/dev/shm",
         "--bind",
         str(scratch / "sub"),
         f"{inner_root}/sub",
@@ -248,9 +287,13 @@ def bwrap_argv(scratch: Path, inner_root: str) -> list[str]:
         "--bind",
         str(scratch / "io" / "out"),
         f"{inner_root}/io/out",
-        "--dir",
+        "--size",
+        str(PRIVATE_TMPFS_BYTES),
+        "--tmpfs",
         f"{inner_root}/home",
-        "--dir",
+        "--size",
+        str(PRIVATE_TMPFS_BYTES),
+        "--tmpfs",
         f"{inner_root}/tmp",
         "--chdir",
         f"{inner_root}/sub",
@@ -305,6 +348,17 @@ def run_limited(argv: list[str], cwd: Path, env: dict[str, str], limits: Limits)
         return _Completed(proc.returncode, _tail(out), _tail(err), timed_out, limit_hit)
 
 
+def kill_marked(marker: str) -> None:
+    """Kill every process still carrying this run's marker in its environment (Linux /proc)."""
+    needle = f"{MARKER_VAR}={marker}".encode()
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (OSError, ValueError):
+            continue
+
+
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
@@ -339,7 +393,7 @@ def read_outcome(out_dir: Path, index: int, req: ProbeRequest) -> ProbeOutcome:
         if raw.get("id") != req.id or raw.get("kind") != req.kind:
             return ProbeOutcome(None, {}, "the observation was tampered with")
         observation = OBSERVATION.validate_python(raw)
-    except (ValueError, ValidationError, AttributeError) as exc:
+    except (ValueError, ValidationError, AttributeError, RecursionError) as exc:
         return ProbeOutcome(None, {}, f"unreadable observation ({type(exc).__name__})")
     arrays: dict[str, np.ndarray] = {}
     if npz_path.is_file() and not npz_path.is_symlink():
@@ -347,7 +401,7 @@ def read_outcome(out_dir: Path, index: int, req: ProbeRequest) -> ProbeOutcome:
             if npz_path.stat().st_size > 256 * 2**20:
                 raise ValueError("arrays too large")
             arrays = load_arrays(str(npz_path))
-        except (ValueError, OSError) as exc:
+        except (ValueError, OSError, SyntaxError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
             return ProbeOutcome(observation, {}, f"unreadable arrays ({exc})")
     return ProbeOutcome(observation, arrays)
 

@@ -24,6 +24,7 @@ import ast
 import builtins
 import difflib
 import html
+import itertools
 import keyword
 import re
 import warnings
@@ -255,6 +256,7 @@ class _Raw:
     context: str = ""
     margins: list[int] | None = None
     notes: list[str] = field(default_factory=list)
+    joined: bool = False
 
     @property
     def text(self) -> str:
@@ -302,11 +304,19 @@ def _numbered(body: list[tuple[int, str]]) -> tuple[list[tuple[int, str]], list[
     if len(hits) < 3 or len(hits) < 0.6 * len(nonblank):
         return None
     numbers = [int(m.group(1)) for _, m in hits]
-    steps = sum(1 for a, b in zip(numbers, numbers[1:], strict=False) if b == a + 1)
+    steps = sum(1 for a, b in itertools.pairwise(numbers) if b == a + 1)
     if steps < 0.6 * (len(numbers) - 1):
         return None
     gaps = [len(m.group(2)) for _, m in hits if m.group(2) and m.group(3) and m.group(3).strip()]
-    sep = min(gaps) if gaps else 1
+    # One space after the number, unless the listing pads every number to a common code column
+    # (then the smallest gap is also the most common one: the top-level lines).
+    sep = 1
+    if gaps and min(gaps) > 1:
+        smallest = min(gaps)
+        if gaps.count(smallest) >= 0.4 * len(gaps) and gaps.count(smallest) == max(
+            gaps.count(g) for g in set(gaps)
+        ):
+            sep = smallest
     first, last = hits[0][0], hits[-1][0]
     header = " ".join(text.strip() for _, text in nonblank[:first])
     out: list[tuple[int, str]] = []
@@ -363,6 +373,8 @@ def _statement_score(statement: str) -> int:
     if len(statements) != 1 and not text.endswith(":"):
         return 0
     node = tree.body[0]
+    if isinstance(node, ast.AnnAssign):
+        return 0  # "Mean: E[y_L] = 0." parses as an annotated assignment
     if isinstance(node, ast.Expr) and not isinstance(node.value, ast.Call):
         return 0  # "a", "4", "ii", "x + y": headings and prose math, not code
     if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
@@ -392,7 +404,7 @@ def _prose_blocks(lines: list[str], usable: list[bool]) -> list[_Raw]:
 
     def flush() -> None:
         nonlocal run, scores
-        if run and sum(scores) >= 3 and max(scores) == 2:
+        if run and max(scores) == 2:
             blocks.append(_Raw("prose", run, run[0][0], run[-1][0], context=context))
         run, scores = [], []
 
@@ -468,7 +480,9 @@ def _indented_blocks(lines: list[str], usable: list[bool]) -> list[_Raw]:
             body.pop()
         margin = min(_indent(text) for _, text in body if text.strip())
         body = [(n, text[margin:].rstrip()) for n, text in body]
-        if len([1 for _, t in body if t.strip()]) >= 2 and _looks_like_code(body):
+        nonblank = [t for _, t in body if t.strip()]
+        single = len(nonblank) == 1 and _statement_score(nonblank[0]) > 0
+        if single or (len(nonblank) >= 2 and _looks_like_code(body)):
             blocks.append(_Raw("indented", body, body[0][0], body[-1][0]))
             for n in range(index, end):
                 usable[n] = False
@@ -492,7 +506,7 @@ def _numbered_outside(lines: list[str], usable: list[bool]) -> list[_Raw]:
             end += 1
         body = [(n + 1, lines[n]) for n in range(index, end)]
         found = _numbered(body)
-        if found and _looks_like_code([(n, c) for n, c in found[0] if c.strip()]):
+        if found and any(_STRONG.search(c) for _, c in found[0]):
             code, margins, _ = found
             blocks.append(_Raw("numbered", code, index + 1, end, margins=margins))
             for n in range(index, end):
@@ -623,11 +637,8 @@ def _join(first: _Raw, second: _Raw, lines: list[str]) -> _Raw | None:
             "inside it (kept as written; a TA should check)"
         )
     joined = _Raw("fenced", first.lines + body2, first.start, second.end, first.info, first.context)
-    joined.notes = notes
-    if _parse(joined.text) is None and (first_tree is not None or incomplete):
-        joined.notes.append(f"blocks joined across a page break ({where}) do not parse")
-    else:
-        joined.notes.append(f"blocks joined across a page break ({where})")
+    joined.notes = [*notes, f"blocks joined across a page break ({where})"]
+    joined.joined = True
     return joined
 
 
@@ -684,7 +695,15 @@ def extract_code_blocks(text: str) -> list[CodeBlock]:
         raw.context = _context_before(lines, raw.start, outside)
     others += _prose_blocks(lines, usable)
     everything = sorted([r for r in fenced if r.lines] + others, key=lambda r: r.start)
-    return [raw.freeze() for raw in _join_pages(everything, lines) if raw.lines]
+    joined = _join_pages(everything, lines)
+    for raw in joined:
+        if raw.joined:
+            _, error = _parse_with_error(raw.text)
+            if error is not None:
+                where = error.lineno or 0
+                line = raw.lines[where - 1][0] if 0 < where <= len(raw.lines) else 0
+                raw.notes.append(f"the joined listing does not parse ({error.msg}, line {line})")
+    return [raw.freeze() for raw in joined if raw.lines]
 
 
 # --- assembling modules -------------------------------------------------------------------------
@@ -740,9 +759,9 @@ def _names(source: str) -> tuple[frozenset[str], frozenset[str]]:
     if tree is None:
         found = set(re.findall(r"\b[A-Za-z_]\w*\b", source)) - set(keyword.kwlist)
         head = re.match(r"^\s*(?:class|def)\s+(\w+)", source)
-        bound = {head.group(1)} if head else set()
-        bound |= set(re.findall(r"^([A-Za-z_]\w*)\s*=(?!=)", source, flags=re.M))
-        return frozenset(bound), frozenset(found)
+        guessed = {head.group(1)} if head else set()
+        guessed |= set(re.findall(r"^([A-Za-z_]\w*)\s*=(?!=)", source, flags=re.M))
+        return frozenset(guessed), frozenset(found)
     bound: set[str] = set()
     for node in tree.body:
         bound |= _bound_by(node)
@@ -854,6 +873,8 @@ def _compose(
 ) -> tuple[str, tuple[int, ...]]:
     lines: list[tuple[int, str]] = [(0, h) for h in header]
     for part in parts:
+        if not part:
+            continue
         if lines and lines[-1][1].strip():
             lines.append((0, ""))
         lines.extend(part)
@@ -875,6 +896,10 @@ def _imports_and_header(
             bound |= unit.defines
     header = [line for name, line in DEFAULT_IMPORTS.items() if name in needed - bound]
     return chosen, header
+
+
+def _flat(parts: Sequence[Sequence[tuple[int, str]]]) -> list[tuple[int, str]]:
+    return [line for part in parts for line in part]
 
 
 def _finish(source: str, line_map: tuple[int, ...], notes: list[str], name: str) -> AssembledSource:
@@ -929,7 +954,7 @@ def assemble_class(blocks: list[CodeBlock], class_name: str) -> AssembledSource 
     imports, header = _imports_and_header(wanted, blocks)
     if header:
         notes.append("added imports the code uses without importing: " + "; ".join(header))
-    source, line_map = _compose([*imports, *(u.lines for u in helpers), target], header)
+    source, line_map = _compose([_flat(imports), *(u.lines for u in helpers), target], header)
     return _finish(source, line_map, notes, name)
 
 
@@ -967,10 +992,10 @@ def _class_from_prose(blocks: list[CodeBlock], class_name: str) -> AssembledSour
     lines = [(0, f"class {class_name}(nn.Module):"), (0, "    def __init__(self):")]
     if not any("super(" in c for _, c in init.lines):
         lines.append((0, "        super().__init__()"))
-    lines += body_init + [(0, f"    def forward(self, {argument}):"), *body_forward]
+    lines += [*body_init, (0, f"    def forward(self, {argument}):"), *body_forward]
     text = "\n".join(c for _, c in lines)
     imports, header = _imports_and_header(_free_names(text) | {"nn"}, blocks)
-    source, line_map = _compose([*imports, lines], header)
+    source, line_map = _compose([_flat(imports), lines], header)
     notes = [
         f"class {class_name} rebuilt from code pasted as plain text (lines "
         f"{init.first_line}-{forward.last_line}): the class, def and super().__init__() lines "
@@ -1031,7 +1056,7 @@ def assemble_script(blocks: list[CodeBlock], must_define: list[str]) -> Assemble
     notes = [note for k in order for note in blocks[k].notes]
     bound_all = set().union(*(info[k][1] for k in order))
     free_all = set().union(*(info[k][2] for k in order)) - bound_all
-    imports, header = _imports_and_header(free_all, [])
+    _, header = _imports_and_header(free_all, [])  # imports in other blocks joined the window
     if header:
         notes.append("added imports the code uses without importing: " + "; ".join(header))
     source, line_map = _compose([blocks[k].lines for k in order], header)
@@ -1178,7 +1203,7 @@ def _headings(lines: list[str], outside: list[bool]) -> list[_Heading]:
             sub_prev, sub_style = "", ""
             continue
         sub = _sub_of(line) if current is not None else None
-        if sub is not None and (blank_around or line.lstrip().startswith(("#", "(", "*"))):
+        if sub is not None and (blank_around or sub[1] or line.lstrip().startswith(("#", "*"))):
             ok, style = _sub_order(sub[0], sub_prev, sub_style)
             if ok:
                 sub_prev, sub_style = sub[0], style
@@ -1223,9 +1248,6 @@ def find_sections(text: str) -> list[Section]:
         end = _trim(lines, head.line, end)
         label = head.problem + head.sub
         sections.append(Section(label, head.title, head.line, end))
-        if head.sub:  # "## 4(b)": also the parent problem, when no heading of its own precedes
-            if not any(p.problem == head.problem and not p.sub for p in problems):
-                sections.append(Section(head.problem, head.title, head.line, end))
         subs = [
             h
             for h in headings
@@ -1238,6 +1260,14 @@ def find_sections(text: str) -> list[Section]:
                     head.problem + sub.sub, sub.title, sub.line, _trim(lines, sub.line, sub_end)
                 )
             )
+    for number in dict.fromkeys(h.problem for h in problems if h.sub):
+        # "**Q4 (a)**", "**Q4 (b)**" with no "Q4" heading: the parent spans its sub-parts
+        if not any(h.problem == number and not h.sub for h in problems):
+            parts = [s for s in sections if s.problem.startswith(number) and s.problem != number]
+            parts = [s for s in parts if s.problem[len(number) :].isalpha()]
+            if parts:
+                start = min(s.start_line for s in parts)
+                sections.append(Section(number, "", start, max(s.end_line for s in parts)))
     sections.sort(key=lambda s: (s.start_line, -s.end_line))
     unique: dict[tuple[str, int], Section] = {}
     for section in sections:
@@ -1320,7 +1350,7 @@ _MASKS = [
     re.compile(r"(?:\\q?quad\s*)?\(\d{1,2}\)\s*(?=\$\$\s*$)"),  # equation label before $$
     re.compile(r"\[\d{1,3}\]"),  # citations
     re.compile(r"^\s*\d{1,3}[.)]\s"),  # list numbers
-    re.compile(r"[A-Za-z]+\d+"),  # identifiers: HW6, conv1, w10
+    re.compile(r"(?<![\d.])[A-Za-z]+\d+"),  # identifiers: HW6, conv1, w10 (not the e of 1e5)
     re.compile(r"(?<=\d)[xX×](?=\d)"),  # 224x224: keep both sides separate
 ]
 _SUPSUB = re.compile(r"[_^]\s*(?:\{[^{}]*\}|\\[A-Za-z]+|[A-Za-z0-9])")
@@ -1334,7 +1364,7 @@ def _mask(text: str, pattern: re.Pattern[str]) -> str:
     return pattern.sub(lambda m: " " * len(m.group(0)), text)
 
 
-def _prepared_lines(text: str) -> list[tuple[int, str]]:
+def _prepared_lines(text: str, first_line: int = 1) -> list[tuple[int, str]]:
     """Non-code lines with sub/superscripts, labels, citations and identifiers blanked out."""
     lines = split_lines(text)
     _, outside = _scan_fences(lines)
@@ -1342,13 +1372,21 @@ def _prepared_lines(text: str) -> list[tuple[int, str]]:
     for index, line in enumerate(lines):
         if not outside[index] or not line.strip():
             continue
-        masked = line
+        masked = _SCI.sub(_scientific, line)
         for _ in range(4):  # nested {..} in sub/superscripts, innermost first
             masked = _mask(masked, _SUPSUB)
         for pattern in _MASKS:
             masked = _mask(masked, pattern)
-        out.append((index + 1, masked))
+        out.append((index + first_line, masked))
     return out
+
+
+def _scientific(match: re.Match[str]) -> str:
+    """'1.5 \\times 10^{-3}' -> '0.0015' (before superscripts are masked)."""
+    exponent = int(match.group(2).replace("−", "-"))
+    if abs(exponent) > 300:
+        return match.group(0)
+    return f"{float(match.group(1)) * 10.0**exponent:.12g}"
 
 
 def _value(token: str) -> float | None:
@@ -1367,8 +1405,8 @@ def _numbers_in(line: str) -> list[tuple[int, int, float]]:
         if value is None:
             continue
         start = match.start()
-        before = line[:start].rstrip()
-        if before.endswith(("-", "−")) and not re.search(r"[\w)}\]]\s*[-−]$", before):
+        # a sign only when the minus touches the number and follows a space, '(', '=', ...
+        if start and line[start - 1] in "-−" and (start == 1 or line[start - 2] in " \t(=[,:$"):
             value = -value
         found.append((start, match.end(), value))
         token = match.group(0)
@@ -1382,31 +1420,28 @@ def _numbers_in(line: str) -> list[tuple[int, int, float]]:
     return found
 
 
-def extract_number_candidates(text: str) -> list[tuple[float, int]]:
+def extract_number_candidates(text: str, first_line: int = 1) -> list[tuple[float, int]]:
     """Every number stated outside code, in order, with its line.
 
     Thousands separators are understood ("213,504", "78 592", "213{,}504", "213\\,504"; a
     space-separated group also yields its parts), as are "1.2 \\times 10^{-3}" and signs.
     Ignored: digits in LaTeX sub/superscripts ("3^{L-i}", "n_0", "1^2"), equation labels "(1)",
     citations "[1]", list numbers "1. ", and digits inside identifiers ("HW6", "conv1").
+    `first_line` is the writeup line of the text's first line (pass `Section.start_line` when
+    `text` is `section_text(...)`), so the returned lines are writeup lines.
     """
     out: list[tuple[float, int]] = []
-    for number, line in _prepared_lines(text):
-        sci = [
-            (m.start(), m.end(), float(m.group(1)) * 10.0 ** int(m.group(2).replace("−", "-")))
-            for m in _SCI.finditer(line)
-        ]
-        masked = line
-        for start, end, _ in sci:
-            masked = masked[:start] + " " * (end - start) + masked[end:]
-        items = [(s, v) for s, _, v in sci] + [(s, v) for s, _, v in _numbers_in(masked)]
-        out.extend((value, number) for _, value in sorted(items, key=lambda t: t[0]))
+    for number, line in _prepared_lines(text, first_line):
+        out.extend((value, number) for _, _, value in _numbers_in(line))
     return out
 
 
 _RESULT_AFTER = re.compile(
-    r"(?:=|\\approx|≈|\\simeq|(?:answer|total|result)\s*(?:is|:)?)\s*$", re.I
+    r"(?:=|\\approx|≈|\\simeq|(?:answer|total|result)\s*(?:is|:)?|(?:^|\s)[A-Za-z][\w\- ]{0,30}:)"
+    r"\s*$",
+    re.I,
 )
+_COUNT_AFTER = re.compile(r"^\s*(?:trainable\s+)?(?:parameters|params)\b|^\s*in\s+total\b", re.I)
 _RESULT_END = re.compile(
     r"^\s*(?:\\?%|\\text|\\quad|\\qquad|\\rightarrow|\\Rightarrow|\\to|\\\\|\$|[,;.]\s|[,;.]?\s*$"
     r"|\)|\}|\\\)|\\\]|\\>|parameters|params|trainable)",
@@ -1414,24 +1449,31 @@ _RESULT_END = re.compile(
 )
 
 
-def extract_result_numbers(text: str) -> list[tuple[float, int]]:
+def extract_result_numbers(text: str, first_line: int = 1) -> list[tuple[float, int]]:
     """Numbers stated as results: right after '=' (or 'answer is', 'total:') and not followed
     by more arithmetic. '... = 213,504', '32 \\times 2456 = 78,592', 'Sum of parameters =
     132,863,336'. A subset of `extract_number_candidates`, better for exact-answer matching."""
     out: list[tuple[float, int]] = []
-    for number, line in _prepared_lines(text):
-        cleaned = re.sub(r"\\text\{\s*\}|&", " ", line)
+    for number, line in _prepared_lines(text, first_line):
+        cleaned = re.sub(r"\\text\{\s*\}|[&$]", " ", line)
+        seen: set[int] = set()
         for start, end, value in _numbers_in(cleaned):
-            before = cleaned[:start]
+            if start in seen:
+                continue  # the parts of a space-separated number: only the whole is a result
+            seen.add(start)
+            before = cleaned[max(0, start - 80) : start]  # the context that can matter
             if before.rstrip().endswith(("-", "−")):
                 before = before.rstrip()[:-1]
-            if _RESULT_AFTER.search(before) and _RESULT_END.match(cleaned[end:]):
+            after = cleaned[end:]
+            stated = _RESULT_AFTER.search(before) and _RESULT_END.match(after)
+            operand = re.search(r"(?:\\cdot|\\times|[-+*/×·(])\s*$", before)
+            if stated or (_COUNT_AFTER.match(after) and not operand):
                 out.append((value, number))
     return out
 
 
 # --- tables -------------------------------------------------------------------------------------
-def extract_tables(text: str) -> list[Table]:
+def extract_tables(text: str, first_line: int = 1) -> list[Table]:
     """Tab-separated tables (as PDF converters emit them) and markdown pipe tables.
 
     A table is two or more consecutive lines with the same number (>= 2) of cells.
@@ -1461,11 +1503,11 @@ def extract_tables(text: str) -> list[Table]:
             cells = tuple(c.strip() for c in stripped.strip("|").split("|"))
         if cells is not None and len(cells) >= 2 and (not rows or len(cells) == len(rows[0])):
             rows.append(cells)
-            numbers.append(index + 1)
+            numbers.append(index + first_line)
             continue
         flush()
         if cells is not None and len(cells) >= 2:
-            rows, numbers = [cells], [index + 1]
+            rows, numbers = [cells], [index + first_line]
     flush()
     return tables
 
@@ -1476,7 +1518,7 @@ _STRONG_VERDICT = re.compile(
 )
 _WEAK_VERDICT = re.compile(r"\bsame\b|\bequal|\bidentical|\bworks?\b|\btrue\b|\bvalid\b", re.I)
 _NEGATION = re.compile(
-    r"\bnot\b|n't\b|\bcannot\b|\bno\b|\bnever\b|\bfails?\b|\bneither\b|\bnor\b|\bwithout\b"
+    r"\bnot\b|n't\b|\bcannot\b|\bno\b|\bnone\b|\bnever\b|\bfails?\b|\bneither\b|\bnor\b|\bwithout\b"
     r"|\\neq|≠|\bnon-?equivalent|\binequivalent|counter-?example|\bunlike\b|\bdiffer",
     re.I,
 )
@@ -1554,11 +1596,11 @@ def extract_choices(text: str, options: dict[str, list[str]]) -> tuple[set[str],
     votes: dict[str, list[int]] = {option: [] for option in options}
     _, outside = _scan_fences(split_lines(text))
     kept_lines = [line for line, out in zip(split_lines(text), outside, strict=True) if out]
-    for paragraph in re.split(r"\n\s*\n", "\n".join(kept_lines)):
+    for paragraph in re.split(r"\n\s*\n", _plain("\n".join(kept_lines))):
         for sentence in re.split(
             r"(?<=[.!?])\s+(?=[A-Z(\\$*])|\n(?=\s*[-*•]|\s*\(?[a-z]\))", paragraph
         ):
-            _vote_sentence(_plain(sentence), patterns, votes, set(options))
+            _vote_sentence(sentence, patterns, votes, set(options))
     return _decide(votes, text)
 
 
@@ -1594,7 +1636,7 @@ def _vote_sentence(
         if verdict is not None and verdict[0] != 0:
             polarity, weight = verdict
         elif verdict is not None:  # negation without a verdict word: "sigmoid is not"
-            polarity, weight = -sentence_polarity, sentence_weight
+            polarity, weight = -1, sentence_weight
         elif index < first_keyword or _is_list_only(clause, patterns):
             polarity, weight = sentence_polarity, sentence_weight
         else:
@@ -1602,7 +1644,12 @@ def _vote_sentence(
         excepted = set()
         exception = _EXCEPT.search(clause)
         if exception:
-            excepted = {o for p, o in _mentions(clause, patterns) if p > exception.start()}
+            scope = clause[exception.end() :]
+            stop = re.search(r"[:;]|\b(?:is|are|was|were)\b", scope)
+            verdict_word = _STRONG_VERDICT.search(scope) or _WEAK_VERDICT.search(scope)
+            ends = [m.start() for m in (stop, verdict_word) if m is not None]
+            scope = scope[: min(ends)] if ends else scope
+            excepted = {o for _, o in _mentions(scope, patterns)}
             for option in all_options - excepted:
                 if option not in options and _ALL.search(clause):
                     votes[option].append(polarity * weight)
@@ -1622,7 +1669,7 @@ def _clauses(sentence: str) -> list[str]:
 
 
 def _verdict(clause: str) -> tuple[int, int] | None:
-    """(polarity, weight) of a clause's verdict word; (0, 0) for a bare negation; None if neither."""
+    """(polarity, weight) of the clause's verdict word; (0, 0): a bare negation; None: neither."""
     negated = bool(_NEGATION.search(clause))
     if _STRONG_VERDICT.search(clause):
         return (-1 if negated else 1), 2

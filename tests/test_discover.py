@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.discover import discover, is_submission
+from grader.discover import discover
 from grader.errors import UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,22 +42,35 @@ def test_the_demo_class() -> None:
 
 
 @pytest.mark.parametrize(
-    ("files", "expected"),
+    ("files", "alone"),
     [
         (["stm.py"], True),
         (["answers.toml"], True),
         (["notebook.ipynb"], True),
-        (["writeup.pdf"], True),
-        (["README.md"], False),
-        (["readme.MD"], False),
+        (["writeup.pdf"], False),
+        (["NOTES.md"], False),
         ([".hidden.py"], False),
         (["data.csv", "weights.pt"], False),
-        (["sub/stm.py"], False),
-        ([], False),
     ],
 )
-def test_is_submission(tmp_path: Path, files: list[str], expected: bool) -> None:
-    assert is_submission(_folder(tmp_path / "f", *files)) is expected
+def test_code_or_a_sheet_at_the_top_makes_one_submission(
+    tmp_path: Path, files: list[str], alone: bool
+) -> None:
+    """Beside student folders, only code or an answer sheet makes the folder itself a submission."""
+    folder = _folder(tmp_path / "f", *files)
+    _folder(folder / "alice", "stm.py")
+    assert discover(folder) == ([folder] if alone else [folder / "alice"])
+
+
+def test_a_writeup_only_folder_is_one_submission(tmp_path: Path) -> None:
+    folder = _folder(tmp_path / "bob", "hw6.md")
+    assert discover(folder) == [folder]
+
+
+def test_the_sample_scenarios_folder_is_a_class() -> None:
+    """tests/data/hw6 has a SCENARIOS.md beside its scenario folders: still a class."""
+    scenarios = discover(ROOT / "tests" / "data" / "hw6")
+    assert len(scenarios) > 10 and all(p.parent.name == "hw6" for p in scenarios)
 
 
 @pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symlinks on this platform")
@@ -67,7 +80,6 @@ def test_symlinks_are_neither_files_nor_students(tmp_path: Path) -> None:
     (cls / "link.py").symlink_to(outside / "stm.py")
     (cls / "mallory").symlink_to(outside, target_is_directory=True)
     _folder(cls / "alice", "stm.py")
-    assert not is_submission(cls)
     assert [p.name for p in discover(cls)] == ["alice"]
 
 
