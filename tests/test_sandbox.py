@@ -919,16 +919,16 @@ def _good_output(out: Path, req: ProbeRequest) -> None:
 def _bomb(path: Path, claimed_bytes: int) -> None:
     """A few MiB of deflated zeros whose .npy header claims `claimed_bytes` of float64."""
     n = claimed_bytes // 8
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        with zf.open("out0.npy", "w", force_zip64=True) as fh:
-            header = io.BytesIO()
-            npf.write_array_header_1_0(
-                header, {"descr": "<f8", "fortran_order": False, "shape": (n,)}
-            )
-            fh.write(header.getvalue())
-            zeros = bytes(2**24)
-            for _ in range(n * 8 // len(zeros)):
-                fh.write(zeros)
+    with (
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf,
+        zf.open("out0.npy", "w", force_zip64=True) as fh,
+    ):
+        header = io.BytesIO()
+        npf.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (n,)})
+        fh.write(header.getvalue())
+        zeros = bytes(2**24)
+        for _ in range(n * 8 // len(zeros)):
+            fh.write(zeros)
 
 
 def _garbage(out: Path, req: ProbeRequest) -> None:
