@@ -42,7 +42,7 @@ def part_points(check: Any, part: str | None) -> float:
         return float(check.points)
     if part == "name":
         return 0.0
-    return float(check.aspects[part])
+    return float(check.aspects[part])  # module and script checks
 
 
 def part_id(check: Any, part: str | None) -> str:

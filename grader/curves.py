@@ -221,12 +221,15 @@ def _reference_on(p: np.ndarray, ref_p: np.ndarray, ref_y: np.ndarray) -> np.nda
 
 
 def _power_fit(student: np.ndarray, ref: np.ndarray) -> tuple[float, float] | None:
-    """``(a, log c)`` with ``student == c * ref ** a``, a in {1, 1/2}, to REPLAY_RTOL; else None."""
+    """``(a, log c)`` with ``student == c * ref ** a`` to REPLAY_RTOL, else None.
+
+    a in {1, 1/2, 2} covers every pair of accepted metrics (e.g. reference MSE, student norm).
+    """
     ok = np.isfinite(student) & np.isfinite(ref) & (student > 0) & (ref > 0)
     if ok.sum() < MIN_POINTS or ok.mean() < MIN_FINITE_FRACTION:
         return None
     ls, lr = np.log(student[ok]), np.log(ref[ok])
-    for a in (1.0, 0.5):
+    for a in (1.0, 0.5, 2.0):
         diff = ls - a * lr
         b = float(np.median(diff))
         if np.max(np.abs(diff - b)) < REPLAY_RTOL:

@@ -32,6 +32,7 @@ from grader.rubric import (
     RefValue,
     answer_key,
 )
+from grader.scripts import judge_script
 
 
 def expected_value(ctx: GradingContext, expected: Any) -> Any:
@@ -319,6 +320,7 @@ JUDGES: dict[str, Judge] = {
     "choice": judge_choice,
     "formula": judge_formula,
     "module": judge_module,
+    "script": judge_script,
     "manual": judge_manual,
 }
 

@@ -173,6 +173,7 @@ class ScriptCheck(_CheckBase):
     file: str = Field(description="Script file name, found anywhere in the submission.")
     globals: list[str] = Field(min_length=1, description="Globals the script must leave behind.")
     analysis: Literal["double_descent"]
+    reference: str = Field(description="Reference function giving the curves to compare with.")
     reference_args: dict[str, Any] = Field(default_factory=dict)
     aspects: dict[ScriptAspect, float] = Field(min_length=1)
     timeout_s: float = Field(default=900, gt=0, description="Wall-clock limit for the script.")

@@ -34,7 +34,7 @@ them on 20 held-out seeds 1001..1020 and asserts them):
 from __future__ import annotations
 
 import math
-from dataclasses import FrozenInstanceError
+from dataclasses import FrozenInstanceError, replace
 
 import numpy as np
 import pytest
@@ -150,6 +150,28 @@ def test_test_set_tuning_is_caught_only_through_replay(legacy_ref) -> None:
     assert v.shows_phenomenon  # the curves alone look fine ...
     assert v.replays_reference and v.tuned_on_validation is False  # ... the replay does not
     assert "TEST" in v.replay_message
+
+
+def test_replay_is_recognised_whatever_the_two_metrics(legacy_ref) -> None:
+    """Reference in RMSE, student in MSE (power 2) and in norm (power 1, other scale)."""
+    rmse_ref = replace(
+        legacy_ref,
+        errors_fixed_lambda=np.sqrt(legacy_ref.errors_fixed_lambda),
+        errors_opt_lambda=np.sqrt(legacy_ref.errors_opt_lambda),
+        test_errors=np.sqrt(legacy_ref.test_errors),
+        metric="rmse",
+    )
+    for metric in ("mse", "norm"):
+        v = judge_double_descent(
+            legacy_ref.num_params,
+            _metric(legacy_ref.errors_fixed_lambda, metric),
+            _metric(legacy_ref.errors_opt_lambda, metric),
+            rmse_ref,
+        )
+        assert v.replays_reference and v.tuned_on_validation is True, (metric, v.replay_message)
+    noisy = legacy_ref.errors_fixed_lambda * (1 + 1e-4 * np.sin(np.arange(150)))
+    v = judge_double_descent(legacy_ref.num_params, noisy, legacy_ref.errors_opt_lambda, rmse_ref)
+    assert not v.replays_reference and v.tuned_on_validation is None
 
 
 def test_untuned_curve_keeps_its_peak(legacy_ref) -> None:

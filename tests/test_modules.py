@@ -26,7 +26,7 @@ import torch
 from grader.discover import discover
 from grader.pipeline import DEFAULT_RUBRICS, GradeOptions, grade
 from grader.results import CheckResult, GradeReport, Status, SubmissionResult
-from grader.rubric import ManualCheck, ModuleCheck, load_rubric
+from grader.rubric import ManualCheck, ModuleCheck, ScriptCheck, load_rubric
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIO_ROOT = REPO / "tests" / "data" / "hw6"
@@ -111,7 +111,8 @@ CLASS: dict[str, Expect] = {
 KNOWN_BUGS: dict[tuple[str, str], str] = {}
 
 P4B_CHECKS = ("finite", *(f"stm.{a}" for a in ASPECTS), "stm.name")
-MANUAL = {"p3": ("derivation",), "p5": ("script",)}
+MANUAL = {"p3": ("derivation",)}
+SCRIPT_PROBLEM = "p5"  # graded in tests/test_scripts.py; deselected here to keep this run short
 RUBRIC_CHECKS = {
     "p1": ("equivalent",),
     "p2": ("mean", "variance"),
@@ -144,7 +145,7 @@ def report() -> Iterator[GradeReport]:
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        yield grade([*folders, CLASS_ROOT], GradeOptions(jobs=2))
+        yield grade([*folders, CLASS_ROOT], GradeOptions(jobs=2, select=f"not {SCRIPT_PROBLEM}"))
     finally:
         torch.set_num_threads(before)
 
@@ -199,6 +200,7 @@ def test_rubric_has_the_checks_this_table_describes() -> None:
         "p5": ("script",),
     }
     assert all(isinstance(RUBRIC.problem(p).checks[0], ManualCheck) for p in MANUAL)
+    assert isinstance(RUBRIC.problem(SCRIPT_PROBLEM).checks[0], ScriptCheck)
 
 
 @pytest.mark.parametrize("table", ["scenarios", "class"])
@@ -415,13 +417,14 @@ def test_class_scores(report: GradeReport, student: str) -> None:
     for problem, checks in MANUAL.items():  # TA-graded: pending, nothing yet
         assert got[problem] == 0.0
         assert all(_check(report, student, problem, c).status is Status.PENDING for c in checks)
+    assert got[SCRIPT_PROBLEM] == 0.0  # deselected in this run
     assert sub.score == sum(expect.answers) + expect.p4b
 
 
 def test_alice_gets_full_marks_on_every_auto_graded_problem(report: GradeReport) -> None:
     alice = _student(report, "alice")
     for problem in alice.problems:
-        if problem.id not in MANUAL:
+        if problem.id not in MANUAL and problem.id != SCRIPT_PROBLEM:
             assert problem.score == problem.max_score, problem.id
             assert all(c.status is Status.PASSED for c in problem.checks), problem.id
     assert alice.notes == [] and alice.error is None

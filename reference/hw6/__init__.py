@@ -1,5 +1,6 @@
-"""HW6 reference answers (problems 1, 2, 4), re-exported under the names the grader imports."""
+"""HW6 reference answers (problems 1, 2, 4, 5), re-exported under the names the grader imports."""
 
+from reference.hw6.ddescent import reference_curves
 from reference.hw6.p1_dropout import P1_OPTIONS, orders_agree, p1_equivalent
 from reference.hw6.p2_init import (
     bias_variance,
@@ -27,5 +28,6 @@ __all__ = [
     "p2_variance",
     "p4a_params_naive",
     "p4a_params_stm",
+    "reference_curves",
     "weight_variance",
 ]

@@ -1,0 +1,82 @@
+"""Benchmark: fast (one eigendecomposition per p) vs naive (one solve per lambda) ridge curves.
+
+Full starter grid: p = 1, 11, ..., 1491 (150 values) x 12 lambdas + the fixed lambda.  Both paths
+use the same data and the same ``W`` draws; the table also reports the largest relative
+difference of their outputs so a speed-up can never hide a wrong answer.
+
+Run: ``python bench/bench_ddescent.py [--repeats 3] [--naive-repeats 1]``.
+BLAS threads matter a lot on a shared 2-core box (oversubscribed OpenBLAS threads spin), so the
+header prints ``OPENBLAS_NUM_THREADS``; see bench/RESULTS.md for the recorded runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from reference.hw6.ddescent import (
+    LAMBDA_GRID,
+    P_GRID,
+    DDResult,
+    make_data,
+    ridge_errors_fast,
+    ridge_errors_naive,
+)
+
+
+def _time(fn: Callable[[], DDResult], repeats: int) -> tuple[list[float], DDResult]:
+    times, out = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    assert out is not None
+    return times, out
+
+
+def _max_rel_diff(a: DDResult, b: DDResult) -> float:
+    pairs = [
+        (a.errors_fixed_lambda, b.errors_fixed_lambda),
+        (a.errors_opt_lambda, b.errors_opt_lambda),
+        (a.test_errors, b.test_errors),
+        (a.val_errors, b.val_errors),
+    ]
+    return max(float(np.max(np.abs(x - y) / np.abs(y))) for x, y in pairs)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="fast vs naive ridge double-descent curves")
+    ap.add_argument("--repeats", type=int, default=3, help="fast-path repetitions")
+    ap.add_argument("--naive-repeats", type=int, default=1)
+    args = ap.parse_args()
+
+    data = make_data(0)
+    ridge_errors_fast(data, P_GRID[:3])  # warm-up: imports, BLAS init
+    t_fast, fast = _time(lambda: ridge_errors_fast(data), args.repeats)
+    t_naive, naive = _time(lambda: ridge_errors_naive(data), args.naive_repeats)
+    same_choice = float(np.mean(fast.chosen_lambdas == naive.chosen_lambdas))
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, numpy {np.__version__}, ")
+    print(f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '(unset)')}")
+    print(f"grid: {P_GRID.size} p values (1..{P_GRID[-1]}), {LAMBDA_GRID.size} lambdas + fixed\n")
+    print("| method | runs | median s | min s |")
+    print("|---|---|---|---|")
+    for name, ts in (
+        ("naive (np.linalg.solve per lambda)", t_naive),
+        ("fast (eigh per p)", t_fast),
+    ):
+        print(f"| {name} | {len(ts)} | {statistics.median(ts):.2f} | {min(ts):.2f} |")
+    speedup = statistics.median(t_naive) / statistics.median(t_fast)
+    print(f"\nspeed-up (median/median): {speedup:.1f}x")
+    print(f"max relative difference fast vs naive: {_max_rel_diff(fast, naive):.1e}")
+    print(f"same lambda chosen at {same_choice:.0%} of p")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,269 @@
+"""The `script` check kind: a student script run as written; its globals and figures judged.
+
+Credit is split so the parts that were done still count: a script that crashes while plotting
+keeps the credit for the curves it computed (the probe reports the globals as they stood at the
+crash). The curves are judged by their phenomenon (`grader.curves`), never by their digits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from grader import curves
+from grader.context import GradingContext, part_points, result
+from grader.hints import hint_for
+from grader.observations import ScriptObservation
+from grader.results import CheckResult, SourceRef, Status
+from grader.rubric import Problem, RefValue, ScriptCheck
+
+Verdict = tuple[Status, str, list[str], str | None, SourceRef | None]
+
+
+@dataclass(frozen=True)
+class Ran:
+    """A script that was observed (finished or not), with its arrays."""
+
+    file: str
+    obs: ScriptObservation
+    arrays: dict[str, np.ndarray]
+
+
+def judge_script(
+    problem: Problem, check: ScriptCheck, part: str | None, ctx: GradingContext
+) -> CheckResult:
+    assert part is not None
+    points = part_points(check, part)
+    ran = _observe(problem, check, ctx)
+    if not isinstance(ran, Ran):
+        status, message, details, hint, source = ran
+        return result(
+            check, part, status, 0.0, points, message, details=details, hint=hint, source=source
+        )
+    judge = {
+        "runs": _runs,
+        "fixed_curve": _fixed_curve,
+        "tuned_curve": _tuned_curve,
+        "figure": _figure,
+    }[part]
+    status, message, details, hint, source = judge(check, ran, ctx)
+    score = points if status is Status.PASSED else 0.0
+    return result(
+        check,
+        part,
+        status,
+        score,
+        points,
+        message,
+        details=details,
+        hint=hint,
+        source=source or SourceRef(file=ran.file),
+    )
+
+
+def _observe(problem: Problem, check: ScriptCheck, ctx: GradingContext) -> Ran | Verdict:
+    key = f"script:{problem.id}.{check.id}"
+    if key not in ctx.memo:
+        ctx.memo[key] = _run(problem, check, ctx)
+    return ctx.memo[key]
+
+
+def _run(problem: Problem, check: ScriptCheck, ctx: GradingContext) -> Ran | Verdict:
+    target = ctx.observer.script_target(ctx.submission, problem, check)
+    if target.file is None:
+        py = [f for f in ctx.submission.files if f.endswith(".py")]
+        return (
+            Status.FAILED,
+            f"no {check.file} found in your submission (Python files: {', '.join(py) or 'none'})",
+            [],
+            None,
+            None,
+        )
+    outcome, run = ctx.observer.outcome(ctx.submission, problem, check)
+    if outcome is None or outcome.observation is None:
+        why = outcome.problem if outcome else "the sandbox did not run"
+        tail = run.stderr_tail.strip().splitlines()[-5:] if run else []
+        return (
+            Status.ERROR,
+            f"{target.file} could not be observed: {why}",
+            tail,
+            None,
+            SourceRef(file=target.file),
+        )
+    if not isinstance(outcome.observation, ScriptObservation):
+        return Status.ERROR, "the observation was tampered with", [], None, None
+    return Ran(target.file, outcome.observation, outcome.arrays)
+
+
+def _series(ran: Ran, name: str) -> tuple[np.ndarray | None, str]:
+    info = ran.obs.global_info(name)
+    if info is None or not info.defined:
+        return None, f"`{name}` is not defined"
+    array = ran.arrays.get(f"global.{name}")
+    if array is None:
+        return None, f"`{name}` is not a list of numbers ({info.type})"
+    array = np.ravel(array).astype(float)
+    if array.size == 0:
+        return None, f"`{name}` is empty: the list is never filled"
+    return array, ""
+
+
+def _runs(check: ScriptCheck, ran: Ran, ctx: GradingContext) -> Verdict:
+    error = ran.obs.error
+    if error is None:
+        return (
+            Status.PASSED,
+            f"{ran.file} ran to the end in {ran.obs.run_seconds:.0f} s",
+            [],
+            None,
+            None,
+        )
+    frame = error.student_frame()
+    source = SourceRef(file=frame.file, line=frame.line) if frame else SourceRef(file=ran.file)
+    where = f" at {frame.file}:{frame.line}" if frame else ""
+    first = error.message.strip().splitlines()[0][:300] if error.message.strip() else ""
+    details = [f"{frame.file}:{frame.line}: {frame.code}"] if frame and frame.code else []
+    hint = hint_for(error)
+    if error.type == "ProbeTimeout":
+        hint = f"the script did not finish within {check.timeout_s:g} s"
+    return Status.ERROR, f"{error.type}{where}: {first}", details, hint, source
+
+
+def _lengths(ran: Ran, name: str) -> tuple[np.ndarray | None, np.ndarray | None, Verdict | None]:
+    p, why_p = _series(ran, "num_params")
+    values, why = _series(ran, name)
+    if p is None:
+        return None, None, (Status.FAILED, why_p, [], None, None)
+    if values is None:
+        return None, None, (Status.FAILED, why, [], None, None)
+    if values.size != p.size:
+        hint = None
+        if values.size % p.size == 0:
+            k = values.size // p.size
+            hint = (
+                f"{k} values per p: is the `append` inside the loop over lambda? "
+                "Append once per p, after choosing lambda"
+            )
+        return (
+            None,
+            None,
+            (
+                Status.FAILED,
+                f"`{name}` has {values.size} values for {p.size} values of p",
+                [],
+                hint,
+                None,
+            ),
+        )
+    return p, values, None
+
+
+def _reference(check: ScriptCheck, ctx: GradingContext) -> object | None:
+    if ctx.reference is None:
+        return None
+    return ctx.reference.value(RefValue(ref=check.reference, args=check.reference_args))
+
+
+def _fixed_curve(check: ScriptCheck, ran: Ran, ctx: GradingContext) -> Verdict:
+    p, fixed, failure = _lengths(ran, "errors_fixed_lambda")
+    if failure:
+        return failure
+    assert p is not None and fixed is not None
+    reference = _reference(check, ctx)
+    if reference is None:
+        return Status.SKIPPED, "compared with the reference by the staff", [], None, None
+    verdict = curves.judge_double_descent(p, fixed, fixed, reference)
+    details = [verdict.fixed_peak_message, verdict.rank_corr_message]
+    if not verdict.fixed_has_peak:
+        return Status.FAILED, verdict.fixed_peak_message, details, None, None
+    if not verdict.rank_corr_fixed_ok:
+        return (
+            Status.FAILED,
+            f"the fixed-lambda curve does not follow the reference's shape "
+            f"(rank correlation {verdict.rank_corr_fixed:.2f})",
+            details,
+            None,
+            None,
+        )
+    return (
+        Status.PASSED,
+        "fixed lambda = 0.01: double descent peak near p = n_train",
+        details,
+        None,
+        None,
+    )
+
+
+def _tuned_curve(check: ScriptCheck, ran: Ran, ctx: GradingContext) -> Verdict:
+    p, opt, failure = _lengths(ran, "errors_opt_lambda")
+    if failure:
+        return failure
+    assert p is not None and opt is not None
+    fixed, _ = _series(ran, "errors_fixed_lambda")
+    reference = _reference(check, ctx)
+    if reference is None:
+        return Status.SKIPPED, "compared with the reference by the staff", [], None, None
+    if fixed is None or fixed.size != opt.size:
+        fixed = opt  # judge the tuned curve on its own
+    verdict = curves.judge_double_descent(p, fixed, opt, reference)
+    details = [
+        verdict.tuned_peak_message,
+        verdict.tuned_below_message,
+        verdict.rank_corr_message,
+        verdict.replay_message,
+    ]
+    if not verdict.tuned_has_no_peak:
+        return (
+            Status.FAILED,
+            verdict.tuned_peak_message,
+            details,
+            "tune lambda separately for each p on the validation set",
+            None,
+        )
+    if fixed is not opt and not verdict.tuned_below_fixed_near_threshold:
+        return Status.FAILED, verdict.tuned_below_message, details, None, None
+    if verdict.tuned_on_validation is False:
+        return (
+            Status.FAILED,
+            "the tuned curve matches lambda chosen on the TEST set",
+            details,
+            "choose lambda with the validation set; the test set only reports the error",
+            None,
+        )
+    if not verdict.rank_corr_opt_ok:
+        return (
+            Status.FAILED,
+            f"the tuned curve does not follow the reference's shape (rank "
+            f"correlation {verdict.rank_corr_opt:.2f})",
+            details,
+            None,
+            None,
+        )
+    return Status.PASSED, "tuned lambda: no peak, below the fixed-lambda curve", details, None, None
+
+
+def _figure(check: ScriptCheck, ran: Ran, ctx: GradingContext) -> Verdict:
+    wanted = {}
+    for name in ("errors_fixed_lambda", "errors_opt_lambda"):
+        values, _ = _series(ran, name)
+        if values is not None:
+            wanted[name] = values
+    found: set[str] = set()
+    for figure in ran.obs.figures:
+        for axes in figure.axes:
+            for series in axes.series:
+                xy = ran.arrays.get(series.key)
+                if xy is None or xy.ndim != 2:
+                    continue
+                for name, values in wanted.items():
+                    if xy.shape[0] == values.size and np.allclose(
+                        xy[:, 1], values, rtol=1e-6, equal_nan=True
+                    ):
+                        found.add(name)
+    if not ran.obs.figures:
+        return Status.FAILED, "no figure was drawn", [], None, None
+    missing = sorted(set(("errors_fixed_lambda", "errors_opt_lambda")) - found)
+    if missing:
+        return (Status.FAILED, f"the figure does not show {' and '.join(missing)}", [], None, None)
+    return Status.PASSED, "the figure shows both test-error curves", [], None, None
