@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from grader import __version__
 from grader.cache import CachingRunner
 from grader.errors import GraderError, RubricError, UsageError
-from grader.exports import results_json, write_exports
+from grader.exports import figure_paths, results_json, write_exports
 from grader.pipeline import DEFAULT_RUBRICS, GradeOptions, grade
 from grader.report import render
 from grader.rubric import load_rubric
@@ -167,6 +167,8 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
     if args.out:
         paths = write_exports(report, args.out)
         console.print(f"{len(paths)} files written to {args.out}/ (grades.csv, feedback/, ...)")
+        for (student, problem), path in sorted(figure_paths(report, args.out).items()):
+            console.print(f"  {student} {problem}: curves beside the reference's in {path}")
     return ExitCode.OK
 
 

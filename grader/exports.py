@@ -549,4 +549,62 @@ def write_exports(report: GradeReport, out_dir: Path) -> list[Path]:
         gradescope = json.dumps(gradescope_results(sub), indent=2) + "\n"
         written.append(_write(_inside(out_dir, GRADESCOPE_DIR, stem, "results.json"), gradescope))
         written.append(_write(_inside(out_dir, FEEDBACK_DIR, f"{stem}.md"), feedback_markdown(sub)))
+    written.extend(write_figures(report, out_dir))
+    return written
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+FIGURES_DIR = "figures"
+
+
+def figure_paths(report: GradeReport, out_dir: Path) -> dict[tuple[str, str], Path]:
+    """Where each student's plot for each problem goes: figures/<student>-<problem>.png."""
+    stems = file_stems(report)
+    paths: dict[tuple[str, str], Path] = {}
+    for sub in _sorted(report.submissions):
+        for problem in sub.problems:
+            if any(c.plot for c in problem.checks):
+                name = f"{stems[(sub.student, sub.homework)]}-{safe_name(problem.id)}.png"
+                paths[(sub.student, problem.id)] = _inside(out_dir, FIGURES_DIR, name)
+    return paths
+
+
+def write_figures(report: GradeReport, out_dir: Path) -> list[Path]:
+    """One PNG per student and plotted problem: their curves beside the reference's."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    paths = figure_paths(report, out_dir)
+    for sub in report.submissions:
+        for problem in sub.problems:
+            path = paths.get((sub.student, problem.id))
+            plot = next((c.plot for c in problem.checks if c.plot), None)
+            if path is None or plot is None:
+                continue
+            fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharex=True)
+            for ax, panel, title in (
+                (axes[0], "yours", f"{sub.student}"),
+                (axes[1], "reference", "reference"),
+            ):
+                for series in (s for s in plot.series if s.panel == panel):
+                    ys = [float("nan") if y is None else y for y in series.y]
+                    ax.plot(series.x, ys, marker=".", label=series.label)
+                ax.set_title(title)
+                ax.set_xlabel(plot.xlabel)
+                ax.set_ylabel(plot.ylabel)
+                ax.set_yscale("log")
+                if ax.has_data():
+                    ax.legend()
+                else:
+                    ax.text(0.5, 0.5, "no curves to show", ha="center", transform=ax.transAxes)
+            fig.suptitle(plot.title)
+            fig.tight_layout()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(path, dpi=90, metadata={"Software": None})
+            plt.close(fig)
+            written.append(path)
     return written

@@ -33,6 +33,26 @@ class SourceRef(BaseModel):
         return f"{self.file}:{self.line}" if self.line else self.file
 
 
+class Series(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    label: str
+    panel: str = Field(description="Which side of the picture: 'yours' or 'reference'.")
+    x: list[float]
+    y: list[float | None] = Field(description="None where the value was not finite.")
+
+
+class Plot(BaseModel):
+    """Curves worth looking at rather than reading; exports render them as a PNG."""
+
+    model_config = ConfigDict(frozen=True)
+
+    title: str
+    xlabel: str
+    ylabel: str
+    series: list[Series]
+
+
 class CheckResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -45,6 +65,7 @@ class CheckResult(BaseModel):
     hint: str | None = None
     source: SourceRef | None = None
     title: str = ""
+    plot: Plot | None = None
 
 
 class ProblemResult(BaseModel):

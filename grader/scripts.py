@@ -8,6 +8,7 @@ crash). The curves are judged by their phenomenon (`grader.curves`), never by th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -15,7 +16,7 @@ from grader import curves
 from grader.context import GradingContext, part_points, result
 from grader.hints import hint_for
 from grader.observations import ScriptObservation
-from grader.results import CheckResult, SourceRef, Status
+from grader.results import CheckResult, Plot, Series, SourceRef, Status
 from grader.rubric import Problem, RefValue, ScriptCheck
 
 Verdict = tuple[Status, str, list[str], str | None, SourceRef | None]
@@ -49,6 +50,7 @@ def judge_script(
     }[part]
     status, message, details, hint, source = judge(check, ran, ctx)
     score = points if status is Status.PASSED else 0.0
+    plot = _plot(check, ran, ctx) if part == "figure" else None
     return result(
         check,
         part,
@@ -59,7 +61,43 @@ def judge_script(
         details=details,
         hint=hint,
         source=source or SourceRef(file=ran.file),
+        plot=plot,
     )
+
+
+def _plot(check: ScriptCheck, ran: Ran, ctx: GradingContext) -> Plot | None:
+    """The student's two curves beside the reference's, whatever their metric."""
+    p, _ = _series(ran, "num_params")
+    series = []
+    for name, label in (("errors_fixed_lambda", "fixed lambda"), ("errors_opt_lambda", "tuned")):
+        values, _ = _series(ran, name)
+        if p is not None and values is not None and values.size == p.size:
+            series.append(Series(label=label, panel="yours", x=_xs(p), y=_floats(values)))
+    reference = _reference(check, ctx)
+    if reference is not None:
+        ref_p = np.asarray(reference.num_params, dtype=float)
+        for name, label in (
+            ("errors_fixed_lambda", "fixed lambda"),
+            ("errors_opt_lambda", "tuned"),
+        ):
+            values = np.asarray(getattr(reference, name), dtype=float)
+            series.append(Series(label=label, panel="reference", x=_xs(ref_p), y=_floats(values)))
+    if not series:
+        return None
+    return Plot(
+        title="test error against the number of features p",
+        xlabel="p",
+        ylabel="test error",
+        series=series,
+    )
+
+
+def _xs(values: np.ndarray) -> list[float]:
+    return [float(v) for v in np.nan_to_num(np.ravel(values)[:5000])]
+
+
+def _floats(values: np.ndarray) -> list[float | None]:
+    return [float(v) if np.isfinite(v) else None for v in np.ravel(values)[:5000]]
 
 
 def _observe(problem: Problem, check: ScriptCheck, ctx: GradingContext) -> Ran | Verdict:
@@ -159,7 +197,7 @@ def _lengths(ran: Ran, name: str) -> tuple[np.ndarray | None, np.ndarray | None,
     return p, values, None
 
 
-def _reference(check: ScriptCheck, ctx: GradingContext) -> object | None:
+def _reference(check: ScriptCheck, ctx: GradingContext) -> Any:
     if ctx.reference is None:
         return None
     return ctx.reference.value(RefValue(ref=check.reference, args=check.reference_args))

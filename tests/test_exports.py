@@ -587,3 +587,29 @@ def test_gradescope_score_is_the_clamped_report_score() -> None:
     data = gradescope_results(submission_result("s", "hw6", [problem]))
     assert sum(t["score"] for t in data["tests"]) == -2
     assert data["score"] == 0
+
+
+def test_plots_become_pngs_beside_the_other_exports(tmp_path: Path) -> None:
+    from grader.results import Plot, ProblemResult, Series
+
+    plot = Plot(
+        title="t",
+        xlabel="p",
+        ylabel="err",
+        series=[
+            Series(label="fixed", panel="yours", x=[1.0, 2.0, 3.0], y=[1.0, None, 3.0]),
+            Series(label="fixed", panel="reference", x=[1.0, 2.0, 3.0], y=[1.0, 2.0, 1.0]),
+        ],
+    )
+    check = CheckResult(
+        id="script.figure", status=Status.PASSED, score=1, max_score=1, message="ok", plot=plot
+    )
+    problem = ProblemResult(id="p5", score=1, max_score=1, checks=[check])
+    sub = SubmissionResult(student="ann", homework="hw6", score=1, max_score=1, problems=[problem])
+    report = GradeReport(submissions=[sub])
+    written = write_exports(report, tmp_path / "a")
+    (png,) = [p for p in written if p.suffix == ".png"]
+    assert png == tmp_path / "a" / "figures" / "ann-p5.png"
+    assert png.read_bytes().startswith(b"\x89PNG")
+    again = write_exports(report, tmp_path / "b")
+    assert [p.read_bytes() for p in again if p.suffix == ".png"] == [png.read_bytes()]
