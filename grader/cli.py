@@ -15,7 +15,7 @@ from grader import __version__
 from grader.cache import CachingRunner
 from grader.errors import GraderError, RubricError, UsageError
 from grader.exports import figure_paths, results_json, write_exports
-from grader.pipeline import DEFAULT_RUBRICS, GradeOptions, grade
+from grader.pipeline import DEFAULT_RUBRICS, INTERRUPTED_WARNING, GradeOptions, grade
 from grader.report import render
 from grader.rubric import load_rubric
 from grader.sandbox import Runner, SandboxRunner
@@ -27,6 +27,7 @@ class ExitCode(IntEnum):
     INTERNAL = 1  # a grader bug
     USAGE = 2
     RUBRIC = 3
+    INTERRUPTED = 130  # Ctrl-C: partial results were still reported and exported
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -169,7 +170,7 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
         console.print(f"{len(paths)} files written to {args.out}/ (grades.csv, feedback/, ...)")
         for (student, problem), path in sorted(figure_paths(report, args.out).items()):
             console.print(f"  {student} {problem}: curves beside the reference's in {path}")
-    return ExitCode.OK
+    return ExitCode.INTERRUPTED if INTERRUPTED_WARNING in report.warnings else ExitCode.OK
 
 
 if __name__ == "__main__":

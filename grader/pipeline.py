@@ -35,6 +35,10 @@ from grader.sandbox import WEAK_ISOLATION_WARNING, Runner, SandboxRunner
 
 DEFAULT_RUBRICS = Path(__file__).resolve().parent.parent / "rubrics"
 PYTEST_INI = Path(__file__).with_name("pytest-grader.ini")
+INTERRUPTED_WARNING = (
+    "grading was interrupted: these results are partial; run the same command with --resume to "
+    "finish (students already run come from the cache)"
+)
 
 
 @dataclass
@@ -82,7 +86,10 @@ def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
     results: list[SubmissionResult] = [_unrecognised(sub) for sub in unknown]
     for homework, subs in sorted(by_homework.items()):
         rubric = load_rubric(rubric_path(homework, options.rubrics_dir))
-        results.extend(_grade_homework(rubric, subs, runner, options))
+        graded, interrupted = _grade_homework(rubric, subs, runner, options)
+        results.extend(graded)
+        if interrupted:
+            warnings.append(INTERRUPTED_WARNING)
     results.sort(key=lambda r: r.student)
     return GradeReport(submissions=results, warnings=warnings)
 
@@ -114,7 +121,7 @@ def _session(
 
 def _grade_homework(
     rubric: Rubric, subs: list[Submission], runner: Runner, options: GradeOptions
-) -> list[SubmissionResult]:
+) -> tuple[list[SubmissionResult], bool]:
     path = rubric_path(rubric.homework, options.rubrics_dir)
     session = _session(rubric, path, subs, runner, options)
     if options.on_planned:
@@ -137,8 +144,9 @@ def _grade_homework(
     if options.select:
         args += ["-k", options.select]
     with contextlib.redirect_stdout(io.StringIO()):
-        pytest.main(args, plugins=[GraderPlugin(session)])
-    return [_assemble(rubric, sub, session.results) for sub in subs]
+        code = pytest.main(args, plugins=[GraderPlugin(session)])
+    interrupted = code == pytest.ExitCode.INTERRUPTED
+    return [_assemble(rubric, sub, session.results, interrupted) for sub in subs], interrupted
 
 
 def _custom_check_files(path: Path) -> list[str]:
@@ -148,7 +156,10 @@ def _custom_check_files(path: Path) -> list[str]:
 
 
 def _assemble(
-    rubric: Rubric, sub: Submission, results: dict[tuple[str, str, str], CheckResult]
+    rubric: Rubric,
+    sub: Submission,
+    results: dict[tuple[str, str, str], CheckResult],
+    interrupted: bool = False,
 ) -> SubmissionResult:
     problems = []
     for problem in rubric.problems:
@@ -157,7 +168,7 @@ def _assemble(
             for part in check_parts(check):
                 cid = part_id(check, part)
                 found = results.get((sub.student, problem.id, cid))
-                checks.append(found or _not_run(check, part, cid))
+                checks.append(found or _not_run(check, part, cid, interrupted))
         problems.append(problem_result(problem.id, problem.title, problem.points, checks))
     notes = list(sub.notes)
     if sub.answer_sheet_error:
@@ -165,13 +176,15 @@ def _assemble(
     return submission_result(sub.student, rubric.homework, problems, notes)
 
 
-def _not_run(check: Any, part: str | None, cid: str) -> CheckResult:
+def _not_run(check: Any, part: str | None, cid: str, interrupted: bool = False) -> CheckResult:
     return CheckResult(
         id=cid,
         status=Status.SKIPPED,
         score=0.0,
         max_score=part_points(check, part),
-        message="not run (deselected)",
+        message="not run (interrupted: run again with --resume)"
+        if interrupted
+        else "not run (deselected)",
         title=check.title,
     )
 

@@ -86,10 +86,15 @@ class GraderPlugin:
             observer.observe(sub)
             return sub.student
 
-        with ThreadPoolExecutor(max_workers=max(1, self.session.jobs)) as pool:
+        pool = ThreadPoolExecutor(max_workers=max(1, self.session.jobs))
+        try:
             for student in pool.map(observe, students.values()):
                 if self.session.on_observed:
                     self.session.on_observed(student)
+        except BaseException:  # Ctrl-C: start no new student; finished ones are in the cache
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
 
     # --- instructors' custom checks: plain pytest functions with these fixtures -------------
 

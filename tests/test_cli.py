@@ -251,3 +251,56 @@ def test_real_run_json_contract(tmp_path: Path) -> None:
     pending = sum(c.points for p in rubric.problems for c in p.checks if isinstance(c, ManualCheck))
     assert sub["score"] == rubric.max_score - pending
     assert "alice" in proc.stdout and f"results written to {out}" in proc.stdout
+
+
+@pytest.mark.slow
+def test_interrupted_batch_resumes_to_the_uninterrupted_result(tmp_path: Path) -> None:
+    """Ctrl-C mid-batch leaves partial results and exit 130; --resume finishes from the cache
+    and ends byte-identical to a run that was never interrupted."""
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    klass = tmp_path / "class"
+    for name in ("s1", "s2", "s3", "s4"):
+        shutil.copytree(ROOT / "submissions" / "alice", klass / name)
+        (klass / name / "ddescent.py").unlink()
+    base = [sys.executable, "-m", "grader.cli", str(klass), "-k", "p4b", "--jobs", "1", "-q"]
+    cache = tmp_path / "cache"
+    first = subprocess.Popen(
+        [*base, "--cache-dir", str(cache), "--out", str(tmp_path / "partial")],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not any((cache / "observations").glob("[0-9a-f]*")):
+        time.sleep(0.2)
+    first.send_signal(signal.SIGINT)
+    out, err = first.communicate(timeout=300)
+    assert first.returncode == 130, (out.decode()[-2000:], err.decode()[-2000:])
+    partial = json.loads((tmp_path / "partial" / "results.json").read_text())
+    messages = [
+        c["message"] for s in partial["submissions"] for p in s["problems"] for c in p["checks"]
+    ]
+    assert any("interrupted" in m for m in messages)
+
+    resumed = subprocess.run(
+        [*base, "--cache-dir", str(cache), "--resume", "--out", str(tmp_path / "resumed")],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=600,
+    )
+    fresh = subprocess.run(
+        [*base, "--cache-dir", str(tmp_path / "other-cache"), "--out", str(tmp_path / "fresh")],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=600,
+    )
+    assert resumed.returncode == fresh.returncode == 0
+    for name in ("results.json", "grades.csv", "junit.xml"):
+        assert (tmp_path / "resumed" / name).read_bytes() == (
+            tmp_path / "fresh" / name
+        ).read_bytes()
