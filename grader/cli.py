@@ -16,7 +16,7 @@ from grader.cache import CachingRunner
 from grader.errors import GraderError, RubricError, UsageError
 from grader.exports import figure_paths, results_json, write_exports
 from grader.pipeline import DEFAULT_RUBRICS, INTERRUPTED_WARNING, GradeOptions, grade
-from grader.report import render
+from grader.report import render, render_class
 from grader.rubric import load_rubric
 from grader.sandbox import Runner, SandboxRunner
 from grader.template import answer_template
@@ -157,9 +157,7 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
     with progress:
         report = grade(args.paths, options)
     if args.quiet:
-        from grader.report import render_summary
-
-        console.print(render_summary(report))
+        render_class(report, console)
     else:
         render(report, console)
     if args.json:

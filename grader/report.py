@@ -85,10 +85,78 @@ def render_summary(report: GradeReport) -> Table:
     return table
 
 
+BARS = " ▁▂▃▄▅▆▇█"
+
+
+def histogram(fractions: list[float], bins: int = 5) -> str:
+    """Scores as a fraction of the maximum, in `bins` bins from 0 to full marks, as bar glyphs."""
+    counts = [0] * bins
+    for f in fractions:
+        counts[min(int(f * bins), bins - 1)] += 1
+    top = max(counts) or 1
+    return "".join(BARS[round(c / top * (len(BARS) - 1))] for c in counts)
+
+
+def render_problem_stats(report: GradeReport) -> Table:
+    """Per problem: mean, share of students with full marks, and the spread of scores."""
+    table = Table(title="Per problem")
+    for column in ("problem", "mean", "full marks", "0 … full"):
+        table.add_column(column, justify="left" if column == "problem" else "right")
+    graded = [s for s in report.submissions if s.error is None]
+    by_problem: dict[str, list[tuple[float, float]]] = {}
+    for sub in graded:
+        for p in sub.problems:
+            by_problem.setdefault(p.id, []).append((p.score, p.max_score))
+    for pid, scores in by_problem.items():
+        max_score = scores[0][1] or 1.0
+        mean = sum(s for s, _ in scores) / len(scores)
+        full = sum(s >= m for s, m in scores) / len(scores)
+        table.add_row(
+            pid,
+            f"{mean:.2f}/{max_score:g}",
+            f"{full:.0%}",
+            histogram([s / max_score for s, _ in scores]),
+        )
+    return table
+
+
+def render_failures(report: GradeReport) -> Table | None:
+    """Students whose grading errored, with the reason: the ones a TA must look at first."""
+    rows = []
+    for sub in report.submissions:
+        if sub.error:
+            rows.append((sub.student, sub.error))
+            continue
+        for p in sub.problems:
+            for c in p.checks:
+                if c.status is Status.ERROR:
+                    rows.append((sub.student, f"{p.id} {c.id}: {c.message}"))
+                    break
+            else:
+                continue
+            break
+    if not rows:
+        return None
+    table = Table(title="Errors (first per student)")
+    table.add_column("student")
+    table.add_column("reason")
+    for student, reason in rows:
+        table.add_row(student, reason)
+    return table
+
+
 def render(report: GradeReport, console: Console) -> None:
     for warning in report.warnings:
         console.print(Panel(warning, title="warning", style="bold yellow"))
     for sub in report.submissions:
         console.print(render_submission(sub))
     if len(report.submissions) > 1:
-        console.print(render_summary(report))
+        render_class(report, console)
+
+
+def render_class(report: GradeReport, console: Console) -> None:
+    console.print(render_summary(report))
+    console.print(render_problem_stats(report))
+    failures = render_failures(report)
+    if failures is not None:
+        console.print(failures)
