@@ -9,10 +9,11 @@ must hold for any correct submission is the shape:
 * the validation-tuned curve has no such peak;
 * near the threshold the tuned curve lies below the fixed one.
 
-Every statistic here is invariant to the metric: all accepted metrics are ``c * SSE ** a`` with
-``a`` in {1, 1/2}, so ratios are scale-free, and the thresholds are set so that the weaker,
-square-rooted metrics still pass (a ratio ``r`` in MSE is ``sqrt(r)`` in RMSE).  Sign and rank
-statistics (``tuned_below_fraction``, Spearman) are invariant to any monotone transform.
+All accepted metrics are ``c * SSE ** a`` with ``a`` in {1, 1/2}.  Sign and rank statistics
+(``tuned_below_fraction``, Spearman) are invariant to any such transform; the peak ``prominence``
+is a ratio, so free of ``c`` but not of ``a`` (a ratio ``r`` in MSE is ``sqrt(r)`` in RMSE), and
+its threshold was calibrated on both powers: it sits between the smallest fixed-curve peak of a
+square-rooted metric and the largest tuned-curve bump of a squared one.
 
 Thresholds are CALIBRATED, not guessed: ``bench/calibrate_curves.py`` judges hundreds of
 reference runs (correct submissions over seeds, metrics and lambda grids) and simulated mistakes;
@@ -47,8 +48,10 @@ PEAK_THRESHOLD = 1.4
 #: Share of window points where tuned < fixed.
 BELOW_MIN_FRACTION = 0.8
 #: Spearman correlation with the reference curves (different W draws, so only loosely similar).
-RANK_CORR_FIXED_MIN = 0.3
-RANK_CORR_OPT_MIN = 0.3
+#: Correct runs: fixed >= 0.56, tuned >= 0.42 (>= 0.30 on p grids of step 30); a reversed list
+#: gives negative values.  Informational: not part of ``shows_phenomenon``.
+RANK_CORR_FIXED_MIN = 0.4
+RANK_CORR_OPT_MIN = 0.2
 #: Relative tolerance for "this run replays the reference's random stream".
 REPLAY_RTOL = 1e-6
 
