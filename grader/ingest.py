@@ -1,34 +1,65 @@
 """Read a submission folder into a normalised `Submission`: answers and code units with provenance.
 
-Only parsing happens here (TOML, Python's `ast`): no student code is executed. Every answer and
-every class remembers its file and line so the report can point the student at their own text.
-Sources other than `answers.toml` and `.py` files (notebooks, writeups) add `Answer`s and
-`CodeUnit`s through the same two lists.
+Only parsing happens here (TOML, Python's `ast`, JSON, text): no student code is executed. Every
+answer and every class remembers its file and line so the report can point the student at their
+own text. Writeups (.md/.txt, e.g. a PDF converted to markdown) and notebooks (.ipynb) are read
+into `Submission.documents`; what the rubric asks of them (a class, a script, an answer) is only
+known once the rubric is, so `grader.sources` builds those on demand: generated modules land in
+`Submission.generated`, their classes in `classes` (with `origin`), document answers in
+`document_answers`. A folder without an answer sheet gets its homework from its content
+(`detect_homework`, confirmed by the rubrics' class and script names).
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.errors import AnswerSheetError
+from grader.documents import (
+    NOTEBOOK_SUFFIX,
+    PRECEDENCE,
+    Document,
+    DocumentError,
+    GeneratedSource,
+    is_writeup,
+    read_document,
+)
+from grader.errors import AnswerSheetError, RubricError
 from grader.results import SourceRef
+from grader.rubric import ModuleCheck, ScriptCheck, load_rubric
 from grader.sandbox import iter_submission_files
+from grader.writeup import detect_homework
 
 ANSWER_SHEET = "answers.toml"
 MAX_SOURCE_BYTES = 2 * 2**20
 MODULE_BASES = {"Module", "nn.Module", "torch.nn.Module"}
+RUBRICS_DIR = Path(__file__).resolve().parent.parent / "rubrics"
+HOMEWORK_CONFIDENCE = 0.6  # detect_homework: a title ("HW 6") or two rubric fingerprints
 
 
 @dataclass(frozen=True)
 class Answer:
+    """A student's answer to one rubric key, and where it was read.
+
+    Answers read from a writeup or notebook carry `origin` (the document's file) and `where`
+    (what the student looks up: 'writeup.md:95', 'hw.ipynb, cell 4, line 3'). One that could not
+    be read with confidence has `pending_reason` set: judges make it a pending TA item showing
+    `excerpt`, never a failure (our parser's doubt must not cost the student points).
+    """
+
     key: str
     value: Any
     source: SourceRef
+    confidence: float = 1.0
+    pending_reason: str | None = None
+    excerpt: tuple[str, ...] = ()
+    origin: str | None = None
+    where: str = ""
 
 
 @dataclass(frozen=True)
@@ -42,6 +73,7 @@ class CodeUnit:
     methods: tuple[str, ...]
     misplaced_methods: dict[str, tuple[int, str]]  # forward inside __init__ -> (line, '__init__')
     is_module: bool = False
+    origin: str | None = None  # the writeup/notebook a generated `file` was assembled from
 
 
 @dataclass(frozen=True)
@@ -61,8 +93,13 @@ class Submission:
     classes: list[CodeUnit] = field(default_factory=list)
     parse_problems: list[ParseProblem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    documents: list[Document] = field(default_factory=list)  # notebooks first, then writeups
+    # Built on demand by grader.sources (keyed by sandbox path / rubric answer key / symbol):
+    generated: dict[str, GeneratedSource] = field(default_factory=dict)
+    document_answers: dict[str, Answer] = field(default_factory=dict)
+    unassembled: dict[str, str] = field(default_factory=dict)  # symbol -> why not built
 
-    homework_hint: str | None = None  # read from a broken answer sheet's `homework =` line
+    homework_hint: str | None = None  # a broken answer sheet's `homework =` line, or the content
 
     @property
     def homework(self) -> str | None:
@@ -84,14 +121,74 @@ def ingest(root: Path, student: str | None = None) -> Submission:
     sub = Submission(root=root, student=student or root.name)
     skipped: list[str] = []
     for path in iter_submission_files(root, skipped):
-        rel = str(path.relative_to(root))
+        rel = path.relative_to(root).as_posix()
         sub.files.append(rel)
         if path.name == ANSWER_SHEET and path.parent == root:
             _read_answer_sheet(path, sub)
         elif path.suffix == ".py":
             _read_python(path, rel, sub)
+        elif path.suffix.lower() == NOTEBOOK_SUFFIX or is_writeup(rel):
+            _read_document(path, rel, sub)
+    sub.documents.sort(key=lambda d: (PRECEDENCE.index(d.kind), d.file.count("/"), d.file))
     sub.notes.extend(f"ignored {s}" for s in skipped)
+    if sub.homework is None:
+        _detect_homework(sub)
     return sub
+
+
+def _read_document(path: Path, rel: str, sub: Submission) -> None:
+    try:
+        sub.documents.append(read_document(path.read_bytes(), rel))
+    except DocumentError as exc:
+        sub.parse_problems.append(ParseProblem(rel, None, exc.message))
+
+
+@functools.lru_cache(maxsize=8)
+def rubric_fingerprints(rubrics_dir: Path = RUBRICS_DIR) -> dict[str, tuple[str, ...]]:
+    """Per homework, names only its answers contain: the classes and scripts its rubric asks for."""
+    found: dict[str, tuple[str, ...]] = {}
+    for path in sorted(rubrics_dir.glob("*.yaml")):
+        try:
+            rubric = load_rubric(path)
+        except RubricError:
+            continue
+        marks = [
+            mark
+            for problem in rubric.problems
+            for check in problem.checks
+            for mark in (
+                [check.symbol]
+                if isinstance(check, ModuleCheck)
+                else [Path(check.file).stem]
+                if isinstance(check, ScriptCheck)
+                else []
+            )
+        ]
+        found[rubric.homework] = tuple(dict.fromkeys(marks))
+    return found
+
+
+def _detect_homework(sub: Submission) -> None:
+    """The homework of a folder without a stated one, from its writeups, notebooks and names.
+
+    Only a confident guess for which a rubric exists becomes `homework_hint`; anything less is a
+    note, and the pipeline reports the folder as unrecognised (naming --homework).
+    """
+    names = sorted({u.name for u in sub.classes} | {Path(f).name for f in sub.files})
+    text = "\n".join([*(d.text for d in sub.documents), " ".join(names)])
+    fingerprints = rubric_fingerprints()
+    guess, confidence = detect_homework(text, {k: list(v) for k, v in fingerprints.items()})
+    if guess is None:
+        return
+    if guess not in fingerprints:
+        sub.notes.append(f"this looks like {guess}, for which there is no rubric here")
+    elif confidence >= HOMEWORK_CONFIDENCE:
+        sub.homework_hint = guess
+        sub.notes.append(f"homework {guess} recognised from the content (no answer sheet says so)")
+    else:
+        sub.notes.append(
+            f"this may be {guess} (confidence {confidence:.2f}); pass --homework {guess} to be sure"
+        )
 
 
 def _read_answer_sheet(path: Path, sub: Submission) -> None:
@@ -160,15 +257,21 @@ def _read_python(path: Path, rel: str, sub: Submission) -> None:
     if path.stat().st_size > MAX_SOURCE_BYTES:
         sub.parse_problems.append(ParseProblem(rel, None, "file too large to read"))
         return
-    source = path.read_bytes().decode("utf-8", errors="replace")
+    found = python_units(path.read_bytes().decode("utf-8", errors="replace"), rel)
+    if isinstance(found, ParseProblem):
+        sub.parse_problems.append(found)
+    else:
+        sub.classes.extend(found)
+
+
+def python_units(source: str, rel: str) -> list[CodeUnit] | ParseProblem:
+    """The classes an import of `source` (as file `rel`) defines, found by AST."""
     try:
         tree = ast.parse(source, filename=rel)
     except SyntaxError as exc:
-        sub.parse_problems.append(ParseProblem(rel, exc.lineno, f"syntax error: {exc.msg}"))
-        return
+        return ParseProblem(rel, exc.lineno, f"syntax error: {exc.msg}")
     except (RecursionError, MemoryError, ValueError):
-        sub.parse_problems.append(ParseProblem(rel, None, "file too deeply nested to read"))
-        return
+        return ParseProblem(rel, None, "file too deeply nested to read")
     units = [_class_unit(node, rel) for node in _module_level_classes(tree.body)]
     module_names = {u.name for u in units if set(u.bases) & MODULE_BASES}
     changed = True
@@ -178,9 +281,7 @@ def _read_python(path: Path, rel: str, sub: Submission) -> None:
             if u.name not in module_names and set(u.bases) & module_names:
                 module_names.add(u.name)
                 changed = True
-    sub.classes.extend(
-        CodeUnit(**{**u.__dict__, "is_module": u.name in module_names}) for u in units
-    )
+    return [CodeUnit(**{**u.__dict__, "is_module": u.name in module_names}) for u in units]
 
 
 def _module_level_classes(body: list[ast.stmt]) -> list[ast.ClassDef]:

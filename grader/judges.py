@@ -33,6 +33,7 @@ from grader.rubric import (
     answer_key,
 )
 from grader.scripts import judge_script
+from grader.sources import document_answer
 
 
 def expected_value(ctx: GradingContext, expected: Any) -> Any:
@@ -44,9 +45,18 @@ def expected_value(ctx: GradingContext, expected: Any) -> Any:
 
 
 def _answer(ctx: GradingContext, problem: Problem, check: Any) -> Answer | CheckResult:
+    """The student's answer: answers.toml first, then a notebook, then a writeup.
+
+    An answer read from a document with doubt becomes a pending TA item showing its excerpt;
+    one read with confidence is recorded in `ctx.memo` so `judge` can say where it came from.
+    """
     key = answer_key(problem, check)
-    sheet_error = ctx.submission.answer_sheet_error
-    if sheet_error is not None:
+    sub = ctx.submission
+    sheet_error = sub.answer_sheet_error
+    answer = sub.answers.get(key) if sheet_error is None else None
+    if answer is None:
+        answer = document_answer(sub, problem, check)
+    if answer is None and sheet_error is not None:
         return result(
             check,
             None,
@@ -56,7 +66,6 @@ def _answer(ctx: GradingContext, problem: Problem, check: Any) -> Answer | Check
             f"answers.toml could not be read: {sheet_error.reason}",
             source=SourceRef(file=sheet_error.path.name, line=sheet_error.line),
         )
-    answer = ctx.submission.answers.get(key)
     if answer is None:
         section, _, name = key.rpartition(".")
         return result(
@@ -67,7 +76,35 @@ def _answer(ctx: GradingContext, problem: Problem, check: Any) -> Answer | Check
             check.points,
             f"not answered: add `{name} = ...` under [{section}] in answers.toml",
         )
+    if answer.pending_reason is not None:
+        return result(
+            check,
+            None,
+            Status.PENDING,
+            0.0,
+            check.points,
+            f"for a TA: {answer.pending_reason}",
+            details=list(answer.excerpt),
+            source=answer.source,
+        )
+    if answer.origin is not None:
+        ctx.memo[f"answer:{key}"] = answer
     return answer
+
+
+def _with_origin(
+    outcome: CheckResult, problem: Problem, check: Any, ctx: GradingContext
+) -> CheckResult:
+    """Say which document an answer was read from, and what was read (issue 3: the report
+    names the source used)."""
+    if check.kind not in ("number", "choice", "formula"):
+        return outcome
+    answer = ctx.memo.get(f"answer:{answer_key(problem, check)}")
+    if not isinstance(answer, Answer) or outcome.status is Status.PENDING:
+        return outcome
+    shown = answer.value if not isinstance(answer.value, list) else ", ".join(answer.value)
+    line = f"answer read from {answer.where or answer.origin}: {shown}"
+    return outcome.model_copy(update={"details": [line, *outcome.details]})
 
 
 def _reference_missing(ctx: GradingContext, check: Any) -> bool:
@@ -326,4 +363,4 @@ JUDGES: dict[str, Judge] = {
 
 
 def judge(problem: Problem, check: Any, part: str | None, ctx: GradingContext) -> CheckResult:
-    return JUDGES[check.kind](problem, check, part, ctx)
+    return _with_origin(JUDGES[check.kind](problem, check, part, ctx), problem, check, ctx)

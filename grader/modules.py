@@ -20,6 +20,7 @@ from grader.observations import ExceptionInfo, ModuleObservation
 from grader.observe import ModuleTarget, probe_id
 from grader.results import CheckResult, SourceRef, Status
 from grader.rubric import ModuleCheck, Problem
+from grader.sources import Locator, locator, missing
 from grader.transplant import Piece, candidate_assignments, student_pieces, transplant_weights
 
 
@@ -31,6 +32,7 @@ class Probed:
     obs: ModuleObservation
     arrays: dict[str, np.ndarray]
     target: ModuleTarget
+    where: Locator  # maps generated files (from a writeup/notebook) back to the student's text
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ def judge_module(
         message,
         details=details,
         hint=hint,
-        source=source or SourceRef(file=probed.unit.file, line=probed.unit.line),
+        source=source or probed.where.ref(probed.unit.file, probed.unit.line),
     )
 
 
@@ -106,7 +108,12 @@ def _run_probe(problem: Problem, check: ModuleCheck, ctx: GradingContext) -> Pro
     sub = ctx.submission
     target = ctx.observer.target(sub, problem, check)
     unit = target.lookup.unit
+    where = locator(sub)
     if unit is None:
+        pending = missing(sub, check.symbol, problem)
+        if pending is not None:  # writeup code our parser could not rebuild: a TA looks
+            reason, excerpt, at = pending
+            return _Failure(Status.PENDING, f"for a TA: {reason}", excerpt, source=at)
         instead = ", ".join(target.lookup.found_instead) or "none"
         details = [f"{p.file}:{p.line}: {p.message}" for p in sub.parse_problems]
         return _Failure(
@@ -117,7 +124,7 @@ def _run_probe(problem: Problem, check: ModuleCheck, ctx: GradingContext) -> Pro
             hint="files with syntax errors cannot be read" if details else None,
         )
     outcome, run = ctx.observer.outcome(sub, problem, check)
-    source = SourceRef(file=unit.file, line=unit.line)
+    source = where.ref(unit.file, unit.line)
     if outcome is None or outcome.observation is None:
         why = outcome.problem if outcome else "the sandbox did not run"
         limit = f" ({run.limit_hit})" if run and run.limit_hit else ""
@@ -129,11 +136,11 @@ def _run_probe(problem: Problem, check: ModuleCheck, ctx: GradingContext) -> Pro
     if not isinstance(obs, ModuleObservation):
         return _Failure(Status.ERROR, "the observation was tampered with", [], source=source)
     if obs.error is not None:
-        return _crash(obs.error, obs.stage, unit, source)
+        return _crash(obs.error, obs.stage, source, where)
     if obs.class_found is False:
         return _Failure(
             Status.FAILED,
-            f"importing {unit.file} does not define {unit.name} "
+            f"importing {where.name(unit.file)} does not define {unit.name} "
             "(is it inside a function or an `if` block?)",
             [],
             source=source,
@@ -142,15 +149,17 @@ def _run_probe(problem: Problem, check: ModuleCheck, ctx: GradingContext) -> Pro
         return _Failure(
             Status.FAILED, f"{unit.name} is not a torch.nn.Module subclass", [], source=source
         )
-    return Probed(unit, obs, outcome.arrays, target)
+    return Probed(unit, obs, outcome.arrays, target, where)
 
 
-def _crash(error: ExceptionInfo, stage: str, unit: CodeUnit, fallback: SourceRef) -> _Failure:
+def _crash(error: ExceptionInfo, stage: str, fallback: SourceRef, where: Locator) -> _Failure:
     frame = error.student_frame()
-    source = SourceRef(file=frame.file, line=frame.line) if frame else fallback
-    where = f" at {frame.file}:{frame.line}" if frame else ""
-    message = f"{error.type} during {stage}{where}: {_first_line(error.message)}"
-    details = [f"{frame.file}:{frame.line}: {frame.code}"] if frame and frame.code else []
+    source = where.ref(frame.file, frame.line) if frame else fallback
+    at = f" at {where.text(frame.file, frame.line)}" if frame else ""
+    message = f"{error.type} during {stage}{at}: {_first_line(error.message)}"
+    details = (
+        [f"{where.text(frame.file, frame.line)}: {frame.code}"] if frame and frame.code else []
+    )
     return _Failure(Status.ERROR, message, details, hint_for(error), source)
 
 
@@ -181,7 +190,7 @@ def _judge_name(
         0.0,
         f"graded {unit.name} in place of {check.symbol}: name it exactly {check.symbol} "
         f"(-{check.misnamed_penalty:g})",
-        source=SourceRef(file=unit.file, line=unit.line),
+        source=locator(ctx.submission).ref(unit.file, unit.line),
     )
 
 
@@ -276,10 +285,10 @@ def _forward_missing(probed: Probed) -> Verdict | None:
         return (
             Status.ERROR,
             f"{unit.name} has no forward method: `def forward` at "
-            f"{unit.file}:{line} is indented inside `{parent}`",
+            f"{probed.where.text(unit.file, line)} is indented inside `{parent}`",
             [],
             f"dedent `forward` so it sits at class level, beside `{parent}`",
-            SourceRef(file=unit.file, line=line),
+            probed.where.ref(unit.file, line),
         )
     return (
         Status.ERROR,
@@ -299,8 +308,8 @@ def _forward_failure(probed: Probed) -> Verdict | None:
             crash = _crash(
                 fwd.error,
                 f"forward on input {i}",
-                probed.unit,
-                SourceRef(file=probed.unit.file, line=probed.unit.line),
+                probed.where.ref(probed.unit.file, probed.unit.line),
+                probed.where,
             )
             shape = probed.target.request.spec["inputs"][i] if probed.target.request else ""
             x = probed.target.inputs.get(str(shape))
@@ -437,8 +446,8 @@ def _backward(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Verdic
         crash = _crash(
             bwd.error,
             "backward",
-            probed.unit,
-            SourceRef(file=probed.unit.file, line=probed.unit.line),
+            probed.where.ref(probed.unit.file, probed.unit.line),
+            probed.where,
         )
         return crash.status, crash.message, crash.details, crash.hint, crash.source
     names = _first_names(probed.obs)

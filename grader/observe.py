@@ -17,6 +17,7 @@ import numpy as np
 from grader.ingest import ClassLookup, Submission, find_class
 from grader.rubric import ModuleCheck, Problem, Rubric, ScriptCheck
 from grader.sandbox import Limits, ProbeOutcome, ProbeRequest, Runner, SandboxJob, SandboxResult
+from grader.sources import code_hash, ensure_class, ensure_script
 
 STARTUP_ALLOWANCE_S = 30.0
 
@@ -42,7 +43,10 @@ class ModuleTarget:
 def plan_module(
     sub: Submission, problem: Problem, check: ModuleCheck, run_seed: int
 ) -> ModuleTarget:
+    """Find the class (a .py file, else assembled from a notebook or writeup); plan its probe."""
     lookup = find_class(sub, check.symbol)
+    if not lookup.exact and sub.documents and ensure_class(sub, check.symbol) is not None:
+        lookup = find_class(sub, check.symbol)
     pid = probe_id(problem, check)
     seed = derive_seed(run_seed, sub.student, pid)
     rng = np.random.default_rng(seed)
@@ -64,9 +68,16 @@ def plan_module(
             "seed": seed % 2**31,
             "inputs": [f"{pid}.x{i}" for i in range(len(check.inputs))],
             "cotangent": f"{pid}.g0",
+            **_generated(sub, lookup.unit.file),
         },
     )
     return ModuleTarget(lookup, request, inputs)
+
+
+def _generated(sub: Submission, file: str) -> dict[str, str]:
+    """A generated file's hash in the plan: the observation cache keys on the plan."""
+    gen = sub.generated.get(file)
+    return {"generated": code_hash(gen)} if gen is not None else {}
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,9 @@ def plan_script(
     sub: Submission, problem: Problem, check: ScriptCheck, run_seed: int
 ) -> ScriptTarget:
     file = find_script(sub, check.file)
+    if file is None and sub.documents:
+        generated = ensure_script(sub, check.file, check.globals)
+        file = generated.path if generated is not None else None
     if file is None:
         return ScriptTarget(None, None)
     pid = probe_id(problem, check)
@@ -102,6 +116,7 @@ def plan_script(
             "file": file,
             "globals": check.globals,
             "seed": derive_seed(run_seed, sub.student, pid),
+            **_generated(sub, file),
         },
     )
     return ScriptTarget(file, request)
@@ -179,4 +194,8 @@ class Observer:
             return None
         wall = STARTUP_ALLOWANCE_S + sum(r.timeout_s for r in requests)
         limits = Limits(**{**self.limits.__dict__, "wall_s": wall})
-        return self.runner.run(SandboxJob(sub.root, tuple(requests), inputs, limits))
+        files = {r.spec.get("file") for r in requests}
+        extra = {path: gen.source for path, gen in sub.generated.items() if path in files}
+        return self.runner.run(
+            SandboxJob(sub.root, tuple(requests), inputs, limits, extra_files=extra)
+        )

@@ -56,6 +56,21 @@ class _CheckBase(_Model):
     )
 
 
+class WriteupRule(_Model):
+    """How a number check reads its answer from a writeup's section for the problem.
+
+    A section often states several results (a sub-total, then the answer; two counts asked in one
+    sub-part); which one answers this check is the instructor's call, stated here, because the
+    grader must never pick the number that happens to equal the expected value.
+    """
+
+    pick: Literal["first", "last", "only"] = Field(
+        default="only",
+        description="The first or last result stated in the section; 'only': the section "
+        "states one result (several different ones make the answer pending for a TA).",
+    )
+
+
 class NumberCheck(_CheckBase):
     """A number, exact or within tolerance."""
 
@@ -63,6 +78,9 @@ class NumberCheck(_CheckBase):
     expected: Expected
     atol: float = Field(default=0.0, ge=0, description="Absolute tolerance.")
     rtol: float = Field(default=0.0, ge=0, description="Relative tolerance.")
+    writeup: WriteupRule | None = Field(
+        default=None, description="Which stated result of a writeup answers this check."
+    )
 
 
 class ChoiceCheck(_CheckBase):

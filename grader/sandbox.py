@@ -67,10 +67,15 @@ class ProbeRequest:
 
 @dataclass(frozen=True)
 class SandboxJob:
+    """What one sandbox run needs. `extra_files` (relative path -> text) are written into the
+    scratch copy only, never into the submission: modules the grader assembled from a writeup
+    or notebook (`grader.sources`)."""
+
     submission_dir: Path
     requests: tuple[ProbeRequest, ...]
     inputs: Mapping[str, np.ndarray]
     limits: Limits = Limits()
+    extra_files: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -166,6 +171,7 @@ class SandboxRunner:
             for private in ("home", "tmp"):
                 (scratch / private).mkdir()
             copy_submission(job.submission_dir, scratch / "sub")
+            write_extra_files(scratch / "sub", job.extra_files)
             shutil.copy(PROBE_SCRIPT, io_dir / "probe.py")
             (io_dir / "plan.json").write_text(json.dumps({"probes": [_plan_entry(0, req)]}))
             np.savez(io_dir / "inputs.npz", allow_pickle=False, **dict(job.inputs))
@@ -422,6 +428,30 @@ def copy_submission(src: Path, dst: Path) -> list[str]:
         shutil.copyfile(path, target)
         total += size
     return skipped
+
+
+def write_extra_files(dst: Path, files: Mapping[str, str]) -> None:
+    """Write generated sources into the scratch copy `dst`, only at plain relative paths.
+
+    A path that is absolute, climbs out (`..`), is hidden or is too large is a grader bug, not
+    something a student did: it raises ValueError rather than writing outside the copy.
+    """
+    for rel, text in files.items():
+        parts = Path(rel).parts
+        if (
+            not parts
+            or Path(rel).is_absolute()
+            or any(p in ("", ".", "..") or p.startswith(".") for p in parts)
+        ):
+            raise ValueError(f"refusing to write generated file {rel!r} outside the copy")
+        data = text.encode("utf-8")
+        if len(data) > MAX_FILE_BYTES:
+            raise ValueError(f"generated file {rel!r} is too large")
+        target = dst.joinpath(*parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_symlink():
+            target.unlink()
+        target.write_bytes(data)
 
 
 def iter_submission_files(root: Path, skipped: list[str] | None = None) -> list[Path]:

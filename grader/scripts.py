@@ -18,6 +18,7 @@ from grader.hints import hint_for
 from grader.observations import ScriptObservation
 from grader.results import CheckResult, Plot, Series, SourceRef, Status
 from grader.rubric import Problem, RefValue, ScriptCheck
+from grader.sources import Locator, locator, missing
 
 Verdict = tuple[Status, str, list[str], str | None, SourceRef | None]
 
@@ -29,6 +30,7 @@ class Ran:
     file: str
     obs: ScriptObservation
     arrays: dict[str, np.ndarray]
+    where: Locator  # maps a script assembled from a writeup/notebook back to the student's text
 
 
 def judge_script(
@@ -60,7 +62,7 @@ def judge_script(
         message,
         details=details,
         hint=hint,
-        source=source or SourceRef(file=ran.file),
+        source=source or ran.where.ref(ran.file),
         plot=plot,
     )
 
@@ -109,7 +111,12 @@ def _observe(problem: Problem, check: ScriptCheck, ctx: GradingContext) -> Ran |
 
 def _run(problem: Problem, check: ScriptCheck, ctx: GradingContext) -> Ran | Verdict:
     target = ctx.observer.script_target(ctx.submission, problem, check)
+    where = locator(ctx.submission)
     if target.file is None:
+        pending = missing(ctx.submission, check.file, problem)
+        if pending is not None:  # writeup code our parser could not assemble: a TA looks
+            reason, excerpt, at = pending
+            return Status.PENDING, f"for a TA: {reason}", excerpt, None, at
         py = [f for f in ctx.submission.files if f.endswith(".py")]
         return (
             Status.FAILED,
@@ -124,14 +131,14 @@ def _run(problem: Problem, check: ScriptCheck, ctx: GradingContext) -> Ran | Ver
         tail = run.stderr_tail.strip().splitlines()[-5:] if run else []
         return (
             Status.ERROR,
-            f"{target.file} could not be observed: {why}",
+            f"{where.name(target.file)} could not be observed: {why}",
             tail,
             None,
-            SourceRef(file=target.file),
+            where.ref(target.file),
         )
     if not isinstance(outcome.observation, ScriptObservation):
         return Status.ERROR, "the observation was tampered with", [], None, None
-    return Ran(target.file, outcome.observation, outcome.arrays)
+    return Ran(target.file, outcome.observation, outcome.arrays, where)
 
 
 def _series(ran: Ran, name: str) -> tuple[np.ndarray | None, str]:
@@ -152,16 +159,18 @@ def _runs(check: ScriptCheck, ran: Ran, ctx: GradingContext) -> Verdict:
     if error is None:
         return (
             Status.PASSED,
-            f"{ran.file} ran to the end in {ran.obs.run_seconds:.0f} s",
+            f"{ran.where.name(ran.file)} ran to the end in {ran.obs.run_seconds:.0f} s",
             [],
             None,
             None,
         )
     frame = error.student_frame()
-    source = SourceRef(file=frame.file, line=frame.line) if frame else SourceRef(file=ran.file)
-    where = f" at {frame.file}:{frame.line}" if frame else ""
+    source = ran.where.ref(frame.file, frame.line) if frame else ran.where.ref(ran.file)
+    where = f" at {ran.where.text(frame.file, frame.line)}" if frame else ""
     first = error.message.strip().splitlines()[0][:300] if error.message.strip() else ""
-    details = [f"{frame.file}:{frame.line}: {frame.code}"] if frame and frame.code else []
+    details = (
+        [f"{ran.where.text(frame.file, frame.line)}: {frame.code}"] if frame and frame.code else []
+    )
     hint = hint_for(error)
     if error.type == "ProbeTimeout":
         hint = f"the script did not finish within {check.timeout_s:g} s"

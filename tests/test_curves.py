@@ -262,7 +262,7 @@ def test_grid_that_misses_the_threshold_cannot_show_a_peak(legacy_ref) -> None:
 
 @pytest.mark.slow
 def test_calibration_rates_on_held_out_seeds() -> None:
-    """Re-measures CALIBRATION_FIGURES (docstring) on 2 seeds not used for calibration (32 correct runs and every mistake on each).
+    """Re-measures CALIBRATION_FIGURES (docstring) on 2 held-out seeds (32 correct runs each).
 
     The 100-seed calibration itself is bench/calibrate_curves.py.
     """
