@@ -1,0 +1,152 @@
+"""Writeups and notebooks as the grader holds them, and the sources generated from them.
+
+Why a module of its own: `grader.ingest` reads these files (it needs the types for `Submission`)
+and `grader.sources` builds modules and answers from them (it needs `Submission`); keeping the
+plain data here lets both import it without a cycle. Nothing here runs student code.
+
+Line numbers. A writeup line is a line of the file as the student's editor shows it. A notebook
+has no such lines: its cells are laid out in one flattened text (`grader.notebook`), and
+`Document.describe` turns a line of that text into "analysis.ipynb, cell 3, line 2".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from grader.notebook import NotebookDocument, NotebookError, read_notebook
+from grader.results import SourceRef
+from grader.writeup import CodeBlock, Section, extract_code_blocks, find_sections, split_lines
+
+WRITEUP_SUFFIXES = frozenset({".md", ".txt", ".markdown"})
+NOTEBOOK_SUFFIX = ".ipynb"
+# .txt files that are never answers: a student's dependency list, a licence.
+NOT_WRITEUPS = ("requirements", "license", "licence", "cmakelists")
+MAX_WRITEUP_BYTES = 2 * 2**20
+
+WRITEUP = "writeup"
+NOTEBOOK = "notebook"
+PRECEDENCE = (NOTEBOOK, WRITEUP)  # notebooks answer before writeups (issue 3)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One writeup or notebook: its text (flattened for notebooks) and its code blocks."""
+
+    file: str  # relative to the submission root
+    kind: str  # WRITEUP | NOTEBOOK
+    text: str
+    blocks: tuple[CodeBlock, ...]
+    sections: tuple[Section, ...] = ()
+    notebook: NotebookDocument | None = None
+
+    def describe(self, line: int | None) -> str:
+        """Where a line of `text` is, as the student looks it up ('writeup.md:12')."""
+        if not line:
+            return self.file
+        if self.notebook is not None:
+            return self.notebook.describe(line)
+        return f"{self.file}:{line}"
+
+    def ref(self, line: int | None) -> SourceRef:
+        """A `SourceRef` for a line of `text`.
+
+        Notebook lines are lines of the flattened text, which mean nothing to a student: the
+        reference names the notebook only, and messages carry `describe`'s "cell N, line M".
+        """
+        if self.notebook is not None or not line:
+            return SourceRef(file=self.file)
+        return SourceRef(file=self.file, line=line)
+
+    def excerpt(self, start: int, end: int, focus: int | None = None, limit: int = 5) -> list[str]:
+        """Up to `limit` non-blank lines of start..end (around `focus`), numbered, for a TA."""
+        lines = split_lines(self.text)
+        numbered = [
+            (n, lines[n - 1].rstrip())
+            for n in range(max(start, 1), min(end, len(lines)) + 1)
+            if lines[n - 1].strip()
+            and (self.notebook is None or self.notebook.locate(n) is not None)  # not a fence
+        ]
+        if focus is not None and numbered:
+            at = min(range(len(numbered)), key=lambda i: abs(numbered[i][0] - focus))
+            first = max(0, min(at - limit // 2, len(numbered) - limit))
+            numbered = numbered[first : first + limit]
+        else:
+            numbered = numbered[:limit]
+        return [f"{self._label(n)}| {_shorten(text)}" for n, text in numbered]
+
+    def _label(self, line: int) -> str:
+        if self.notebook is not None:
+            where = self.notebook.locate(line)
+            return f"cell {where[0]}, line {where[1]}" if where else "    "
+        return f"{line:>4}"
+
+
+def _shorten(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class GeneratedSource:
+    """A module or script assembled from a document's code, written into the sandbox's copy.
+
+    `path` is where the sandbox finds it (never in the student's folder); `line_map[i]` is the
+    line of `origin` that generated line i+1 came from (0: a line the grader added, such as a
+    default `import torch`). `notes` are the assembler's repairs and doubts, for the report.
+    """
+
+    path: str
+    source: str
+    line_map: tuple[int, ...]
+    origin: Document
+    symbol: str  # the class asked for, or the script file name
+    name: str = ""  # the class actually found (a near-miss name), "" for scripts
+    notes: tuple[str, ...] = ()
+    syntax_error: str | None = None
+
+    def origin_line(self, line: int | None) -> int:
+        if line is not None and 1 <= line <= len(self.line_map):
+            return self.line_map[line - 1]
+        return 0
+
+    def span(self) -> str:
+        """'writeup.md lines 100-118' (or the cells) the source was taken from."""
+        used = [n for n in self.line_map if n]
+        if not used:
+            return self.origin.file
+        first, last = min(used), max(used)
+        if self.origin.notebook is not None:
+            a, b = self.origin.notebook.locate(first), self.origin.notebook.locate(last)
+            cells = sorted({c[0] for c in (a, b) if c})
+            label = "cell" if len(cells) == 1 else "cells"
+            return f"{self.origin.file} {label} {'-'.join(map(str, cells))}"
+        return f"{self.origin.file} lines {first}-{last}"
+
+
+def is_writeup(rel: str) -> bool:
+    name = rel.rsplit("/", 1)[-1].lower()
+    suffix = "." + name.rsplit(".", 1)[-1] if "." in name else ""
+    return suffix in WRITEUP_SUFFIXES and not name.startswith(NOT_WRITEUPS)
+
+
+def read_document(raw: bytes, rel: str) -> Document:
+    """A writeup or notebook from its bytes. Raises `DocumentError` when it cannot be read."""
+    if rel.lower().endswith(NOTEBOOK_SUFFIX):
+        try:
+            nb = read_notebook(raw, rel)
+        except NotebookError as exc:
+            raise DocumentError(exc.message) from None
+        return Document(rel, NOTEBOOK, nb.text, nb.code_blocks, tuple(find_sections(nb.text)), nb)
+    if len(raw) > MAX_WRITEUP_BYTES:
+        raise DocumentError(f"{rel} is too large to read as a writeup")
+    text = raw.decode("utf-8-sig", errors="replace")
+    return Document(
+        rel, WRITEUP, text, tuple(extract_code_blocks(text)), tuple(find_sections(text))
+    )
+
+
+class DocumentError(ValueError):
+    """A writeup or notebook that cannot be read; `message` says why, for the student."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

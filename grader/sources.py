@@ -1,0 +1,509 @@
+"""Grade writeups and notebooks as they come: build what the rubric asks for from them.
+
+Why on demand: what a writeup must yield (the class `STMConvLayer`, a script defining
+`num_params`, the answer to `p4a.params_stm`) is only known from the rubric, which ingest does
+not see. So the observer asks `ensure_class` / `ensure_script` while planning the sandbox run,
+and judges ask `document_answer` when a key is not on the answer sheet. Everything built is
+recorded on the `Submission` (generated sources, their classes, document answers, reasons for
+what could not be built), so the report can always say where a verdict came from.
+
+Two rules run through this module:
+- Precedence: the answer sheet and `.py` files first; then notebooks; then writeups.
+- Doubt is not failure: what cannot be read with confidence (an unclear verdict in prose, a
+  formula the LaTeX reader refuses, a class pasted as plain text) becomes a pending item for a
+  TA, with the excerpt it came from. The grader never searches a writeup for the expected
+  value: which stated result answers a check follows from the text's structure and the rubric.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from grader.documents import WRITEUP, Document, GeneratedSource
+from grader.ingest import Answer, CodeUnit, ParseProblem, Submission, python_units
+from grader.latex import (
+    MEAN,
+    VARIANCE,
+    LatexError,
+    find_final_formula,
+    find_formulas,
+    latex_to_python,
+)
+from grader.results import SourceRef
+from grader.rubric import ChoiceCheck, FormulaCheck, NumberCheck, Problem, answer_key
+from grader.writeup import (
+    AssembledSource,
+    Section,
+    assemble_class,
+    assemble_script,
+    extract_choices,
+    extract_result_numbers,
+    split_lines,
+)
+
+CHOICE_CONFIDENCE = 0.75
+"""`extract_choices` confidence from which a choice read from prose is graded automatically."""
+
+_PROBLEM_ID = re.compile(r"[a-z]*?(\d{1,3})[._\-]?([a-z]{0,4})", re.I)
+
+
+# --- code: classes and scripts ------------------------------------------------------------------
+def ensure_class(sub: Submission, symbol: str) -> GeneratedSource | None:
+    """A module defining `symbol`, assembled from the submission's notebooks or writeups.
+
+    Called when no `.py` file defines the class. The first document (notebooks first) whose code
+    defines `symbol` exactly wins, else the first with a near-miss name. The module is recorded
+    in `sub.generated` and its classes join `sub.classes` with `origin` set, so `find_class`
+    finds them like classes in files. When nothing can be built, `sub.unassembled[symbol]` says
+    why (for a pending item) and None is returned.
+    """
+    for gen in sub.generated.values():
+        if gen.symbol == symbol and gen.name:
+            return gen
+    if symbol in sub.unassembled or not sub.documents:
+        return None
+    built: list[tuple[Document, AssembledSource]] = []
+    for doc in sub.documents:
+        assembled = assemble_class(list(doc.blocks), symbol)
+        if assembled is not None:
+            built.append((doc, assembled))
+    if not built:
+        sub.unassembled[symbol] = _why_no_class(sub, symbol)
+        return None
+    doc, assembled = next(((d, a) for d, a in built if a.name == symbol), built[0])
+    if assembled.syntax_error and doc.kind == WRITEUP:
+        # A PDF conversion can break code (lost indentation, merged lines): a TA decides whose
+        # mistake it is, the grader does not fail the student for it.
+        sub.unassembled[symbol] = (
+            f"the {assembled.name or symbol} code in {doc.file} does not parse "
+            f"({assembled.syntax_error}); the conversion of your writeup may have damaged it"
+        )
+        return None
+    gen = _register(sub, doc, assembled, f"_from_{doc.kind}/{symbol}.py", symbol)
+    found = python_units(gen.source, gen.path)
+    units = found if isinstance(found, list) else [_unparsed_unit(gen, found)]
+    sub.classes.extend(CodeUnit(**{**u.__dict__, "origin": doc.file}) for u in units)
+    sub.notes.append(
+        f"{gen.name} taken from {gen.span()}" + (f" ({'; '.join(gen.notes)})" if gen.notes else "")
+    )
+    return gen
+
+
+def ensure_script(
+    sub: Submission, file_name: str, must_define: list[str]
+) -> GeneratedSource | None:
+    """A script assembled from the documents' code that defines every name in `must_define`.
+
+    Written at the submission's top level under its own name (`ddescent.py`: it runs from the
+    folder the student's data files are in); None, with `sub.unassembled[file_name]` set, when
+    no document's code defines those names.
+    """
+    for gen in sub.generated.values():
+        if gen.symbol == file_name and not gen.name:
+            return gen
+    if file_name in sub.unassembled or not sub.documents:
+        return None
+    for doc in sub.documents:
+        assembled = assemble_script(list(doc.blocks), must_define)
+        if assembled is None:
+            continue
+        if assembled.syntax_error and doc.kind == WRITEUP:
+            sub.unassembled[file_name] = (
+                f"the {file_name} code in {doc.file} does not parse ({assembled.syntax_error}); "
+                "the conversion of your writeup may have damaged it"
+            )
+            return None
+        path = file_name if file_name not in sub.files else f"_from_{doc.kind}/{file_name}"
+        gen = _register(sub, doc, assembled, path, file_name)
+        sub.notes.append(
+            f"{file_name} taken from {gen.span()}"
+            + (f" ({'; '.join(gen.notes)})" if gen.notes else "")
+        )
+        return gen
+    names = ", ".join(must_define)
+    files = ", ".join(d.file for d in sub.documents)
+    sub.unassembled[file_name] = (
+        f"no {file_name} in your files, and no code in {files} defines {names}"
+    )
+    return None
+
+
+def _register(
+    sub: Submission, doc: Document, assembled: AssembledSource, path: str, symbol: str
+) -> GeneratedSource:
+    base, suffix = path.rsplit(".", 1)
+    count = 1
+    while path in sub.files or path in sub.generated:
+        count += 1
+        path = f"{base}_{count}.{suffix}"
+    gen = GeneratedSource(
+        path=path,
+        source=assembled.source,
+        line_map=assembled.line_map,
+        origin=doc,
+        symbol=symbol,
+        name=assembled.name,
+        notes=assembled.notes,
+        syntax_error=assembled.syntax_error,
+    )
+    sub.generated[path] = gen
+    return gen
+
+
+def _unparsed_unit(gen: GeneratedSource, problem: ParseProblem) -> CodeUnit:
+    """A notebook class whose code does not parse: still sent to the sandbox, whose import
+    reports the student's SyntaxError at its cell and line, as for a `.py` file."""
+    match = re.search(rf"^class\s+{re.escape(gen.name)}\b", gen.source, flags=re.M)
+    line = gen.source[: match.start()].count("\n") + 1 if match else problem.line or 1
+    return CodeUnit(gen.name, gen.path, line, (), (), {}, is_module=True)
+
+
+def _why_no_class(sub: Submission, symbol: str) -> str:
+    prose = [
+        (doc, block)
+        for doc in sub.documents
+        for block in doc.blocks
+        if block.kind == "prose" and any(re.search(r"\bself\.", c) for _, c in block.lines)
+    ]
+    if prose:
+        doc = prose[0][0]
+        first = min(b.first_line for d, b in prose if d is doc)
+        last = max(b.last_line for d, b in prose if d is doc)
+        return (
+            f"no class {symbol} in your .py files; the code pasted as plain text in "
+            f"{doc.describe(first)}-{last} lost its indentation, so the class cannot be "
+            "rebuilt from it unambiguously"
+        )
+    files = ", ".join(d.file for d in sub.documents)
+    return f"no class {symbol} in your .py files, and none could be found in {files}"
+
+
+def code_hash(gen: GeneratedSource) -> str:
+    """Goes into the probe plan, so cached observations follow the generated source."""
+    return hashlib.sha256(gen.source.encode()).hexdigest()[:16]
+
+
+def missing(
+    sub: Submission, symbol: str, problem: Problem
+) -> tuple[str, list[str], SourceRef] | None:
+    """Why `symbol` (a class or script) could not be built from the documents, an excerpt of
+    the problem's section, and where: a pending TA item. None when the verdict should stay
+    the plain 'not found' failure: no documents, or `.py` files beside documents holding no code
+    at all (a README next to the code)."""
+    why = sub.unassembled.get(symbol)
+    if why is None or not sub.documents:
+        return None
+    has_code = any(doc.blocks for doc in sub.documents)
+    if not has_code and any(f.endswith(".py") for f in sub.files):
+        return None
+    for doc in sub.documents:
+        found = _section(doc, problem.id)
+        if found is not None:
+            section, _ = found
+            details = [
+                f"{doc.file}, {_span(doc, section)}:",
+                *doc.excerpt(section.start_line, section.end_line, limit=5),
+            ]
+            return why, details, doc.ref(section.start_line)
+    doc = sub.documents[0]
+    details = [f"{doc.file} (beginning):", *doc.excerpt(1, len(split_lines(doc.text)), limit=5)]
+    return why, details, doc.ref(None)
+
+
+@dataclass(frozen=True)
+class Locator:
+    """Turns file:line as the sandbox reports it into what the student wrote.
+
+    Lines of a generated module map back to the writeup line or notebook cell they were copied
+    from; a line the grader added (a default import) maps to the document alone.
+    """
+
+    generated: Mapping[str, GeneratedSource]
+
+    def ref(self, file: str, line: int | None = None) -> SourceRef:
+        gen = self.generated.get(file)
+        if gen is None:
+            return SourceRef(file=file, line=line)
+        return gen.origin.ref(gen.origin_line(line))
+
+    def text(self, file: str, line: int | None = None) -> str:
+        gen = self.generated.get(file)
+        if gen is None:
+            return f"{file}:{line}" if line else file
+        return gen.origin.describe(gen.origin_line(line))
+
+    def name(self, file: str) -> str:
+        """How to call a file in a message: 'ddescent.py (assembled from writeup.md ...)'."""
+        gen = self.generated.get(file)
+        if gen is None:
+            return file
+        return f"{gen.symbol if not gen.name else gen.path} (assembled from {gen.span()})"
+
+
+def locator(sub: Submission) -> Locator:
+    return Locator(sub.generated)
+
+
+# --- answers ------------------------------------------------------------------------------------
+def document_answer(sub: Submission, problem: Problem, check: Any) -> Answer | None:
+    """The answer to `check` read from the submission's notebooks and writeups, or None.
+
+    None when there are no documents or the check kind is not an answer. Otherwise an Answer:
+    a confident one (notebooks before writeups), else a pending one saying why and showing the
+    excerpt. Results are kept in `sub.document_answers`.
+    """
+    if not sub.documents or not isinstance(check, NumberCheck | ChoiceCheck | FormulaCheck):
+        return None
+    key = answer_key(problem, check)
+    if key in sub.document_answers:
+        return sub.document_answers[key]
+    found = [_answer_from(doc, problem, check, key) for doc in sub.documents]
+    confident = [a for a in found if a.pending_reason is None]
+    in_section = [a for a in found if a.confidence > 0]
+    if not in_section and sub.answers:
+        return None  # an answer sheet without this key, and no document addresses the problem
+    answer = (confident or in_section or found)[0]
+    sub.document_answers[key] = answer
+    return answer
+
+
+def problem_label(problem_id: str) -> tuple[str, str]:
+    """('4', 'a') for 'p4a', ('2', '') for 'p2': how writeups number the problem and sub-part."""
+    match = _PROBLEM_ID.fullmatch(problem_id.strip())
+    if match is None:
+        return problem_id.lower(), ""
+    return str(int(match.group(1))), match.group(2).lower()
+
+
+def _section(doc: Document, problem_id: str) -> tuple[Section, str] | None:
+    """The section answering `problem_id`, and its text with other sub-parts blanked out.
+
+    'p4a' is section '4a' (sub-part a of 4); without one, problem 4 minus its other sub-parts
+    (their numbers must not answer 4a). Line numbers are kept, so extractors report writeup lines.
+    """
+    number, sub = problem_label(problem_id)
+    lines = split_lines(doc.text)
+
+    def text_of(section: Section, blank: list[Section]) -> str:
+        kept = []
+        for n in range(section.start_line, section.end_line + 1):
+            hidden = any(b.start_line <= n <= b.end_line for b in blank)
+            kept.append("" if hidden or n > len(lines) else lines[n - 1])
+        return "\n".join(kept)
+
+    exact = [s for s in doc.sections if s.problem.lower() == number + sub]
+    if exact:
+        return exact[0], text_of(exact[0], [])
+    if not sub:
+        return None
+    parents = [s for s in doc.sections if s.problem.lower() == number]
+    if not parents:
+        return None
+    parent = parents[0]
+    siblings = [
+        s
+        for s in doc.sections
+        if s.problem.lower().startswith(number)
+        and s.problem.lower() != number
+        and s.problem[len(number) :].isalpha()
+        and parent.start_line <= s.start_line <= parent.end_line
+    ]
+    return parent, text_of(parent, siblings)
+
+
+def _span(doc: Document, section: Section) -> str:
+    if doc.notebook is not None:
+        first = doc.notebook.locate(section.start_line)
+        return f"cell {first[0]}" if first else "section"
+    return f"lines {section.start_line}-{section.end_line}"
+
+
+def _pending(
+    doc: Document,
+    key: str,
+    reason: str,
+    section: Section | None,
+    focus: int | None = None,
+    confidence: float = 0.0,
+) -> Answer:
+    if section is not None:
+        excerpt = doc.excerpt(section.start_line, section.end_line, focus, limit=5)
+        header = f"{doc.file}, {_span(doc, section)}:"
+    else:
+        excerpt = doc.excerpt(1, len(split_lines(doc.text)), limit=5)
+        header = f"{doc.file} (beginning):"
+    line = focus or (section.start_line if section else None)
+    return Answer(
+        key,
+        None,
+        doc.ref(line),
+        confidence=confidence,
+        pending_reason=reason,
+        excerpt=(header, *excerpt),
+        origin=doc.file,
+        where=doc.describe(line),
+    )
+
+
+def _answer_from(doc: Document, problem: Problem, check: Any, key: str) -> Answer:
+    found = _section(doc, problem.id)
+    number, sub = problem_label(problem.id)
+    if found is None:
+        return _pending(
+            doc,
+            key,
+            f"no section for problem {number}{sub} found in {doc.file}",
+            None,
+        )
+    section, text = found
+    if isinstance(check, NumberCheck):
+        return _number(doc, key, problem, check, section, text)
+    if isinstance(check, ChoiceCheck):
+        return _choice(doc, key, check, section, text)
+    return _formula(doc, key, check, section, text)
+
+
+def _confident(doc: Document, key: str, value: Any, line: int, confidence: float = 1.0) -> Answer:
+    return Answer(
+        key,
+        value,
+        doc.ref(line),
+        confidence=confidence,
+        origin=doc.file,
+        where=doc.describe(line),
+    )
+
+
+def _show(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+
+
+def _number(
+    doc: Document, key: str, problem: Problem, check: NumberCheck, section: Section, text: str
+) -> Answer:
+    # Bold results ("**213,504** parameters") read as plain ones; only for numbers, since `**`
+    # is a power in the formulas and inline code of the same section.
+    results = extract_result_numbers(re.sub(r"\*\*|__", "", text), section.start_line)
+    pick = check.writeup.pick if check.writeup else "only"
+    where = f"section {section.problem} of {doc.file}"
+    if not results:
+        return _pending(doc, key, f"no result ('... = N') stated in {where}", section, None, 0.1)
+    if pick == "only":
+        distinct = list(dict.fromkeys(v for v, _ in results))
+        if len(distinct) > 1:
+            shown = ", ".join(_show(v) for v in distinct[:6])
+            return _pending(
+                doc,
+                key,
+                f"{where} states several results ({shown}); which one answers "
+                f"{check.title or key} is for a TA to say",
+                section,
+                results[-1][1],
+                0.5,
+            )
+        value, line = results[-1]
+    else:
+        asked = sum(
+            1
+            for c in problem.checks
+            if isinstance(c, NumberCheck) and c.writeup and c.writeup.pick in ("first", "last")
+        )
+        if len(results) < asked:
+            return _pending(
+                doc,
+                key,
+                f"{where} states {len(results)} result(s) for the {asked} numbers asked",
+                section,
+                results[0][1],
+                0.5,
+            )
+        value, line = results[0] if pick == "first" else results[-1]
+    return _confident(doc, key, int(value) if float(value).is_integer() else value, line)
+
+
+def _spellings(option: str, aliases: list[str]) -> list[str]:
+    return list(dict.fromkeys([option, option.replace("_", " "), *aliases]))
+
+
+def _choice(doc: Document, key: str, check: ChoiceCheck, section: Section, text: str) -> Answer:
+    spellings = {
+        option: _spellings(option, check.aliases.get(option, [])) for option in check.options
+    }
+    chosen, confidence = extract_choices(text, spellings)
+    focus = _last_mention(text, section.start_line, spellings)
+    if confidence == 0.0:
+        return _pending(
+            doc,
+            key,
+            f"no verdict on {', '.join(check.options)} found in section {section.problem}",
+            section,
+            None,
+            0.1,
+        )
+    if confidence < CHOICE_CONFIDENCE:
+        read = ", ".join(sorted(chosen)) or "none"
+        return _pending(
+            doc,
+            key,
+            f"the verdict in section {section.problem} is not clear enough to grade "
+            f"automatically (read as: {read}; confidence {confidence:.2f})",
+            section,
+            focus,
+            confidence,
+        )
+    return _confident(doc, key, sorted(chosen), focus or section.start_line, confidence)
+
+
+def _last_mention(text: str, first_line: int, spellings: dict[str, list[str]]) -> int | None:
+    """The last line naming an option (multi-letter spellings only): where the verdict is."""
+    words = [w for names in spellings.values() for w in names if len(w.strip("() ")) > 1]
+    pattern = re.compile("|".join(re.escape(w) for w in words), re.I) if words else None
+    hits = [
+        first_line + i
+        for i, line in enumerate(split_lines(text))
+        if pattern is not None and pattern.search(line)
+    ]
+    return hits[-1] if hits else None
+
+
+def formula_quantity(check: FormulaCheck) -> str | None:
+    """Which quantity a formula check asks for, from its id or title (E[..], Var(..))."""
+    words = f"{check.id} {check.title}".lower()
+    if re.search(r"var|sigma\^2|σ", words):
+        return VARIANCE
+    if re.search(r"mean|expect|\be\[", words):
+        return MEAN
+    return None
+
+
+def _formula(doc: Document, key: str, check: FormulaCheck, section: Section, text: str) -> Answer:
+    quantity = formula_quantity(check)
+    found: tuple[str, int] | None
+    if quantity is None:  # no left side to go by: only a boxed formula is the answer
+        boxed = [f for f in find_formulas(text, section.start_line) if f.boxed and f.rhs.strip()]
+        found = (boxed[-1].rhs, boxed[-1].line) if boxed else None
+    else:
+        found = find_final_formula(text, quantity, section.start_line)
+    what = {VARIANCE: "Var(...)", MEAN: "E[...]"}.get(quantity or "", check.title or key)
+    if found is None:
+        reason = f"no formula for {what} found in section {section.problem}"
+        return _pending(doc, key, reason, section, None, 0.1)
+    tex, line = found
+    kinds: dict[str, str] = {name: var.kind for name, var in check.variables.items()}
+    try:
+        expression = latex_to_python(tex, kinds)
+    except LatexError as exc:
+        return _pending(
+            doc,
+            key,
+            f"the formula for {what} at {doc.describe(line)} could not be read with "
+            f"confidence ({exc})",
+            section,
+            line,
+            0.5,
+        )
+    return _confident(doc, key, expression, line)
