@@ -135,7 +135,7 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     progress = Progress(
-        TextColumn("running student code"),
+        TextColumn("running student code (checks)"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),

@@ -209,21 +209,38 @@ def _read_answer_sheet(path: Path, sub: Submission) -> None:
         line = int(match.group(1)) if match else None
         sub.answer_sheet_error = AnswerSheetError(path, line, f"not valid TOML: {exc}")
         return
+    except (ValueError, RecursionError, MemoryError) as exc:  # e.g. a 5,000-digit integer
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
+        sub.answer_sheet_error = AnswerSheetError(path, None, f"cannot be read: {reason}")
+        return
     lines = text.splitlines()
-    for key, value in _flatten(data):
+    try:
+        flat = _flatten(data)
+    except ValueError as exc:
+        sub.answer_sheet_error = AnswerSheetError(path, None, str(exc))
+        return
+    for key, value in flat:
         sub.answers[key] = Answer(
             key, value, SourceRef(file=path.name, line=_toml_line(lines, key))
         )
 
 
-def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+MAX_SHEET_DEPTH = 8  # homework.section.key is depth 2; anything far deeper is not an answer
+
+
+def _flatten(data: dict[str, Any]) -> list[tuple[str, Any]]:
+    """`{"p2": {"mean": "0"}}` -> `[("p2.mean", "0")]`, iteratively, with a depth limit."""
     items: list[tuple[str, Any]] = []
-    for key, value in data.items():
-        full = f"{prefix}{key}"
-        if isinstance(value, dict):
-            items.extend(_flatten(value, full + "."))
-        else:
-            items.append((full, value))
+    stack: list[tuple[str, dict[str, Any], int]] = [("", data, 0)]
+    while stack:
+        prefix, table, depth = stack.pop()
+        if depth > MAX_SHEET_DEPTH:
+            raise ValueError(f"tables nested more than {MAX_SHEET_DEPTH} deep")
+        for key, value in table.items():
+            if isinstance(value, dict):
+                stack.append((f"{prefix}{key}.", value, depth + 1))
+            else:
+                items.append((f"{prefix}{key}", value))
     return items
 
 
@@ -272,7 +289,10 @@ def python_units(source: str, rel: str) -> list[CodeUnit] | ParseProblem:
         return ParseProblem(rel, exc.lineno, f"syntax error: {exc.msg}")
     except (RecursionError, MemoryError, ValueError):
         return ParseProblem(rel, None, "file too deeply nested to read")
-    units = [_class_unit(node, rel) for node in _module_level_classes(tree.body)]
+    try:
+        units = [_class_unit(node, rel) for node in _module_level_classes(tree.body)]
+    except (RecursionError, MemoryError):  # e.g. a 600-term base-class expression
+        return ParseProblem(rel, None, "file too deeply nested to read")
     module_names = {u.name for u in units if set(u.bases) & MODULE_BASES}
     changed = True
     while changed:  # subclasses of the student's own nn.Module subclasses are modules too

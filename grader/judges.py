@@ -161,14 +161,13 @@ def parse_number(value: Any) -> float | None:
     """Numbers as students write them: 78592, 78592.0, "78,592", "78 592"."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        cleaned = re.sub(r"(?<=\d)[,_\s](?=\d{3}\b)", "", value.strip())
-        try:
-            return float(cleaned)
-        except ValueError:
-            return None
+    try:
+        if isinstance(value, int | float):
+            return float(value)
+        if isinstance(value, str):
+            return float(re.sub(r"(?<=\d)[,_\s](?=\d{3}\b)", "", value.strip()[:100]))
+    except (ValueError, OverflowError):  # "lots", or a 400-digit integer
+        return None
     return None
 
 

@@ -133,7 +133,7 @@ def _run_probe(problem: Problem, check: ModuleCheck, ctx: GradingContext) -> Pro
             Status.ERROR, f"your code could not be observed: {why}{limit}", tail, source=source
         )
     obs = outcome.observation
-    if not isinstance(obs, ModuleObservation):
+    if not isinstance(obs, ModuleObservation) or not consistent(obs, outcome.arrays):
         return _Failure(Status.ERROR, "the observation was tampered with", [], source=source)
     if obs.error is not None:
         return _crash(obs.error, obs.stage, source, where)
@@ -150,6 +150,31 @@ def _run_probe(problem: Problem, check: ModuleCheck, ctx: GradingContext) -> Pro
             Status.FAILED, f"{unit.name} is not a torch.nn.Module subclass", [], source=source
         )
     return Probed(unit, obs, outcome.arrays, target, where)
+
+
+def consistent(obs: ModuleObservation, arrays: dict[str, np.ndarray]) -> bool:
+    """What the probe claims must match the arrays it wrote (student code shares its process)."""
+    tensors = {p.tensor: p.shape for p in obs.params}
+    for index, shape in tensors.items():
+        array = arrays.get(f"param{index}")
+        if array is None or list(array.shape) != shape:
+            return False
+    if set(tensors) != set(range(len(tensors))) or obs.n_tensors != len(tensors):
+        return False
+    for i, fwd in enumerate(obs.forwards):
+        array = arrays.get(f"out{i}")
+        if fwd.ok != (array is not None) or (array is not None and list(array.shape) != fwd.shape):
+            return False
+    if obs.backward is not None and obs.backward.ok:
+        if len(obs.backward.has_grad) != len(tensors):
+            return False
+        for index, has in enumerate(obs.backward.has_grad):
+            grad = arrays.get(f"grad{index}")
+            if has != (grad is not None) or (
+                grad is not None and list(grad.shape) != tensors[index]
+            ):
+                return False
+    return True
 
 
 def _crash(error: ExceptionInfo, stage: str, fallback: SourceRef, where: Locator) -> _Failure:

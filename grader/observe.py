@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 import numpy as np
@@ -136,9 +136,9 @@ class Observer:
         self.runner = runner
         self.run_seed = run_seed
         self.limits = limits or Limits()
-        self._results: dict[str, SandboxResult | None] = {}
+        self._results: dict[tuple[str, str], SandboxResult | None] = {}
         self._targets: dict[tuple[str, str], Target] = {}
-        self._locks: dict[str, threading.Lock] = {}
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._guard = threading.Lock()
 
     def target(self, sub: Submission, problem: Problem, check: ModuleCheck) -> ModuleTarget:
@@ -165,37 +165,28 @@ class Observer:
     def outcome(
         self, sub: Submission, problem: Problem, check: ProbedCheck
     ) -> tuple[ProbeOutcome | None, SandboxResult | None]:
-        result = self.observe(sub)
+        """What the sandbox saw of this one check; runs it on first use (thread-safe).
+
+        Each probe is observed on its own, so `-k p4b` never runs a student's p5 script.
+        """
+        key = (sub.student, probe_id(problem, check))
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._results:
+                self._results[key] = self._run(sub, problem, check)
+        result = self._results[key]
         if result is None:
             return None, None
-        return result.outcomes.get(probe_id(problem, check)), result
+        return result.outcomes.get(key[1]), result
 
-    def observe(self, sub: Submission) -> SandboxResult | None:
-        """The sandbox run for this student (None when there is nothing to run)."""
-        with self._guard:
-            lock = self._locks.setdefault(sub.student, threading.Lock())
-        with lock:
-            if sub.student not in self._results:
-                self._results[sub.student] = self._run(sub)
-            return self._results[sub.student]
-
-    def _run(self, sub: Submission) -> SandboxResult | None:
-        requests: list[ProbeRequest] = []
-        inputs: dict[str, np.ndarray] = {}
-        for problem in self.rubric.problems:
-            for check in problem.checks:
-                if isinstance(check, ModuleCheck | ScriptCheck):
-                    target = self._target(sub, problem, check)
-                    if isinstance(target, ModuleTarget):
-                        inputs.update(target.inputs)
-                    if target.request is not None:
-                        requests.append(target.request)
-        if not requests:
+    def _run(self, sub: Submission, problem: Problem, check: ProbedCheck) -> SandboxResult | None:
+        target = self._target(sub, problem, check)
+        if target.request is None:
             return None
-        wall = STARTUP_ALLOWANCE_S + sum(r.timeout_s for r in requests)
-        limits = Limits(**{**self.limits.__dict__, "wall_s": wall})
-        files = {r.spec.get("file") for r in requests}
-        extra = {path: gen.source for path, gen in sub.generated.items() if path in files}
-        return self.runner.run(
-            SandboxJob(sub.root, tuple(requests), inputs, limits, extra_files=extra)
-        )
+        inputs = target.inputs if isinstance(target, ModuleTarget) else {}
+        limits = replace(self.limits, wall_s=STARTUP_ALLOWANCE_S + target.request.timeout_s)
+        file = target.request.spec.get("file")
+        extra = {path: gen.source for path, gen in sub.generated.items() if path == file}
+        job = SandboxJob(sub.root, (target.request,), inputs, limits, extra_files=extra)
+        return self.runner.run(job)

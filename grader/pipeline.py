@@ -30,7 +30,7 @@ from grader.results import (
     problem_result,
     submission_result,
 )
-from grader.rubric import ModuleCheck, Rubric, ScriptCheck, load_rubric
+from grader.rubric import Rubric, load_rubric
 from grader.sandbox import WEAK_ISOLATION_WARNING, Runner, SandboxRunner
 
 DEFAULT_RUBRICS = Path(__file__).resolve().parent.parent / "rubrics"
@@ -115,6 +115,7 @@ def _session(
         observer=Observer(rubric, runner, options.seed),
         run_seed=options.seed,
         jobs=options.jobs,
+        on_planned=options.on_planned,
         on_observed=options.on_observed,
     )
 
@@ -124,11 +125,6 @@ def _grade_homework(
 ) -> tuple[list[SubmissionResult], bool]:
     path = rubric_path(rubric.homework, options.rubrics_dir)
     session = _session(rubric, path, subs, runner, options)
-    if options.on_planned:
-        probed = any(
-            isinstance(c, ModuleCheck | ScriptCheck) for p in rubric.problems for c in p.checks
-        )
-        options.on_planned(len(subs) if probed else 0)
     args = [
         "-c",
         str(PYTEST_INI),

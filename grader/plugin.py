@@ -47,6 +47,7 @@ class GradingSession:
     observer: Observer
     run_seed: int = 0
     jobs: int = 1
+    on_planned: Callable[[int], None] | None = None
     on_observed: Callable[[str], None] | None = None
     results: dict[tuple[str, str, str], CheckResult] = field(default_factory=dict)
     contexts: dict[str, GradingContext] = field(default_factory=dict)
@@ -73,25 +74,27 @@ class GraderPlugin:
         return None
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        """Run the sandboxes of all selected students up front, in parallel."""
-        students: dict[str, Submission] = {}
+        """Run the sandboxes of the selected checks up front, in parallel across students."""
+        wanted: dict[tuple[str, str, str], CheckItem] = {}
         for item in session.items:
             if isinstance(item, CheckItem) and isinstance(item.check, ModuleCheck | ScriptCheck):
-                students[item.submission.student] = item.submission
-        if not students:
+                wanted[(item.submission.student, item.problem.id, item.check.id)] = item
+        if self.session.on_planned:
+            self.session.on_planned(len(wanted))
+        if not wanted:
             return
         observer = self.session.observer
 
-        def observe(sub: Submission) -> str:
-            observer.observe(sub)
-            return sub.student
+        def observe(item: CheckItem) -> str:
+            observer.outcome(item.submission, item.problem, item.check)
+            return item.submission.student
 
         pool = ThreadPoolExecutor(max_workers=max(1, self.session.jobs))
         try:
-            for student in pool.map(observe, students.values()):
+            for student in pool.map(observe, wanted.values()):
                 if self.session.on_observed:
                     self.session.on_observed(student)
-        except BaseException:  # Ctrl-C: start no new student; finished ones are in the cache
+        except BaseException:  # Ctrl-C: start nothing new; what finished is in the cache
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
@@ -135,9 +138,11 @@ class GraderPlugin:
         student = item.callspec.params["submission"].student  # type: ignore[attr-defined]
         if report.passed:
             status, score, message = Status.PASSED, check.points, check.title or "passed"
-        elif report.skipped:
-            status, score = Status.SKIPPED, 0.0
+        elif report.skipped:  # `pytest.skip("pending: ...")` hands the check to a TA
             message = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else "skipped"
+            message = message.removeprefix("Skipped: ")
+            pending = message.startswith("pending")
+            status, score = (Status.PENDING if pending else Status.SKIPPED), 0.0
         else:
             status, score = Status.FAILED, 0.0
             message = _assertion_message(call)

@@ -218,7 +218,7 @@ class CustomCheck(_CheckBase):
 
     It asks for the fixtures `submission` (parametrised over students), `reference` and
     `observation`; passing earns `points`, an assertion failure earns nothing and its message is
-    the feedback.
+    the feedback, and `pytest.skip("pending: why")` leaves the check to a TA.
     """
 
     kind: Literal["custom"]

@@ -6,9 +6,12 @@ module check). Student code never runs here: only its observations are read.
 """
 
 import numpy as np
+import pytest
 
 
 def check_output_is_finite(submission, observation):
+    if "STMConvLayer" in submission.unassembled:  # the code is there, our parser could not use it
+        pytest.skip("pending: STMConvLayer is for a TA to read (see p4b stm)")
     outcome = observation("p4b", "stm")
     assert outcome is not None and outcome.observation is not None, "STMConvLayer was not observed"
     assert "out0" in outcome.arrays, "STMConvLayer produced no output to inspect"

@@ -164,19 +164,12 @@ EXPECTED: dict[str, dict[str, Hit]] = {
     },
 }
 
-KNOWN_HOLES = {
-    "patch_builtins": "HOLE: the probe writes its observation with the builtin `open` after "
-    "student code ran (grader/probe.py main: `with open(out_dir / ...)`), so a student who "
-    "patches builtins.open rewrites its own observation: here it claims the expected output "
-    "shapes and earns stm.output_shape for a layer whose output is one column short",
-    "degenerate_weights": "HOLE: equivalence is judged on the student's own weights, and a layer "
-    "whose weights are all zero makes the reference output zero too: a forward that ignores its "
-    "input (returns zeros) earns stm.equivalence (3 points) with no guard on degenerate weights "
-    "(grader/modules.py _compute_equivalence)",
-}
+# name -> why the engine is wrong there (a strict xfail). Empty: the holes this suite found (the
+# probe's late-bound `open`, equivalence on degenerate weights) are closed and tested as attacks.
+KNOWN_HOLES: dict[str, str] = {}
 
 # Students graded apart, each with an honest answers-only alice: ingesting them raised out of
-# `grade` when this suite was written, which would take the whole batch down with them.
+# `grade` when this suite was written (the reasons below), which took the whole batch down.
 BATCH_KILLERS: dict[str, tuple[tuple[str, ...], type[BaseException], str]] = {
     "toml_deep_array": (
         ("equivalent",),
@@ -656,7 +649,6 @@ def test_patched_json_dump_and_savez_are_not_the_probes(attack: AttackRun) -> No
     assert {"out0", "out1", "param0", "grad0"} <= outcome.arrays.keys()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=KNOWN_HOLES["patch_builtins"])
 def test_patched_open_cannot_rewrite_the_observation(attack: AttackRun) -> None:
     outcome = attack.recorder.results["patch_builtins"].outcomes["p4b.stm"]
     assert outcome.observation is not None
@@ -854,12 +846,7 @@ def test_pickles_in_the_submission_are_never_unpickled(attack: AttackRun) -> Non
 
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(
-            name, id=name, marks=pytest.mark.xfail(strict=True, raises=raises, reason=reason)
-        )
-        for name, (_, raises, reason) in BATCH_KILLERS.items()
-    ],
+    [pytest.param(name, id=name) for name in BATCH_KILLERS],
 )
 def test_hostile_files_do_not_stop_the_batch(
     name: str, tmp_path: Path, alice_alone: GradeReport
