@@ -201,7 +201,7 @@ def _judge_name(
         return result(
             check,
             "name",
-            Status.PASSED,
+            Status.PASSED if lookup.exact else Status.SKIPPED,
             0.0,
             0.0,
             f"class named {check.symbol}" if lookup.exact else "no class to name",
@@ -483,6 +483,15 @@ def _backward(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Verdic
             f"{len(without)} parameter(s) get no gradient, e.g. {without[0]}",
             without[:5],
             "a parameter that does not take part in forward gets no gradient",
+            None,
+        )
+    grads = [probed.arrays.get(f"grad{k}") for k in range(len(bwd.has_grad))]
+    if grads and all(g is not None and not np.any(g) for g in grads):
+        return (
+            Status.FAILED,
+            "every gradient is exactly zero: the output does not depend on the parameters",
+            [],
+            None,
             None,
         )
     if ctx.reference is not None and _matched_grads_differ(check, probed, ctx):

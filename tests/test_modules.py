@@ -38,7 +38,7 @@ pytestmark = pytest.mark.slow  # one real sandbox run per submission, 28 in all
 # --- expectations --------------------------------------------------------------------------------
 
 ASPECTS = ("instantiate", "param_count", "independent", "output_shape", "equivalence", "backward")
-STATUS = {"P": Status.PASSED, "F": Status.FAILED, "E": Status.ERROR}
+STATUS = {"P": Status.PASSED, "F": Status.FAILED, "E": Status.ERROR, "S": Status.SKIPPED}
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ SHARED = Expect("PFFPFP", 4.0)
 # Runs, right count and shape, but computes something else than the layer asked for.
 WRONG_MATH = Expect("PPPPFP", 6.0)
 # Nothing to grade: no aspect can earn a point, and no finite output exists.
-NOTHING = Expect("FFFFFF", 0.0, finite="F")
+NOTHING = Expect("FFFFFF", 0.0, finite="F", name="S")  # no class, so no name to judge
 
 SCENARIOS: dict[str, Expect] = {
     "correct-modulelist-sequential": FULL,

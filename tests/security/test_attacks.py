@@ -160,7 +160,7 @@ EXPECTED: dict[str, dict[str, Hit]] = {
     # an unearned verdict without any tampering
     "degenerate_weights": {
         "p4b.stm.equivalence": Hit((FAILED,), ""),
-        "p4b.stm.backward": Hit((FAILED,), "gradients differ"),
+        "p4b.stm.backward": Hit((FAILED,), "every gradient is exactly zero"),
     },
 }
 
