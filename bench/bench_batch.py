@@ -1,30 +1,26 @@
 """Benchmark: grade a synthetic class of HW6 submissions (issue 4, "Performance").
 
-Builds a class of N copies of the demo class's students (``s000``, ``s001``, ... round-robin over
-``submissions/``, so the mix is deterministic) in a temporary folder and measures:
+Builds a class of N copies of the demo class's student folders (``s000``, ``s001``, ...
+round-robin over ``submissions/``, so the mix is deterministic) in a temporary folder and measures:
 
-(a) wall time to grade the class with every check except p5 (``-k "not p5"``), 2 jobs, cold cache;
+(a) wall time to grade the class with every check except p5 (``-k "not p5"``), 2 jobs, cold cache
+    (a fresh, empty ``--cache-dir``: every probe runs, and its entry is written for (d)); the
+    count of p5 scripts run is reported too, and must be 0;
 (b) the grader's own overhead per submission, ``(wall * jobs - seconds inside probes) / N``, where
     "inside probes" is what the observations report (``ModuleObservation.seconds``,
     ``ScriptObservation.seconds``), and separately the per-probe process start cost (sandbox,
     interpreter, ``import torch``), which the current design pays once per probe;
-(c) the speed-up from 1 to 2 jobs on a subset (no cache);
-(d) the time to re-grade the whole class from the warm cache after a points change (a copy of
-    ``rubrics/`` with one point value changed, passed with ``--rubrics``);
+(c) the speed-up from 1 to 2 jobs on the first ``--subset`` submissions (no cache);
+(d) the time to re-grade the class from (a)'s warm cache after a points change (a copy of
+    ``rubrics/`` with one point value changed, passed with ``--rubrics``), with the same ``-k``:
+    the cache holds no p5 observations, and running 200 scripts is what (e) extrapolates;
 (e) p5: wall time for the demo class's six ``ddescent.py`` scripts at 1 and 2 jobs, extrapolated
-    to the class;
-(f) a check of what ``-k "not p5"`` costs when the ``ddescent.py`` files are present;
-(g) the p5 reference curves, computed in the grader's own process, with numpy's BLAS threads as
-    they are and pinned to one (what p5's serial judging phase is made of).
-
-Why the class for (a)-(d) has no ``ddescent.py`` (unless ``--keep-scripts``): the sandbox run of a
-student plans every probed check of the rubric whatever ``-k`` selects (``Observer._run``), so a
-deselected p5 still runs each script (5-20 s of CPU each). (f) measures exactly that; p5's real
-cost is measured on its own in (e).
+    to the class.
 
 Each measurement runs in a fresh process (``bench_batch.py measure ...``, the library's ``grade``
 with a runner that records every sandbox run); its command line is printed with the figures.
-The machine is shared: the load averages before and after each measurement are recorded.
+(d) is also timed through the ``grade`` command, as a TA runs it. The machine is shared: the
+load averages before and after each measurement are recorded.
 
 Run: ``python bench/bench_batch.py [--n 200] [--subset 40] [--no-write]``.
 """
@@ -51,7 +47,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "submissions"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 HEADING = "## Batch grading (issue 4)"
-SCRIPT_FILE = "ddescent.py"
 TARGET_OVERHEAD_MS = 150.0
 TARGET_SPEEDUP = 1.8
 TARGET_REGRADE_S = 10.0
@@ -66,19 +61,18 @@ def demo_students() -> list[str]:
     return sorted(p.name for p in DEMO.iterdir() if p.is_dir() and (p / "answers.toml").is_file())
 
 
-def build_class(dest: Path, n: int, keep_scripts: bool) -> dict[str, int]:
+def build_class(dest: Path, n: int) -> dict[str, int]:
     """Copy the demo students round-robin into ``dest/s000`` ... and count each variant.
 
     Round-robin rather than random: the same N always gives the same class, and every variant is
     represented in any prefix of six or more (the subset for the speed-up is such a prefix).
     """
     variants = demo_students()
-    ignore = None if keep_scripts else shutil.ignore_patterns(SCRIPT_FILE)
     counts = dict.fromkeys(variants, 0)
     dest.mkdir(parents=True)
     for i in range(n):
         variant = variants[i % len(variants)]
-        shutil.copytree(DEMO / variant, dest / f"s{i:03d}", ignore=ignore)
+        shutil.copytree(DEMO / variant, dest / f"s{i:03d}")
         counts[variant] += 1
     return counts
 
@@ -348,47 +342,6 @@ def start_costs(work: Path, repeats: int) -> dict[str, tuple[float, float]]:
     return costs
 
 
-REFERENCE_TIMER = """
-import json, sys, time
-import torch
-torch.set_num_threads(1)  # as grader.pipeline does; numpy's BLAS is left as it is
-import reference.hw6 as ref
-name, kwargs = json.loads(sys.argv[1])
-wall, cpu = time.monotonic(), time.process_time()
-getattr(ref, name)(**kwargs)
-print(json.dumps([time.monotonic() - wall, time.process_time() - cpu]))
-"""
-
-
-def reference_threads(work: Path) -> tuple[list[str], dict[str, tuple[float, float]]]:
-    """Time the p5 reference curves as the grader process computes them, with the BLAS
-    threads as they are and pinned to one: on a busy 2-core box the spinning BLAS threads
-    are most of p5's serial judging phase. Returns the command and the timings."""
-    from grader.rubric import ScriptCheck, load_rubric
-
-    rubric = load_rubric(ROOT / "rubrics" / "hw6.yaml")
-    check = next(c for p in rubric.problems for c in p.checks if isinstance(c, ScriptCheck))
-    argv = [
-        sys.executable,
-        "-c",
-        REFERENCE_TIMER,
-        json.dumps([check.reference, check.reference_args]),
-    ]
-    pinned = {k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-    out = {}
-    for label, extra in (
-        ("BLAS threads as they are", {}),
-        ("OPENBLAS/OMP/MKL_NUM_THREADS=1", pinned),
-    ):
-        env = {k: v for k, v in os.environ.items() if k not in pinned} | extra
-        print(f"[{time.strftime('%H:%M:%S')}] g_reference ({label})", flush=True)
-        done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-        wall, cpu = json.loads(done.stdout.strip().splitlines()[-1])
-        print(f"    {wall:.1f} s wall, {cpu:.1f} s CPU", flush=True)
-        out[label] = (wall, cpu)
-    return argv, out
-
-
 def verdict(ok: bool, detail: str) -> str:
     return f"met ({detail})" if ok else f"**missed** ({detail})"
 
@@ -411,8 +364,6 @@ def table_rows(
     regrade: tuple[Measured, float, str],
     e1: Measured,
     e2: Measured,
-    f: Measured | None,
-    ref_threads: dict[str, tuple[float, float]] | None,
 ) -> list[tuple[str, str, str, str, str]]:
     """The Markdown rows: (tag, what, value, target and verdict, load before -> after)."""
     n = args.n
@@ -425,15 +376,16 @@ def table_rows(
     regrade_ok = d_wall < TARGET_REGRADE_S and d.data["misses"] == 0
     scripts = e1.probe_seconds("script") / max(e1.n_runs(), 1)
     p5_class = e2.sandbox_phase() / max(e2.n_runs(), 1) * n + e2.serial_phase()
-    no_script = "" if args.keep_scripts else f" (copied without `{SCRIPT_FILE}`, see (f))"
+    scripts_run = sum(1 for r in a.data["runs"] for p in r["probes"] if p["kind"] == "script")
     rows = [
-        ("setup", "synthetic class", f"{n} submissions, round-robin: {mix}{no_script}", "", ""),
+        ("setup", "synthetic class", f"{n} submissions, round-robin: {mix}", "", ""),
         (
             "(a)",
             'wall, whole class, `-k "not p5"`, 2 jobs, cold cache',
             f"**{a.wall:.1f} s** ({a.wall / n * 1000:.0f} ms per submission): sandbox phase "
-            f"{a.sandbox_phase():.1f} s ({a.n_runs()} sandbox runs, {a.n_probes()} probes), "
-            f"serial ingest + collection + judging {a.serial_phase():.1f} s",
+            f"{a.sandbox_phase():.1f} s ({a.n_runs()} sandbox runs, {a.n_probes()} probes, "
+            f"{scripts_run} of them p5 scripts), serial ingest + collection + judging "
+            f"{a.serial_phase():.1f} s",
             "",
             a.load(),
         ),
@@ -490,7 +442,8 @@ def table_rows(
         ),
         (
             "(d)",
-            f"re-grade the class from the warm cache after a points change ({change})",
+            f're-grade the class (`-k "not p5"`) from (a)\'s warm cache after a points '
+            f"change ({change})",
             f"**{d_wall:.1f} s** with `grade` (its start and imports included); {d.wall:.1f} s "
             f"inside `grade()`; {d.data['hits']} cache hits, {d.data['misses']} misses; "
             f"max score now {d.data['max_score']}",
@@ -503,46 +456,20 @@ def table_rows(
             f"p5: the demo class's {e1.n_runs()} students, `-k p5`, jobs 1 / 2, no cache",
             f"{e1.wall:.1f} s / {e2.wall:.1f} s ({e1.wall / e2.wall:.2f}x); sandbox phase "
             f"{e1.sandbox_phase():.1f} s / {e2.sandbox_phase():.1f} s, then serial judging "
-            f"{e1.serial_phase():.1f} s / {e2.serial_phase():.1f} s (mostly the p5 reference "
-            f"curves, see (g)); {scripts:.1f} s per script inside its probe",
+            f"{e1.serial_phase():.1f} s / {e2.serial_phase():.1f} s (judging, the p5 "
+            f"reference curves included); {scripts:.1f} s per script inside its probe",
             "",
             f"{e1.load()}; {e2.load()}",
         ),
         (
             "(e)",
             f"p5 extrapolated to {n} scripts, 2 jobs",
-            f"~{p5_class / 60:.0f} min (sandbox phase {e2.sandbox_phase():.1f} s / "
+            f"~{p5_class / 60:.1f} min (sandbox phase {e2.sandbox_phase():.1f} s / "
             f"{e2.n_runs()} x {n} + serial {e2.serial_phase():.0f} s)",
             "",
             "",
         ),
     ]
-    if f is not None:
-        ran = sum(1 for r in f.data["runs"] for p in r["probes"] if p["kind"] == "script")
-        rows.append(
-            (
-                "(f)",
-                f'`-k "not p5"` on the demo class with its `{SCRIPT_FILE}` files, 2 jobs',
-                f"{f.wall:.1f} s, {ran} deselected p5 scripts ran anyway "
-                f"({f.probe_seconds('script'):.1f} s inside them)",
-                "a deselected check should run nothing",
-                f.load(),
-            )
-        )
-    if ref_threads:
-        text = "; ".join(
-            f"{label}: {wall:.1f} s wall, {cpu:.1f} s CPU"
-            for label, (wall, cpu) in ref_threads.items()
-        )
-        rows.append(
-            (
-                "(g)",
-                "the p5 reference curves in a grader-like process (`torch.set_num_threads(1)`)",
-                text,
-                "threads pinned so that jobs x threads <= cores",
-                "",
-            )
-        )
     return rows
 
 
@@ -553,8 +480,8 @@ def orchestrate(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-batch-"))
     names = {str(work): "$WORK"}
     class_dir, subset_dir = work / "class", work / "subset"
-    counts = build_class(class_dir, args.n, args.keep_scripts)
-    build_class(subset_dir, args.subset, args.keep_scripts)
+    counts = build_class(class_dir, args.n)
+    build_class(subset_dir, args.subset)
     mix = ", ".join(f"{k} x{v}" for k, v in counts.items())
     print(f"class: {args.n} submissions in {class_dir} ({mix})", flush=True)
 
@@ -570,22 +497,18 @@ def orchestrate(args: argparse.Namespace) -> None:
     rubrics, change = changed_rubrics(work / "rubrics-changed")
     grade_bin = str(Path(sys.executable).with_name("grade"))
     d_cli = [grade_bin, str(class_dir), "--rubrics", str(rubrics), "--cache-dir", str(cold)]
-    d_cli += ["-j", "2", "-q"]
+    d_cli += ["-k", "not p5", "-j", "2", "-q"]
     d_wall, d_out = run_cli("d_regrade_cli", d_cli)
-    d = run_measure("d_regrade_lib", [class_dir], 2, work, cache_dir=cold, rubrics=rubrics)
+    d = run_measure(
+        "d_regrade_lib", [class_dir], 2, work, select="not p5", cache_dir=cold, rubrics=rubrics
+    )
     c1 = run_measure("c_subset_j1", [subset_dir], 1, work, select="not p5")
     c2 = run_measure("c_subset_j2", [subset_dir], 2, work, select="not p5")
     e1 = run_measure("e_p5_j1", [DEMO], 1, work, select="p5")
     e2 = run_measure("e_p5_j2", [DEMO], 2, work, select="p5")
-    f = (
-        None
-        if args.skip_deselect_check
-        else run_measure("f_not_p5_demo", [DEMO], 2, work, "not p5")
-    )
-    g_cmd, ref_threads = ([], None) if args.skip_reference_threads else reference_threads(work)
     uptime_after = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
-    rows = table_rows(args, mix, costs, a, c1, c2, (d, d_wall, change), e1, e2, f, ref_threads)
+    rows = table_rows(args, mix, costs, a, c1, c2, (d, d_wall, change), e1, e2)
     commands = [
         ("(a)", shown(a.command, names)),
         ("(c)", shown(c1.command, names)),
@@ -595,24 +518,12 @@ def orchestrate(args: argparse.Namespace) -> None:
         ("(e)", shown(e1.command, names)),
         ("(e)", shown(e2.command, names)),
     ]
-    if f is not None:
-        commands.append(("(f)", shown(f.command, names)))
-    if g_cmd:
-        commands.append(
-            (
-                "(g)",
-                f'python -c "$REFERENCE_TIMER" {shlex.quote(g_cmd[-1])}, as it is and with '
-                "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 "
-                "(`REFERENCE_TIMER` is in bench_batch.py)",
-            )
-        )
 
     lines = [
         HEADING,
         "",
         f"Run: `python bench/bench_batch.py --n {args.n} --subset {args.subset}"
-        + (" --keep-scripts" if args.keep_scripts else "")
-        + f"` on {time.strftime('%Y-%m-%d %H:%M')}; grader {__version__}, "
+        + f"` on {time.strftime('%Y-%m-%d %H:%M')}; grader {__version__} at {revision()}, "
         f"isolation {a.data['isolation']}.",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}. **Shared**: other processes ran during the benchmark.",
@@ -638,6 +549,19 @@ def orchestrate(args: argparse.Namespace) -> None:
         print(f"written to {RESULTS}")
 
 
+def revision() -> str:
+    """The commit measured, marked when the working tree differs from it."""
+    git = ["git", "-C", str(ROOT)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(
+        [*git, "status", "--porcelain", "--", "grader", "rubrics", "reference"],
+        capture_output=True,
+        text=True,
+    )
+    commit = head.stdout.strip() or "unknown commit"
+    return f"`{commit}`" + (" (grader/, rubrics/ or reference/ modified)" if dirty.stdout else "")
+
+
 def write_results(section: str) -> None:
     """Append the section, replacing an earlier run's section of this benchmark only."""
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.is_file() else "# Benchmark results\n"
@@ -661,13 +585,6 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200, help="submissions in the synthetic class")
     parser.add_argument("--subset", type=int, default=40, help="submissions for the speed-up")
     parser.add_argument("--start-repeats", type=int, default=5)
-    parser.add_argument(
-        "--keep-scripts",
-        action="store_true",
-        help=f"keep {SCRIPT_FILE} in the class (a deselected p5 still runs it: slow)",
-    )
-    parser.add_argument("--skip-deselect-check", action="store_true", help="skip (f)")
-    parser.add_argument("--skip-reference-threads", action="store_true", help="skip (g)")
     parser.add_argument("--no-write", action="store_true", help=f"do not touch {RESULTS.name}")
     args = parser.parse_args()
     if args.command == "measure":

@@ -34,6 +34,7 @@ import pickle
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 import time
 import uuid
@@ -669,7 +670,13 @@ def test_results_files_written_by_the_student_stay_in_its_scratch(attack: Attack
     wrote = attack.reports("write_results")["wrote"]
     assert set(wrote["."]) == {"results.json", "grades.csv", "0.json", "0.npz"}  # control
     targets = json.loads((attack.class_dir / "write_results" / "targets.json").read_text())
-    for place in ("original", "class_dir", "repo", "cwd"):
+    places = ["original", "class_dir", "cwd"]
+    if not Path(sys.prefix).is_relative_to(REPO):
+        # With the venv inside the repo (the README's setup), the repo's path exists in the
+        # sandbox as the empty, private mount point of the venv; writes there stay in the sandbox,
+        # as test_nothing_outside_the_scratch_space_changed shows for the host.
+        places.append("repo")
+    for place in places:
         assert wrote[targets[place]] == [], f"wrote into the host's {place}"
 
 
@@ -733,7 +740,8 @@ def test_network_is_unreachable(attack: AttackRun) -> None:
 def test_subprocesses_see_only_the_sandbox(attack: AttackRun) -> None:
     report = attack.reports("subprocess_spawn")
     assert report["ls_rc"] == 0 and "usr" in report["ls"]  # control: spawning works
-    assert REPO.parts[1] not in report["ls"], "the repo's top-level folder is visible"
+    if REPO.parts[1] not in {"tmp", "usr", "home", "root"}:  # folders the sandbox has anyway
+        assert REPO.parts[1] not in report["ls"], "the repo's top-level folder is visible"
     assert report["cat_rc"] != 0 and report["cat_out"] == ""
 
 

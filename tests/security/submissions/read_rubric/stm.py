@@ -60,7 +60,12 @@ def readable(path):
 T = targets()
 tried = {key: readable(T[key]) for key in ("rubric", "reference", "grader_source", "repo_file")
          if key in T}
-tried["listing_repo"] = os.path.isdir(T.get("repo", "/nonexistent"))
+REPO_DIR = T.get("repo", "/nonexistent")
+# The repo's path may exist in here as an empty mount point (a venv inside it is bound read-only);
+# what must never be visible is its content.
+tried["listing_repo"] = os.path.isdir(REPO_DIR) and bool(
+    {"reference", "rubrics", "grader", "submissions"} & set(os.listdir(REPO_DIR))
+)
 tried["own_file"] = readable(__file__)  # control: its own files are readable
 LEAKED = any(v for k, v in tried.items() if k != "own_file")
 report(**tried)
