@@ -18,7 +18,7 @@ from grader.exports import figure_paths, results_json, write_exports
 from grader.pipeline import DEFAULT_RUBRICS, INTERRUPTED_WARNING, GradeOptions, grade
 from grader.report import render, render_class
 from grader.rubric import load_rubric
-from grader.sandbox import Runner, SandboxRunner
+from grader.sandbox import WEAK_ISOLATION_WARNING, Runner, SandboxRunner
 from grader.template import answer_template
 
 
@@ -143,6 +143,9 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
         transient=True,
     )
     task = progress.add_task("sandbox", total=0)
+    runner = _runner(args)
+    if runner.isolation != "bubblewrap":  # said before any student code runs, and again after
+        Console(stderr=True).print(f"[bold yellow]warning:[/] {WEAK_ISOLATION_WARNING}")
     options = GradeOptions(
         homework=args.homework,
         rubrics_dir=args.rubrics,
@@ -150,7 +153,7 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
         select=args.select,
         jobs=args.jobs,
         seed=args.seed,
-        runner=_runner(args),
+        runner=runner,
         on_planned=lambda n: progress.update(task, total=n),
         on_observed=lambda student: progress.advance(task),
     )

@@ -304,3 +304,17 @@ def test_interrupted_batch_resumes_to_the_uninterrupted_result(tmp_path: Path) -
         assert (tmp_path / "resumed" / name).read_bytes() == (
             tmp_path / "fresh" / name
         ).read_bytes()
+
+
+def test_weak_isolation_is_said_before_grading(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Without bubblewrap the run starts with a warning naming what is not protected."""
+    import grader.cli
+    from grader.sandbox import SandboxRunner
+
+    monkeypatch.setattr(grader.cli, "SandboxRunner", lambda: SandboxRunner(use_bwrap=False))
+    code = main([str(ROOT / "submissions" / "alice"), "-k", "p4a", "--cache-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "bubblewrap (bwrap) is not available" in err and "reference/" in err
