@@ -236,10 +236,16 @@ def _trainable_count(obs: ModuleObservation) -> int:
 
 
 def _reference_count(check: ModuleCheck, ctx: GradingContext) -> int | None:
+    """Trainable parameters of the reference, counted once per grading run (it is the same for
+    every student; building the module per student dominated cached re-grades)."""
     if ctx.reference is None:
         return None
-    module = ctx.reference.attribute(check.reference)(**check.variants[0].args)
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+    key = f"count:{check.reference}:{sorted(check.variants[0].args.items())}"
+    counts = ctx.reference.memo
+    if key not in counts:
+        module = ctx.reference.attribute(check.reference)(**check.variants[0].args)
+        counts[key] = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    return int(counts[key])
 
 
 def _param_count(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Verdict:

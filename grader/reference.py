@@ -26,6 +26,7 @@ class Reference:
     def __init__(self, module: ModuleType) -> None:
         self.module = module
         self._values: dict[str, Any] = {}
+        self.memo: dict[str, Any] = {}  # for judges: facts derived from the reference, per run
 
     def attribute(self, name: str) -> Any:
         try:
