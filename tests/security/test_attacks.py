@@ -670,13 +670,13 @@ def test_results_files_written_by_the_student_stay_in_its_scratch(attack: Attack
     wrote = attack.reports("write_results")["wrote"]
     assert set(wrote["."]) == {"results.json", "grades.csv", "0.json", "0.npz"}  # control
     targets = json.loads((attack.class_dir / "write_results" / "targets.json").read_text())
-    places = ["original", "class_dir", "cwd"]
-    if not Path(sys.prefix).is_relative_to(REPO):
-        # With the venv inside the repo (the README's setup), the repo's path exists in the
-        # sandbox as the empty, private mount point of the venv; writes there stay in the sandbox,
-        # as test_nothing_outside_the_scratch_space_changed shows for the host.
-        places.append("repo")
-    for place in places:
+    for place in ("original", "class_dir", "repo", "cwd"):
+        if Path(sys.prefix).is_relative_to(targets[place]):
+            # With the venv inside this folder (the README's setup puts it in the repo), the
+            # folder's path exists in the sandbox as the empty, private mount point of the venv;
+            # writes there stay in the sandbox, as test_nothing_outside_the_scratch_space_changed
+            # shows for the host.
+            continue
         assert wrote[targets[place]] == [], f"wrote into the host's {place}"
 
 
