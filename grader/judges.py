@@ -119,15 +119,7 @@ def judge_number(
         return answer
     value = parse_number(answer.value)
     if value is None:
-        return result(
-            check,
-            part,
-            Status.FAILED,
-            0.0,
-            check.points,
-            f"expected a number, got {answer.value!r}",
-            source=answer.source,
-        )
+        return _wrong(check, part, f"expected a number, got {answer.value!r}", answer)
     if _reference_missing(ctx, check):
         return needs_reference(check, part, check.points)
     expected = float(expected_value(ctx, check.expected))
@@ -146,15 +138,12 @@ def judge_number(
             f"{_fmt(value)} is correct",
             source=answer.source,
         )
-    return result(
-        check,
-        part,
-        Status.FAILED,
-        0.0,
-        check.points,
-        f"{_fmt(value)} is not correct (expected {_fmt(expected)})",
-        source=answer.source,
-    )
+    return _wrong(check, part, f"{_fmt(value)} is not correct (expected {_fmt(expected)})", answer)
+
+
+def _wrong(check: Any, part: str | None, message: str, answer: Answer) -> CheckResult:
+    """No credit for this answer, pointing at where the student wrote it."""
+    return result(check, part, Status.FAILED, 0.0, check.points, message, source=answer.source)
 
 
 def parse_number(value: Any) -> float | None:
@@ -191,14 +180,11 @@ def judge_choice(
     if isinstance(raw, str):
         raw = [s for s in re.split(r"[,;]", raw) if s.strip()]
     if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
-        return result(
+        return _wrong(
             check,
             part,
-            Status.FAILED,
-            0.0,
-            check.points,
             f"expected a list of options such as {check.options[:2]}, got {answer.value!r}",
-            source=answer.source,
+            answer,
         )
     spellings = {_norm(o): o for o in check.options}
     for option, aliases in check.aliases.items():
@@ -271,27 +257,11 @@ def judge_formula(
     if isinstance(answer, CheckResult):
         return answer
     if not isinstance(answer.value, str | int | float) or isinstance(answer.value, bool):
-        return result(
-            check,
-            part,
-            Status.FAILED,
-            0.0,
-            check.points,
-            'expected an expression in quotes, e.g. "1/n[0]"',
-            source=answer.source,
-        )
+        return _wrong(check, part, 'expected an expression in quotes, e.g. "1/n[0]"', answer)
     try:
         expression = parse_expression(str(answer.value), list(check.variables))
     except ExpressionError as exc:
-        return result(
-            check,
-            part,
-            Status.FAILED,
-            0.0,
-            check.points,
-            f"cannot read your expression: {exc.message}",
-            source=answer.source,
-        )
+        return _wrong(check, part, f"cannot read your expression: {exc.message}", answer)
     if ctx.reference is None:
         return needs_reference(check, part, check.points)
     reference = ctx.reference.attribute(check.expected.ref)
@@ -301,25 +271,16 @@ def judge_formula(
         try:
             got = expression.evaluate(**point)
         except ExpressionError as exc:
-            return result(
-                check,
-                part,
-                Status.FAILED,
-                0.0,
-                check.points,
-                f"your expression fails at {_show(point)}: {exc.message}",
-                source=answer.source,
+            return _wrong(
+                check, part, f"your expression fails at {_show(point)}: {exc.message}", answer
             )
         if not (math.isfinite(got) and abs(got - want) <= check.atol + check.rtol * abs(want)):
-            return result(
+            return _wrong(
                 check,
                 part,
-                Status.FAILED,
-                0.0,
-                check.points,
                 f"differs from the correct value at {_show(point)}: "
                 f"yours {got:.6g}, expected {want:.6g}",
-                source=answer.source,
+                answer,
             )
     return result(
         check,
