@@ -8,8 +8,11 @@ from typing import Any
 from grader.ingest import Submission
 from grader.observe import Observer
 from grader.reference import Reference
-from grader.results import CheckResult, Status
+from grader.results import CheckResult, SourceRef, Status
 from grader.rubric import ModuleCheck, Rubric, ScriptCheck
+
+# What an aspect judge returns: status, message, details, hint, and where to point the student.
+Verdict = tuple[Status, str, list[str], str | None, SourceRef | None]
 
 
 @dataclass

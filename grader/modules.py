@@ -13,14 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from grader.context import GradingContext, part_points, result
-from grader.hints import hint_for
+from grader.context import GradingContext, Verdict, part_points, result
 from grader.ingest import CodeUnit
 from grader.observations import ExceptionInfo, ModuleObservation
 from grader.observe import ModuleTarget, probe_id
 from grader.results import CheckResult, SourceRef, Status
 from grader.rubric import ModuleCheck, Problem
-from grader.sources import Locator, locator, missing
+from grader.sources import Locator, describe_crash, locator, missing
 from grader.transplant import Piece, candidate_assignments, student_pieces, transplant_weights
 
 
@@ -83,9 +82,6 @@ def judge_module(
         hint=hint,
         source=source or probed.where.ref(probed.unit.file, probed.unit.line),
     )
-
-
-Verdict = tuple[Status, str, list[str], str | None, SourceRef | None]
 
 
 @dataclass(frozen=True)
@@ -178,19 +174,9 @@ def consistent(obs: ModuleObservation, arrays: dict[str, np.ndarray]) -> bool:
 
 
 def _crash(error: ExceptionInfo, stage: str, fallback: SourceRef, where: Locator) -> _Failure:
-    frame = error.student_frame()
-    source = where.ref(frame.file, frame.line) if frame else fallback
-    at = f" at {where.text(frame.file, frame.line)}" if frame else ""
-    message = f"{error.type} during {stage}{at}: {_first_line(error.message)}"
-    details = (
-        [f"{where.text(frame.file, frame.line)}: {frame.code}"] if frame and frame.code else []
-    )
-    return _Failure(Status.ERROR, message, details, hint_for(error), source)
-
-
-def _first_line(text: str, limit: int = 300) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else ""
-    return line[:limit]
+    crash = describe_crash(error, where, fallback)
+    message = f"{error.type} during {stage}{crash.where}: {crash.first_line}"
+    return _Failure(Status.ERROR, message, crash.details, crash.hint, crash.source)
 
 
 def _judge_name(

@@ -13,14 +13,11 @@ from typing import Any
 import numpy as np
 
 from grader import curves
-from grader.context import GradingContext, part_points, result
-from grader.hints import hint_for
+from grader.context import GradingContext, Verdict, part_points, result
 from grader.observations import ScriptObservation
-from grader.results import CheckResult, Plot, Series, SourceRef, Status
+from grader.results import CheckResult, Plot, Series, Status
 from grader.rubric import Problem, RefValue, ScriptCheck
-from grader.sources import Locator, locator, missing
-
-Verdict = tuple[Status, str, list[str], str | None, SourceRef | None]
+from grader.sources import Locator, describe_crash, locator, missing
 
 
 @dataclass(frozen=True)
@@ -176,17 +173,12 @@ def _runs(check: ScriptCheck, ran: Ran, ctx: GradingContext) -> Verdict:
             None,
             None,
         )
-    frame = error.student_frame()
-    source = ran.where.ref(frame.file, frame.line) if frame else ran.where.ref(ran.file)
-    where = f" at {ran.where.text(frame.file, frame.line)}" if frame else ""
-    first = error.message.strip().splitlines()[0][:300] if error.message.strip() else ""
-    details = (
-        [f"{ran.where.text(frame.file, frame.line)}: {frame.code}"] if frame and frame.code else []
-    )
-    hint = hint_for(error)
+    crash = describe_crash(error, ran.where, ran.where.ref(ran.file))
+    hint = crash.hint
     if error.type == "ProbeTimeout":
         hint = f"the script did not finish within {check.timeout_s:g} s"
-    return Status.ERROR, f"{error.type}{where}: {first}", details, hint, source
+    message = f"{error.type}{crash.where}: {crash.first_line}"
+    return Status.ERROR, message, crash.details, hint, crash.source
 
 
 def _lengths(ran: Ran, name: str) -> tuple[np.ndarray | None, np.ndarray | None, Verdict | None]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grader.documents import WRITEUP, Document, GeneratedSource
+from grader.hints import hint_for
 from grader.ingest import Answer, CodeUnit, ParseProblem, Submission, python_units
 from grader.latex import (
     MEAN,
@@ -33,6 +34,7 @@ from grader.latex import (
     find_formulas,
     latex_to_python,
 )
+from grader.observations import ExceptionInfo
 from grader.results import SourceRef
 from grader.rubric import ChoiceCheck, FormulaCheck, NumberCheck, Problem, answer_key
 from grader.writeup import (
@@ -242,6 +244,27 @@ class Locator:
         if gen is None:
             return file
         return f"{gen.symbol if not gen.name else gen.path} (assembled from {gen.span()})"
+
+
+@dataclass(frozen=True)
+class Crash:
+    """A student's exception as the report shows it: where in their own text, and a hint."""
+
+    where: str  # " at writeup.md:112", or "" when no frame is the student's
+    first_line: str
+    details: list[str]
+    hint: str | None
+    source: SourceRef
+
+
+def describe_crash(error: ExceptionInfo, where: Locator, fallback: SourceRef) -> Crash:
+    frame = error.student_frame()
+    first = error.message.strip().splitlines()[0][:300] if error.message.strip() else ""
+    if frame is None:
+        return Crash("", first, [], hint_for(error), fallback)
+    at = where.text(frame.file, frame.line)
+    details = [f"{at}: {frame.code}"] if frame.code else []
+    return Crash(f" at {at}", first, details, hint_for(error), where.ref(frame.file, frame.line))
 
 
 def locator(sub: Submission) -> Locator:
