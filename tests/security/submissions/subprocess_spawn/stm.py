@@ -64,5 +64,7 @@ ls = subprocess.run(["ls", "/"], capture_output=True, text=True, check=False)
 cat = subprocess.run(["cat", T.get("rubric", "/nonexistent")], capture_output=True, text=True,
                      check=False)
 status = os.system("ls " + T.get("repo", "/nonexistent") + " > /dev/null 2>&1")
+repo = subprocess.run(["ls", "-A", T.get("repo", "/nonexistent")], capture_output=True, text=True,
+                      check=False)
 report(ls_rc=ls.returncode, ls=ls.stdout.split(), cat_rc=cat.returncode, cat_out=cat.stdout[:200],
-       system_status=status)
+       system_status=status, repo_rc=repo.returncode, repo_ls=repo.stdout.split())
