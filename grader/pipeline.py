@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from grader.context import check_parts, part_id, part_points
-from grader.discover import discover
+from grader.discover import class_homework, discover
 from grader.errors import UsageError
 from grader.ingest import Submission, ingest
 from grader.observe import Observer
@@ -66,7 +66,7 @@ def rubric_path(homework: str, rubrics_dir: Path) -> Path:
 
 
 def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
-    submissions = [ingest(folder) for path in paths for folder in discover(path)]
+    submissions = ingest_all(paths, options.rubrics_dir)
     by_homework: dict[str, list[Submission]] = {}
     unknown: list[Submission] = []
     for sub in submissions:
@@ -94,10 +94,29 @@ def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
     return GradeReport(submissions=results, warnings=warnings)
 
 
+def ingest_all(paths: Sequence[Path], rubrics_dir: Path) -> list[Submission]:
+    """Every submission under `paths`, each knowing its homework where anything tells it.
+
+    A student folder inside a class folder named after a homework (`submissions/hw2/alice`) is
+    that homework when nothing in the folder itself says which homework it is.
+    """
+    homeworks = {p.stem.lower() for p in rubrics_dir.glob("*.yaml")}
+    submissions = []
+    for path in paths:
+        for folder in discover(path, homeworks):
+            sub = ingest(folder)
+            named = class_homework(folder, homeworks)
+            if sub.homework is None and named is not None:
+                sub.homework_hint = named
+                sub.notes.append(f"homework {named} taken from the class folder's name")
+            submissions.append(sub)
+    return submissions
+
+
 def make_session(path: Path, folders: Sequence[Path], options: GradeOptions) -> GradingSession:
     """A grading session for one rubric file, as `pytest -p grader.plugin` builds it."""
     rubric = load_rubric(path)
-    subs = [ingest(folder) for p in folders for folder in discover(p)]
+    subs = ingest_all(folders, path.parent)
     return _session(rubric, path, subs, options.runner or SandboxRunner(), options)
 
 

@@ -98,3 +98,30 @@ def test_a_file_is_not_a_folder(tmp_path: Path) -> None:
 def test_an_empty_folder(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no submission files and no student folders"):
         discover(_folder(tmp_path / "empty", "README.md"))
+
+
+def test_a_folder_named_after_a_homework_is_a_class_of_its_own(tmp_path: Path) -> None:
+    """`submissions/hw2/amir` beside `submissions/alice`: every student of both is graded."""
+    cls = _folder(tmp_path / "submissions")
+    _folder(cls / "alice", "answers.toml")
+    _folder(cls / "hw2" / "amir", "answers.toml")
+    _folder(cls / "hw2" / "bea", "writeup.md")
+    found = discover(cls, homeworks={"hw2", "hw6"})
+    assert [p.relative_to(cls).as_posix() for p in found] == ["alice", "hw2/amir", "hw2/bea"]
+    assert discover(cls / "hw2", homeworks={"hw2"}) == [cls / "hw2" / "amir", cls / "hw2" / "bea"]
+
+
+@pytest.mark.parametrize(
+    ("homeworks", "files"),
+    [
+        ({"hw6"}, []),  # no rubric is called src: a student's own sub-folder
+        ({"src"}, ["answers.toml"]),  # named like a rubric, but holds a submission itself
+    ],
+)
+def test_other_sub_folders_stay_inside_their_student(
+    tmp_path: Path, homeworks: set[str], files: list[str]
+) -> None:
+    cls = _folder(tmp_path / "class")
+    _folder(cls / "src", *files)
+    _folder(cls / "src" / "part1", "stm.py")
+    assert discover(cls, homeworks=homeworks) == [cls / "src"]
