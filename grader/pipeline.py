@@ -32,6 +32,7 @@ from grader.results import (
 )
 from grader.rubric import Rubric, load_rubric
 from grader.sandbox import WEAK_ISOLATION_WARNING, Runner, SandboxRunner
+from grader.workers import close_runner
 
 DEFAULT_RUBRICS = Path(__file__).resolve().parent.parent / "rubrics"
 PYTEST_INI = Path(__file__).with_name("pytest-grader.ini")
@@ -84,12 +85,15 @@ def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
     runner = options.runner or SandboxRunner()
     warnings = [WEAK_ISOLATION_WARNING] if runner.isolation != "bubblewrap" else []
     results: list[SubmissionResult] = [_unrecognised(sub) for sub in unknown]
-    for homework, subs in sorted(by_homework.items()):
-        rubric = load_rubric(rubric_path(homework, options.rubrics_dir))
-        graded, interrupted = _grade_homework(rubric, subs, runner, options)
-        results.extend(graded)
-        if interrupted:
-            warnings.append(INTERRUPTED_WARNING)
+    try:
+        for homework, subs in sorted(by_homework.items()):
+            rubric = load_rubric(rubric_path(homework, options.rubrics_dir))
+            graded, interrupted = _grade_homework(rubric, subs, runner, options)
+            results.extend(graded)
+            if interrupted:
+                warnings.append(INTERRUPTED_WARNING)
+    finally:  # the batch is over (or interrupted): no warm worker outlives it
+        close_runner(runner)
     results.sort(key=lambda r: r.student)
     return GradeReport(submissions=results, warnings=warnings)
 

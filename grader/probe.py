@@ -14,6 +14,7 @@ import importlib.util
 import io
 import json
 import os
+import random
 import signal
 import sys
 import time
@@ -357,18 +358,28 @@ def probe_script(
 
 
 PROBES = {"module": probe_module, "script": probe_script}
+IO_DIR = "/sandbox/io"  # where the sandbox mounts the plan, inputs and output folder
 
 
-def main() -> int:
-    io_dir = Path(sys.argv[1])
+def run_plan(io_dir: Path) -> None:
+    """Execute `plan.json` on `inputs.npz` in `io_dir`, writing `out/<index>.json` and `.npz`.
+
+    The one code path for both ways the probe runs: a process of its own (`main`) and a child
+    forked by a warm worker (`serve`). Every random generator a student may use unseeded is
+    seeded from the grader's seed for the probe, so the run does not depend on which process ran
+    before it.
+    """
     plan = json.loads((io_dir / "plan.json").read_text())
     out_dir = io_dir / "out"
     signal.signal(signal.SIGALRM, _on_alarm)
     with np.load(io_dir / "inputs.npz", allow_pickle=False) as data:
         inputs = {k: data[k] for k in data.files}
-    if any(req["kind"] == "module" for req in plan["probes"]):
-        import torch  # noqa: F401  (before the clock starts: a slow import is not the student's)
+    import torch  # before the clock starts: a slow import is not the student's
+
     for req in plan["probes"]:
+        random.seed(req.get("seed", 0))
+        np.random.seed(req.get("seed", 0) % 2**32)
+        torch.manual_seed(req.get("seed", 0))  # torch seeds itself at random otherwise
         started = time.monotonic()
         obs: dict[str, Any] = {"kind": req["kind"], "id": req["id"], "stage": "start"}
         arrays: dict[str, Any] = {}
@@ -384,6 +395,205 @@ def main() -> int:
             _json_dump(obs, fh, default=str)
         _np_savez(out_dir / f"{req['index']}.npz", **arrays)
     sys.stdout.flush()
+
+
+# --- warm worker ("zygote") ----------------------------------------------------------------
+#
+# `probe.py --serve FD` runs as PID 1 of a bubblewrap sandbox (`grader/workers.py` starts it):
+# it imports torch, numpy and matplotlib once, then for each request on the control socket FD
+# forks a child that runs `run_plan` exactly as `main` does, waits for it with the request's
+# wall-clock limit, kills every other process in the sandbox, wipes the private tmpfs mounts and
+# replies. Student code only ever runs in the forked child. SECURITY.md explains what is shared.
+
+PRELOADED = ("torch", "numpy", "matplotlib", "matplotlib.pyplot")
+WIPED = ("/tmp", "/dev/shm", "/sandbox/home", "/sandbox/tmp")
+PR_SET_DUMPABLE = 4
+
+
+def _preload() -> None:
+    """Import what every probe needs (never student code)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot
+    import torch  # noqa: F401
+
+
+def _prctl(option: int, value: int) -> None:
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+
+
+def _child(request: dict[str, Any], fds: list[int], control: Any) -> None:
+    """In the forked child: become a fresh probe process, confined, then run the plan."""
+    import resource
+
+    code = 70
+    try:
+        control.close()  # the child can never speak for the worker
+        os.dup2(fds[0], 1)
+        os.dup2(fds[1], 2)
+        for fd in fds:
+            os.close(fd)
+        os.closerange(3, 1 << 16)  # nothing of the worker's stays open in the child
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a fresh interpreter
+        _prctl(PR_SET_DUMPABLE, 0)
+        os.setsid()
+        limits = request["limits"]
+        resource.setrlimit(resource.RLIMIT_AS, (limits["as"],) * 2)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits["fsize"],) * 2)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_CPU, (limits["cpu"], limits["cpu"] + 5))
+        resource.setrlimit(resource.RLIMIT_MSGQUEUE, (0, 0))  # nothing that outlives the run
+        if limits.get("nproc"):
+            resource.setrlimit(resource.RLIMIT_NPROC, (limits["nproc"],) * 2)
+        os.chdir(SUBMISSION)
+        sys.argv = [f"{IO_DIR}/probe.py", IO_DIR]
+        run_plan(Path(IO_DIR))
+        code = 0
+    except BaseException:  # the probe's own failure: say so on the child's stderr
+        with contextlib.suppress(BaseException):
+            traceback.print_exc()
+    finally:
+        with contextlib.suppress(BaseException):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def _wait_child(pid: int, wall_s: float, control: Any) -> tuple[int | None, bool, bool]:
+    """(wait status, timed out, grader gone): the child's end, or its kill at the deadline."""
+    import select
+
+    deadline = time.monotonic() + wall_s
+    pidfd = os.pidfd_open(pid)
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    poller.register(control.fileno(), select.POLLHUP | select.POLLERR)
+    timed_out = gone = False
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            events = dict(poller.poll(min(left, 3600.0) * 1000))
+            if pidfd in events:
+                break
+            if control.fileno() in events:
+                gone = True
+                break
+    finally:
+        os.close(pidfd)
+    if timed_out or gone:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    return status, timed_out, gone
+
+
+def _kill_the_rest(grace_s: float = 5.0) -> bool:
+    """As PID 1: kill every other process of the sandbox and reap them all (orphans come here)."""
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(-1, signal.SIGKILL)  # from PID 1 of a PID namespace: everyone but itself
+        try:
+            while os.waitpid(-1, os.WNOHANG) != (0, 0):
+                pass
+        except ChildProcessError:
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def _wipe(folder: str) -> bool:
+    """Empty a tmpfs mount the child could write to; False if anything stays."""
+    import shutil
+
+    def retry(func: Any, path: str, exc: Any) -> None:
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(path), 0o700)
+            os.chmod(path, 0o700)
+        with contextlib.suppress(OSError):
+            func(path)
+
+    if not os.path.isdir(folder):
+        return True
+    with contextlib.suppress(OSError):
+        os.chmod(folder, 0o1777 if folder in ("/tmp", "/dev/shm") else 0o755)
+    for entry in os.scandir(folder):
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, onerror=retry)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+    return not os.listdir(folder)
+
+
+def _ipc_is_empty() -> bool:
+    """No System V IPC object (shared memory, queues, semaphores) was left in the namespace."""
+    for kind in ("shm", "msg", "sem"):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as fh:
+                if len(fh.read().splitlines()) > 1:
+                    return False
+        except OSError:
+            continue
+    return True
+
+
+def _tidy() -> bool:
+    """After a run: nothing of it remains that the next child could see. False: retire me."""
+    clean = _kill_the_rest()
+    clean = all([_wipe(folder) for folder in WIPED]) and clean
+    with contextlib.suppress(OSError):
+        os.makedirs("/sandbox/tmp/mpl", exist_ok=True)  # MPLCONFIGDIR, as after startup
+    return clean and _ipc_is_empty()
+
+
+def serve(control_fd: int) -> int:
+    """The warm worker's loop (see above). Exits when the grader closes the control socket."""
+    import socket
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # PID 1: signals from inside are ignored
+    _prctl(PR_SET_DUMPABLE, 0)  # no ptrace or /proc/1/mem for the children
+    control = socket.socket(fileno=control_fd)
+    _preload()
+    _tidy()
+    control.send(b'{"ready": true}')
+    while True:
+        message, fds, _, _ = socket.recv_fds(control, 65536, 4)
+        if not message:
+            return 0
+        request = json.loads(message)
+        if len(fds) != 2:
+            for fd in fds:
+                os.close(fd)
+            control.send(json.dumps({"error": "expected two fds"}).encode())
+            continue
+        pid = os.fork()
+        if pid == 0:
+            _child(request, fds, control)
+        for fd in fds:
+            os.close(fd)
+        status, timed_out, gone = _wait_child(pid, float(request["wall_s"]), control)
+        clean = _tidy()
+        if gone:
+            return 0
+        reply = {"status": status, "timed_out": timed_out, "clean": clean}
+        control.send(json.dumps(reply).encode())
+        if not clean:
+            return 0
+
+
+def main() -> int:
+    if sys.argv[1:2] == ["--serve"]:
+        code = serve(int(sys.argv[2]))
+        os._exit(code)
+    run_plan(Path(sys.argv[1]))
     os._exit(0)  # skip atexit handlers and threads a student may have left behind
 
 

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import weakref
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -127,12 +128,38 @@ WEAK_ISOLATION_WARNING = (
 )
 
 
-class SandboxRunner:
-    """The real runner: bubblewrap when available, a clearly weaker fallback otherwise."""
+WARM_VAR = "GRADER_WARM"  # "0": every probe in a process of its own (the cold path)
 
-    def __init__(self, use_bwrap: bool | None = None) -> None:
+
+def warm_by_default() -> bool:
+    return os.environ.get(WARM_VAR, "1").strip().lower() not in ("0", "no", "false", "off")
+
+
+class SandboxRunner:
+    """The real runner: bubblewrap when available, a clearly weaker fallback otherwise.
+
+    Under bubblewrap, probes run in warm workers by default (`grader/workers.py`: a sandboxed
+    interpreter that has imported torch once and forks a fresh child per probe); `warm=False`
+    or `GRADER_WARM=0` runs each probe in a new sandbox and interpreter instead (the cold path),
+    which is also what a probe falls back to when its worker fails. Without bubblewrap every
+    probe is cold. `close()` stops the workers (a later run starts new ones).
+    """
+
+    def __init__(self, use_bwrap: bool | None = None, warm: bool | None = None) -> None:
         self.use_bwrap = bubblewrap_available() if use_bwrap is None else use_bwrap
         self.isolation = "bubblewrap" if self.use_bwrap else "rlimits-only"
+        self.warm = self.use_bwrap and (warm_by_default() if warm is None else warm)
+        self.pool: Any = None
+        if self.warm:
+            from grader.workers import WorkerPool  # workers.py builds on this module
+
+            self.pool = WorkerPool()
+            weakref.finalize(self, self.pool.close)
+
+    def close(self) -> None:
+        """Stop the warm workers and remove their folders (the runner stays usable)."""
+        if self.pool is not None:
+            self.pool.close()
 
     def run(self, job: SandboxJob) -> SandboxResult:
         """Each probe in a process and a scratch copy of its own.
@@ -164,22 +191,20 @@ class SandboxRunner:
     def _run_one(
         self, job: SandboxJob, req: ProbeRequest, limits: Limits
     ) -> tuple[ProbeOutcome, _Completed]:
+        if self.pool is not None:
+            warm = self.pool.run(job, req, limits)
+            if warm is not None:
+                return warm
         with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
             scratch = Path(tmp)
             io_dir = scratch / "io"
             (io_dir / "out").mkdir(parents=True)
             for private in ("home", "tmp"):
                 (scratch / private).mkdir()
-            copy_submission(job.submission_dir, scratch / "sub")
-            write_extra_files(scratch / "sub", job.extra_files)
             shutil.copy(PROBE_SCRIPT, io_dir / "probe.py")
-            (io_dir / "plan.json").write_text(json.dumps({"probes": [_plan_entry(0, req)]}))
-            np.savez(io_dir / "inputs.npz", allow_pickle=False, **dict(job.inputs))
+            prepare_run(job, req, scratch / "sub", io_dir)
             completed = self._execute(scratch, limits)
-            outcome = read_outcome(io_dir / "out", 0, req)
-            if outcome.observation is None and completed.limit_hit:
-                outcome = replace(outcome, problem=f"{outcome.problem} ({completed.limit_hit})")
-            return outcome, completed
+            return finish_outcome(io_dir / "out", req, completed), completed
 
     def _execute(self, scratch: Path, limits: Limits) -> _Completed:
         inner_root = "/sandbox" if self.use_bwrap else str(scratch)
@@ -200,6 +225,21 @@ class SandboxRunner:
             )
         finally:
             kill_marked(marker)  # children that left the process group with setsid()
+
+
+def prepare_run(job: SandboxJob, req: ProbeRequest, sub: Path, io_dir: Path) -> None:
+    """The scratch copy of the submission in `sub`; the plan and inputs in `io_dir`."""
+    copy_submission(job.submission_dir, sub)
+    write_extra_files(sub, job.extra_files)
+    (io_dir / "plan.json").write_text(json.dumps({"probes": [_plan_entry(0, req)]}))
+    np.savez(io_dir / "inputs.npz", allow_pickle=False, **dict(job.inputs))
+
+
+def finish_outcome(out_dir: Path, req: ProbeRequest, completed: _Completed) -> ProbeOutcome:
+    outcome = read_outcome(out_dir, 0, req)
+    if outcome.observation is None and completed.limit_hit:
+        outcome = replace(outcome, problem=f"{outcome.problem} ({completed.limit_hit})")
+    return outcome
 
 
 def _plan_entry(index: int, req: ProbeRequest) -> dict[str, Any]:
@@ -239,11 +279,27 @@ def _python_roots() -> list[str]:
     return sorted(r for r in roots if r and Path(r).exists())
 
 
-def bwrap_argv(scratch: Path, inner_root: str) -> list[str]:
+def bwrap_argv(
+    scratch: Path,
+    inner_root: str,
+    *,
+    sub: Path | None = None,
+    io_dir: Path | None = None,
+    out_dir: Path | None = None,
+    warm: bool = False,
+) -> list[str]:
+    """bubblewrap's arguments: `scratch/sub` read-write as the working folder, `scratch/io`
+    (probe, plan, inputs) read-only with `scratch/io/out` read-write on top, private tmpfs
+    mounts for HOME, TMPDIR, /tmp and /dev/shm. A warm worker (`warm`) names its own folders,
+    runs as PID 1 of the sandbox (so no process in there can signal it) and reports its host PID
+    on an info fd instead of dying with the thread that started it."""
+    sub = sub or scratch / "sub"
+    io_dir = io_dir or scratch / "io"
+    out_dir = out_dir or io_dir / "out"
     argv = [
         "bwrap",
         "--unshare-all",
-        "--die-with-parent",
+        *(["--as-pid-1"] if warm else ["--die-with-parent"]),
         "--new-session",
         "--cap-drop",
         "ALL",
@@ -279,19 +335,13 @@ def bwrap_argv(scratch: Path, inner_root: str) -> list[str]:
         "--tmpfs",
         "/dev/shm",
         "--bind",
-        str(scratch / "sub"),
+        str(sub),
         f"{inner_root}/sub",
         "--ro-bind",
-        str(scratch / "io" / "probe.py"),
-        f"{inner_root}/io/probe.py",
-        "--ro-bind",
-        str(scratch / "io" / "plan.json"),
-        f"{inner_root}/io/plan.json",
-        "--ro-bind",
-        str(scratch / "io" / "inputs.npz"),
-        f"{inner_root}/io/inputs.npz",
+        str(io_dir),
+        f"{inner_root}/io",
         "--bind",
-        str(scratch / "io" / "out"),
+        str(out_dir),
         f"{inner_root}/io/out",
         "--size",
         str(PRIVATE_TMPFS_BYTES),
