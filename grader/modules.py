@@ -229,7 +229,7 @@ def _reference_count(check: ModuleCheck, ctx: GradingContext) -> int | None:
     key = f"count:{check.reference}:{sorted(check.variants[0].args.items())}"
     counts = ctx.reference.memo
     if key not in counts:
-        module = ctx.reference.attribute(check.reference)(**check.variants[0].args)
+        module = ctx.reference.instance(check.reference, **check.variants[0].args)
         counts[key] = sum(p.numel() for p in module.parameters() if p.requires_grad)
     return int(counts[key])
 
@@ -388,14 +388,14 @@ def _close(got: np.ndarray, want: np.ndarray, check: ModuleCheck) -> bool:
 
 def _compute_equivalence(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Equivalence:
     assert ctx.reference is not None
-    cls = ctx.reference.attribute(check.reference)
+    reference = ctx.reference
     pieces = student_pieces(probed.obs.params, probed.arrays)
     outputs = _outputs(probed)
     xs = [torch.from_numpy(x).double() for x in _inputs(probed)]
     closest: float | None = None
     relu_of_expected = False
     for variant in check.variants:
-        ref = cls(*check.init_args, **variant.args).double()
+        ref = reference.instance(check.reference, *check.init_args, double=True, **variant.args)
         for assignment in candidate_assignments(ref, pieces):
             transplant_weights(ref, assignment)
             with torch.no_grad():
@@ -415,7 +415,8 @@ def _compute_equivalence(check: ModuleCheck, probed: Probed, ctx: GradingContext
                 _close(g, np.maximum(w, 0), check) for g, w in zip(outputs, wants, strict=True)
             )
     if closest is None:
-        expected = sum(1 for _ in cls(*check.init_args, **check.variants[0].args).parameters())
+        first = reference.instance(check.reference, *check.init_args, **check.variants[0].args)
+        expected = sum(1 for _ in first.parameters())
         return Equivalence(
             None,
             None,
@@ -513,7 +514,7 @@ def _matched_grads_differ(check: ModuleCheck, probed: Probed, ctx: GradingContex
         return False
     variant = next(v for v in check.variants if v.name == eq.matched)
     assert ctx.reference is not None and probed.target.request is not None
-    ref = ctx.reference.attribute(check.reference)(*check.init_args, **variant.args).double()
+    ref = ctx.reference.instance(check.reference, *check.init_args, double=True, **variant.args)
     transplant_weights(ref, eq.assignment)
     x = torch.from_numpy(_inputs(probed)[0]).double()
     cotangent = torch.from_numpy(probed.target.inputs[probed.target.request.spec["cotangent"]])

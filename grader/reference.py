@@ -8,6 +8,7 @@ written by the instructors and runs in the grader's own process.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import sys
 from pathlib import Path
@@ -36,6 +37,19 @@ class Reference:
                 Path(self.module.__file__ or self.module.__name__),
                 [f"the reference has no {name!r}; the rubric refers to it"],
             ) from None
+
+    def instance(self, name: str, *args: Any, double: bool = False, **kwargs: Any) -> Any:
+        """A fresh instance of a reference class (an `nn.Module`), to transplant weights into.
+
+        Building one draws its default initialisation, which costs more than judging a student
+        (30 ms for the 32-path STM layer): each is built once per run and copied, so every
+        student is compared against the same pristine instance, whatever order they come in.
+        """
+        key = f"module:{name}{args}{sorted(kwargs.items())}{double}"
+        if key not in self.memo:
+            built = self.attribute(name)(*args, **kwargs)
+            self.memo[key] = built.double() if double else built
+        return copy.deepcopy(self.memo[key])
 
     def value(self, ref: RefValue) -> Any:
         key = f"{ref.ref}{sorted(ref.args.items())}"
