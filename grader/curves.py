@@ -32,6 +32,7 @@ Pure numpy; no torch and no grader imports, so it can be used (and tested) stand
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -358,3 +359,60 @@ def judge_double_descent(
         tuned_on_validation=on_val,
         replay_message=replay_msg,
     )
+
+
+# --- training runs (HW1 p1: `analysis: training_run`) -------------------------------------------
+#: A training loss "decreases" when the median of its last tenth is at most this share of the
+#: median of its first tenth. Calibrated by bench/calibrate_hw1_band.py on reference runs of the
+#: HW1 starter (20 seeds; whole curves and curves plotted from epoch 10): correct runs reach
+#: ratios up to 0.387 (the heavy tail of the starter's sigmoid MLP: some runs stay on a plateau
+#: for hundreds of epochs), a run that stalls stays near 1 and one that diverges goes above it;
+#: 0.7 is about halfway between 0.387 and 1.
+DECREASE_MAX_RATIO = 0.7
+
+
+@dataclass(frozen=True)
+class TrainingLossVerdict:
+    decreases: bool
+    diverged: bool
+    ratio: float
+    message: str
+
+
+def judge_training_loss(values: Sequence[float] | np.ndarray) -> TrainingLossVerdict:
+    """Did the per-epoch training loss go down, and not blow up? Never raises on bad input."""
+    curve = _as_1d(values)
+    if curve is None or curve.size < 2:
+        return TrainingLossVerdict(False, False, float("nan"), "fewer than 2 loss values")
+    tenth = max(1, curve.size // 10)
+    first, last = curve[:tenth], curve[-tenth:]
+    if not np.all(np.isfinite(last)):
+        return TrainingLossVerdict(
+            False, True, float("nan"), f"the loss ends as {last[~np.isfinite(last)][0]}: diverged"
+        )
+    finite_first = first[np.isfinite(first)]
+    start = float(np.median(finite_first)) if finite_first.size else float("inf")
+    end = float(np.median(last))
+    ratio = end / start if start > 0 else float("nan")
+    decreases = bool(ratio <= DECREASE_MAX_RATIO)
+    diverged = bool(not decreases and (ratio > 1 or not np.isfinite(ratio)))
+    what = (
+        "decreases" if decreases else ("grows: training diverged" if diverged else "barely moves")
+    )
+    message = (
+        f"the training loss {what} ({start:.4g} at the start, {end:.4g} at the end of "
+        f"{curve.size} epochs; ratio {ratio:.2g}, a correct run needs <= {DECREASE_MAX_RATIO})"
+    )
+    return TrainingLossVerdict(decreases, diverged, float(ratio), message)
+
+
+_NUMBER = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf)"
+
+
+def last_printed_value(stdout: str, label: str) -> float | None:
+    """The number after the last `label` in printed text ('Test Loss : tensor(0.12...)')."""
+    pattern = re.compile(
+        rf"{re.escape(label)}\s*(?:\([^)]{{0,10}}\))?\s*[:=]?\s*(?:tensor\(\s*)?{_NUMBER}", re.I
+    )
+    found = pattern.findall(stdout[-100_000:])
+    return float(found[-1]) if found else None

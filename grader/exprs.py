@@ -75,7 +75,34 @@ def _log(x: float, base: float | None = None) -> float:
     return math.log(x) if base is None else math.log(x, base)
 
 
-_MATH: dict[str, Callable[..., float]] = {"sqrt": math.sqrt, "exp": math.exp, "log": _log}
+def _relu(x: float) -> float:
+    return x if x > 0.0 else 0.0
+
+
+def _sigmoid(x: float) -> float:
+    """1 / (1 + e^-x), computed on the side where the exponential cannot overflow."""
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def _softplus(x: float) -> float:
+    """log(1 + e^x) without overflow for large x."""
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+# Activation functions are here so claims about them (HW1: ReLU(ReLU(z)) = ReLU(z), tanh via
+# sigmoid) can be answered as formulas; a check can restrict which ones an answer may call.
+_MATH: dict[str, Callable[..., float]] = {
+    "sqrt": math.sqrt,
+    "exp": math.exp,
+    "log": _log,
+    "relu": _relu,
+    "sigmoid": _sigmoid,
+    "tanh": math.tanh,
+    "softplus": _softplus,
+}
 
 
 @dataclass(frozen=True)
@@ -100,6 +127,10 @@ _FUNCTIONS: dict[str, _Function] = {
         _Function("sqrt", 1, 1),
         _Function("exp", 1, 1),
         _Function("log", 1, 2),
+        _Function("relu", 1, 1),
+        _Function("sigmoid", 1, 1),
+        _Function("tanh", 1, 1),
+        _Function("softplus", 1, 1),
     )
 }
 _CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
@@ -107,9 +138,9 @@ _MODULES = frozenset({"math", "np", "numpy"})
 # Attribute -> the bare name it means. `math.X` and `np.X` are spellings of the same whitelist.
 _MODULE_ATTRS: dict[str, dict[str, str]] = {
     "math": {"sqrt": "sqrt", "exp": "exp", "log": "log", "prod": "prod", "fsum": "sum"}
-    | {"pi": "pi", "e": "e"},
+    | {"tanh": "tanh", "pi": "pi", "e": "e"},
     "np": {"sqrt": "sqrt", "exp": "exp", "log": "log", "prod": "prod", "sum": "sum"}
-    | {"abs": "abs", "pi": "pi", "e": "e"},
+    | {"abs": "abs", "tanh": "tanh", "pi": "pi", "e": "e"},
 }
 _MODULE_ATTRS["numpy"] = _MODULE_ATTRS["np"]
 _RESERVED = frozenset(_FUNCTIONS) | _MODULES
@@ -209,13 +240,18 @@ class _Source:
 
 
 # --- parsing and validation ---------------------------------------------------------------------
-def parse_expression(source: str, variables: Collection[str]) -> Expression:
+def parse_expression(
+    source: str, variables: Collection[str], functions: Collection[str] | None = None
+) -> Expression:
     """Parse and validate an untrusted student expression over `variables`.
 
-    Raises `ExpressionError` (student-facing) for anything outside the whitelist, and
-    `ValueError`/`TypeError` if `variables` itself is unusable (a caller bug).
+    `functions` narrows the whitelist for one question (None: every whitelisted function):
+    "write tanh in terms of sigmoid" must not accept `tanh(z)`. Raises `ExpressionError`
+    (student-facing) for anything outside the whitelist, and `ValueError`/`TypeError` if
+    `variables` or `functions` is unusable (a caller bug).
     """
     declared = _check_variables(variables)
+    allowed = _check_functions(functions)
     if not isinstance(source, str):
         raise ExpressionError(f"the answer must be a text string, not {type(source).__name__}")
     if len(source) > MAX_SOURCE_LENGTH:
@@ -228,8 +264,21 @@ def parse_expression(source: str, variables: Collection[str]) -> Expression:
     tree = _parse(src)
     _check_size(tree, src)
     free: set[str] = set()
-    _Validator(src, declared, free).check(tree.body, frozenset())
-    return Expression(source, frozenset(free), declared, tree, src)
+    validator = _Validator(src, declared, free, allowed)
+    validator.check(tree.body, frozenset())
+    calls = tuple(sorted(validator.calls.items()))
+    return Expression(source, frozenset(free), declared, tree, src, calls)
+
+
+def _check_functions(functions: Collection[str] | None) -> frozenset[str]:
+    if functions is None:
+        return frozenset(_FUNCTIONS)
+    if isinstance(functions, str):
+        raise TypeError("functions must be a collection of names, not a single string")
+    unknown = sorted(set(functions) - set(_FUNCTIONS))
+    if unknown:
+        raise ValueError(f"not whitelisted function(s): {', '.join(unknown)}")
+    return frozenset(functions)
 
 
 def _check_variables(variables: Collection[str]) -> frozenset[str]:
@@ -293,10 +342,14 @@ def _check_size(tree: ast.Expression, src: _Source) -> None:
 class _Validator:
     """Checks every node against the whitelist; records the declared variables that are used."""
 
-    def __init__(self, src: _Source, declared: frozenset[str], free: set[str]) -> None:
+    def __init__(
+        self, src: _Source, declared: frozenset[str], free: set[str], allowed: frozenset[str]
+    ) -> None:
         self.src = src
         self.declared = declared
         self.free = free
+        self.allowed = allowed
+        self.calls: dict[str, int] = {}  # function -> number of call sites, for `Expression.calls`
 
     def fail(self, node: ast.AST, message: str) -> NoReturn:
         raise self.src.error(node, message)
@@ -401,6 +454,10 @@ class _Validator:
 
     def call(self, node: ast.Call, bound: frozenset[str]) -> None:
         name = self.function_of(node.func)
+        if name not in self.allowed:
+            allowed = ", ".join(sorted(self.allowed)) or "none"
+            self.fail(node.func, f"this answer may not call '{name}'; it may call: {allowed}")
+        self.calls[name] = self.calls.get(name, 0) + 1
         spec = _FUNCTIONS[name]
         if node.keywords:
             self.fail(node, f"keyword arguments are not allowed in {name}(...)")
@@ -459,6 +516,9 @@ class Expression:
     variables: frozenset[str] = field(repr=False)
     _tree: ast.Expression = field(repr=False, compare=False)
     _src: _Source = field(repr=False, compare=False)
+    calls: tuple[tuple[str, int], ...] = ()
+    """(function, number of call sites), e.g. (("relu", 2),): lets a check ask for a simplified
+    form (`relu(relu(z))` restates the question it answers)."""
 
     def evaluate(self, /, **values: float | int | Iterable[float]) -> float:
         """Value of the expression; nan/inf results are returned as they are.

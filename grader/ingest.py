@@ -252,7 +252,8 @@ def _toml_line(lines: list[str], dotted: str) -> int | None:
     fallback = None
     for number, raw in enumerate(lines, start=1):
         line = raw.strip()
-        header = re.match(r"^\[\s*([^\]]+?)\s*\]", line)
+        # a header holds no comma: `["CONV3-64", ...],` is a row of a multi-line array
+        header = re.match(r"^\[\s*([^\],]+?)\s*\]", line)
         if header:
             current = header.group(1).replace(" ", "").replace('"', "")
             if current == want:

@@ -19,6 +19,7 @@ from grader.exprs import ExpressionError, parse_expression
 from grader.ingest import Answer
 from grader.modules import judge_module
 from grader.observe import derive_seed
+from grader.quantities import judge_values
 from grader.results import CheckResult, SourceRef, Status
 from grader.rubric import (
     ChoiceCheck,
@@ -30,10 +31,12 @@ from grader.rubric import (
     NumberCheck,
     Problem,
     RefValue,
+    TableCheck,
     answer_key,
 )
 from grader.scripts import judge_script
-from grader.sources import document_answer
+from grader.sources import document_answer, section_excerpt
+from grader.tables import StudentTable, grade_table, table_from_sheet
 
 
 def expected_value(ctx: GradingContext, expected: Any) -> Any:
@@ -120,6 +123,8 @@ def judge_number(
     value = parse_number(answer.value)
     if value is None:
         return _wrong(check, part, f"expected a number, got {answer.value!r}", answer)
+    if check.share and 1 < value <= 100:
+        value /= 100  # a share cannot exceed 1: a bare 93.06 (or '= 93.06\%' in prose) is 93.06%
     if _reference_missing(ctx, check):
         return needs_reference(check, part, check.points)
     expected = float(expected_value(ctx, check.expected))
@@ -147,14 +152,17 @@ def _wrong(check: Any, part: str | None, message: str, answer: Answer) -> CheckR
 
 
 def parse_number(value: Any) -> float | None:
-    """Numbers as students write them: 78592, 78592.0, "78,592", "78 592"."""
+    """Numbers as students write them: 78592, 78592.0, "78,592", "78 592", "93.06%" (0.9306)."""
     if isinstance(value, bool):
         return None
     try:
         if isinstance(value, int | float):
             return float(value)
         if isinstance(value, str):
-            return float(re.sub(r"(?<=\d)[,_\s](?=\d{3}\b)", "", value.strip()[:100]))
+            text = value.strip()[:100]
+            percent = re.fullmatch(r"(.*?\d)\s*\\?%", text)
+            number = float(re.sub(r"(?<=\d)[,_\s](?=\d{3}\b)", "", percent[1] if percent else text))
+            return number / 100 if percent else number
     except (ValueError, OverflowError):  # "lots", or a 400-digit integer
         return None
     return None
@@ -259,15 +267,22 @@ def judge_formula(
     if not isinstance(answer.value, str | int | float) or isinstance(answer.value, bool):
         return _wrong(check, part, 'expected an expression in quotes, e.g. "1/n[0]"', answer)
     try:
-        expression = parse_expression(str(answer.value), list(check.variables))
+        expression = parse_expression(str(answer.value), list(check.variables), check.functions)
     except ExpressionError as exc:
         return _wrong(check, part, f"cannot read your expression: {exc.message}", answer)
+    overused = [(f, n) for f, n in expression.calls if n > check.max_calls.get(f, n)]
+    if overused:
+        name, count = overused[0]
+        return _wrong(
+            check,
+            part,
+            f"your expression calls {name} {count} times; simplify it (at most "
+            f"{check.max_calls[name]})",
+            answer,
+        )
     if ctx.reference is None:
         return needs_reference(check, part, check.points)
-    reference = ctx.reference.attribute(check.expected.ref)
-    seed = derive_seed(ctx.run_seed, "formula", problem.id, check.id)
-    for point in sample_points(check, seed):
-        want = float(reference(**point, **check.expected.args))
+    for point, want in _reference_samples(problem, check, ctx):
         try:
             got = expression.evaluate(**point)
         except ExpressionError as exc:
@@ -293,6 +308,24 @@ def judge_formula(
     )
 
 
+def _reference_samples(
+    problem: Problem, check: FormulaCheck, ctx: GradingContext
+) -> list[tuple[dict[str, Any], float]]:
+    """The sampled points and the reference's values there: the same for every student of a
+    run (the seed is the run's), so computed once per run."""
+    assert ctx.reference is not None
+    seed = derive_seed(ctx.run_seed, "formula", problem.id, check.id)
+    key = f"formula:{seed}:{check.model_dump_json()}"  # the check's domain decides the points
+    if key not in ctx.reference.memo:
+        reference = ctx.reference.attribute(check.expected.ref)
+        ctx.reference.memo[key] = [
+            (point, float(reference(**point, **check.expected.args)))
+            for point in sample_points(check, seed)
+        ]
+    samples: list[tuple[dict[str, Any], float]] = ctx.reference.memo[key]
+    return samples
+
+
 def _show(point: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in point.items())
 
@@ -300,6 +333,10 @@ def _show(point: dict[str, Any]) -> str:
 def judge_manual(
     problem: Problem, check: ManualCheck, part: str | None, ctx: GradingContext
 ) -> CheckResult:
+    """Pending for a TA, showing what the student wrote for the problem when a writeup or
+    notebook has a section for it (the TA grades the text, not a file hunt)."""
+    shown = section_excerpt(ctx.submission, problem)
+    details, source = shown if shown is not None else ([], None)
     return result(
         check,
         part,
@@ -307,7 +344,31 @@ def judge_manual(
         0.0,
         check.points,
         "graded by a TA",  # the rubric's prompt is for the TA and may hold the solution
+        details=details,
+        source=source,
     )
+
+
+def judge_table(
+    problem: Problem, check: TableCheck, part: str | None, ctx: GradingContext
+) -> CheckResult:
+    """A table answer (grader.tables): from the answer sheet's array of rows, or as
+    grader.sources found it in a writeup; every wrong cell is named."""
+    answer = _answer(ctx, problem, check)
+    if isinstance(answer, CheckResult):
+        return answer
+    table = answer.value
+    if not isinstance(table, StudentTable):
+        table = table_from_sheet(answer.value, check)
+        if isinstance(table, str):
+            return _wrong(check, part, f"cannot read your table: {table}", answer)
+    if _reference_missing(ctx, check):
+        return needs_reference(check, part, check.points)
+    outcome = grade_table(check, part, table, expected_value(ctx, check.expected), answer.source)
+    if answer.origin is None:
+        return outcome
+    read = f"table read from {answer.where or answer.origin} ({len(table.rows)} rows)"
+    return outcome.model_copy(update={"details": [read, *outcome.details]})
 
 
 Judge = Callable[[Problem, Any, str | None, GradingContext], CheckResult]
@@ -319,6 +380,8 @@ JUDGES: dict[str, Judge] = {
     "module": judge_module,
     "script": judge_script,
     "manual": judge_manual,
+    "values": judge_values,
+    "table": judge_table,
 }
 
 

@@ -168,7 +168,7 @@ def load_arrays(path: str, max_bytes: int = MAX_ARRAY_BYTES) -> dict[str, np.nda
                 if total > max_bytes:
                     raise ValueError("observation arrays exceed the size limit")
                 data = bytearray(nbytes)
-                if fh.readinto(data) != nbytes:
+                if fh.readinto(data) != nbytes:  # type: ignore[attr-defined]  # a ZipExtFile
                     raise ValueError(f"array {member.filename!r} is truncated")
             flat = np.frombuffer(data, dtype=dtype)
             arrays[key] = flat.reshape(shape, order="F" if fortran else "C")

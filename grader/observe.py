@@ -114,7 +114,7 @@ def plan_script(
         timeout_s=check.timeout_s,
         spec={
             "file": file,
-            "globals": check.globals,
+            "globals": check.observed_globals,  # what the analysis may read, not only require
             "seed": derive_seed(run_seed, sub.student, pid),
             **_generated(sub, file),
         },

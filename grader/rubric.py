@@ -8,6 +8,7 @@ field (`load_rubric`), because an instructor fixing a rubric needs to know where
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -81,6 +82,11 @@ class NumberCheck(_CheckBase):
     writeup: WriteupRule | None = Field(
         default=None, description="Which stated result of a writeup answers this check."
     )
+    share: bool = Field(
+        default=False,
+        description="The answer is a share of a whole, expected as a fraction (0.9306): "
+        "'93.06%' and a bare 93.06 (a share cannot exceed 1) are read as percents.",
+    )
 
 
 class ChoiceCheck(_CheckBase):
@@ -127,6 +133,26 @@ class FormulaCheck(_CheckBase):
     samples: int = Field(default=200, ge=1, le=100_000)
     rtol: float = Field(default=1e-6, ge=0)
     atol: float = Field(default=1e-12, ge=0)
+    functions: list[str] | None = Field(
+        default=None,
+        description="The functions an answer may call (default: all the evaluator knows); "
+        "'tanh in terms of sigmoid' lists sigmoid, not tanh.",
+    )
+    max_calls: dict[str, int] = Field(
+        default_factory=dict,
+        description="At most this many calls of a function: {relu: 1} asks for ReLU(ReLU(z)) "
+        "simplified, not restated.",
+    )
+    lhs: str | None = Field(
+        default=None,
+        description="In a writeup, the answer is the last formula whose left side matches this "
+        "regex (commands, braces, spaces dropped, lowercase: '^sigma' for \\sigma_l); default: "
+        "read from the check's id and title (Var, E).",
+    )
+    rename: dict[str, str] = Field(
+        default_factory=dict,
+        description="Writeup spellings read as a variable, spaces ignored: {'d_{l-1}': 'd'}.",
+    )
 
     @model_validator(mode="after")
     def _lengths_name_int_vars(self) -> FormulaCheck:
@@ -178,26 +204,61 @@ class ModuleCheck(_CheckBase):
         return self
 
 
-ScriptAspect = Literal["runs", "fixed_curve", "tuned_curve", "figure"]
+#: The aspects each script analysis judges (`grader.scripts.ANALYSES` holds their judges): adding
+#: an analysis is one entry here and one table of aspect judges there.
+SCRIPT_ANALYSES: dict[str, tuple[str, ...]] = {
+    "double_descent": ("runs", "fixed_curve", "tuned_curve", "figure"),  # HW6 p5
+    "training_run": ("runs", "loss_decreases", "test_loss", "figure"),  # HW1 p1
+}
+ScriptAspect = Literal[
+    "runs", "fixed_curve", "tuned_curve", "loss_decreases", "test_loss", "figure"
+]
 
 
 class ScriptCheck(_CheckBase):
     """A student script run as written in the sandbox; its globals and figures are judged.
 
-    `analysis` names the judge of the phenomenon in `grader.curves` (curves, not digits).
+    `analysis` names the judge of the phenomenon (`grader.scripts.ANALYSES`: curves, not
+    digits); `reads` tells it which globals (or printed labels) hold what it looks at.
     """
 
     kind: Literal["script"]
     file: str = Field(description="Script file name, found anywhere in the submission.")
-    globals: list[str] = Field(min_length=1, description="Globals the script must leave behind.")
-    analysis: Literal["double_descent"]
-    reference: str = Field(description="Reference function giving the curves to compare with.")
+    globals: list[str] = Field(
+        min_length=1,
+        description="Globals the script must leave behind (a script rebuilt from a writeup is "
+        "the code that defines them all).",
+    )
+    analysis: Literal["double_descent", "training_run"]
+    reads: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Per quantity the analysis judges, where to find it: global names, first "
+        "found wins (training_run: loss_curve, test_loss), or labels of a printed value "
+        "(training_run: test_loss_printed, e.g. ['test loss']).",
+    )
+    reference: str = Field(description="Reference function giving what to compare with.")
     reference_args: dict[str, Any] = Field(default_factory=dict)
     aspects: dict[ScriptAspect, float] = Field(min_length=1)
     timeout_s: float = Field(default=900, gt=0, description="Wall-clock limit for the script.")
 
+    @property
+    def observed_globals(self) -> list[str]:
+        """Every global the analysis may read: `globals`, then the names in `reads`."""
+        names = [*self.globals]
+        for role, values in self.reads.items():
+            if not role.endswith("_printed"):
+                names.extend(values)
+        return list(dict.fromkeys(names))
+
     @model_validator(mode="after")
     def _aspects_add_up(self) -> ScriptCheck:
+        allowed = SCRIPT_ANALYSES[self.analysis]
+        foreign = [a for a in self.aspects if a not in allowed]
+        if foreign:
+            raise ValueError(
+                f"aspect(s) {', '.join(foreign)} are not judged by analysis {self.analysis} "
+                f"(it judges {', '.join(allowed)})"
+            )
         total = sum(self.aspects.values())
         if abs(total - self.points) > 1e-9:
             raise ValueError(f"aspect points add up to {total:g}, but points is {self.points:g}")
@@ -213,6 +274,110 @@ class ManualCheck(_CheckBase):
     )
 
 
+class Quantity(_Model):
+    """One named number of a `values` check (h1, dL_dw9, w1_new), and how a writeup names it."""
+
+    symbol: list[str] = Field(
+        min_length=1,
+        description="What the writeup calls it ('h_1', 'w_9'); substituted for {} in the form.",
+    )
+    form: str = Field(default="plain", description="A key of the check's `forms`.")
+    carried: str | None = Field(
+        default=None,
+        description="Error carried forward: an expression in other quantities of the section "
+        "('0.9 - 0.01*dL_dw9'); a value that follows from the student's own inputs earns "
+        "`carried_credit`.",
+    )
+
+
+class ValuesCheck(_CheckBase):
+    """A set of named numbers (a computation by hand), each judged to the precision written.
+
+    A value is right when the true value, rounded (or truncated, if `truncation`) to the last
+    digit the student wrote, gives it: "0.0765" for 0.076535. The answer sheet holds one key per
+    quantity under `section` (strings keep the written digits); a writeup states each as the left
+    side of an equation whose last '=' is followed by the number.
+    """
+
+    kind: Literal["values"]
+    expected: RefValue | dict[str, float] = Field(
+        description="Name -> true value, or a reference function returning that mapping."
+    )
+    quantities: dict[str, Quantity] = Field(min_length=1)
+    forms: dict[str, list[str]] = Field(
+        default_factory=lambda: {"plain": ["{}"]},
+        description="Left-hand-side spellings per form, {} standing for the symbol; "
+        "compared after normalisation (spaces, braces, \\text, _ and case dropped).",
+    )
+    section: str | None = Field(
+        default=None, description="Answer-sheet table of the keys; defaults to the problem id."
+    )
+    truncation: bool = Field(
+        default=False, description="Also accept the true value truncated at the written digit."
+    )
+    min_decimals: int = Field(
+        default=0, ge=0, description="Fewer decimals than this is too coarse to judge: a TA."
+    )
+    carried_credit: float = Field(default=1.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _forms_known(self) -> ValuesCheck:
+        for name, quantity in self.quantities.items():
+            if quantity.form not in self.forms:
+                raise ValueError(f"quantity {name!r}: form {quantity.form!r} is not in forms")
+            if not re.fullmatch(r"[A-Za-z_]\w*", name):
+                raise ValueError(f"quantity {name!r}: not a valid answer-sheet key")
+        if isinstance(self.expected, dict):
+            absent = sorted(set(self.quantities) - set(self.expected))
+            if absent:
+                raise ValueError(f"no expected value for {', '.join(absent)}")
+        return self
+
+
+TableColumnKind = Literal["layer", "shape", "count"]
+LayerKind = Literal["input", "conv", "pool", "fc", "relu", "softmax", "dropout", "flatten", "norm"]
+
+
+class TableColumn(_Model):
+    """One column of a table answer: its key in the reference's rows, and how cells are read."""
+
+    name: str = Field(description="Key in the reference rows; how feedback names the column.")
+    kind: TableColumnKind = Field(
+        description="layer: the row's key (CONV3-64, maxpool, FC-4096, ...); shape: 224x224x64, "
+        "(224, 224, 64), 4096; count: an integer, 1,792 or an expression such as 3*3*3*64+64."
+    )
+    headers: list[str] = Field(
+        default_factory=list,
+        description="Words that name this column in a student's header row ('output', 'shape').",
+    )
+
+
+class TableCheck(_CheckBase):
+    """A per-row table (the VGG layer table): rows aligned by layer, every wrong cell named.
+
+    Credit is per cell of the required rows (the rows of kinds not in `optional`); the judge,
+    `grader.tables`, states the policy for missing, extra, out-of-order and optional rows.
+    """
+
+    kind: Literal["table"]
+    expected: RefValue = Field(description="Reference rows: dicts keyed by the column names.")
+    columns: list[TableColumn] = Field(min_length=2, description="The first is the layer.")
+    optional: list[LayerKind] = Field(
+        default_factory=list,
+        description="Layer kinds a table may leave out; their rows are graded when present.",
+    )
+
+    @model_validator(mode="after")
+    def _one_layer_column_first(self) -> TableCheck:
+        kinds = [c.kind for c in self.columns]
+        if kinds[0] != "layer" or kinds.count("layer") != 1:
+            raise ValueError("the first column, and only it, must be of kind 'layer'")
+        names = [c.name for c in self.columns]
+        if len(names) != len(set(names)):
+            raise ValueError("column names must be unique")
+        return self
+
+
 class CustomCheck(_CheckBase):
     """An instructor's plain pytest function in `rubrics/<homework>_checks.py`.
 
@@ -223,6 +388,11 @@ class CustomCheck(_CheckBase):
 
     kind: Literal["custom"]
     function: str = Field(pattern=r"^check_\w+$", description="Function name, starting check_.")
+    template: list[str] = Field(
+        default_factory=list,
+        description="Commented lines `grade template` prints under [<answer key>]: the keys the "
+        "function reads, so students write to its contract.",
+    )
 
 
 Check = Annotated[
@@ -232,7 +402,9 @@ Check = Annotated[
     | ModuleCheck
     | ScriptCheck
     | ManualCheck
-    | CustomCheck,
+    | ValuesCheck
+    | CustomCheck
+    | TableCheck,
     Field(discriminator="kind"),
 ]
 

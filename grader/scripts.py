@@ -7,6 +7,9 @@ crash). The curves are judged by their phenomenon (`grader.curves`), never by th
 
 from __future__ import annotations
 
+import ast
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,13 +44,14 @@ def judge_script(
         return result(
             check, part, status, 0.0, points, message, details=details, hint=hint, source=source
         )
-    judge = {
-        "runs": _runs,
-        "fixed_curve": _fixed_curve,
-        "tuned_curve": _tuned_curve,
-        "figure": _figure,
-    }[part]
-    status, message, details, hint, source = judge(check, ran, ctx)
+    unavailable = _unavailable_module(ran, ctx)
+    if unavailable is not None:
+        status, message, details, hint, source = unavailable
+        return result(
+            check, part, status, 0.0, points, message, details=details, hint=hint, source=source
+        )
+    analysis = ANALYSES[check.analysis]
+    status, message, details, hint, source = analysis.aspects[part](check, ran, ctx)
     doubts = _assembly_doubts(ctx, ran.file)
     if status in (Status.FAILED, Status.ERROR) and doubts:
         # Rebuilt from a writeup with doubts (e.g. indentation lost at a page break): the failure
@@ -56,7 +60,7 @@ def judge_script(
         message = f"for a TA: {message} (the script was rebuilt from a writeup)"
         details = [*details, *doubts]
     score = points if status is Status.PASSED else 0.0
-    plot = _plot(check, ran, ctx) if part == "figure" else None
+    plot = analysis.plot(check, ran, ctx) if part == "figure" and analysis.plot else None
     return result(
         check,
         part,
@@ -69,6 +73,67 @@ def judge_script(
         source=source or ran.where.ref(ran.file),
         plot=plot,
     )
+
+
+def _unavailable_module(ran: Ran, ctx: GradingContext) -> Verdict | None:
+    """A script stopped by an import of a package the grading machine lacks: for a TA.
+
+    The student ran it where the package is installed (sklearn imported out of habit, never
+    used); failing them for our machine's set of packages would be our mistake. Only an
+    `import` statement in their own code counts: a missing module deeper down is theirs.
+    """
+    error = ran.obs.error
+    if error is None or error.type != "ModuleNotFoundError":
+        return None
+    frame = error.student_frame()
+    code = frame.code.strip() if frame is not None else ""
+    if frame is None or not re.match(r"(import|from)\s", code):
+        return None
+    found = re.search(r"No module named '([\w.]+)'", error.message)
+    module = found.group(1) if found else code.split()[1]
+    at = ran.where.text(frame.file, frame.line)
+    use = _import_use(_script_source(ran, ctx), frame.line)
+    details = [f"{at}: {code}", use] if use else [f"{at}: {code}"]
+    return (
+        Status.PENDING,
+        f"for a TA: {ran.where.name(ran.file)} imports {module}, which the grading machine "
+        "does not have, so it could not be run here",
+        details,
+        None,
+        ran.where.ref(frame.file, frame.line),
+    )
+
+
+def _script_source(ran: Ran, ctx: GradingContext) -> str | None:
+    generated = ctx.submission.generated.get(ran.file)
+    if generated is not None:
+        return generated.source
+    try:
+        return (ctx.submission.root / ran.file).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def _import_use(source: str | None, line: int) -> str:
+    """Whether the names the import at `line` binds are used anywhere else (parsed, never run)."""
+    if source is None or len(source) > 1_000_000:
+        return ""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return ""
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom) and node.lineno == line:
+            for alias in node.names:
+                bound.add((alias.asname or alias.name).split(".")[0])
+    if not bound:
+        return ""
+    used = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in bound})
+    names = ", ".join(sorted(bound))
+    if used:
+        return f"{', '.join(used)} is used by the script: it needs the package"
+    return f"{names} is never used: the script would likely run without this import"
 
 
 def _assembly_doubts(ctx: GradingContext, file: str) -> list[str]:
@@ -318,3 +383,157 @@ def _figure(check: ScriptCheck, ran: Ran, ctx: GradingContext) -> Verdict:
     if missing:
         return (Status.FAILED, f"the figure does not show {' and '.join(missing)}", [], None, None)
     return Status.PASSED, "the figure shows both test-error curves", [], None, None
+
+
+# --- HW1-style training runs (analysis: training_run) -------------------------------------------
+def _loss_curve(check: ScriptCheck, ran: Ran) -> tuple[np.ndarray | None, str]:
+    """The per-epoch training loss: a global named in `reads.loss_curve`, else a plotted curve.
+
+    The figure is the fallback because a script may reuse the list afterwards (`losses = []`
+    before the test loop) while its plot of the training loss still shows what happened.
+    """
+    names = check.reads.get("loss_curve", check.globals[:1])
+    why = f"`{names[0]}` is not defined" if names else "no loss list is named"
+    for name in names:
+        values, reason = _series(ran, name)
+        if values is not None:
+            return values, f"`{name}`"
+        why = reason
+    plotted = _plotted_loss(ran)
+    if plotted is not None:
+        return plotted, "the plotted training loss"
+    return None, why
+
+
+def _plotted_loss(ran: Ran) -> np.ndarray | None:
+    """The longest line drawn on axes (or with a label) that says 'loss'."""
+    best: np.ndarray | None = None
+    for figure in ran.obs.figures:
+        for axes in figure.axes:
+            axes_text = f"{axes.ylabel} {axes.title}".lower()
+            for series in axes.series:
+                if series.kind != "line":
+                    continue
+                text = f"{axes_text} {series.label}".lower()
+                xy = ran.arrays.get(series.key)
+                if "loss" not in text or xy is None or xy.ndim != 2 or xy.shape[0] < 2:
+                    continue
+                if best is None or xy.shape[0] > best.size:
+                    best = xy[:, 1].astype(float)
+    return best
+
+
+def _loss_decreases(check: ScriptCheck, ran: Ran, ctx: GradingContext) -> Verdict:
+    curve, where = _loss_curve(check, ran)
+    if curve is None:
+        return Status.FAILED, f"no training loss to judge: {where}", [], None, None
+    verdict = curves.judge_training_loss(curve)
+    status = Status.PASSED if verdict.decreases else Status.FAILED
+    hint = "a learning rate too large for the model makes SGD diverge" if verdict.diverged else None
+    return status, f"{where}: {verdict.message}", [], hint, None
+
+
+def _reported_test_loss(check: ScriptCheck, ran: Ran) -> tuple[float | None, str]:
+    """The test loss from a global named in `reads.test_loss`, else the last printed value."""
+    for name in check.reads.get("test_loss", []):
+        array = ran.arrays.get(f"global.{name}")
+        if array is not None and array.size == 1:
+            return float(np.ravel(array)[0]), f"`{name}`"
+    stdout = ran.obs.printed.stdout
+    for label in check.reads.get("test_loss_printed", []):
+        value = curves.last_printed_value(stdout, label)
+        if value is not None:
+            return value, f"the printed '{label}'"
+    labels = " or ".join(f"'{x}'" for x in check.reads.get("test_loss_printed", []))
+    return None, f"no test loss reported (printed as {labels or 'a labelled value'})"
+
+
+def _test_loss(check: ScriptCheck, ran: Ran, ctx: GradingContext) -> Verdict:
+    value, where = _reported_test_loss(check, ran)
+    if value is None:
+        return Status.FAILED, where, [], "print the test loss, e.g. print(f'Test Loss: {x}')", None
+    band = _reference(check, ctx)
+    if band is None:
+        return Status.SKIPPED, "compared with the reference by the staff", [], None, None
+    shown = f"test loss {value:.4g} ({where})"
+    details = [band.derivation]
+    if not np.isfinite(value):
+        return Status.FAILED, f"{shown} is not finite: training diverged", details, None, None
+    if not band.low <= value <= band.high:
+        return (
+            Status.FAILED,
+            f"{shown} is outside the range of correct runs [{band.low:.3g}, {band.high:.3g}]",
+            details,
+            None,
+            None,
+        )
+    return (
+        Status.PASSED,
+        f"{shown} lies in the range of correct runs [{band.low:.3g}, {band.high:.3g}]",
+        details,
+        None,
+        None,
+    )
+
+
+def _training_figure(check: ScriptCheck, ran: Ran, ctx: GradingContext) -> Verdict:
+    if not ran.obs.figures:
+        return Status.FAILED, "no figure was drawn", [], None, None
+    if _plotted_loss(ran) is None:
+        return (
+            Status.FAILED,
+            "no figure shows the training loss (no axes or line labelled 'loss')",
+            [],
+            "label the axes: plt.ylabel('loss')",
+            None,
+        )
+    return Status.PASSED, "the figure shows the training loss", [], None, None
+
+
+def _training_plot(check: ScriptCheck, ran: Ran, ctx: GradingContext) -> Plot | None:
+    curve, where = _loss_curve(check, ran)
+    if curve is None:
+        return None
+    epochs = [float(i) for i in range(min(curve.size, 5000))]
+    return Plot(
+        title=f"training loss ({where.strip('`')})",
+        xlabel="epoch",
+        ylabel="loss",
+        series=[Series(label="training loss", panel="yours", x=epochs, y=_floats(curve))],
+    )
+
+
+# --- the analyses ----------------------------------------------------------------------------
+AspectJudge = Callable[[ScriptCheck, Ran, GradingContext], Verdict]
+PlotMaker = Callable[[ScriptCheck, Ran, GradingContext], Plot | None]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """How one kind of script is judged: a judge per aspect (`rubric.SCRIPT_ANALYSES` names
+    them) and the plot shown with the `figure` aspect."""
+
+    aspects: dict[str, AspectJudge]
+    plot: PlotMaker | None = None
+
+
+ANALYSES: dict[str, Analysis] = {
+    "double_descent": Analysis(
+        {
+            "runs": _runs,
+            "fixed_curve": _fixed_curve,
+            "tuned_curve": _tuned_curve,
+            "figure": _figure,
+        },
+        _plot,
+    ),
+    "training_run": Analysis(
+        {
+            "runs": _runs,
+            "loss_decreases": _loss_decreases,
+            "test_loss": _test_loss,
+            "figure": _training_figure,
+        },
+        _training_plot,
+    ),
+}

@@ -36,7 +36,8 @@ from grader.latex import (
 )
 from grader.observations import ExceptionInfo
 from grader.results import SourceRef
-from grader.rubric import ChoiceCheck, FormulaCheck, NumberCheck, Problem, answer_key
+from grader.rubric import ChoiceCheck, FormulaCheck, NumberCheck, Problem, TableCheck, answer_key
+from grader.tables import find_table
 from grader.writeup import (
     AssembledSource,
     Section,
@@ -279,7 +280,9 @@ def document_answer(sub: Submission, problem: Problem, check: Any) -> Answer | N
     a confident one (notebooks before writeups), else a pending one saying why and showing the
     excerpt. Results are kept in `sub.document_answers`.
     """
-    if not sub.documents or not isinstance(check, NumberCheck | ChoiceCheck | FormulaCheck):
+    if not sub.documents or not isinstance(
+        check, NumberCheck | ChoiceCheck | FormulaCheck | TableCheck
+    ):
         return None
     key = answer_key(problem, check)
     if key in sub.document_answers:
@@ -338,6 +341,27 @@ def _section(doc: Document, problem_id: str) -> tuple[Section, str] | None:
     return parent, text_of(parent, siblings)
 
 
+def problem_section(doc: Document, problem_id: str) -> tuple[Section, str] | None:
+    """The public face of `_section`: the section answering a problem, other sub-parts blanked."""
+    return _section(doc, problem_id)
+
+
+MANUAL_EXCERPT_LINES = 60
+
+
+def section_excerpt(sub: Submission, problem: Problem) -> tuple[list[str], SourceRef] | None:
+    """What the student wrote for `problem` (first document with a section for it), for a TA
+    grading a manual check: a header and up to `MANUAL_EXCERPT_LINES` numbered lines."""
+    for doc in sub.documents:
+        found = _section(doc, problem.id)
+        if found is None:
+            continue
+        section, _ = found
+        lines = doc.excerpt(section.start_line, section.end_line, limit=MANUAL_EXCERPT_LINES)
+        return [f"{doc.file}, {_span(doc, section)}:", *lines], doc.ref(section.start_line)
+    return None
+
+
 def _span(doc: Document, section: Section) -> str:
     if doc.notebook is not None:
         first = doc.notebook.locate(section.start_line)
@@ -387,7 +411,27 @@ def _answer_from(doc: Document, problem: Problem, check: Any, key: str) -> Answe
         return _number(doc, key, problem, check, section, text)
     if isinstance(check, ChoiceCheck):
         return _choice(doc, key, check, section, text)
+    if isinstance(check, TableCheck):
+        return _table(doc, key, check, section, text)
     return _formula(doc, key, check, section, text)
+
+
+def _table(doc: Document, key: str, check: TableCheck, section: Section, text: str) -> Answer:
+    """The section's layer table (grader.tables.find_table), read from the document's own lines:
+    `text` has tabs expanded, and a tab-separated table needs them to keep its empty cells."""
+    raw = doc.text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    kept = split_lines(text)
+    lines = [
+        raw[n - 1] if n <= len(raw) and i < len(kept) and kept[i].strip() else ""
+        for i, n in enumerate(range(section.start_line, section.end_line + 1))
+    ]
+    found = find_table("\n".join(lines), section.start_line, check)
+    if isinstance(found, str):
+        confidence = 0.1 if found.startswith("no table") else 0.5
+        reason = f"{found} in section {section.problem}"
+        return _pending(doc, key, reason, section, None, confidence)
+    first = next((line for line in found.lines if line), section.start_line)
+    return _confident(doc, key, found, first)
 
 
 def _confident(doc: Document, key: str, value: Any, line: int, confidence: float = 1.0) -> Answer:
@@ -504,7 +548,7 @@ def formula_quantity(check: FormulaCheck) -> str | None:
 
 
 def _formula(doc: Document, key: str, check: FormulaCheck, section: Section, text: str) -> Answer:
-    quantity = formula_quantity(check)
+    quantity = check.lhs or formula_quantity(check)
     found: tuple[str, int] | None
     if quantity is None:  # no left side to go by: only a boxed formula is the answer
         boxed = [f for f in find_formulas(text, section.start_line) if f.boxed and f.rhs.strip()]
@@ -518,7 +562,7 @@ def _formula(doc: Document, key: str, check: FormulaCheck, section: Section, tex
     tex, line = found
     kinds: dict[str, str] = {name: var.kind for name, var in check.variables.items()}
     try:
-        expression = latex_to_python(tex, kinds)
+        expression = latex_to_python(_renamed(tex, check.rename), kinds)
     except LatexError as exc:
         return _pending(
             doc,
@@ -530,3 +574,12 @@ def _formula(doc: Document, key: str, check: FormulaCheck, section: Section, tex
             0.5,
         )
     return _confident(doc, key, expression, line)
+
+
+def _renamed(tex: str, rename: Mapping[str, str]) -> str:
+    """The rubric's spellings of a variable replaced by its name ('d_{l-1}' -> 'd'), spaces
+    inside the spelling ignored, so the LaTeX reader sees the answer's variables."""
+    for spelling, name in rename.items():
+        pattern = r"\s*".join(re.escape(c) for c in spelling if not c.isspace())
+        tex = re.sub(pattern, lambda _m, n=name: f" {n} ", tex)  # type: ignore[misc]
+    return tex

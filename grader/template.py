@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from grader.rubric import ChoiceCheck, FormulaCheck, IntListVar, NumberCheck, Rubric, answer_key
+from grader.rubric import (
+    ChoiceCheck,
+    CustomCheck,
+    FormulaCheck,
+    IntListVar,
+    NumberCheck,
+    Rubric,
+    TableCheck,
+    ValuesCheck,
+    answer_key,
+)
 
 
 def answer_template(rubric: Rubric) -> str:
@@ -15,7 +25,16 @@ def answer_template(rubric: Rubric) -> str:
     top_level: list[str] = []
     for problem in rubric.problems:
         for check in problem.checks:
-            if not isinstance(check, NumberCheck | ChoiceCheck | FormulaCheck):
+            if isinstance(check, ValuesCheck):
+                block = sections.setdefault(check.section or problem.id, [])
+                block.extend(_values(problem.id, check))
+                continue
+            if isinstance(check, CustomCheck) and check.template:
+                block = sections.setdefault(answer_key(problem, check), [])
+                block.append(f"# {problem.id}: {check.title or check.id} ({check.points:g} points)")
+                block.extend(f"# {line}".rstrip() for line in check.template)
+                continue
+            if not isinstance(check, NumberCheck | ChoiceCheck | FormulaCheck | TableCheck):
                 continue
             section, _, name = answer_key(problem, check).rpartition(".")
             block = top_level if not section else sections.setdefault(section, [])
@@ -27,7 +46,9 @@ def answer_template(rubric: Rubric) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _example(name: str, check: NumberCheck | ChoiceCheck | FormulaCheck) -> list[str]:
+def _example(name: str, check: NumberCheck | ChoiceCheck | FormulaCheck | TableCheck) -> list[str]:
+    if isinstance(check, TableCheck):
+        return _table_example(name, check)
     if isinstance(check, ChoiceCheck):
         options = ", ".join(f'"{o}"' for o in check.options)
         return [f"# choose any of: {options}", f"# {name} = []"]
@@ -37,8 +58,43 @@ def _example(name: str, check: NumberCheck | ChoiceCheck | FormulaCheck) -> list
             names.append(
                 f"{var_name}[0..{var.length}-1]" if isinstance(var, IntListVar) else var_name
             )
+        calls = (
+            [f"# it may call: {', '.join(check.functions) or 'no functions'}"]
+            if check.functions is not None
+            else []
+        )
         return [
             f'# a Python expression in {", ".join(names)}, in quotes, e.g. "1/n[0]"',
+            *calls,
             f'# {name} = ""',
         ]
+    if isinstance(check, NumberCheck) and check.share:
+        return ['# a share: a fraction (0.25) or a percent in quotes ("25%")', f"# {name} = 0"]
     return ["# a number (213504 or 213_504)", f"# {name} = 0"]
+
+
+_TABLE_EXAMPLE = {"layer": '"CONV3-32"', "shape": '"32x32x32"', "count": "896"}
+"""One made-up row per column kind (a 3x3 conv of 32 maps on a 32x32 RGB image), never a row of
+the answer: the sheet is generated without the reference."""
+
+
+def _table_example(name: str, check: TableCheck) -> list[str]:
+    columns = ", ".join(c.name for c in check.columns)
+    row = ", ".join(_TABLE_EXAMPLE[c.kind] for c in check.columns)
+    optional = f" ({', '.join(check.optional)} rows may be left out)" if check.optional else ""
+    return [
+        f"# one row per layer, in order, each [{columns}]{optional}",
+        f"# for example [{row}]; shapes as HxWxC, counts as integers",
+        f"# {name} = [[{row}]]",
+    ]
+
+
+def _values(problem_id: str, check: ValuesCheck) -> list[str]:
+    """One commented key per quantity; strings, because the digits written are what is judged."""
+    share = check.points / len(check.quantities)
+    lines = [
+        f"# {problem_id}: {check.title or check.id} ({check.points:g} points, {share:g} each)",
+        '# numbers in quotes, with the digits you computed: "0.0765" is judged at 4 decimals',
+    ]
+    lines.extend(f'# {name} = ""' for name in check.quantities)
+    return lines

@@ -73,7 +73,7 @@ def test_unknown_homework(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(ALICE), "--homework", "hw99"]) == 2
     err = capsys.readouterr().err
     assert "unknown homework 'hw99'" in err
-    assert "known: hw6" in err
+    assert "known: hw1, hw2, hw6" in err  # every rubric in rubrics/, sorted
 
 
 @pytest.mark.parametrize("jobs", ["0", "-3"])

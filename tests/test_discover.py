@@ -36,8 +36,11 @@ def test_a_class_folder_gives_its_students_sorted(tmp_path: Path) -> None:
 
 
 def test_the_demo_class() -> None:
-    students = discover(ROOT / "submissions")
-    assert [p.name for p in students] == ["alice", "bob", "carol", "dave", "erin", "frank"]
+    homeworks = {p.stem for p in (ROOT / "rubrics").glob("*.yaml")}
+    students = discover(ROOT / "submissions", homeworks)
+    hw6 = ["alice", "bob", "carol", "dave", "erin", "frank"]
+    assert [p.name for p in students if p.parent.name == "submissions"] == hw6
+    assert {p.parent.name for p in students} == {"submissions", "hw1", "hw2"}
     assert discover(ROOT / "submissions" / "alice") == [ROOT / "submissions" / "alice"]
 
 

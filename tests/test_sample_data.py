@@ -55,7 +55,12 @@ def _folders(root: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
 
 
-SUBMISSIONS = [*_folders(SCENARIO_ROOT), *_folders(CLASS_ROOT)]
+def _hw6_students() -> list[Path]:
+    """The HW6 demo class: submissions/ beside the other homeworks' class folders (hw1/, hw2/)."""
+    return [p for p in _folders(CLASS_ROOT) if not (REPO / "rubrics" / f"{p.name}.yaml").exists()]
+
+
+SUBMISSIONS = [*_folders(SCENARIO_ROOT), *_hw6_students()]
 PY_FILES = sorted(f for d in SUBMISSIONS for f in d.rglob("*.py") if "__pycache__" not in f.parts)
 
 
@@ -71,7 +76,7 @@ def _documented_error_line(scenario: str) -> int:
 def test_expected_folders_exist() -> None:
     """Every scenario and demo student the docs list is on disk, and nothing undocumented."""
     assert {p.name for p in _folders(SCENARIO_ROOT)} == EXPECTED_SCENARIOS
-    assert {p.name for p in _folders(CLASS_ROOT)} == EXPECTED_STUDENTS
+    assert {p.name for p in _hw6_students()} == EXPECTED_STUDENTS
 
 
 @pytest.mark.parametrize("folder", SUBMISSIONS, ids=lambda p: f"{p.parent.name}/{p.name}")

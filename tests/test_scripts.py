@@ -37,7 +37,7 @@ def _p5(sub: SubmissionResult) -> dict[str, CheckResult]:
 
 @pytest.fixture(scope="module")
 def class_report() -> GradeReport:
-    return grade([ROOT / "submissions"], GradeOptions(jobs=2, select="p5"))
+    return grade([ROOT / "submissions" / name for name in CLASS], GradeOptions(jobs=2, select="p5"))
 
 
 @pytest.mark.slow

@@ -1,0 +1,510 @@
+"""The `values` check: named numbers computed by hand, each judged to the precision written.
+
+Why precision matters: a student who writes "0.0765" for 0.07653 is right, one who writes "0.0766"
+is a digit off, and "0.08" is right but says less. So a value is compared with the true value
+rounded (or, if the rubric allows, truncated) at the last digit the student wrote, never with a
+fixed tolerance. Written precision is a property of the text, so answers keep their text:
+strings on the answer sheet, bare TOML floats re-read from the sheet's own line (TOML reads 0.50
+as 0.5), equations in a writeup as written.
+
+Where values come from: the answer sheet first (`[q2] dL_dw9 = "0.0772"`), then a writeup or
+notebook section for the problem, where each quantity is the left side of an equation and its
+value the number after the last '=' ("$$\\frac{dMSE}{dw_9} = ... = 0.074$$"). The rubric names
+the spellings of each left side; anything the grader cannot read with confidence (a quantity
+stated twice with different values, a chain not reduced to a number) is pending for a TA with
+the excerpt, never a failure.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from grader.context import GradingContext, needs_reference, result
+from grader.documents import Document
+from grader.exprs import ExpressionError, parse_expression
+from grader.ingest import ANSWER_SHEET, Answer
+from grader.latex import _DISPLAY, _INLINE, _balanced_group, _from_unicode, _top_level_split
+from grader.results import CheckResult, SourceRef, Status
+from grader.rubric import Problem, RefValue, ValuesCheck
+from grader.sources import problem_section
+from grader.writeup import _scan_fences, split_lines
+
+MAX_VALUE_CHARS = 200
+
+
+# --- numbers as written -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Written:
+    """A number with the precision its text gives it: "0.0765" has its last digit at 1e-4."""
+
+    text: str
+    value: Decimal
+
+    @property
+    def exponent(self) -> int:
+        """Power of ten of the last written digit (-4 for 0.0765, -3 for 1e-3, 0 for 12)."""
+        return int(self.value.as_tuple().exponent)
+
+    @property
+    def quantum(self) -> Decimal:
+        return Decimal(1).scaleb(self.exponent)
+
+    @property
+    def significant(self) -> int:
+        """Significant digits written (0 for a written zero)."""
+        return 0 if self.value.is_zero() else len(self.value.as_tuple().digits)
+
+    @property
+    def decimals(self) -> int:
+        return max(0, -self.exponent)
+
+
+_NUMBER = re.compile(
+    r"^(?P<sign>[+-])?\s*(?P<mant>\d{1,3}(?:,\d{3})+|\d+(?:\.\d*)?|\.\d+)"
+    r"(?:\s*(?:[eE](?P<e1>[+-]?\d+)"
+    r"|(?:\\times|\\cdot|\\ast|[×x*·])\s*10\s*\^\s*\{?\s*(?P<e2>[+-]?\d+)\s*\}?))?$"
+)
+_REMARK = re.compile(r"\\(?:text|textrm|mbox|textit)\s*\{[^{}]*\}|\([A-Za-z][A-Za-z .,]*\)")
+_SPACING = re.compile(r"\\[,;:! ]|\\q?quad(?![A-Za-z])|~|\$|&")
+
+
+def parse_written(text: Any) -> Written | None:
+    """A number from what a student wrote: "0.0765", "-1e-3", "7.65 \\times 10^{-2}",
+    "132,863,336", "0.0765 \\text{(rounded)}"; None when the text is not one number."""
+    if isinstance(text, bool) or not isinstance(text, str | int | float):
+        return None
+    raw = str(text)[:MAX_VALUE_CHARS]
+    cleaned = _from_unicode(raw).replace("{,}", "").replace("\\minus", "-")
+    cleaned = _SPACING.sub(" ", _REMARK.sub(" ", cleaned))
+    cleaned = re.sub(r"\s+", " ", cleaned).strip().rstrip(".,;").strip()
+    match = _NUMBER.match(cleaned)
+    if match is None:
+        return None
+    exponent = match.group("e1") or match.group("e2") or "0"
+    mantissa = match.group("mant").replace(",", "")
+    try:
+        value = Decimal(f"{match.group('sign') or ''}{mantissa}E{int(exponent)}")
+    except (InvalidOperation, ValueError):
+        return None
+    return Written(cleaned, value) if value.is_finite() else None
+
+
+def agreement(written: Written, truth: float, truncation: bool) -> str | None:
+    """'rounded' or 'truncated' when `truth` gives `written` at its last digit, else None.
+
+    Half a unit either side counts as rounded (both ways of breaking a tie are fine); float
+    noise of the reference is forgiven by a relative 1e-12.
+    """
+    true = Decimal(truth)
+    slack = max(abs(true), written.quantum) * Decimal("1e-12")
+    if abs(true - written.value) <= written.quantum / 2 + slack:
+        return "rounded"
+    same_sign = written.value.is_zero() or (true < 0) == (written.value < 0)
+    size, shown = abs(true), abs(written.value)
+    if truncation and same_sign and shown - slack <= size < shown + written.quantum:
+        return "truncated"
+    return None
+
+
+def at_precision(truth: float, written: Written) -> str:
+    """The true value rounded at the student's last digit, for feedback ("0.0772")."""
+    true = Decimal(truth)
+    if written.exponent >= -20:
+        return str(true.quantize(written.quantum))
+    return f"{truth:.6g}"
+
+
+# --- left-hand sides ----------------------------------------------------------------------------
+_FONT = re.compile(
+    r"\\(?:text|textrm|mathrm|operatorname|mathit|mathbf|boldsymbol|bm|mathcal|mathsf|textit"
+    r"|textbf|mbox|mathnormal)(?![A-Za-z])"
+)
+
+
+def _fractions(text: str) -> str:
+    """\\frac{A}{B} -> (A)/(B), innermost groups kept, for any nesting."""
+    for _ in range(20):
+        match = re.search(r"\\[dt]?frac\s*\{", text)
+        if match is None:
+            return text
+        top_end = _balanced_group(text, match.end() - 1)
+        if top_end is None:
+            return text
+        rest = text[top_end:].lstrip()
+        if not rest.startswith("{"):
+            return text
+        bottom_start = len(text) - len(rest)
+        bottom_end = _balanced_group(text, bottom_start)
+        if bottom_end is None:
+            return text
+        top = text[match.end() : top_end - 1]
+        bottom = text[bottom_start + 1 : bottom_end - 1]
+        text = f"{text[: match.start()]}({top})/({bottom}){text[bottom_end:]}"
+    return text
+
+
+def normalise_lhs(tex: str) -> str:
+    """A left-hand side reduced to what identifies it: 'd mse/dw9' for \\frac{d \\text{MSE}}{dw_9}.
+
+    Spaces, braces, parentheses, underscores, '*', font and sizing commands and case are
+    dropped; \\partial and ∂ read as d; primes as '.
+    """
+    text = _from_unicode(tex[:MAX_VALUE_CHARS]).replace("∂", "d").replace("′", "'")
+    text = re.sub(r"\\(?:left|right|displaystyle|[bB]igg?[lr]?)(?![A-Za-z])", "", text)
+    text = re.sub(r"\\partial(?![A-Za-z])", "d", text)
+    text = re.sub(r"\\prime(?![A-Za-z])", "'", text)
+    text = _fractions(_FONT.sub("", text))
+    text = _SPACING.sub("", text)
+    text = re.sub(r"[{}()\[\]\s_*]", "", text).replace("^'", "'")
+    return text.lower()
+
+
+def spellings(check: ValuesCheck, name: str) -> frozenset[str]:
+    """Every normalised left side that names quantity `name`."""
+    quantity = check.quantities[name]
+    return frozenset(
+        normalise_lhs(form.replace("{}", symbol))
+        for form in check.forms[quantity.form]
+        for symbol in quantity.symbol
+    )
+
+
+# --- equations in a writeup ---------------------------------------------------------------------
+@dataclass
+class Equation:
+    """One chain `lhs = ... = last` as written, on writeup line `line`."""
+
+    parts: list[str]
+    line: int
+
+    @property
+    def lhs(self) -> str:
+        return normalise_lhs(self.parts[0])
+
+    @property
+    def last(self) -> str:
+        return self.parts[-1].strip() if len(self.parts) > 1 else ""
+
+
+_RELATION = re.compile(r":=|=|\\approx(?![A-Za-z])|\\simeq(?![A-Za-z])|\\cong(?![A-Za-z])|≈")
+_CONTINUES = re.compile(r"^\s*(?:[+\-*/·×]|\\cdot|\\times|\\ast)")
+_ROW_BREAK = re.compile(r"\\\\")
+
+
+def _split(row: str) -> list[str]:
+    row = re.sub(r"\\(?:begin|end)\{[A-Za-z]+\*?\}", " ", row)
+    row = re.sub(r"\\tag\*?\{[^{}]*\}|&", " ", row)
+    return _top_level_split(row, _RELATION)
+
+
+def _chains(rows: list[tuple[int, str]], into: list[Equation]) -> None:
+    """Rows of one math block to equations: a row starting with a relation or an operator
+    continues the previous equation (a long chain wrapped by the student)."""
+    block_start = len(into)
+    for line, row in rows:
+        parts = _split(row)
+        if not "".join(parts).strip():
+            continue
+        continues = not parts[0].strip() or _CONTINUES.match(parts[0])
+        if continues and into and (len(into) > block_start or not parts[0].strip()):
+            previous = into[-1]
+            previous.parts[-1] = f"{previous.parts[-1]} {parts[0]}"
+            previous.parts.extend(parts[1:])
+        elif len(parts) > 1:
+            into.append(Equation(parts, line))
+
+
+def equations(text: str, first_line: int = 1) -> list[Equation]:
+    """Every equation in `text` (display math, inline math, plain lines), in order."""
+    lines = split_lines(text)
+    _, outside = _scan_fences(lines)
+    body = "\n".join(line if out else "" for line, out in zip(lines, outside, strict=True))
+    found: list[tuple[int, int, list[Equation]]] = []
+    masked = list(body)
+
+    def line_of(offset: int) -> int:
+        return first_line + body.count("\n", 0, offset)
+
+    for match in _DISPLAY.finditer(body):
+        inner = match.group(1) or match.group(2) or match.group(5) or ""
+        start = match.start(1) if match.group(1) is not None else match.start(0)
+        rows, offset = [], 0
+        for row in _ROW_BREAK.split(inner):
+            rows.append((line_of(start + offset), row))
+            offset += len(row) + 2
+        found.append((line_of(start), start, _as_rows(rows)))
+        masked[match.start() : match.end()] = " " * (match.end() - match.start())
+    rest = "".join(masked)
+    for match in _INLINE.finditer(rest):
+        found.append((line_of(match.start()), match.start(), _as_rows([(0, match.group(1))])))
+    offset = 0
+    for line in rest.split("\n"):
+        if "=" in line and "$" not in line:
+            plain = re.sub(r"^\s*(?:[-*•>]\s+|\d+[.)]\s+)?", "", line.replace("**", ""))
+            found.append((line_of(offset), offset, _as_rows([(0, plain)])))
+        offset += len(line) + 1
+    found.sort(key=lambda item: (item[0], item[1]))
+    chained: list[Equation] = []
+    for first, _, block in found:
+        rows = [(eq.line or first, eq.parts[0]) for eq in block]
+        _chains(rows, chained)
+    return chained
+
+
+def _as_rows(rows: list[tuple[int, str]]) -> list[Equation]:
+    """Rows carried as one-part equations until `_chains` splits them (keeps one code path)."""
+    return [Equation([row], line) for line, row in rows]
+
+
+# --- reading one quantity -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Reading:
+    """What a student stated for one quantity: a number, or why a TA must look, or nothing."""
+
+    name: str
+    written: Written | None = None
+    source: SourceRef | None = None
+    where: str = ""
+    pending: str | None = None
+    excerpt: tuple[str, ...] = ()
+    problem: str | None = None  # why the stated text is not a number (an answer-sheet mistake)
+
+    @property
+    def missing(self) -> bool:
+        return self.written is None and self.pending is None and self.problem is None
+
+
+def read_quantity(ctx: GradingContext, problem: Problem, name: str) -> Reading:
+    """The student's value for quantity `name` of `problem`: answer sheet, then documents."""
+    key = f"values:{problem.id}:{name}"
+    if key not in ctx.memo:
+        ctx.memo[key] = _read(ctx, problem, name)
+    reading: Reading = ctx.memo[key]
+    return reading
+
+
+def _owner(problem: Problem, name: str) -> ValuesCheck | None:
+    for check in problem.checks:
+        if isinstance(check, ValuesCheck) and name in check.quantities:
+            return check
+    return None
+
+
+def _read(ctx: GradingContext, problem: Problem, name: str) -> Reading:
+    check = _owner(problem, name)
+    if check is None:
+        return Reading(name)
+    section = check.section or problem.id
+    sub = ctx.submission
+    answer = sub.answers.get(f"{section}.{name}") if sub.answer_sheet_error is None else None
+    if answer is not None:
+        return _from_sheet(sub.root, name, answer)
+    for doc in sub.documents:
+        reading = _from_document(doc, problem, check, name)
+        if not reading.missing:
+            return reading
+    return Reading(name)
+
+
+def _from_sheet(root: Path, name: str, answer: Answer) -> Reading:
+    value = answer.value
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        value = _raw_toml(root, answer) or repr(value)
+    written = parse_written(value) if isinstance(value, str) else None
+    if written is None:
+        return Reading(
+            name,
+            source=answer.source,
+            where=str(answer.source),
+            problem=f'expected a number such as "0.0765", got {answer.value!r}',
+        )
+    return Reading(name, written, answer.source, str(answer.source))
+
+
+def _raw_toml(root: Path, answer: Answer) -> str | None:
+    """A bare TOML number as written on its line (TOML reads 0.50 as 0.5: the digits matter)."""
+    line = answer.source.line
+    try:
+        lines = (root / ANSWER_SHEET).read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not line or line > len(lines):
+        return None
+    key = re.escape(answer.key.rpartition(".")[2])
+    match = re.search(rf'(?:^|[{{,\s])"?{key}"?\s*=\s*([-+0-9.eE_]+)', lines[line - 1])
+    return match.group(1).replace("_", "") if match else None
+
+
+def _from_document(doc: Document, problem: Problem, check: ValuesCheck, name: str) -> Reading:
+    found = problem_section(doc, problem.id)
+    if found is None and doc.sections:
+        return Reading(name)
+    start, text = (found[0].start_line, found[1]) if found else (1, doc.text)
+    names = spellings(check, name)
+    stated = [eq for eq in equations(text, start) if eq.lhs in names]
+    if not stated:
+        return _maybe_elsewhere(doc, check, name, found, text, start)
+    values = [(eq, parse_written(eq.last)) for eq in stated]
+    numbers = [(eq, w) for eq, w in values if w is not None]
+    if not numbers:
+        eq = stated[-1]
+        return _doubt(doc, name, eq.line, found, f"no number after the last '=' ({eq.last!r})")
+    best_eq, best = max(numbers, key=lambda pair: (-pair[1].exponent, pair[0].line))
+    if any(agreement(w, float(best.value), truncation=True) is None for _, w in numbers):
+        shown = ", ".join(f"{w.text} (line {eq.line})" for eq, w in numbers)
+        return _doubt(doc, name, best_eq.line, found, f"stated with different values: {shown}")
+    return Reading(name, best, doc.ref(best_eq.line), doc.describe(best_eq.line))
+
+
+def _maybe_elsewhere(
+    doc: Document, check: ValuesCheck, name: str, found_section: Any, text: str, start: int
+) -> Reading:
+    """Not stated under a known spelling: missing, unless the section names none of the check's
+    quantities in a way the grader knows yet states numbers under left sides mentioning this
+    one's symbol ('\\nabla_{w_1} L = 0.002'): then the student's notation, not the student,
+    is the gap, and a TA looks."""
+    symbols = {normalise_lhs(s) for s in check.quantities[name].symbol}
+    known = {s for other in check.quantities for s in spellings(check, other)}
+    found = equations(text, start)
+    if any(eq.lhs in known for eq in found):
+        return Reading(name)
+    for eq in found:
+        if parse_written(eq.last) is not None and any(
+            re.search(rf"{re.escape(s)}(?![0-9])", eq.lhs) for s in symbols
+        ):
+            why = f"no left side the grader recognises; is {eq.parts[0].strip()!r} {name}?"
+            return _doubt(doc, name, eq.line, found_section, why)
+    return Reading(name)
+
+
+def _doubt(doc: Document, name: str, line: int, found: Any, why: str) -> Reading:
+    section = found[0] if found else None
+    first, last = (section.start_line, section.end_line) if section else (1, line + 2)
+    header = f"{doc.file}, lines {first}-{last}:" if section else f"{doc.file}:"
+    excerpt = (header, *doc.excerpt(first, last, focus=line, limit=3))
+    return Reading(name, None, doc.ref(line), doc.describe(line), pending=why, excerpt=excerpt)
+
+
+# --- the judge ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Verdict:
+    name: str
+    credit: float  # fraction of the quantity's points
+    line: str  # for details
+    kind: str  # right | carried | wrong | missing | pending
+    source: SourceRef | None = None
+
+
+def _expected(ctx: GradingContext, check: ValuesCheck) -> dict[str, float]:
+    if isinstance(check.expected, RefValue):
+        assert ctx.reference is not None
+        values = ctx.reference.value(check.expected)
+    else:
+        values = check.expected
+    return {name: float(values[name]) for name in check.quantities}
+
+
+def _carried(
+    ctx: GradingContext, problem: Problem, check: ValuesCheck, name: str, written: Written
+) -> str | None:
+    """'dL_db2 = 0.12' when the value follows from the student's own earlier values."""
+    expression = check.quantities[name].carried
+    if expression is None:
+        return None
+    try:
+        parsed = parse_expression(expression, _problem_quantities(problem))
+    except ExpressionError:
+        return None
+    inputs: dict[str, float] = {}
+    for used in sorted(parsed.free_names):
+        reading = read_quantity(ctx, problem, used)
+        if reading.written is None:
+            return None
+        inputs[used] = float(reading.written.value)
+    try:
+        value = parsed.evaluate(**inputs)
+    except ExpressionError:
+        return None
+    if agreement(written, value, check.truncation) is None:
+        return None
+    return ", ".join(f"{k} = {read_quantity(ctx, problem, k).written.text}" for k in inputs)  # type: ignore[union-attr]
+
+
+def _problem_quantities(problem: Problem) -> list[str]:
+    return [n for c in problem.checks if isinstance(c, ValuesCheck) for n in c.quantities]
+
+
+def _verdict(
+    ctx: GradingContext, problem: Problem, check: ValuesCheck, name: str, truth: float
+) -> Verdict:
+    reading = read_quantity(ctx, problem, name)
+    at = f" ({reading.where})" if reading.where else ""
+    if reading.pending is not None:
+        lines = "\n".join(f"    {e}" for e in reading.excerpt)
+        return Verdict(name, 0.0, f"? {name}{at}: for a TA: {reading.pending}\n{lines}", "pending")
+    if reading.problem is not None:
+        return Verdict(name, 0.0, f"✗ {name}{at}: {reading.problem}", "wrong", reading.source)
+    if reading.written is None:
+        section = check.section or problem.id
+        return Verdict(
+            name,
+            0.0,
+            f'✗ {name}: not answered (answers.toml: [{section}] {name} = "...")',
+            "missing",
+        )
+    written = reading.written
+    said = f"{name} = {written.text}{at}"
+    how = agreement(written, truth, check.truncation)
+    if how is not None:
+        coarse = (written.significant == 0 and truth != 0) or written.decimals < check.min_decimals
+        if coarse:
+            why = f"agrees with {truth:.6g} only to the {written.decimals} decimal(s) written"
+            return Verdict(name, 0.0, f"? {said}: for a TA: {why}", "pending")
+        note = " (truncated)" if how == "truncated" else ""
+        return Verdict(name, 1.0, f"✓ {said}{note}", "right", reading.source)
+    correct = f"correct: {at_precision(truth, written)} ({truth:.6g})"
+    follows = _carried(ctx, problem, check, name, written)
+    if follows is not None:
+        line = f"~ {said}: follows from your {follows} (error carried forward); {correct}"
+        return Verdict(name, check.carried_credit, line, "carried", reading.source)
+    return Verdict(name, 0.0, f"✗ {said}: wrong; {correct}", "wrong", reading.source)
+
+
+def judge_values(
+    problem: Problem, check: ValuesCheck, part: str | None, ctx: GradingContext
+) -> CheckResult:
+    """Each quantity right, carried forward, wrong, missing or pending; credit per quantity."""
+    if isinstance(check.expected, RefValue) and ctx.reference is None:
+        return needs_reference(check, part, check.points)
+    truths = _expected(ctx, check)
+    verdicts = [_verdict(ctx, problem, check, n, truths[n]) for n in check.quantities]
+    share = check.points / len(verdicts)
+    score = sum(v.credit for v in verdicts) * share
+    by_kind = {k: [v.name for v in verdicts if v.kind == k] for k in _KINDS}
+    summary = f"{len(by_kind['right'])}/{len(verdicts)} right"
+    summary += "".join(f"; {_LABELS[k]}: {', '.join(by_kind[k])}" for k in _KINDS[1:] if by_kind[k])
+    details = [line for v in verdicts if v.kind != "right" for line in v.line.split("\n")]
+    if by_kind["right"]:
+        details.append("✓ right: " + ", ".join(by_kind["right"]))
+    wrong = [v for v in verdicts if v.kind in ("wrong", "missing")]
+    if by_kind["pending"]:
+        status, summary = Status.PENDING, f"for a TA: {summary}"
+    elif wrong or score < check.points - 1e-9:  # carried forward at full credit passes
+        status = Status.FAILED
+    else:
+        status = Status.PASSED
+    first = next((v.source for v in verdicts if v.kind != "right" and v.source), None)
+    return result(check, part, status, score, check.points, summary, details=details, source=first)
+
+
+_KINDS = ("right", "wrong", "carried", "missing", "pending")
+_LABELS = {
+    "wrong": "wrong",
+    "carried": "carried forward",
+    "missing": "not answered",
+    "pending": "unclear",
+}

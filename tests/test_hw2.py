@@ -1,0 +1,292 @@
+"""HW2 (second course) graded end to end, and the `values` check's pieces.
+
+Verdicts a careful TA gives by hand, from reference/hw2 (tests/test_reference_hw2.py verifies it):
+- seed 004 (tests/data/hw2/seed-004, the real writeup copied unchanged): the forward values are
+  right (written to 6 decimals, truncated: o1 = 0.889550 for 0.8895506). Gradients: dL/dw1 0.002,
+  dw3 0.008, dw7 0.0765, dw8 0.118 right; dw2 0.00095 (truth 0.000404), dw4 0.0037 (0.00162),
+  dw5 0.099 (0.00992), dw6 0.00474 (0.00202), dw9 0.074 (0.0772), dw10 0.117 (0.1193),
+  db1 0.00292 (0.00239) and db2 0.12 (0.1975: the o2 path only, b2 also feeds o1) wrong.
+  Updates: w1 0.0998 (truth 0.09998) and w7 0.6923 (0.69923) wrong also from the student's own
+  gradients; b2 0.4988 follows from their dL/db2 = 0.12 (error carried forward: credit for the
+  step); the rest are the truth truncated at 4 decimals. Intermediates (do1/dh1) are not graded.
+  Q4's sigma = sqrt(2/d_{l-1}) is right; Q1, Q3, Q5 wait for a TA with the student's text shown.
+- grace: everything right, in several styles (a bare TOML float, "4.043e-4", "1.617 \\times
+  10^{-3}"). heidi: no sigmoid on the outputs (o1 = 2.086) and dL/db2 from o2 only; her updates
+  follow from her own gradients. ivan: a writeup only, right, in another notation
+  (\\partial E_{total}, w^{new}, aligned rows, a wrapped chain for dL/db2).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from grader.pipeline import GradeOptions, grade
+from grader.quantities import (
+    agreement,
+    equations,
+    normalise_lhs,
+    parse_written,
+)
+from grader.results import CheckResult, GradeReport, Status, SubmissionResult
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "tests" / "data" / "hw2" / "seed-004"
+DEMO = ROOT / "submissions" / "hw2"
+SELECT = "q1 or q2 or q3 or q4 or q5"
+
+
+@pytest.fixture(scope="module")
+def report() -> GradeReport:
+    paths = [SEED, DEMO / "grace", DEMO / "heidi", DEMO / "ivan"]
+    return grade(paths, GradeOptions(select=SELECT))
+
+
+def _student(report: GradeReport, name: str) -> SubmissionResult:
+    (found,) = [s for s in report.submissions if s.student == name]
+    assert found.error is None, found.error
+    assert found.homework == "hw2"
+    return found
+
+
+def _check(sub: SubmissionResult, problem: str, check: str) -> CheckResult:
+    (found,) = [c for p in sub.problems if p.id == problem for c in p.checks if c.id == check]
+    return found
+
+
+def _verdicts(check: CheckResult) -> dict[str, str]:
+    """quantity -> right | wrong | carried | missing | pending, from the details lines."""
+    marks = {"✗": "wrong", "~": "carried", "?": "pending"}
+    out: dict[str, str] = {}
+    for line in check.details:
+        if line.startswith("✓ right: "):
+            out.update({n: "right" for n in line.removeprefix("✓ right: ").split(", ")})
+        elif line[:1] in marks:
+            name = line[2:].split(" ", 1)[0].rstrip(":")
+            out[name] = "missing" if "not answered" in line else marks[line[0]]
+    return out
+
+
+def _line_of(path: Path, needle: str) -> int:
+    hits = [i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line]
+    assert hits, f"{needle!r} not in {path}"
+    return hits[0]
+
+
+def _grads(right: str) -> dict[str, str]:
+    names = [f"dL_dw{i}" for i in range(1, 11)] + ["dL_db1", "dL_db2"]
+    return {n: "right" if n in right.split() else "wrong" for n in names}
+
+
+def test_seed_004_forward_pass_right_to_the_written_truncated_digits(report: GradeReport) -> None:
+    forward = _check(_student(report, "seed-004"), "q2", "forward")
+    assert forward.status is Status.PASSED, forward.details
+    assert _verdicts(forward) == dict.fromkeys(["h1", "h2", "o1", "o2", "loss"], "right")
+
+
+def test_seed_004_gradients(report: GradeReport) -> None:
+    grads = _check(_student(report, "seed-004"), "q2", "gradients")
+    assert _verdicts(grads) == _grads("dL_dw1 dL_dw3 dL_dw7 dL_dw8")
+    assert grads.status is Status.FAILED and grads.score == pytest.approx(4 * 0.5)
+    db2 = next(d for d in grads.details if d.startswith("✗ dL_db2"))
+    line = _line_of(SEED / "writeup.md", "{db_2} = \\frac")
+    assert "0.12" in db2 and "0.20" in db2 and f"writeup.md:{line}" in db2
+    dw9 = next(d for d in grads.details if d.startswith("✗ dL_dw9"))
+    assert "0.074" in dw9 and "0.077" in dw9
+
+
+def test_seed_004_updates_with_error_carried_forward(report: GradeReport) -> None:
+    updates = _check(_student(report, "seed-004"), "q2", "updates")
+    expected = {f"w{i}_new": "right" for i in range(1, 11)} | {"b1_new": "right"}
+    expected |= {"w1_new": "wrong", "w7_new": "wrong", "b2_new": "carried"}
+    assert _verdicts(updates) == expected
+    assert updates.score == pytest.approx(10 * 0.25)
+
+
+def test_seed_004_manual_problems_show_the_students_text(report: GradeReport) -> None:
+    sub = _student(report, "seed-004")
+    for problem, check in (("q1", "proof"), ("q3", "plots"), ("q4", "derivation")):
+        result = _check(sub, problem, check)
+        assert result.status is Status.PENDING
+        assert result.details and result.details[0].startswith("writeup.md, lines ")
+    invariances = _check(sub, "q5", "invariances")
+    assert any("Leaky RELU" in d for d in invariances.details)
+
+
+def test_seed_004_he_formula_read_from_latex(report: GradeReport) -> None:
+    sigma = _check(_student(report, "seed-004"), "q4", "sigma")
+    assert sigma.status is Status.PASSED, sigma.message
+
+
+def test_grace_all_right_in_several_styles(report: GradeReport) -> None:
+    sub = _student(report, "grace")
+    for check in ("forward", "gradients", "updates"):
+        result = _check(sub, "q2", check)
+        assert result.status is Status.PASSED, result.details
+    assert _check(sub, "q4", "sigma").status is Status.PASSED
+
+
+def test_heidi_missing_output_sigmoid_and_one_sided_bias(report: GradeReport) -> None:
+    sub = _student(report, "heidi")
+    forward = _verdicts(_check(sub, "q2", "forward"))
+    assert forward == {"h1": "right", "h2": "right", "o1": "wrong", "o2": "wrong", "loss": "wrong"}
+    grads = _verdicts(_check(sub, "q2", "gradients"))
+    assert set(grads.values()) == {"wrong"}
+    updates = _verdicts(_check(sub, "q2", "updates"))
+    # w2 moves by 4e-6: her 0.1999 is also the truth truncated; every other step is carried
+    assert updates.pop("w2_new") == "right"
+    assert set(updates.values()) == {"carried"}
+    carried = _check(sub, "q2", "updates")  # full credit for consistent steps: passed
+    assert (carried.status, carried.score) == (Status.PASSED, carried.max_score)
+    assert _check(sub, "q4", "sigma").status is Status.FAILED  # sqrt(1/d)
+
+
+def test_ivan_writeup_only_all_right(report: GradeReport) -> None:
+    sub = _student(report, "ivan")
+    for check in ("forward", "gradients", "updates"):
+        result = _check(sub, "q2", check)
+        assert result.status is Status.PASSED, result.details
+    assert _check(sub, "q4", "sigma").status is Status.PASSED
+
+
+# --- written precision --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "value", "exponent"),
+    [
+        ("0.0765", "0.0765", -4),
+        ("0.79", "0.79", -2),
+        ("0.00095", "0.00095", -5),
+        ("1e-3", "0.001", -3),
+        ("1.0e-3", "0.001", -4),
+        ("7.65 \\times 10^{-2}", "0.0765", -4),
+        ("12", "12", 0),
+        ("132,863,336", "132863336", 0),
+        ("-0.5", "-0.5", -1),
+        ("0.0765 \\text{(rounded)}", "0.0765", -4),
+        ("0.50", "0.5", -2),
+    ],
+)
+def test_parse_written_keeps_the_written_precision(text: str, value: str, exponent: int) -> None:
+    written = parse_written(text)
+    assert written is not None
+    assert written.value == Decimal(value)
+    assert written.exponent == exponent
+
+
+@pytest.mark.parametrize("text", ["", "abc", "0.9 - 0.01 \\cdot 0.074", "h_2 o_1", "1/2"])
+def test_parse_written_refuses_what_is_not_one_number(text: str) -> None:
+    assert parse_written(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "truth", "truncation", "verdict"),
+    [
+        ("0.0765", 0.076535, False, "rounded"),
+        ("0.0766", 0.076535, False, None),  # a digit off
+        ("0.0764", 0.076535, True, None),  # a digit off, not a truncation either
+        ("0.0772", 0.0771883, False, "rounded"),
+        ("0.0771", 0.0771883, False, None),
+        ("0.0771", 0.0771883, True, "truncated"),
+        ("0.4999", 0.49997, False, None),  # rounds to 0.5000
+        ("0.4999", 0.49997, True, "truncated"),
+        ("0.79", 0.7895, False, "rounded"),  # a tie either way is fine
+        ("0.78", 0.785, False, "rounded"),
+        ("0.00095", 0.000404, True, None),
+        ("1e-3", 0.00098, False, "rounded"),
+        ("1e-3", 0.0016, False, None),
+        ("12", 12.4, False, "rounded"),
+        ("12", 12.6, False, None),
+        ("-0.0765", 0.076535, True, None),  # the sign is wrong
+        ("0.50", 0.5049, False, "rounded"),
+        ("0.50", 0.506, False, None),  # "0.5" would be right: written precision matters
+    ],
+)
+def test_agreement_at_the_written_digit(
+    text: str, truth: float, truncation: bool, verdict: str | None
+) -> None:
+    written = parse_written(text)
+    assert written is not None
+    assert agreement(written, truth, truncation) == verdict
+
+
+# --- writeup extraction -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("tex", "normal"),
+    [
+        ("\\frac{dMSE}{dw_9}", "dmse/dw9"),
+        ("\\frac{d \\text{MSE}}{db_2}", "dmse/db2"),
+        ("\\frac{\\partial E_{total}}{\\partial w_{10}}", "detotal/dw10"),
+        ("∂L/∂w₁", "dl/dw1"),
+        ("w_1^{t+1}", "w1^t+1"),
+        ("w_{10}^{(t+1)}", "w10^t+1"),
+        ("h_1", "h1"),
+    ],
+)
+def test_normalise_lhs(tex: str, normal: str) -> None:
+    assert normalise_lhs(tex) == normal
+
+
+def test_equations_take_the_last_number_of_each_chain() -> None:
+    text = "\n".join(
+        [
+            "$$h_1 = \\text{sigmoid}(x_1 w_1 + b_1) = 0.986613$$",
+            "",
+            "$$\\begin{aligned} \\frac{dL}{db_1} = & \\frac{dL}{do_1} \\\\ & * \\frac{dh_1}{db_1}"
+            " = 0.00292 \\end{aligned}$$",
+            "$$\\begin{aligned} w_1 &= 0.1 \\\\ \\frac{dL}{do_1} &= 0.79 \\end{aligned}$$",
+            "Plain: dL/dw2 = 0.0004",
+            "inline $o_1 \\approx 0.8896$ here",
+        ]
+    )
+    found = {eq.lhs: (eq.last, eq.line) for eq in equations(text, first_line=10)}
+    assert found["h1"] == ("0.986613", 10)
+    assert found["dl/db1"][0].endswith("0.00292")
+    assert found["w1"][0] == "0.1"  # a new row with its own left side is a new equation
+    assert found["dl/do1"][0] == "0.79"
+    assert found["plain:dl/dw2"][0] == "0.0004"  # a label before the left side stays in it
+    assert found["o1"] == ("0.8896", 15)
+
+
+# --- doubt and the answer sheet's digits --------------------------------------------------------
+def _grade_one(folder: Path) -> SubmissionResult:
+    (sub,) = grade([folder], GradeOptions(select="q2 and forward", homework="hw2")).submissions
+    return sub
+
+
+def test_a_quantity_stated_twice_differently_is_pending_and_an_absent_one_missing(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "writeup.md").write_text(
+        "# HW2\n\n## Question 2 - Backprop\n\n$$h_1 = 0.9866$$\n\n$$h_2 = 0.9950$$\n\n"
+        "later: $h_1 = 0.9912$\n\n$$o_2 = 0.8004$$\n\n$$MSE = 0.5932$$\n"
+    )
+    forward = _check(_grade_one(tmp_path), "q2", "forward")
+    assert forward.status is Status.PENDING
+    verdicts = _verdicts(forward)
+    assert verdicts == {
+        "h1": "pending",
+        "h2": "right",
+        "o1": "missing",
+        "o2": "right",
+        "loss": "right",
+    }
+    assert any("0.9912" in d for d in forward.details)
+
+
+def test_bare_toml_floats_are_judged_at_the_digits_written_in_the_sheet(tmp_path: Path) -> None:
+    """TOML reads 0.590 as 0.59; the sheet's own text keeps the third decimal, which is wrong
+    (the loss is 0.5932), where 0.59 would have been right."""
+    (tmp_path / "answers.toml").write_text(
+        'homework = "hw2"\n[q2]\nh1 = 0.99\nh2 = "0.995"\no1 = 0.890\no2 = 0.80\nloss = 0.590\n'
+    )
+    forward = _check(_grade_one(tmp_path), "q2", "forward")
+    assert _verdicts(forward) == {
+        "h1": "right",
+        "h2": "right",
+        "o1": "right",
+        "o2": "right",
+        "loss": "wrong",
+    }
+    assert any("loss = 0.590 (answers.toml:7)" in d for d in forward.details)
