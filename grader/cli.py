@@ -138,11 +138,19 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
         TextColumn("running student code (checks)"),
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn("[red]{task.fields[failed]} failed[/]"),
         TimeRemainingColumn(),
         console=Console(stderr=True),
         transient=True,
     )
-    task = progress.add_task("sandbox", total=0)
+    task = progress.add_task("sandbox", total=0, failed=0)
+
+    def planned(n: int) -> None:  # once per homework in the batch: the totals add up
+        progress.update(task, total=(progress.tasks[task].total or 0) + n)
+
+    def observed(student: str, failed: bool) -> None:
+        progress.update(task, advance=1, failed=progress.tasks[task].fields["failed"] + failed)
+
     runner = _runner(args)
     if runner.isolation != "bubblewrap":  # said before any student code runs, and again after
         Console(stderr=True).print(f"[bold yellow]warning:[/] {WEAK_ISOLATION_WARNING}")
@@ -154,8 +162,8 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
         jobs=args.jobs,
         seed=args.seed,
         runner=runner,
-        on_planned=lambda n: progress.update(task, total=n),
-        on_observed=lambda student: progress.advance(task),
+        on_planned=planned,
+        on_observed=observed,
     )
     with progress:
         report = grade(args.paths, options)

@@ -53,7 +53,7 @@ class GradeOptions:
     runner: Runner | None = None
     pytest_args: list[str] = field(default_factory=list)
     on_planned: Callable[[int], None] | None = None
-    on_observed: Callable[[str], None] | None = None
+    on_observed: Callable[[str, bool], None] | None = None  # (student, their code failed)
 
 
 def rubric_path(homework: str, rubrics_dir: Path) -> Path:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from grader.observe import Observer
 from grader.reference import Reference
 from grader.results import CheckResult, Status
 from grader.rubric import CustomCheck, ModuleCheck, Problem, Rubric, ScriptCheck
+from grader.sandbox import ProbeOutcome
 
 
 class CheckFailed(Exception):
@@ -48,7 +49,7 @@ class GradingSession:
     run_seed: int = 0
     jobs: int = 1
     on_planned: Callable[[int], None] | None = None
-    on_observed: Callable[[str], None] | None = None
+    on_observed: Callable[[str, bool], None] | None = None  # (student, their code failed)
     results: dict[tuple[str, str, str], CheckResult] = field(default_factory=dict)
     contexts: dict[str, GradingContext] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -65,6 +66,8 @@ class GradingSession:
 class GraderPlugin:
     def __init__(self, session: GradingSession) -> None:
         self.session = session
+        self._pool: ThreadPoolExecutor | None = None
+        self._futures: list[Future[tuple[str, bool]]] = []
 
     def pytest_collect_file(
         self, file_path: Path, parent: pytest.Collector
@@ -74,7 +77,13 @@ class GraderPlugin:
         return None
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        """Run the sandboxes of the selected checks up front, in parallel across students."""
+        """Start the sandboxes of the selected checks, in parallel across students, in the
+        order the checks will be judged.
+
+        Judging starts at once and waits only for the observations it needs, so the grader's
+        own work (reading outcomes, comparing with the reference) overlaps the students' runs
+        instead of following all of them.
+        """
         wanted: dict[tuple[str, str, str], CheckItem] = {}
         for item in session.items:
             if isinstance(item, CheckItem) and isinstance(item.check, ModuleCheck | ScriptCheck):
@@ -85,19 +94,35 @@ class GraderPlugin:
             return
         observer = self.session.observer
 
-        def observe(item: CheckItem) -> str:
-            observer.outcome(item.submission, item.problem, item.check)
-            return item.submission.student
+        def observe(item: CheckItem) -> tuple[str, bool]:
+            try:
+                outcome, _ = observer.outcome(item.submission, item.problem, item.check)
+            except Exception:  # a grader bug: the check's own item meets it again and says so
+                return item.submission.student, True
+            return item.submission.student, code_failed(outcome)
 
-        pool = ThreadPoolExecutor(max_workers=max(1, self.session.jobs))
-        try:
-            for student in pool.map(observe, wanted.values()):
-                if self.session.on_observed:
-                    self.session.on_observed(student)
-        except BaseException:  # Ctrl-C: start nothing new; what finished is in the cache
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True)
+        self._pool = ThreadPoolExecutor(max_workers=max(1, self.session.jobs))
+        self._futures = [self._pool.submit(observe, item) for item in wanted.values()]
+        for future in self._futures:
+            future.add_done_callback(self._observed)
+
+    def _observed(self, future: Future[tuple[str, bool]]) -> None:
+        if self.session.on_observed is not None and not future.cancelled():
+            self.session.on_observed(*future.result())
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Iterator[None]:
+        outcome: Any = yield
+        self._stop_observing(cancel=outcome.excinfo is not None)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self._stop_observing(cancel=True)  # collection failed, or anything else ended early
+
+    def _stop_observing(self, cancel: bool) -> None:
+        """Ctrl-C (or any early end) starts nothing new; what finished is in the cache."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=cancel)
+            self._pool = None
 
     # --- instructors' custom checks: plain pytest functions with these fixtures -------------
 
@@ -221,6 +246,14 @@ def grader_bug(check: Any, part: str | None, exc: BaseException) -> CheckResult:
         f"{exc}); please tell the course staff",
         title=check.title,
     )
+
+
+def code_failed(outcome: ProbeOutcome | None) -> bool:
+    """Whether a student's code could not be observed as planned (absent, crashed, or stopped by
+    a limit): what the progress bar counts as failures while a batch runs."""
+    if outcome is None or outcome.problem is not None or outcome.observation is None:
+        return True
+    return getattr(outcome.observation, "error", None) is not None
 
 
 class CheckItem(pytest.Item):
