@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 
 from grader.exprs import ExpressionError, parse_expression
-from grader.writeup import _scan_fences, split_lines
+from grader.writeup import scan_fences, split_lines
 
 __all__ = [
     "MEAN",
@@ -94,7 +94,7 @@ _UNICODE = {
 }
 
 
-def _from_unicode(text: str) -> str:
+def from_unicode(text: str) -> str:
     """Unicode math to LaTeX: runs of superscripts become ^{...}, of subscripts _{...}."""
     out: list[str] = []
     index = 0
@@ -129,7 +129,7 @@ _BAD_RELATION = re.compile(
 )
 
 
-def _balanced_group(text: str, open_at: int) -> int | None:
+def balanced_group(text: str, open_at: int) -> int | None:
     """Index just past the '}' matching the '{' at `open_at`, or None if unbalanced."""
     depth = 0
     for index in range(open_at, len(text)):
@@ -146,13 +146,13 @@ def _unbox(text: str) -> str:
     """The content of the last \\boxed{...}, or the text itself."""
     starts = [m.end() - 1 for m in re.finditer(r"\\(?:boxed|fbox)\s*\{", text)]
     for start in reversed(starts):
-        end = _balanced_group(text, start)
+        end = balanced_group(text, start)
         if end is not None:
             return text[start + 1 : end - 1]
     return text
 
 
-def _top_level_split(text: str, pattern: re.Pattern[str]) -> list[str]:
+def top_level_split(text: str, pattern: re.Pattern[str]) -> list[str]:
     """Split on `pattern` where it occurs outside every {...}, (...) and [...]."""
     depth = 0
     parts: list[str] = []
@@ -177,7 +177,7 @@ def _top_level_split(text: str, pattern: re.Pattern[str]) -> list[str]:
 
 
 def _prepare(tex: str) -> str:
-    text = _from_unicode(tex.strip())
+    text = from_unicode(tex.strip())
     text = text.strip().strip("`").strip()
     text = re.sub(r"^\$+|\$+$", "", text).strip()
     text = re.sub(r"^\\\[|\\\]$|^\\\(|\\\)$", "", text).strip()
@@ -189,8 +189,8 @@ def _prepare(tex: str) -> str:
         r"\\text\{\s*(?:so|then|thus|hence|and|therefore|finally)\b[^{}]*\}", " ", text, flags=re.I
     )
     text = re.sub(r"\\(?:text|mbox)\s*\{[\s,.;:]*\}", " ", text)
-    text = _top_level_split(text, _IMPLIES)[-1]
-    text = _top_level_split(text, _RELATIONS)[-1]
+    text = top_level_split(text, _IMPLIES)[-1]
+    text = top_level_split(text, _RELATIONS)[-1]
     return text.strip().rstrip(".,;").strip()
 
 
@@ -670,7 +670,7 @@ def latex_to_python(tex: str, variables: dict[str, str]) -> str:
         raise LatexError("the formula is empty")
     if "\\\\" in text:
         raise LatexError("the formula spans several lines; pass one line")
-    if len(_top_level_split(text, _BAD_RELATION)) > 1:
+    if len(top_level_split(text, _BAD_RELATION)) > 1:
         raise LatexError("the formula contains an inequality or a relation other than '='")
     tokens = _tokenize(text, kinds)
     try:
@@ -697,11 +697,11 @@ class Formula:
     syntax: str  # "latex" | "code" (an inline `code` span) | "plain" (unicode math on a line)
 
 
-_DISPLAY = re.compile(
+DISPLAY_MATH = re.compile(
     r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\begin\{(equation|align|gather|multline)(\*?)\}(.+?)\\end\{\3\4\}",
     re.S,
 )
-_INLINE = re.compile(r"(?<![\\$])\$(?!\$)([^$\n]{1,2000}?)(?<!\\)\$(?!\$)")
+INLINE_MATH = re.compile(r"(?<![\\$])\$(?!\$)([^$\n]{1,2000}?)(?<!\\)\$(?!\$)")
 _CODE_SPAN = re.compile(r"`([^`\n]{1,2000})`")
 _UNICODE_MATH = re.compile(r"[Σ∑∏√·×⋅⁻⁰¹²³⁴⁵⁶⁷⁸⁹ᴸⁱⁿ₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₗ]")
 _PLAIN_EQUATION = re.compile(r"^\s*(?:[A-Za-z ]{1,20}:\s*)?[A-Za-z][\w\[\]()^{}]{0,30}\s*=[^=]")
@@ -740,12 +740,12 @@ def _equations(segment: str, line: int, display: bool, syntax: str) -> list[Form
     found: list[Formula] = []
     boxed_spans = list(re.finditer(r"\\(?:boxed|fbox)\s*\{", segment))[:MAX_BOXES]
     for match in boxed_spans:
-        end = _balanced_group(segment, match.end() - 1)
+        end = balanced_group(segment, match.end() - 1)
         if end is None:
             continue
         inner = segment[match.end() : end - 1]
         row_line = line + segment[: match.start()].count("\n")
-        parts = _top_level_split(_clean_row(inner), _RELATIONS)
+        parts = top_level_split(_clean_row(inner), _RELATIONS)
         if parts[-1].strip():
             found.append(
                 Formula(
@@ -763,7 +763,7 @@ def _equations(segment: str, line: int, display: bool, syntax: str) -> list[Form
     for offset, row in _rows(segment):
         row_line = line + segment[:offset].count("\n")
         for piece in _pieces(_clean_row(row)):
-            parts = _top_level_split(piece, _RELATIONS)
+            parts = top_level_split(piece, _RELATIONS)
             if len(parts) == 1:
                 found.append(Formula(chain_lhs, parts[0].strip(), row_line, False, display, syntax))
                 continue
@@ -782,9 +782,9 @@ _SEPARATOR = re.compile(r"[,;]?\s*\\q?quad(?![A-Za-z])|\\text\{\s*(?:and|,)\s*\}
 def _pieces(row: str) -> list[str]:
     """Equations written side by side on one row: 'E = 0, \\qquad Var = ...' is two."""
     pieces: list[str] = []
-    for part in _top_level_split(row, _SEPARATOR):
-        commas = _top_level_split(part, re.compile(r","))
-        if len(commas) > 1 and all(len(_top_level_split(c, _RELATIONS)) > 1 for c in commas):
+    for part in top_level_split(row, _SEPARATOR):
+        commas = top_level_split(part, re.compile(r","))
+        if len(commas) > 1 and all(len(top_level_split(c, _RELATIONS)) > 1 for c in commas):
             pieces.extend(commas)
         else:
             pieces.append(part)
@@ -800,7 +800,7 @@ def find_formulas(section_text: str, first_line: int = 1) -> list[Formula]:
     if not isinstance(section_text, str):
         return []
     lines = split_lines(section_text[:MAX_SECTION_CHARS])
-    _, outside = _scan_fences(lines)
+    _, outside = scan_fences(lines)
     text = "\n".join(line if out else "" for line, out in zip(lines, outside, strict=True))
     found: list[tuple[int, Formula]] = []
 
@@ -810,7 +810,7 @@ def find_formulas(section_text: str, first_line: int = 1) -> list[Formula]:
         return first_line + bisect.bisect_right(starts, offset) - 1
 
     masked = list(text)
-    for match in _DISPLAY.finditer(text):
+    for match in DISPLAY_MATH.finditer(text):
         body = match.group(1) or match.group(2) or match.group(5) or ""
         start = match.start(1) if match.group(1) is not None else match.start(0)
         for formula in _equations(body, line_of(start), True, "latex"):
@@ -819,7 +819,7 @@ def find_formulas(section_text: str, first_line: int = 1) -> list[Formula]:
         if len(found) > MAX_FORMULAS:
             break
     rest = "".join(masked)
-    for match in _INLINE.finditer(rest):
+    for match in INLINE_MATH.finditer(rest):
         for formula in _equations(match.group(1), line_of(match.start()), False, "latex"):
             found.append((match.start(), formula))
         if len(found) > MAX_FORMULAS:

@@ -27,11 +27,11 @@ from grader.context import GradingContext, needs_reference, result
 from grader.documents import Document
 from grader.exprs import ExpressionError, parse_expression
 from grader.ingest import ANSWER_SHEET, Answer
-from grader.latex import _DISPLAY, _INLINE, _balanced_group, _from_unicode, _top_level_split
+from grader.latex import DISPLAY_MATH, INLINE_MATH, balanced_group, from_unicode, top_level_split
 from grader.results import CheckResult, SourceRef, Status
 from grader.rubric import Problem, RefValue, ValuesCheck
 from grader.sources import problem_section
-from grader.writeup import _scan_fences, split_lines
+from grader.writeup import scan_fences, split_lines
 
 MAX_VALUE_CHARS = 200
 
@@ -78,7 +78,7 @@ def parse_written(text: Any) -> Written | None:
     if isinstance(text, bool) or not isinstance(text, str | int | float):
         return None
     raw = str(text)[:MAX_VALUE_CHARS]
-    cleaned = _from_unicode(raw).replace("{,}", "").replace("\\minus", "-")
+    cleaned = from_unicode(raw).replace("{,}", "").replace("\\minus", "-")
     cleaned = _SPACING.sub(" ", _REMARK.sub(" ", cleaned))
     cleaned = re.sub(r"\s+", " ", cleaned).strip().rstrip(".,;").strip()
     match = _NUMBER.match(cleaned)
@@ -131,14 +131,14 @@ def _fractions(text: str) -> str:
         match = re.search(r"\\[dt]?frac\s*\{", text)
         if match is None:
             return text
-        top_end = _balanced_group(text, match.end() - 1)
+        top_end = balanced_group(text, match.end() - 1)
         if top_end is None:
             return text
         rest = text[top_end:].lstrip()
         if not rest.startswith("{"):
             return text
         bottom_start = len(text) - len(rest)
-        bottom_end = _balanced_group(text, bottom_start)
+        bottom_end = balanced_group(text, bottom_start)
         if bottom_end is None:
             return text
         top = text[match.end() : top_end - 1]
@@ -153,7 +153,7 @@ def normalise_lhs(tex: str) -> str:
     Spaces, braces, parentheses, underscores, '*', font and sizing commands and case are
     dropped; \\partial and ∂ read as d; primes as '.
     """
-    text = _from_unicode(tex[:MAX_VALUE_CHARS]).replace("∂", "d").replace("′", "'")
+    text = from_unicode(tex[:MAX_VALUE_CHARS]).replace("∂", "d").replace("′", "'")
     text = re.sub(r"\\(?:left|right|displaystyle|[bB]igg?[lr]?)(?![A-Za-z])", "", text)
     text = re.sub(r"\\partial(?![A-Za-z])", "d", text)
     text = re.sub(r"\\prime(?![A-Za-z])", "'", text)
@@ -198,7 +198,7 @@ _ROW_BREAK = re.compile(r"\\\\")
 def _split(row: str) -> list[str]:
     row = re.sub(r"\\(?:begin|end)\{[A-Za-z]+\*?\}", " ", row)
     row = re.sub(r"\\tag\*?\{[^{}]*\}|&", " ", row)
-    return _top_level_split(row, _RELATION)
+    return top_level_split(row, _RELATION)
 
 
 def _chains(rows: list[tuple[int, str]], into: list[Equation]) -> None:
@@ -221,7 +221,7 @@ def _chains(rows: list[tuple[int, str]], into: list[Equation]) -> None:
 def equations(text: str, first_line: int = 1) -> list[Equation]:
     """Every equation in `text` (display math, inline math, plain lines), in order."""
     lines = split_lines(text)
-    _, outside = _scan_fences(lines)
+    _, outside = scan_fences(lines)
     body = "\n".join(line if out else "" for line, out in zip(lines, outside, strict=True))
     found: list[tuple[int, int, list[Equation]]] = []
     masked = list(body)
@@ -229,7 +229,7 @@ def equations(text: str, first_line: int = 1) -> list[Equation]:
     def line_of(offset: int) -> int:
         return first_line + body.count("\n", 0, offset)
 
-    for match in _DISPLAY.finditer(body):
+    for match in DISPLAY_MATH.finditer(body):
         inner = match.group(1) or match.group(2) or match.group(5) or ""
         start = match.start(1) if match.group(1) is not None else match.start(0)
         rows, offset = [], 0
@@ -239,7 +239,7 @@ def equations(text: str, first_line: int = 1) -> list[Equation]:
         found.append((line_of(start), start, _as_rows(rows)))
         masked[match.start() : match.end()] = " " * (match.end() - match.start())
     rest = "".join(masked)
-    for match in _INLINE.finditer(rest):
+    for match in INLINE_MATH.finditer(rest):
         found.append((line_of(match.start()), match.start(), _as_rows([(0, match.group(1))])))
     offset = 0
     for line in rest.split("\n"):

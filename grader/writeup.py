@@ -268,7 +268,7 @@ class _Raw:
         )
 
 
-def _scan_fences(lines: list[str]) -> tuple[list[_Raw], list[bool]]:
+def scan_fences(lines: list[str]) -> tuple[list[_Raw], list[bool]]:
     """Fenced blocks and a mask of the lines outside every fence."""
     outside = [True] * len(lines)
     blocks: list[_Raw] = []
@@ -674,7 +674,7 @@ def extract_code_blocks(text: str) -> list[CodeBlock]:
     must contain unmistakable code (`self.`, `import`, a method call, ...).
     """
     lines = split_lines(text)
-    fenced, outside = _scan_fences(lines)
+    fenced, outside = scan_fences(lines)
     for raw in fenced:
         raw.context = _context_before(lines, raw.start, outside)
         found = _numbered(raw.lines)
@@ -1227,7 +1227,7 @@ def find_sections(text: str) -> list[Section]:
     non-problem markdown heading of the same or a higher level ("## References").
     """
     lines = split_lines(text)
-    _, outside = _scan_fences(lines)
+    _, outside = scan_fences(lines)
     headings = _headings(lines, outside)
     last_line = len(lines)
     while last_line > 1 and not lines[last_line - 1].strip():
@@ -1367,7 +1367,7 @@ def _mask(text: str, pattern: re.Pattern[str]) -> str:
 def _prepared_lines(text: str, first_line: int = 1) -> list[tuple[int, str]]:
     """Non-code lines with sub/superscripts, labels, citations and identifiers blanked out."""
     lines = split_lines(text)
-    _, outside = _scan_fences(lines)
+    _, outside = scan_fences(lines)
     out = []
     for index, line in enumerate(lines):
         if not outside[index] or not line.strip():
@@ -1594,7 +1594,7 @@ def extract_choices(text: str, options: dict[str, list[str]]) -> tuple[set[str],
     text = text[:MAX_TEXT_CHARS]
     patterns = _alias_patterns(options)
     votes: dict[str, list[int]] = {option: [] for option in options}
-    _, outside = _scan_fences(split_lines(text))
+    _, outside = scan_fences(split_lines(text))
     kept_lines = [line for line, out in zip(split_lines(text), outside, strict=True) if out]
     for paragraph in re.split(r"\n\s*\n", _plain("\n".join(kept_lines))):
         for sentence in re.split(
