@@ -520,8 +520,9 @@ def orchestrate(args: argparse.Namespace) -> None:
         d = run_measure(
             "d_regrade_lib", [class_dir], 2, work, select="not p5", cache_dir=cold, rubrics=rubrics
         )
-        e1 = run_measure("e_p5_j1", [DEMO], 1, work, select="p5")
-        e2 = run_measure("e_p5_j2", [DEMO], 2, work, select="p5")
+        hw6 = [DEMO / name for name in demo_students()]  # not the hw1/ and hw2/ classes
+        e1 = run_measure("e_p5_j1", hw6, 1, work, select="p5")
+        e2 = run_measure("e_p5_j2", hw6, 2, work, select="p5")
         rows = table_rows(args, mix, costs, a, c1, c2, (d, d_wall, change), e1, e2)
         commands += [
             ("(d)", shown(d_cli, names)),

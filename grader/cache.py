@@ -8,9 +8,8 @@ so an interrupted batch leaves whole entries or none, and `--resume` simply reus
 Entries are read back through the same strict validation as fresh sandbox output: numeric
 dtypes only, every array inside its file, nothing unpickled.
 
-Arrays are stored packed, one file per probe with an index in `meta.json`, rather than as `.npz`:
-a module probe sends ~390 arrays, and opening a zip member per array made reading the cache most
-of the cost of re-grading a class (~75 ms a student, against ~2 ms packed).
+Arrays are stored as the probe writes them, packed in one file per probe, with the index in
+`meta.json`.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from grader import __version__
-from grader.observations import MAX_ARRAY_BYTES, OBSERVATION
+from grader.observations import OBSERVATION, read_packed, write_packed
 from grader.sandbox import (
     PROBE_SCRIPT,
     ProbeOutcome,
@@ -100,7 +99,7 @@ def _store(entry: Path, result: SandboxResult) -> None:
             "observation": outcome.observation.model_dump(mode="json")
             if outcome.observation
             else None,
-            "arrays": _pack(staging / f"{index}.bin", outcome.arrays),
+            "arrays": write_packed(staging / f"{index}.bin", outcome.arrays),
         }
     (staging / "meta.json").write_text(json.dumps(meta))
     try:
@@ -117,7 +116,7 @@ def _load(entry: Path, job: SandboxJob) -> SandboxResult | None:
             item = meta["outcomes"][req.id]
             raw = item["observation"]
             observation = OBSERVATION.validate_python(raw) if raw is not None else None
-            arrays = _unpack(entry / f"{item['index']}.bin", item["arrays"])
+            arrays = read_packed(entry / f"{item['index']}.bin", item["arrays"])
             outcomes[req.id] = ProbeOutcome(observation, arrays, item["problem"])
         return SandboxResult(
             outcomes=outcomes,
@@ -131,39 +130,3 @@ def _load(entry: Path, job: SandboxJob) -> SandboxResult | None:
         )
     except (OSError, KeyError, TypeError, ValueError):
         return None  # absent or damaged: run again
-
-
-def _pack(path: Path, arrays: dict[str, np.ndarray]) -> list[dict[str, Any]]:
-    """Write the arrays back to back; return where each one is."""
-    index = []
-    offset = 0
-    with path.open("wb") as fh:
-        for name, array in sorted(arrays.items()):
-            data = array if array.flags.c_contiguous else array.copy(order="C")  # keeps 0-d
-            fh.write(data.tobytes())
-            index.append(
-                {"name": name, "dtype": data.dtype.str, "shape": list(data.shape), "at": offset}
-            )
-            offset += data.nbytes
-    return index
-
-
-def _unpack(path: Path, index: list[dict[str, Any]]) -> dict[str, np.ndarray]:
-    """The arrays `_pack` wrote, each checked (numeric dtype, inside the file) before use."""
-    size = path.stat().st_size
-    if size > MAX_ARRAY_BYTES:
-        raise ValueError("cached arrays exceed the size limit")
-    buffer = bytearray(path.read_bytes())  # writable, like arrays loaded from a probe's output
-    arrays: dict[str, np.ndarray] = {}
-    for entry in index:
-        dtype = np.dtype(str(entry["dtype"]))
-        if dtype.kind not in "biuf" or dtype.hasobject:
-            raise ValueError(f"cached array {entry['name']!r} has dtype {dtype}")
-        shape = tuple(int(n) for n in entry["shape"])
-        count = int(np.prod(shape, dtype=np.int64))
-        start = int(entry["at"])
-        if min(count, start, *shape, 0) < 0 or start + count * dtype.itemsize > size:
-            raise ValueError(f"cached array {entry['name']!r} lies outside its file")
-        flat = np.frombuffer(buffer, dtype=dtype, count=count, offset=start)
-        arrays[str(entry["name"])] = flat.reshape(shape)
-    return arrays

@@ -7,7 +7,9 @@ A malformed observation is treated like a crash, never as a verdict.
 
 from __future__ import annotations
 
-import zipfile
+import math
+import re
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -133,59 +135,64 @@ OBSERVATION: TypeAdapter[Observation] = TypeAdapter(
 )
 
 MAX_ARRAY_BYTES = 256 * 2**20
+MAX_ARRAYS = 10_000
 
 
-def load_arrays(path: str, max_bytes: int = MAX_ARRAY_BYTES) -> dict[str, np.ndarray]:
+def write_packed(path: Path, arrays: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    """Write arrays back to back (the probe's own format, see probe.py); return their index."""
+    index = []
+    offset = 0
+    with path.open("wb") as fh:
+        for name, array in sorted(arrays.items()):
+            data = array if array.flags.c_contiguous else array.copy(order="C")  # keeps 0-d
+            fh.write(data.tobytes())
+            index.append(
+                {"name": name, "dtype": data.dtype.str, "shape": list(data.shape), "at": offset}
+            )
+            offset += data.nbytes
+    return index
+
+
+def read_packed(path: Path, index: Any, max_bytes: int = MAX_ARRAY_BYTES) -> dict[str, np.ndarray]:
     """Numeric arrays only, never objects; bounded so a submission cannot flood the grader.
 
-    One pass over the archive: each member's header is checked (numeric dtype, a size its zip
-    member can hold, the running total within `max_bytes`) before its data is read, so nothing is
-    allocated for a claim that fails. A module probe sends hundreds of arrays, and opening the
-    archive once instead of twice per array is most of the cost of reading an observation.
+    Each index entry is checked (a name, a numeric dtype, a shape, a place inside the file)
+    before any array is made; nothing is allocated beyond the file itself, which is bounded by
+    `max_bytes` before it is read. The arrays are views of one writable buffer.
     """
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ValueError(f"not an array archive ({exc})") from exc
+    if not isinstance(index, list) or len(index) > MAX_ARRAYS:
+        raise ValueError("the array index is not a list of at most 10,000 entries")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise ValueError("observation arrays exceed the size limit")
+    buffer = bytearray(path.read_bytes())
     arrays: dict[str, np.ndarray] = {}
-    total = 0
-    with archive:
-        members = archive.infolist()
-        if len(members) > 10_000:
-            raise ValueError("too many arrays")
-        for member in members:
-            key = member.filename.removesuffix(".npy")
-            if key in arrays:
-                raise ValueError(f"array {key!r} appears twice")
-            if member.file_size > max_bytes:
-                raise ValueError(f"array {member.filename!r} is too large")
-            with archive.open(member) as fh:
-                shape, fortran, dtype = _array_header(fh, member.filename)
-                nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-                if nbytes > member.file_size:
-                    raise ValueError(f"array {member.filename!r} claims more data than it holds")
-                total += nbytes
-                if total > max_bytes:
-                    raise ValueError("observation arrays exceed the size limit")
-                data = bytearray(nbytes)
-                if fh.readinto(data) != nbytes:  # type: ignore[attr-defined]  # a ZipExtFile
-                    raise ValueError(f"array {member.filename!r} is truncated")
-            flat = np.frombuffer(data, dtype=dtype)
-            arrays[key] = flat.reshape(shape, order="F" if fortran else "C")
+    for entry in index:
+        name, dtype, shape, start = _index_entry(entry)
+        if name in arrays:
+            raise ValueError(f"array {name!r} appears twice")
+        count = math.prod(shape)
+        if start + count * dtype.itemsize > len(buffer):
+            raise ValueError(f"array {name!r} claims more data than its file holds")
+        flat = np.frombuffer(buffer, dtype=dtype, count=count, offset=start)
+        arrays[name] = flat.reshape(shape)
     return arrays
 
 
-def _array_header(fh: Any, name: str) -> tuple[tuple[int, ...], bool, np.dtype[Any]]:
-    try:
-        version = np.lib.format.read_magic(fh)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
-        else:
-            raise ValueError(f"unsupported format version {version}")
-    except ValueError as exc:
-        raise ValueError(f"array {name!r} has a bad header ({exc})") from exc
-    if dtype.kind not in "biuf" or dtype.hasobject:
-        raise ValueError(f"array {name!r} has non-numeric dtype {dtype}")
-    return shape, fortran, dtype
+def _index_entry(entry: Any) -> tuple[str, np.dtype[Any], tuple[int, ...], int]:
+    if not isinstance(entry, dict) or set(entry) != {"name", "dtype", "shape", "at"}:
+        raise ValueError("malformed array index entry")
+    name, dtype, shape, start = entry["name"], entry["dtype"], entry["shape"], entry["at"]
+    if not isinstance(name, str) or not 0 < len(name) <= 500:
+        raise ValueError("array names must be short strings")
+    if not isinstance(dtype, str) or not re.fullmatch(r"[<>|=]?[biuf]\d{1,2}", dtype):
+        raise ValueError(f"array {name!r} has non-numeric dtype {str(dtype)[:40]!r}")
+    if (
+        not isinstance(shape, list)
+        or len(shape) > 32
+        or not all(type(n) is int and 0 <= n < 2**40 for n in shape)
+        or type(start) is not int
+        or start < 0
+    ):
+        raise ValueError(f"array {name!r} has a malformed shape or offset")
+    return name, np.dtype(dtype), tuple(shape), start

@@ -3,8 +3,10 @@
 This file is copied alone into the sandbox and run as a script, so it imports nothing from the
 grader (the grader, the references and the rubrics are not visible in there). It executes the
 plan the grader wrote (`plan.json`), on inputs the grader drew (`inputs.npz`), and writes plain
-observations: one JSON file and one .npz of arrays per probe. It decides nothing: whatever it
-writes is untrusted by the grader, which validates it and judges against its own reference.
+observations: per probe one JSON file, and its arrays packed back to back in a `.bin` file
+indexed by a `.arrays.json` (numeric arrays only; the grader checks every entry). It decides
+nothing: whatever it writes is untrusted by the grader, which validates it and judges against
+its own reference.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 # (Student code shares this process and could still patch these names: the grader therefore
 # cross-checks what this file claims against the arrays it writes, and trusts no verdict from here.)
 _json_dump = json.dump
-_np_savez = np.savez
+_np_ascontiguous = np.ascontiguousarray
 _open = open
 MAX_TEXT = 4000
 SUBMISSION = Path.cwd()
@@ -362,7 +364,7 @@ IO_DIR = "/sandbox/io"  # where the sandbox mounts the plan, inputs and output f
 
 
 def run_plan(io_dir: Path) -> None:
-    """Execute `plan.json` on `inputs.npz` in `io_dir`, writing `out/<index>.json` and `.npz`.
+    """Execute `plan.json` on `inputs.npz` in `io_dir`, writing `out/<index>.json` and arrays.
 
     The one code path for both ways the probe runs: a process of its own (`main`) and a child
     forked by a warm worker (`serve`). Every random generator a student may use unseeded is
@@ -393,8 +395,26 @@ def run_plan(io_dir: Path) -> None:
         obs["seconds"] = round(time.monotonic() - started, 3)
         with _open(out_dir / f"{req['index']}.json", "w") as fh:
             _json_dump(obs, fh, default=str)
-        _np_savez(out_dir / f"{req['index']}.npz", **arrays)
+        _write_arrays(out_dir, req["index"], arrays)
     sys.stdout.flush()
+
+
+def _write_arrays(out_dir: Path, index: int, arrays: dict[str, Any]) -> None:
+    """Arrays back to back in `<index>.bin`, their names, dtypes, shapes and offsets in
+    `<index>.arrays.json`: one file to read instead of a zip member per array."""
+    entries = []
+    offset = 0
+    with _open(out_dir / f"{index}.bin", "wb") as fh:
+        for name, array in sorted(arrays.items()):
+            data = _np_ascontiguous(array)
+            if data.ndim != array.ndim:  # a 0-d array: ascontiguousarray makes it 1-d
+                data = data.reshape(array.shape)
+            fh.write(data.tobytes())
+            shape = list(data.shape)
+            entries.append({"name": name, "dtype": data.dtype.str, "shape": shape, "at": offset})
+            offset += data.nbytes
+    with _open(out_dir / f"{index}.arrays.json", "w") as fh:
+        _json_dump(entries, fh)
 
 
 # --- warm worker ("zygote") ----------------------------------------------------------------

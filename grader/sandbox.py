@@ -25,8 +25,6 @@ import sys
 import tempfile
 import time
 import weakref
-import zipfile
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,7 +33,7 @@ from typing import Any, Protocol
 import numpy as np
 from pydantic import ValidationError
 
-from grader.observations import OBSERVATION, Observation, load_arrays
+from grader.observations import OBSERVATION, Observation, read_packed
 
 PROBE_SCRIPT = Path(__file__).with_name("probe.py")
 STARTUP_S = 30.0  # interpreter start and `import torch` on a loaded machine
@@ -441,7 +439,7 @@ def _tail(fh: Any) -> str:
 
 def read_outcome(out_dir: Path, index: int, req: ProbeRequest) -> ProbeOutcome:
     """Parse one probe's output strictly; anything malformed is a problem, never a verdict."""
-    json_path, npz_path = out_dir / f"{index}.json", out_dir / f"{index}.npz"
+    json_path = out_dir / f"{index}.json"
     if not json_path.is_file() or json_path.is_symlink():
         return ProbeOutcome(None, {}, "the process ended before this part was observed")
     try:
@@ -451,14 +449,16 @@ def read_outcome(out_dir: Path, index: int, req: ProbeRequest) -> ProbeOutcome:
         observation = OBSERVATION.validate_python(raw)
     except (ValueError, ValidationError, AttributeError, RecursionError) as exc:
         return ProbeOutcome(None, {}, f"unreadable observation ({type(exc).__name__})")
-    arrays: dict[str, np.ndarray] = {}
-    if npz_path.is_file() and not npz_path.is_symlink():
-        try:
-            if npz_path.stat().st_size > 256 * 2**20:
-                raise ValueError("arrays too large")
-            arrays = load_arrays(str(npz_path))
-        except (ValueError, OSError, SyntaxError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-            return ProbeOutcome(observation, {}, f"unreadable arrays ({exc})")
+    bin_path, index_path = out_dir / f"{index}.bin", out_dir / f"{index}.arrays.json"
+    if not bin_path.exists() and not index_path.exists():
+        return ProbeOutcome(observation, {})
+    try:
+        if any(p.is_symlink() or not p.is_file() for p in (bin_path, index_path)):
+            raise ValueError("missing or not a plain file")
+        entries = json.loads(index_path.read_bytes()[: 8 * 2**20])
+        arrays = read_packed(bin_path, entries)
+    except (ValueError, OSError, RecursionError) as exc:
+        return ProbeOutcome(observation, {}, f"unreadable arrays ({exc})")
     return ProbeOutcome(observation, arrays)
 
 

@@ -1,84 +1,91 @@
-"""Tests for grader.observations.load_arrays: what a probe's array archive may and may not hold.
+"""Tests for grader.observations' array reader: what a probe's packed arrays may and may not hold.
 
 The hostile cases through the whole sandbox path are in tests/test_sandbox.py; these pin the
-reader itself, on archives written by numpy as a probe writes them, and on hand-broken ones.
+reader itself, on files written as the probe writes them, and on hand-broken ones.
 """
 
 from __future__ import annotations
 
-import zipfile
+import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from grader.observations import load_arrays
+from grader.observations import read_packed, write_packed
+
+ARRAYS = {
+    "c_order": np.arange(24, dtype=np.float32).reshape(2, 3, 4),
+    "fortran": np.asfortranarray(np.arange(6, dtype=np.float64).reshape(2, 3)),
+    "big_endian": np.arange(5, dtype=">i4"),
+    "scalar": np.array(3.5),
+    "empty": np.zeros((0, 7)),
+    "flags": np.array([True, False]),
+}
 
 
-def test_arrays_come_back_as_numpy_saved_them(tmp_path: Path) -> None:
-    arrays = {
-        "c_order": np.arange(24, dtype=np.float32).reshape(2, 3, 4),
-        "fortran": np.asfortranarray(np.arange(6, dtype=np.float64).reshape(2, 3)),
-        "big_endian": np.arange(5, dtype=">i4"),
-        "scalar": np.array(3.5),
-        "empty": np.zeros((0, 7)),
-        "flags": np.array([True, False]),
-    }
-    np.savez(tmp_path / "a.npz", **arrays)
-    got = load_arrays(str(tmp_path / "a.npz"))
-    assert sorted(got) == sorted(arrays)
-    for name, want in arrays.items():
+def test_arrays_come_back_as_they_were_written(tmp_path: Path) -> None:
+    index = write_packed(tmp_path / "a.bin", ARRAYS)
+    got = read_packed(tmp_path / "a.bin", json.loads(json.dumps(index)))
+    assert sorted(got) == sorted(ARRAYS)
+    for name, want in ARRAYS.items():
         assert got[name].dtype == want.dtype and got[name].shape == want.shape, name
         assert np.array_equal(got[name], want), name
-    got["c_order"][0, 0, 0] = -1  # judges get ordinary, writable arrays
+    got["c_order"][0, 0, 0] = -1  # judges get ordinary, writable arrays ...
+    assert np.array_equal(got["fortran"], ARRAYS["fortran"])  # ... each its own
 
 
-def test_compressed_archives_are_read(tmp_path: Path) -> None:
-    np.savez_compressed(tmp_path / "a.npz", x=np.linspace(0, 1, 1000))
-    assert np.array_equal(load_arrays(str(tmp_path / "a.npz"))["x"], np.linspace(0, 1, 1000))
+def test_the_probe_writes_the_same_format(tmp_path: Path) -> None:
+    """probe.py cannot import the grader: its writer is its own, and must agree with ours."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "probe_copy", Path(__file__).resolve().parents[1] / "grader" / "probe.py"
+    )
+    assert spec is not None and spec.loader is not None
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    probe._write_arrays(tmp_path, 0, dict(ARRAYS))
+    index = json.loads((tmp_path / "0.arrays.json").read_text())
+    got = read_packed(tmp_path / "0.bin", index)
+    for name, want in ARRAYS.items():
+        assert got[name].shape == want.shape and np.array_equal(got[name], want), name
 
 
-def _rewrite(path: Path, name: str, data: bytes, mode: str = "w") -> None:
-    with zipfile.ZipFile(path, mode) as archive:
-        archive.writestr(name, data)
+def _entry(**change: Any) -> list[dict[str, Any]]:
+    return [{"name": "x", "dtype": "<f8", "shape": [4], "at": 0, **change}]
 
 
 @pytest.mark.parametrize(
-    ("breakage", "message"),
+    ("index", "message"),
     [
-        ("short_data", "is truncated"),
-        ("truncated", "claims more data than it holds"),
-        ("duplicate", "appears twice"),
-        ("bad_header", "bad header"),
-        ("objects", "non-numeric dtype"),
-        ("not_zip", "not an array archive"),
+        (_entry(at=8), "claims more data"),
+        (_entry(shape=[5]), "claims more data"),
+        (_entry(shape=[2**39, 2**39]), "claims more data"),  # never allocated
+        (_entry(shape=[2**40]), "malformed shape"),
+        (_entry(shape=[-1]), "malformed shape"),
+        (_entry(shape=[2.0]), "malformed shape"),
+        (_entry(at=-8), "malformed shape or offset"),
+        (_entry(dtype="|O"), "non-numeric dtype"),
+        (_entry(dtype="<c16"), "non-numeric dtype"),
+        (_entry(dtype="<U8"), "non-numeric dtype"),
+        (_entry(dtype=["<f8"]), "non-numeric dtype"),
+        (_entry(name=""), "short strings"),
+        (_entry(extra=1), "malformed array index entry"),
+        (_entry() + _entry(), "appears twice"),
+        ({"x": 1}, "not a list"),
+        (_entry() * 10_001, "not a list"),
     ],
 )
-def test_broken_archives_are_refused(tmp_path: Path, breakage: str, message: str) -> None:
-    path = tmp_path / "a.npz"
-    np.savez(tmp_path / "good.npz", x=np.arange(100, dtype=np.float64))
-    with zipfile.ZipFile(tmp_path / "good.npz") as good:
-        member = good.read("x.npy")
-    if breakage == "short_data":  # the member still looks big enough for what it claims
-        _rewrite(path, "x.npy", member[:-80])
-    elif breakage == "truncated":
-        _rewrite(path, "x.npy", member[:-300])
-    elif breakage == "duplicate":
-        _rewrite(path, "x.npy", member)
-        with pytest.warns(UserWarning, match="Duplicate name"):
-            _rewrite(path, "x.npy", member, mode="a")
-    elif breakage == "bad_header":
-        _rewrite(path, "x.npy", b"\x93NUMPY\x01\x00" + b"\x10\x00" + b"{not a dict}    ")
-    elif breakage == "objects":
-        np.savez(path, x=np.array([{"a": 1}], dtype=object))
-    else:
-        path.write_bytes(b"definitely not a zip file")
+def test_broken_indexes_are_refused(tmp_path: Path, index: Any, message: str) -> None:
+    (tmp_path / "a.bin").write_bytes(np.zeros(4).tobytes())
     with pytest.raises(ValueError, match=message):
-        load_arrays(str(path))
+        read_packed(tmp_path / "a.bin", index)
 
 
-def test_the_size_limit_counts_every_array(tmp_path: Path) -> None:
-    np.savez(tmp_path / "a.npz", a=np.zeros(100), b=np.zeros(100))
-    assert len(load_arrays(str(tmp_path / "a.npz"), max_bytes=1600)) == 2
+def test_the_size_limit_is_checked_before_reading(tmp_path: Path) -> None:
+    index = write_packed(tmp_path / "a.bin", {"a": np.zeros(100), "b": np.zeros(100)})
+    assert len(read_packed(tmp_path / "a.bin", index, max_bytes=1600)) == 2
     with pytest.raises(ValueError, match="exceed the size limit"):
-        load_arrays(str(tmp_path / "a.npz"), max_bytes=1599)
+        read_packed(tmp_path / "a.bin", index, max_bytes=1599)

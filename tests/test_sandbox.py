@@ -21,7 +21,6 @@ kept as strict xfails with the precise reason, so a fix shows up as an XPASS to 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import re
@@ -32,7 +31,6 @@ import textwrap
 import time
 import tracemalloc
 import uuid
-import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +39,6 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from numpy.lib import format as npf
 
 import grader.sandbox
 from grader.observations import MAX_ARRAY_BYTES, ModuleObservation
@@ -914,24 +911,15 @@ def test_a_later_probe_cannot_forge_an_earlier_observation(tmp_path: Path) -> No
 # --- the grader's reader of probe output, fed hostile files directly ------------------------
 
 
+def _arrays(out: Path, entries: list[dict[str, Any]], data: bytes) -> None:
+    """The probe's array files, written by hand: `0.bin` and its index `0.arrays.json`."""
+    (out / "0.bin").write_bytes(data)
+    (out / "0.arrays.json").write_text(json.dumps(entries))
+
+
 def _good_output(out: Path, req: ProbeRequest) -> None:
     (out / "0.json").write_text(json.dumps({"kind": "module", "id": req.id, "stage": "done"}))
-    np.savez(out / "0.npz", out0=np.ones(3))
-
-
-def _bomb(path: Path, claimed_bytes: int) -> None:
-    """A few MiB of deflated zeros whose .npy header claims `claimed_bytes` of float64."""
-    n = claimed_bytes // 8
-    with (
-        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf,
-        zf.open("out0.npy", "w", force_zip64=True) as fh,
-    ):
-        header = io.BytesIO()
-        npf.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (n,)})
-        fh.write(header.getvalue())
-        zeros = bytes(2**24)
-        for _ in range(n * 8 // len(zeros)):
-            fh.write(zeros)
+    _arrays(out, [{"name": "out0", "dtype": "<f8", "shape": [3], "at": 0}], np.ones(3).tobytes())
 
 
 def _garbage(out: Path, req: ProbeRequest) -> None:
@@ -949,8 +937,22 @@ def _symlink(out: Path, req: ProbeRequest) -> None:
 
 
 def _pickled(out: Path, req: ProbeRequest) -> None:
+    """An object array (what unpickling would need) declared in the index."""
     (out / "0.json").write_text(json.dumps({"kind": "module", "id": req.id, "stage": "done"}))
-    np.savez(out / "0.npz", out0=np.array([{"pickled": True}], dtype=object))
+    _arrays(out, [{"name": "out0", "dtype": "|O", "shape": [1], "at": 0}], bytes(8))
+
+
+def _index_symlink(out: Path, req: ProbeRequest) -> None:
+    _good_output(out, req)
+    forged = out.parent / "forged.arrays.json"
+    forged.write_text("[]")
+    (out / "0.arrays.json").unlink()
+    (out / "0.arrays.json").symlink_to(forged)
+
+
+def _bin_without_index(out: Path, req: ProbeRequest) -> None:
+    _good_output(out, req)
+    (out / "0.arrays.json").unlink()
 
 
 def _deep_json(out: Path, req: ProbeRequest) -> None:
@@ -964,6 +966,8 @@ def _deep_json(out: Path, req: ProbeRequest) -> None:
         (_other_id, "tampered"),
         (_symlink, "ended before"),
         (_pickled, "unreadable arrays"),
+        (_index_symlink, "unreadable arrays"),
+        (_bin_without_index, "unreadable arrays"),
         (_deep_json, "unreadable observation"),
     ],
 )
@@ -993,7 +997,8 @@ def test_array_bomb_is_rejected_before_it_is_inflated(tmp_path: Path) -> None:
     out.mkdir()
     req = probe_request("p.0", "m.py")
     _good_output(out, req)
-    _bomb(out / "0.npz", MAX_ARRAY_BYTES + 2**25)
+    claimed = (MAX_ARRAY_BYTES + 2**25) // 8
+    _arrays(out, [{"name": "out0", "dtype": "<f8", "shape": [claimed], "at": 0}], bytes(2**20))
     tracemalloc.start()
     try:
         outcome = read_outcome(out, 0, req)
