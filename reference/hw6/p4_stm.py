@@ -7,6 +7,7 @@ are registered path by path; the grader transplants weights between modules by t
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 STM_PATHS = 32
@@ -52,10 +53,41 @@ class STMConvLayer(nn.Module):
         self.paths = nn.ModuleList([_stm_path(final_relu) for _ in range(STM_PATHS)])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The sum over the paths, computed for all paths at once: the 32 first convolutions
+        are one 256 -> 128 convolution, the 3x3 ones one grouped convolution, and the last ones
+        (summed) one 128 -> 256 convolution. Same parameters, same function as
+        `forward_per_path` (tests check both values and gradients); 96 small convolutions per
+        call made the grader's equivalence checks the slowest part of judging a class."""
+        first, middle, last = (
+            [path[i] for path in self.paths]
+            for i in (0, 2, 4)  # type: ignore[index]
+        )
+        hidden = F.relu(F.conv2d(x, _cat(first, "weight"), _cat(first, "bias")))
+        hidden = F.relu(
+            F.conv2d(
+                hidden, _cat(middle, "weight"), _cat(middle, "bias"), padding=1, groups=STM_PATHS
+            )
+        )
+        if not self.final_relu:  # the sum of the last convolutions is one convolution
+            weight = torch.cat([conv.weight for conv in last], dim=1)
+            bias = torch.stack([conv.bias for conv in last]).sum(dim=0)
+            return F.conv2d(hidden, weight, bias)
+        parts = hidden.chunk(STM_PATHS, dim=1)  # a ReLU after each path: no merging the last
+        out = F.relu(last[0](parts[0]))
+        for conv, part in zip(last[1:], parts[1:], strict=True):
+            out = out + F.relu(conv(part))
+        return out
+
+    def forward_per_path(self, x: torch.Tensor) -> torch.Tensor:
+        """The definition: each path applied to the input, the outputs summed."""
         out = self.paths[0](x)
         for path in self.paths[1:]:
             out = out + path(x)
         return out
+
+
+def _cat(convs: list[nn.Module], name: str) -> torch.Tensor:
+    return torch.cat([getattr(conv, name) for conv in convs])
 
 
 def count_parameters(module: nn.Module) -> int:
