@@ -14,6 +14,7 @@ Arrays are stored as the probe writes them, packed in one file per probe, with t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from grader import __version__
 from grader.observations import OBSERVATION, read_packed, write_packed
@@ -35,13 +37,13 @@ from grader.sandbox import (
     iter_submission_files,
 )
 
-CACHE_FORMAT = 2  # 2: packed arrays
+CACHE_FORMAT = 3  # 2: packed arrays; 3: observations in their own JSON files
 
 
 def job_key(job: SandboxJob) -> str:
     digest = hashlib.sha256()
     digest.update(f"grader {__version__} cache {CACHE_FORMAT}\n".encode())
-    digest.update(PROBE_SCRIPT.read_bytes())
+    digest.update(_probe_digest())
     for path in iter_submission_files(job.submission_dir):
         digest.update(str(path.relative_to(job.submission_dir)).encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
@@ -54,6 +56,11 @@ def job_key(job: SandboxJob) -> str:
     limits = job.limits
     digest.update(f"{limits.memory_mb} {limits.threads}".encode())
     return digest.hexdigest()
+
+
+@functools.cache
+def _probe_digest() -> bytes:
+    return hashlib.sha256(PROBE_SCRIPT.read_bytes()).digest()
 
 
 class CachingRunner:
@@ -96,11 +103,11 @@ def _store(entry: Path, result: SandboxResult) -> None:
         meta["outcomes"][probe] = {
             "index": index,
             "problem": outcome.problem,
-            "observation": outcome.observation.model_dump(mode="json")
-            if outcome.observation
-            else None,
+            "observed": outcome.observation is not None,
             "arrays": write_packed(staging / f"{index}.bin", outcome.arrays),
         }
+        if outcome.observation is not None:  # read back by pydantic's own JSON parser
+            (staging / f"{index}.json").write_text(outcome.observation.model_dump_json())
     (staging / "meta.json").write_text(json.dumps(meta))
     try:
         os.replace(staging, entry)
@@ -114,8 +121,11 @@ def _load(entry: Path, job: SandboxJob) -> SandboxResult | None:
         outcomes = {}
         for req in job.requests:
             item = meta["outcomes"][req.id]
-            raw = item["observation"]
-            observation = OBSERVATION.validate_python(raw) if raw is not None else None
+            observation = (
+                OBSERVATION.validate_json((entry / f"{item['index']}.json").read_bytes())
+                if item["observed"]
+                else None
+            )
             arrays = read_packed(entry / f"{item['index']}.bin", item["arrays"])
             outcomes[req.id] = ProbeOutcome(observation, arrays, item["problem"])
         return SandboxResult(
@@ -128,5 +138,5 @@ def _load(entry: Path, job: SandboxJob) -> SandboxResult | None:
             isolation=meta["isolation"],
             limit_hit=meta["limit_hit"],
         )
-    except (OSError, KeyError, TypeError, ValueError):
+    except (OSError, KeyError, TypeError, ValueError, ValidationError):
         return None  # absent or damaged: run again

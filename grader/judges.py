@@ -282,21 +282,9 @@ def judge_formula(
         )
     if ctx.reference is None:
         return needs_reference(check, part, check.points)
-    for point, want in _reference_samples(problem, check, ctx):
-        try:
-            got = expression.evaluate(**point)
-        except ExpressionError as exc:
-            return _wrong(
-                check, part, f"your expression fails at {_show(point)}: {exc.message}", answer
-            )
-        if not (math.isfinite(got) and abs(got - want) <= check.atol + check.rtol * abs(want)):
-            return _wrong(
-                check,
-                part,
-                f"differs from the correct value at {_show(point)}: "
-                f"yours {got:.6g}, expected {want:.6g}",
-                answer,
-            )
+    disagreement = _disagreement(expression, str(answer.value), problem, check, ctx)
+    if disagreement is not None:
+        return _wrong(check, part, disagreement, answer)
     return result(
         check,
         part,
@@ -306,6 +294,37 @@ def judge_formula(
         f"agrees with the reference at {check.samples} sampled points",
         source=answer.source,
     )
+
+
+def _disagreement(
+    expression: Any, text: str, problem: Problem, check: FormulaCheck, ctx: GradingContext
+) -> str | None:
+    """Where the expression first leaves the reference, or None where it agrees everywhere.
+
+    The points are the same for the whole run, so an answer written the same way by many
+    students (a class writes "0" for a mean forty times) is evaluated once.
+    """
+    assert ctx.reference is not None
+    seed = derive_seed(ctx.run_seed, "formula", problem.id, check.id)
+    key = f"formula-answer:{seed}:{check.model_dump_json()}:{text}"
+    if key in ctx.reference.memo:
+        found: str | None = ctx.reference.memo[key]
+        return found
+    found = None
+    for point, want in _reference_samples(problem, check, ctx):
+        try:
+            got = expression.evaluate(**point)
+        except ExpressionError as exc:
+            found = f"your expression fails at {_show(point)}: {exc.message}"
+            break
+        if not (math.isfinite(got) and abs(got - want) <= check.atol + check.rtol * abs(want)):
+            found = (
+                f"differs from the correct value at {_show(point)}: "
+                f"yours {got:.6g}, expected {want:.6g}"
+            )
+            break
+    ctx.reference.memo[key] = found
+    return found
 
 
 def _reference_samples(

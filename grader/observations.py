@@ -165,7 +165,10 @@ def read_packed(path: Path, index: Any, max_bytes: int = MAX_ARRAY_BYTES) -> dic
     size = path.stat().st_size
     if size > max_bytes:
         raise ValueError("observation arrays exceed the size limit")
-    buffer = bytearray(path.read_bytes())
+    buffer = bytearray(size)
+    with path.open("rb") as fh:
+        if fh.readinto(buffer) != size:
+            raise ValueError("the array file changed while it was read")
     arrays: dict[str, np.ndarray] = {}
     for entry in index:
         name, dtype, shape, start = _index_entry(entry)

@@ -157,7 +157,10 @@ def _grade_homework(
         # handler): it cost ~0.8 ms of each check's ~1.3 ms of pytest overhead, which adds up
         # to seconds when a class is re-judged from the cache.
         *("-p", "no:cacheprovider", "-p", "no:logging", "-p", "no:warnings"),
-        *("-p", "no:faulthandler"),
+        *("-p", "no:faulthandler", "-p", "no:unraisableexception", "-p", "no:threadexception"),
+        # Verdicts are read from the session, never from pytest's report: its failure summary
+        # (quadratic in the number of failed checks) would only be written to a discarded buffer.
+        "--tb=no",
         "-q",
         str(session.rubric_path),
         *_custom_check_files(session.rubric_path),

@@ -94,6 +94,7 @@ def _entry(cache_dir: Path) -> Path:
         "negative_shape",
         "missing_file",
         "truncated_meta",
+        "observation_not_valid",
     ],
 )
 def test_a_damaged_entry_is_run_again_never_trusted(
@@ -113,6 +114,8 @@ def test_a_damaged_entry_is_run_again_never_trusted(
         out0["shape"] = [-1, 4]
     elif damage == "missing_file":
         (entry / "0.bin").unlink()
+    elif damage == "observation_not_valid":
+        (entry / "0.json").write_text('{"kind": "module", "id": "p.m", "stage": 7}')
     (entry / "meta.json").write_text(
         json.dumps(meta)[: -10 if damage == "truncated_meta" else None]
     )
