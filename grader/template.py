@@ -31,14 +31,14 @@ def answer_template(rubric: Rubric) -> str:
                 continue
             if isinstance(check, CustomCheck) and check.template:
                 block = sections.setdefault(answer_key(problem, check), [])
-                block.append(f"# {problem.id}: {check.title or check.id} ({check.points:g} points)")
+                block.append(f"# {problem.id}: {check.title or check.id} ({_points(check.points)})")
                 block.extend(f"# {line}".rstrip() for line in check.template)
                 continue
             if not isinstance(check, NumberCheck | ChoiceCheck | FormulaCheck | TableCheck):
                 continue
             section, _, name = answer_key(problem, check).rpartition(".")
             block = top_level if not section else sections.setdefault(section, [])
-            block.append(f"# {problem.id}: {check.title or check.id} ({check.points:g} points)")
+            block.append(f"# {problem.id}: {check.title or check.id} ({_points(check.points)})")
             block.extend(_example(name, check))
     lines += top_level
     for section, block in sections.items():
@@ -98,3 +98,7 @@ def _values(problem_id: str, check: ValuesCheck) -> list[str]:
     ]
     lines.extend(f'# {name} = ""' for name in check.quantities)
     return lines
+
+
+def _points(points: float) -> str:
+    return f"{points:g} point" + ("" if points == 1 else "s")
