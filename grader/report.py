@@ -18,6 +18,9 @@ MARKS = {
 }
 
 
+MAX_DETAILS = 14  # a values check names up to 12 wrong quantities; a TA's excerpt can run on
+
+
 def _points(score: float, max_score: float) -> str:
     return f"{score:g}/{max_score:g}"
 
@@ -32,8 +35,11 @@ def _check_lines(check: CheckResult) -> Text:
     text.append(f"  {check.message}")
     if check.source and check.status in (Status.FAILED, Status.ERROR):
         text.append(f"\n      at {check.source}", style="cyan")
-    for detail in check.details[:6]:
+    for detail in check.details[:MAX_DETAILS]:
         text.append(f"\n      {detail}", style="dim")
+    hidden = len(check.details) - MAX_DETAILS
+    if hidden > 0:  # every line is in --json and in --out's feedback files
+        text.append(f"\n      … {hidden} more line(s): see --json or --out feedback/", style="dim")
     if check.hint:
         text.append(f"\n      hint: {check.hint}", style="yellow")
     return text
