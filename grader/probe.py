@@ -17,6 +17,7 @@ import io
 import json
 import os
 import random
+import re
 import signal
 import sys
 import time
@@ -529,8 +530,13 @@ def _kill_the_rest(grace_s: float = 5.0) -> bool:
     return False
 
 
-def _wipe(folder: str) -> bool:
-    """Empty a tmpfs mount the child could write to; False if anything stays."""
+def _wipe(folder: str, kept: frozenset[str] = frozenset()) -> bool:
+    """Empty a tmpfs mount the child could write to; False if anything stays.
+
+    `kept` are the sandbox's own mount points (taken before any child ran): a venv under /tmp
+    or HOME is bind-mounted read-only inside these folders, and the directories leading to it
+    are emptied of anything else but stay, like the mount itself.
+    """
     import shutil
 
     def retry(func: Any, path: str, exc: Any) -> None:
@@ -544,13 +550,36 @@ def _wipe(folder: str) -> bool:
         return True
     with contextlib.suppress(OSError):
         os.chmod(folder, 0o1777 if folder in ("/tmp", "/dev/shm") else 0o755)
+    clean = True
     for entry in os.scandir(folder):
+        if entry.path in kept:
+            continue
+        if any(mount.startswith(entry.path + "/") for mount in kept):
+            clean = entry.is_dir(follow_symlinks=False) and _wipe(entry.path, kept) and clean
+            continue
         if entry.is_dir(follow_symlinks=False):
             shutil.rmtree(entry.path, onerror=retry)
         else:
             with contextlib.suppress(OSError):
                 os.unlink(entry.path)
-    return not os.listdir(folder)
+    left = [name for name in os.listdir(folder) if not _on_the_way(folder, name, kept)]
+    return clean and not left
+
+
+def _on_the_way(folder: str, name: str, kept: frozenset[str]) -> bool:
+    path = os.path.join(folder, name)
+    return path in kept or any(mount.startswith(path + "/") for mount in kept)
+
+
+def _mount_points() -> frozenset[str]:
+    """Where the sandbox has mounts, from /proc/self/mountinfo (its 5th field, octal-escaped)."""
+    points = set()
+    with contextlib.suppress(OSError), open("/proc/self/mountinfo") as fh:
+        for line in fh:
+            fields = line.split()
+            if len(fields) > 4:
+                points.add(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), fields[4]))
+    return frozenset(points)
 
 
 def _ipc_is_empty() -> bool:
@@ -565,10 +594,10 @@ def _ipc_is_empty() -> bool:
     return True
 
 
-def _tidy() -> bool:
+def _tidy(kept: frozenset[str]) -> bool:
     """After a run: nothing of it remains that the next child could see. False: retire me."""
     clean = _kill_the_rest()
-    clean = all([_wipe(folder) for folder in WIPED]) and clean
+    clean = all([_wipe(folder, kept) for folder in WIPED]) and clean
     with contextlib.suppress(OSError):
         os.makedirs("/sandbox/tmp/mpl", exist_ok=True)  # MPLCONFIGDIR, as after startup
     return clean and _ipc_is_empty()
@@ -582,7 +611,8 @@ def serve(control_fd: int) -> int:
     _prctl(PR_SET_DUMPABLE, 0)  # no ptrace or /proc/1/mem for the children
     control = socket.socket(fileno=control_fd)
     _preload()
-    _tidy()
+    kept = _mount_points()  # the sandbox's own, before any child could make one
+    _tidy(kept)
     control.send(b'{"ready": true}')
     while True:
         message, fds, _, _ = socket.recv_fds(control, 65536, 4)
@@ -600,7 +630,7 @@ def serve(control_fd: int) -> int:
         for fd in fds:
             os.close(fd)
         status, timed_out, gone = _wait_child(pid, float(request["wall_s"]), control)
-        clean = _tidy()
+        clean = _tidy(kept)
         if gone:
             return 0
         reply = {"status": status, "timed_out": timed_out, "clean": clean}

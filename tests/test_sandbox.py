@@ -43,6 +43,7 @@ import torch
 import grader.sandbox
 from grader.observations import MAX_ARRAY_BYTES, ModuleObservation
 from grader.sandbox import (
+    STARTUP_S,
     Limits,
     ProbeOutcome,
     ProbeRequest,
@@ -367,7 +368,10 @@ def test_swallowed_timeout_is_stopped_by_the_wall_clock(use_bwrap: bool, tmp_pat
     assert result.timed_out
     assert result.limit_hit is not None and result.limit_hit.startswith("time limit")
     assert outcome.observation is None and outcome.problem is not None
-    assert elapsed < limits.wall_s + 5  # the kill, then reading back what is there
+    # The spinner never ends by itself: finishing at all shows the kill. The bound leaves room
+    # for what is not the student's time (interpreter start and `import torch`, before the
+    # clock starts: seconds on a loaded machine), not a speed claim.
+    assert elapsed < limits.wall_s + STARTUP_S
     assert left == [], f"the student's child survived the wall-clock kill: pids {left}"
 
 

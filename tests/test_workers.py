@@ -450,3 +450,41 @@ def test_the_cold_path_stays_available(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GRADER_WARM")
     assert SandboxRunner(use_bwrap=True).pool is not None
     assert SandboxRunner(use_bwrap=False, warm=True).pool is None  # no bubblewrap: always cold
+
+
+def _probe_module() -> Any:
+    """probe.py as a module (it imports nothing from the grader: it runs alone in the sandbox)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("probe_for_test", REPO / "grader" / "probe.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_wiping_keeps_the_sandboxs_own_mounts_and_empties_the_way_to_them(tmp_path: Path) -> None:
+    """A venv under /tmp (a clone in /tmp, say) is a read-only mount inside the tmpfs the worker
+    wipes: the mount and the directories leading to it stay, everything else goes. Before this,
+    every run ended 'unclean' there and each probe paid for a new worker."""
+    probe = _probe_module()
+    venv = tmp_path / "clone" / ".venv"
+    (venv / "lib").mkdir(parents=True)
+    (venv / "lib" / "torch.py").write_text("# the mount's content: not the child's to remove\n")
+    (tmp_path / "clone" / "left-by-a-student.txt").write_text("x")
+    (tmp_path / "clone" / "hidden" / "deep").mkdir(parents=True)
+    (tmp_path / "stray.npy").write_bytes(b"x")
+    kept = frozenset({str(venv)})
+    assert probe._wipe(str(tmp_path), kept) is True
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
+        "clone",
+        "clone/.venv",
+        "clone/.venv/lib",
+        "clone/.venv/lib/torch.py",
+    ]
+
+
+def test_mount_points_are_read_from_mountinfo() -> None:
+    probe = _probe_module()
+    points = probe._mount_points()
+    assert "/" in points and "/proc" in points
