@@ -63,27 +63,28 @@ def render_submission(sub: SubmissionResult) -> Panel:
     return Panel(Group(*parts), title=title, title_align="left")
 
 
-def render_summary(report: GradeReport) -> Table:
-    problem_ids: list[str] = []
-    for sub in report.submissions:
+def render_summary(subs: list[SubmissionResult], title: str = "Class summary") -> Table:
+    """One row per student; a problem's maximum sits under its name in the header, so a
+    homework of ten problems still fits a terminal."""
+    maxima: dict[str, float] = {}
+    for sub in subs:
         for p in sub.problems:
-            if p.id not in problem_ids:
-                problem_ids.append(p.id)
-    table = Table(title="Class summary")
-    table.add_column("student")
-    for pid in problem_ids:
-        table.add_column(pid, justify="right")
-    table.add_column("total", justify="right", style="bold")
+            maxima.setdefault(p.id, p.max_score)
+    table = Table(title=title)
+    table.add_column("student", no_wrap=True)
+    for pid, max_score in maxima.items():
+        table.add_column(f"{pid}\n/{max_score:g}", justify="right", no_wrap=True)
+    table.add_column("total", justify="right", style="bold", no_wrap=True)
     table.add_column("pending", justify="right")
     table.add_column("errors", justify="right")
-    for sub in report.submissions:
-        scores = {p.id: _points(p.score, p.max_score) for p in sub.problems}
+    for sub in subs:
+        scores = {p.id: f"{p.score:g}" for p in sub.problems}
         checks = [c for p in sub.problems for c in p.checks]
         pending = sum(c.status is Status.PENDING for c in checks)
         errors = sum(c.status is Status.ERROR for c in checks) + (1 if sub.error else 0)
         table.add_row(
             sub.student,
-            *(scores.get(pid, "-") for pid in problem_ids),
+            *(scores.get(pid, "-") for pid in maxima),
             _points(sub.score, sub.max_score),
             str(pending),
             str(errors),
@@ -103,12 +104,12 @@ def histogram(fractions: list[float], bins: int = 5) -> str:
     return "".join(BARS[round(c / top * (len(BARS) - 1))] for c in counts)
 
 
-def render_problem_stats(report: GradeReport) -> Table:
+def render_problem_stats(subs: list[SubmissionResult], title: str = "Per problem") -> Table:
     """Per problem: mean, share of students with full marks, and the spread of scores."""
-    table = Table(title="Per problem")
+    table = Table(title=title)
     for column in ("problem", "mean", "full marks", "0 … full"):
         table.add_column(column, justify="left" if column == "problem" else "right")
-    graded = [s for s in report.submissions if s.error is None]
+    graded = [s for s in subs if s.error is None]
     by_problem: dict[str, list[tuple[float, float]]] = {}
     for sub in graded:
         for p in sub.problems:
@@ -129,14 +130,16 @@ def render_problem_stats(report: GradeReport) -> Table:
 def render_failures(report: GradeReport) -> Table | None:
     """Students whose grading errored, with the reason: the ones a TA must look at first."""
     rows = []
+    several = len({sub.homework for sub in report.submissions}) > 1
     for sub in report.submissions:
+        who = f"{sub.student} ({sub.homework})" if several else sub.student
         if sub.error:
-            rows.append((sub.student, sub.error))
+            rows.append((who, sub.error))
             continue
         for p in sub.problems:
             for c in p.checks:
                 if c.status is Status.ERROR:
-                    rows.append((sub.student, f"{p.id} {c.id}: {c.message}"))
+                    rows.append((who, f"{p.id} {c.id}: {c.message}"))
                     break
             else:
                 continue
@@ -161,8 +164,16 @@ def render(report: GradeReport, console: Console) -> None:
 
 
 def render_class(report: GradeReport, console: Console) -> None:
-    console.print(render_summary(report))
-    console.print(render_problem_stats(report))
+    """Per homework (a batch can hold several, each with its own problems): the class table
+    and the per-problem statistics; then the errors of all of them."""
+    by_homework: dict[str, list[SubmissionResult]] = {}
+    for sub in report.submissions:
+        by_homework.setdefault(sub.homework, []).append(sub)
+    several = len(by_homework) > 1
+    for homework, subs in sorted(by_homework.items()):
+        suffix = f": {homework}" if several else ""
+        console.print(render_summary(subs, f"Class summary{suffix}"))
+        console.print(render_problem_stats(subs, f"Per problem{suffix}"))
     failures = render_failures(report)
     if failures is not None:
         console.print(failures)

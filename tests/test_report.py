@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from grader.report import MAX_DETAILS, _check_lines
-from grader.results import CheckResult, Status
+from rich.console import Console
+
+from grader.report import MAX_DETAILS, _check_lines, render_class
+from grader.results import CheckResult, GradeReport, ProblemResult, Status, SubmissionResult
 
 
 def _check(n_details: int) -> CheckResult:
@@ -22,3 +24,32 @@ def test_details_past_the_limit_are_counted_not_dropped_silently() -> None:
     text = _check_lines(_check(MAX_DETAILS + 3)).plain
     assert f"dL_dw{MAX_DETAILS} " in text and f"dL_dw{MAX_DETAILS + 1} " not in text
     assert "… 3 more line(s): see --json or --out feedback/" in text
+
+
+def _student(name: str, homework: str, problems: list[str]) -> SubmissionResult:
+    return SubmissionResult(
+        student=name,
+        homework=homework,
+        score=1.0,
+        max_score=2.0,
+        problems=[
+            ProblemResult(id=p, title="", score=0.5, max_score=1.0, checks=[]) for p in problems
+        ],
+    )
+
+
+def test_a_batch_of_several_homeworks_gets_a_summary_per_homework() -> None:
+    report = GradeReport(
+        submissions=[
+            _student("alice", "hw6", ["p4a", "p5"]),
+            _student("grace", "hw2", ["q2", "q6"]),
+            _student("ada", "hw1", ["p1", "p5a"]),
+        ]
+    )
+    console = Console(record=True, width=100)
+    render_class(report, console)
+    text = console.export_text()
+    for homework in ("hw1", "hw2", "hw6"):
+        assert f"Class summary: {homework}" in text and f"Per problem: {homework}" in text
+    hw2 = text[text.index("Class summary: hw2") : text.index("Per problem: hw2")]
+    assert "q6" in hw2 and "p5" not in hw2  # each table has its own homework's problems only
