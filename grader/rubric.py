@@ -488,6 +488,9 @@ def load_rubric(path: Path) -> Rubric:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
         raise RubricError(path, [f"{where}not valid YAML: {getattr(exc, 'problem', exc)}"]) from exc
+    duplicates = _duplicate_ids(node)
+    if duplicates:
+        raise RubricError(path, duplicates)
     try:
         return Rubric.model_validate(data)
     except ValidationError as exc:
@@ -497,6 +500,47 @@ def load_rubric(path: Path) -> Rubric:
             where = f"line {line}: " if line else ""
             problems.append(f"{where}{field or '(top level)'}: {err['msg']}")
         raise RubricError(path, problems) from exc
+
+
+def _duplicate_ids(node: yaml.Node | None) -> list[str]:
+    """Problem ids, and check ids within a problem, used twice: each named, at the line of its
+    second use, with where it was first used (the models only see the values, not the lines)."""
+    found: list[str] = []
+    problems = _child(node, "problems")
+    if not isinstance(problems, yaml.SequenceNode):
+        return found
+    found += _repeats(problems, "problems", "problem id(s)", "")
+    for i, problem in enumerate(problems.value):
+        checks = _child(problem, "checks")
+        if isinstance(checks, yaml.SequenceNode):
+            pid = _child(problem, "id")
+            where = f" in problem {pid.value}" if isinstance(pid, yaml.ScalarNode) else ""
+            found += _repeats(checks, f"problems.{i}.checks", "check id(s)", where)
+    return found
+
+
+def _repeats(items: yaml.SequenceNode, field: str, what: str, where: str) -> list[str]:
+    first: dict[str, int] = {}
+    found = []
+    for i, item in enumerate(items.value):
+        ident = _child(item, "id")
+        if not isinstance(ident, yaml.ScalarNode):
+            continue
+        line = ident.start_mark.line + 1
+        if ident.value in first:
+            found.append(
+                f"line {line}: {field}.{i}.id: duplicate {what} {ident.value!r}{where} "
+                f"(first used at line {first[ident.value]})"
+            )
+        else:
+            first[ident.value] = line
+    return found
+
+
+def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    return next((v for k, v in node.value if k.value == key), None)
 
 
 def _locate(node: yaml.Node | None, loc: list[int | str]) -> tuple[int | None, str]:

@@ -269,15 +269,10 @@ def test_duplicate_check_ids_are_reported(tmp_path: Path) -> None:
     text = _edit("- id: params_stm", "- id: params_naive")
     _, problems = _problems(tmp_path, text)
     assert len(problems) == 1
-    assert problems[0].startswith(f"line {_line_of(text, '- id: p4a')}: {_loc('p4a')}: ")
-    assert "duplicate check id(s) params_naive in problem p4a" in problems[0]
+    assert "duplicate check id(s) 'params_naive' in problem p4a" in problems[0]
+    assert f"(first used at line {_line_of(text, '- id: params_naive')})" in problems[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: Problem._points_add_up says 'duplicate check ids in problem p4a' "
-    "without naming the duplicated id or the line of its second definition",
-)
 def test_duplicate_check_id_names_the_id_and_its_line(tmp_path: Path) -> None:
     text = _edit("- id: params_stm", "- id: params_naive")
     _, problems = _problems(tmp_path, text)
@@ -285,11 +280,6 @@ def test_duplicate_check_id_names_the_id_and_its_line(tmp_path: Path) -> None:
     assert _reported_line(problems[0]) == _line_of(text, "- id: params_naive", 2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: a duplicate problem id is reported as 'line 5: (top level): duplicate "
-    "problem ids' (the document's first line), naming neither the id nor where it repeats",
-)
 def test_duplicate_problem_ids_name_the_id_and_its_line(tmp_path: Path) -> None:
     text = _edit("- id: p5", "- id: p1")
     _, problems = _problems(tmp_path, text)
