@@ -198,4 +198,8 @@ def _index_entry(entry: Any) -> tuple[str, np.dtype[Any], tuple[int, ...], int]:
         or start < 0
     ):
         raise ValueError(f"array {name!r} has a malformed shape or offset")
-    return name, np.dtype(dtype), tuple(shape), start
+    try:
+        parsed = np.dtype(dtype)
+    except TypeError:  # well-formed but not a type ("<f1", "u16")
+        raise ValueError(f"array {name!r} has an unknown dtype {dtype!r}") from None
+    return name, parsed, tuple(shape), start

@@ -70,6 +70,8 @@ def _entry(**change: Any) -> list[dict[str, Any]]:
         (_entry(dtype="|O"), "non-numeric dtype"),
         (_entry(dtype="<c16"), "non-numeric dtype"),
         (_entry(dtype="<U8"), "non-numeric dtype"),
+        (_entry(dtype="<f1"), "unknown dtype"),  # numpy raises TypeError for these
+        (_entry(dtype="u16"), "unknown dtype"),
         (_entry(dtype=["<f8"]), "non-numeric dtype"),
         (_entry(name=""), "short strings"),
         (_entry(extra=1), "malformed array index entry"),
