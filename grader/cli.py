@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 from enum import IntEnum
 from pathlib import Path
 
@@ -144,12 +145,18 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
         transient=True,
     )
     task = progress.add_task("sandbox", total=0, failed=0)
+    counts = {"total": 0, "failed": 0}  # updated from the sandbox threads: one at a time
+    lock = threading.Lock()
 
     def planned(n: int) -> None:  # once per homework in the batch: the totals add up
-        progress.update(task, total=(progress.tasks[task].total or 0) + n)
+        with lock:
+            counts["total"] += n
+            progress.update(task, total=counts["total"])
 
     def observed(student: str, failed: bool) -> None:
-        progress.update(task, advance=1, failed=progress.tasks[task].fields["failed"] + failed)
+        with lock:
+            counts["failed"] += failed
+            progress.update(task, advance=1, failed=counts["failed"])
 
     runner = _runner(args)
     if runner.isolation != "bubblewrap":  # said before any student code runs, and again after
