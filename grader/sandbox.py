@@ -349,6 +349,10 @@ def bwrap_argv(
         str(PRIVATE_TMPFS_BYTES),
         "--tmpfs",
         f"{inner_root}/tmp",
+        # The root and /dev are bwrap's own tmpfs mounts holding the mount points above: read
+        # only, or a student could park files there (uncapped, in RAM) for the next student
+        # in a warm worker, or rename /sandbox itself to swap in their code for later runs.
+        *("--remount-ro", "/", "--remount-ro", "/dev"),
         "--chdir",
         f"{inner_root}/sub",
     ]

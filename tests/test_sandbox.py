@@ -1011,3 +1011,52 @@ def test_array_bomb_is_rejected_before_it_is_inflated(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert outcome.problem is not None and "unreadable arrays" in outcome.problem
     assert peak < MAX_ARRAY_BYTES // 4
+
+
+WRITE_EVERYWHERE = r"""
+import json, os
+def writes(path):
+    try:
+        with open(path, "w") as fh:
+            fh.write("x")
+    except OSError:
+        return False
+    return True
+places = ["/x", "/etc/x", "/dev/x", "/sandbox/x", "/sandbox/sub/x", "/sandbox/io/out/x",
+          "/tmp/x", "/dev/shm/x", "/sandbox/home/x", "/sandbox/tmp/x", "/dev/null"]
+result = {p: writes(p) for p in places}
+try:
+    os.rename("/sandbox", "/S")
+    result["rename /sandbox"] = True
+except OSError:
+    result["rename /sandbox"] = False
+print(json.dumps(result))
+"""
+
+
+@NEEDS_BWRAP
+@pytest.mark.parametrize("warm", [False, True])
+def test_the_sandbox_root_and_dev_are_read_only(tmp_path: Path, warm: bool) -> None:
+    """Only the scratch copy, the output folder and the size-capped tmpfs mounts are writable:
+    a file parked in / or /dev would outlive the run in a warm worker (and sit in RAM outside
+    the memory limit), and renaming /sandbox would swap the next student's folder for one's own.
+    """
+    import sys
+
+    from grader.sandbox import bwrap_argv
+
+    for name in ("sub", "io", "io/out"):
+        (tmp_path / name).mkdir(parents=True, exist_ok=True)
+    argv = bwrap_argv(tmp_path, "/sandbox", warm=warm)
+    done = subprocess.run(
+        [*argv, sys.executable, "-I", "-c", WRITE_EVERYWHERE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    wrote = json.loads(done.stdout.splitlines()[-1])
+    writable = {"/sandbox/sub/x", "/sandbox/io/out/x", "/tmp/x", "/dev/shm/x"}
+    writable |= {"/sandbox/home/x", "/sandbox/tmp/x", "/dev/null"}  # the controls
+    assert {place for place, ok in wrote.items() if ok} == writable
