@@ -539,15 +539,26 @@ def _wipe(folder: str, kept: frozenset[str] = frozenset()) -> bool:
     """
     import shutil
 
+    tried: set[str] = set()
+
     def retry(func: Any, path: str, exc: Any) -> None:
+        # The failing call may be os.open or os.scandir (a mode-000 folder), which cannot be
+        # repeated with the path alone: make the path removable and remove it, once per path.
+        if path in tried:
+            return
+        tried.add(path)
         with contextlib.suppress(OSError):
             os.chmod(os.path.dirname(path), 0o700)
-            os.chmod(path, 0o700)
+            if not os.path.islink(path):
+                os.chmod(path, 0o700)
         with contextlib.suppress(OSError):
-            func(path)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, onerror=retry)
+            else:
+                os.unlink(path)
 
     if not os.path.isdir(folder):
-        return True
+        return False  # a folder the sandbox made is gone: something moved it, retire the worker
     with contextlib.suppress(OSError):
         os.chmod(folder, 0o1777 if folder in ("/tmp", "/dev/shm") else 0o755)
     clean = True

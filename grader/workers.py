@@ -68,20 +68,37 @@ def _empty(folder: Path) -> None:
     """Remove everything inside `folder` (never following symlinks), keeping the folder itself:
     it is a bind mount's source, so replacing it would detach the worker's view of it."""
 
+    folder.chmod(0o755)
+    for entry in os.scandir(folder):
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, onerror=_forcing(set()))
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+    if any(folder.iterdir()):
+        raise WorkerError(f"could not empty {folder}")
+
+
+def _forcing(tried: set[str]) -> Any:
+    """An rmtree error handler that makes a path removable (a student's mode-000 folders) and
+    removes it, once per path. The failing call may be os.open or os.scandir, which cannot
+    simply be repeated with the path alone."""
+
     def retry(func: Any, path: str, exc: Any) -> None:
+        if path in tried:
+            return
+        tried.add(path)
         with contextlib.suppress(OSError):
             os.chmod(os.path.dirname(path), 0o700)
             if not os.path.islink(path):
                 os.chmod(path, 0o700)
-            func(path)
+        with contextlib.suppress(OSError):
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, onerror=retry)
+            else:
+                os.unlink(path)
 
-    folder.chmod(0o755)
-    for entry in os.scandir(folder):
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path, onerror=retry)
-        else:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(entry.path)
+    return retry
 
 
 class Worker:
