@@ -17,6 +17,7 @@ the excerpt, never a failure.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -86,6 +87,8 @@ def parse_written(text: Any) -> Written | None:
         return None
     exponent = match.group("e1") or match.group("e2") or "0"
     mantissa = match.group("mant").replace(",", "")
+    if abs(int(exponent)) > 300:  # no hand computation needs more; Decimal would overflow
+        return None
     try:
         value = Decimal(f"{match.group('sign') or ''}{mantissa}E{int(exponent)}")
     except (InvalidOperation, ValueError):
@@ -114,7 +117,8 @@ def at_precision(truth: float, written: Written) -> str:
     """The true value rounded at the student's last digit, for feedback ("0.0772")."""
     true = Decimal(truth)
     if written.exponent >= -20:
-        return str(true.quantize(written.quantum))
+        with contextlib.suppress(ArithmeticError):  # more digits than Decimal's context holds
+            return str(true.quantize(written.quantum))
     return f"{truth:.6g}"
 
 
@@ -460,9 +464,16 @@ def _verdict(
     said = f"{name} = {written.text}{at}"
     how = agreement(written, truth, check.truncation)
     if how is not None:
-        coarse = (written.significant == 0 and truth != 0) or written.decimals < check.min_decimals
+        coarse = (
+            (written.significant == 0 and truth != 0)
+            or written.decimals < check.min_decimals
+            or 0 < written.significant < check.min_significant
+        )
         if coarse:
-            why = f"agrees with {truth:.6g} only to the {written.decimals} decimal(s) written"
+            why = (
+                f"agrees with {truth:.6g} only to the {written.significant} significant "
+                f"digit(s) and {written.decimals} decimal(s) written"
+            )
             return Verdict(name, 0.0, f"? {said}: for a TA: {why}", "pending")
         note = " (truncated)" if how == "truncated" else ""
         return Verdict(name, 1.0, f"✓ {said}{note}", "right", reading.source)

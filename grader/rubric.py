@@ -318,6 +318,12 @@ class ValuesCheck(_CheckBase):
     min_decimals: int = Field(
         default=0, ge=0, description="Fewer decimals than this is too coarse to judge: a TA."
     )
+    min_significant: int = Field(
+        default=2,
+        ge=1,
+        description='Fewer significant digits than this is too coarse to judge ("1" for '
+        '0.987, "0.1" for 0.0772 agree only within 50%): a TA.',
+    )
     carried_credit: float = Field(default=1.0, ge=0, le=1)
 
     @model_validator(mode="after")

@@ -88,8 +88,12 @@ def test_seed_004_forward_pass_right_to_the_written_truncated_digits(report: Gra
 
 def test_seed_004_gradients(report: GradeReport) -> None:
     grads = _check(_student(report, "seed-004"), "q2", "gradients")
-    assert _verdicts(grads) == _grads("dL_dw1 dL_dw3 dL_dw7 dL_dw8")
-    assert grads.status is Status.FAILED and grads.score == pytest.approx(4 * 0.5)
+    expected = _grads("dL_dw7 dL_dw8")
+    # "0.002" and "0.008" (truth 0.00198, 0.00794) agree only to one significant digit, within
+    # which "0.1" would pass for 0.0772: too coarse to judge, so a TA decides.
+    expected.update(dL_dw1="pending", dL_dw3="pending")
+    assert _verdicts(grads) == expected
+    assert grads.status is Status.PENDING and grads.score == pytest.approx(2 * 0.5)
     db2 = next(d for d in grads.details if d.startswith("✗ dL_db2"))
     line = _line_of(SEED / "writeup.md", "{db_2} = \\frac")
     assert "0.12" in db2 and "0.20" in db2 and f"writeup.md:{line}" in db2
@@ -290,3 +294,20 @@ def test_bare_toml_floats_are_judged_at_the_digits_written_in_the_sheet(tmp_path
         "loss": "wrong",
     }
     assert any("loss = 0.590 (answers.toml:7)" in d for d in forward.details)
+
+
+def test_one_significant_digit_is_too_coarse_to_earn_credit(tmp_path: Path) -> None:
+    """Writing "1" for every forward value agrees with h1 = 0.987 ... loss = 0.593 at the one
+    digit written; it must not earn the marks a careful computation earns."""
+    (tmp_path / "answers.toml").write_text(
+        'homework = "hw2"\n[q2]\nh1 = "1"\nh2 = "1"\no1 = "0.9"\no2 = "0.8"\nloss = "0.59"\n'
+    )
+    forward = _check(_grade_one(tmp_path), "q2", "forward")
+    assert _verdicts(forward) == {
+        "h1": "pending",
+        "h2": "pending",
+        "o1": "pending",
+        "o2": "pending",
+        "loss": "right",  # two digits: control
+    }
+    assert forward.score == pytest.approx(0.5)
