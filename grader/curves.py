@@ -391,8 +391,19 @@ def judge_training_loss(values: Sequence[float] | np.ndarray) -> TrainingLossVer
             False, True, float("nan"), f"the loss ends as {last[~np.isfinite(last)][0]}: diverged"
         )
     finite_first = first[np.isfinite(first)]
-    start = float(np.median(finite_first)) if finite_first.size else float("inf")
+    if finite_first.size == 0:  # nothing to compare the end with: not evidence of learning
+        return TrainingLossVerdict(
+            False, True, float("nan"), f"the loss starts as {first[0]}: no finite starting value"
+        )
+    start = float(np.median(finite_first))
     end = float(np.median(last))
+    if start <= 0 or end < 0:  # a loss below zero is not a loss this judge can read
+        return TrainingLossVerdict(
+            False,
+            False,
+            float("nan"),
+            f"the loss goes from {start:.4g} to {end:.4g}: a mean squared error is positive",
+        )
     ratio = end / start if start > 0 else float("nan")
     decreases = bool(ratio <= DECREASE_MAX_RATIO)
     diverged = bool(not decreases and (ratio > 1 or not np.isfinite(ratio)))

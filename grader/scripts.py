@@ -467,13 +467,16 @@ def _test_loss(check: ScriptCheck, ran: Ran, ctx: GradingContext) -> Verdict:
             None,
             None,
         )
-    return (
-        Status.PASSED,
-        f"{shown} lies in the range of correct runs [{band.low:.3g}, {band.high:.3g}]",
-        details,
-        None,
-        None,
-    )
+    in_band = f"{shown} lies in the range of correct runs [{band.low:.3g}, {band.high:.3g}]"
+    # A printed number is only as good as the run behind it: it counts when this run's own
+    # training loss fell (a script that prints a plausible value without training must not).
+    curve, curve_where = _loss_curve(check, ran)
+    if curve is None:
+        return Status.PENDING, f"{in_band}, but {curve_where}: for a TA", details, None, None
+    if not curves.judge_training_loss(curve).decreases:
+        why = f"{in_band}, but the training loss in {curve_where} did not decrease"
+        return Status.FAILED, why, details, None, None
+    return Status.PASSED, in_band, details, None, None
 
 
 def _training_figure(check: ScriptCheck, ran: Ran, ctx: GradingContext) -> Verdict:

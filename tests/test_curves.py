@@ -291,3 +291,31 @@ def test_calibration_rates_on_held_out_seeds() -> None:
     for grid in ("starter", "statement"):
         c = counts[f"wrong:test_tuned/{grid}"]
         assert c["shows_phenomenon"] == c["n"]
+
+
+# --- training_run (HW1 p1): does the loss go down? ------------------------------------------
+def _decaying(n: int = 100) -> list[float]:
+    return [2.5 * 0.97**i + 0.05 for i in range(n)]
+
+
+@pytest.mark.parametrize(
+    ("curve", "decreases"),
+    [
+        (_decaying(), True),
+        (_decaying(40), True),
+        ([0.5] * 100, False),  # flat: learned nothing
+        ([2.5 * 1.05**i for i in range(100)], False),  # grows
+        (_decaying()[:90] + [float("nan")] * 10, False),  # ends in NaN: diverged
+        ([float("nan")] * 10 + [0.5] * 90, False),  # no finite start: nothing to compare with
+        ([float("inf")] * 10 + [0.5] * 90, False),
+        ([1.0] * 50 + [-1.0] * 50, False),  # a negative "loss"
+        ([0.0] * 100, False),
+        ([3.0], False),
+    ],
+)
+def test_training_loss_decreases_only_for_a_finite_falling_curve(
+    curve: list[float], decreases: bool
+) -> None:
+    from grader.curves import judge_training_loss
+
+    assert judge_training_loss(curve).decreases is decreases

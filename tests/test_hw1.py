@@ -16,7 +16,9 @@ p5c tanh 1, map 3; the proofs are the TA's):
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from grader.pipeline import GradeOptions, grade
@@ -139,3 +141,43 @@ def test_template_lists_every_answer_key() -> None:
     assert not any(
         line and not line.startswith(("#", "[", "homework")) for line in text.splitlines()
     )
+
+
+# --- the test-loss aspect against a recorded observation (the judge alone) -------------------
+def _recorded(losses: list[float] | None, printed: str) -> Any:
+    from grader.observations import GlobalInfo, Printed, ScriptObservation
+    from grader.scripts import Ran
+
+    globals_ = [GlobalInfo(name="losses", defined=losses is not None, type="list")]
+    obs = ScriptObservation(
+        kind="script",
+        id="p1.script",
+        stage="done",
+        printed=Printed(stdout=printed),
+        globals=globals_,
+    )
+    arrays = {} if losses is None else {"global.losses": np.array(losses, dtype=float)}
+    return Ran(file="mlp.py", obs=obs, arrays=arrays, where=None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("losses", "status"),
+    [
+        ([2.5 * 0.97**i + 0.05 for i in range(100)], "passed"),  # trained: the value counts
+        ([2.5] * 100, "failed"),  # printed a plausible number, learned nothing
+        (None, "pending"),  # no curve to check the number against: a TA looks
+    ],
+)
+def test_a_printed_test_loss_counts_only_from_a_run_that_trained(
+    losses: list[float] | None, status: str
+) -> None:
+    from types import SimpleNamespace
+
+    from grader.reference import load_reference
+    from grader.scripts import _test_loss
+
+    rubric = load_rubric(ROOT / "rubrics" / "hw1.yaml")
+    check = next(c for c in rubric.problem("p1").checks if c.id == "script")
+    ctx = SimpleNamespace(reference=load_reference(rubric))
+    verdict = _test_loss(check, _recorded(losses, "Test Loss: 0.1\n"), ctx)  # type: ignore[arg-type]
+    assert verdict[0].value == status, verdict[1]
