@@ -200,6 +200,9 @@ def parse_count(cell: Any) -> Count | None:
         return Count(0.0)
     text = re.sub(r"(?<=\d)[,'_\u00a0\u2009\u202f ](?=\d{3}\b)", "", text)
     abbreviated = re.fullmatch(r"(\d+(?:\.(\d+))?)\s*([a-z]+)", text, flags=re.I)
+    shortened = abbreviated or re.fullmatch(r"(\d+(?:\.(\d+))?)[eE]\+?(\d{1,2})", text)
+    if shortened and _significant(shortened.group(1)) < 2:
+        return None  # "2K" for 1,792, "0M", "1e8": too coarse to judge, so a TA reads it
     if abbreviated and abbreviated.group(3).lower() in _UNITS:
         decimals = len(abbreviated.group(2) or "")
         return Count(float(abbreviated.group(1)), _UNITS[abbreviated.group(3).lower()], decimals)
@@ -210,6 +213,10 @@ def parse_count(cell: Any) -> Count | None:
     if re.fullmatch(r"\d+", text):
         return Count(float(text))
     return _arithmetic(text)
+
+
+def _significant(mantissa: str) -> int:
+    return len(mantissa.replace(".", "").lstrip("0"))
 
 
 def _arithmetic(text: str) -> Count | None:
@@ -266,11 +273,16 @@ def table_from_sheet(value: Any, check: TableCheck) -> StudentTable | str:
 
 
 def _from_mapping(row: dict[str, Any], columns: list[TableColumn]) -> tuple[Any, ...]:
+    """A row given as a table (`{layer = ..., output = ..., params = ...}`): each column takes
+    the key equal to its name or a header word, else the first key containing one, the words
+    tried in the rubric's order (so `output_size` wins over `input_size` for the output)."""
+    keys = {str(k).lower(): v for k, v in row.items()}
     cells: list[Any] = []
     for column in columns:
         words = [column.name.lower(), *(h.lower() for h in column.headers)]
-        hit = next((v for k, v in row.items() if any(w in str(k).lower() for w in words)), None)
-        cells.append(hit)
+        exact = next((keys[w] for w in words if w in keys), None)
+        near = (v for w in words for k, v in keys.items() if w in k)
+        cells.append(exact if exact is not None else next(near, None))
     return tuple(cells)
 
 

@@ -216,6 +216,35 @@ def test_count_spellings(cell: str, truth: int, right: bool) -> None:
     assert count is not None and count.right(truth) is right
 
 
+@pytest.mark.parametrize("cell", ["2K", "0M", "0.0M", "1e8", "0.1B", "2 million"])
+def test_counts_abbreviated_to_one_digit_are_for_a_ta(cell: str) -> None:
+    """At one significant digit '2K' is 1,792 and '1e8' is 102,764,544: too coarse to judge."""
+    assert parse_count(cell) is None
+
+
+@pytest.mark.parametrize(
+    ("row", "cells"),
+    [
+        (
+            {"name": "CONV3-64", "input_size": "224x224x3", "output_size": "224x224x64", "p": 1},
+            ("CONV3-64", "224x224x64", None),
+        ),
+        (
+            {"layer": "CONV3-64", "kernel_size": 3, "output": "224x224x64", "params": 1792},
+            ("CONV3-64", "224x224x64", 1792),
+        ),
+        (
+            {"layer": "FC-4096", "activation": "relu", "output": 4096, "params": 102764544},
+            ("FC-4096", 4096, 102764544),
+        ),
+    ],
+)
+def test_rows_given_as_tables_take_the_right_keys(row: dict[str, Any], cells: tuple) -> None:
+    from grader.tables import _from_mapping
+
+    assert _from_mapping(row, list(RUBRIC.problem("q6").checks[0].columns)) == cells
+
+
 # --- typical mistakes, each named and costing only its own cells -------------------------------
 def _with(rows: list[list[str]], name: str, nth: int, column: int, value: str) -> list[list[str]]:
     hits = [i for i, r in enumerate(rows) if r[0] == name]
