@@ -438,6 +438,39 @@ def _carried(
     return ", ".join(f"{k} = {read_quantity(ctx, problem, k).written.text}" for k in inputs)  # type: ignore[union-attr]
 
 
+def _value_before_the_step(problem: Problem, check: ValuesCheck, name: str) -> float | None:
+    """An updated value's starting point (its `carried` expression with every input at 0): an
+    answer that equals it too shows no update, however right it looks at the digits written."""
+    expression = check.quantities[name].carried
+    if expression is None:
+        return None
+    try:
+        parsed = parse_expression(expression, _problem_quantities(problem))
+        return float(parsed.evaluate(**dict.fromkeys(parsed.free_names, 0.0)))
+    except ExpressionError:
+        return None
+
+
+def _inputs_right(ctx: GradingContext, problem: Problem, check: ValuesCheck, name: str) -> bool:
+    """Whether the student's own values that an update is computed from (its gradients) are
+    all right: then an update that also reads as the starting value is that step, too small to
+    show at the digits written, and not a step left out."""
+    expression = check.quantities[name].carried
+    assert expression is not None
+    parsed = parse_expression(expression, _problem_quantities(problem))
+    truths = {
+        quantity: value
+        for other in problem.checks
+        if isinstance(other, ValuesCheck)
+        for quantity, value in _expected(ctx, other).items()
+    }
+    for used in parsed.free_names:
+        written = read_quantity(ctx, problem, used).written
+        if written is None or agreement(written, truths[used], check.truncation) is None:
+            return False
+    return True
+
+
 def _problem_quantities(problem: Problem) -> list[str]:
     return [n for c in problem.checks if isinstance(c, ValuesCheck) for n in c.quantities]
 
@@ -474,6 +507,13 @@ def _verdict(
                 f"agrees with {truth:.6g} only to the {written.significant} significant "
                 f"digit(s) and {written.decimals} decimal(s) written"
             )
+            return Verdict(name, 0.0, f"? {said}: for a TA: {why}", "pending")
+        before = _value_before_the_step(problem, check, name)
+        # rounding only: a starting value like 0.6 is a hair below itself as a float, which
+        # truncation would read as 0.5999
+        unchanged = before is not None and agreement(written, before, truncation=False)
+        if unchanged and not _inputs_right(ctx, problem, check, name):
+            why = f"{written.text} is also the value before the step ({before:.6g}): no step shown"
             return Verdict(name, 0.0, f"? {said}: for a TA: {why}", "pending")
         note = " (truncated)" if how == "truncated" else ""
         return Verdict(name, 1.0, f"✓ {said}{note}", "right", reading.source)

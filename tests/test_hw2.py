@@ -311,3 +311,29 @@ def test_one_significant_digit_is_too_coarse_to_earn_credit(tmp_path: Path) -> N
         "loss": "right",  # two digits: control
     }
     assert forward.score == pytest.approx(0.5)
+
+
+def _grade_updates(folder: Path) -> CheckResult:
+    (sub,) = grade([folder], GradeOptions(select="q2", homework="hw2")).submissions
+    return _check(sub, "q2", "updates")
+
+
+def test_weights_left_unchanged_earn_nothing_where_the_step_is_too_small_to_see(
+    tmp_path: Path,
+) -> None:
+    """The steps are 4e-6 to 2e-3: '0.100' for w1 (truth 0.09998) reads right at 3 decimals, and
+    is also the weight before the step. Without right gradients behind it, that is for a TA."""
+    unchanged = [f'w{i}_new = "{i / 10 if i < 10 else 0.1:.3f}"' for i in range(1, 11)]
+    (tmp_path / "answers.toml").write_text(
+        'homework = "hw2"\n[q2]\n' + "\n".join(unchanged) + '\nb1_new = "0.500"\n'
+    )
+    verdicts = _verdicts(_grade_updates(tmp_path))
+    assert verdicts["w1_new"] == verdicts["b1_new"] == "pending"
+    assert "right" not in verdicts.values()
+
+
+def test_an_update_too_small_to_show_counts_when_its_gradient_is_right() -> None:
+    """grace writes w2_new = "0.20000" (truth 0.199996) beside a right dL/dw2: that is the step."""
+    updates = _grade_updates(DEMO / "grace")
+    assert _verdicts(updates)["w2_new"] == "right"
+    assert updates.status is Status.PASSED
