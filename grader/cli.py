@@ -16,11 +16,11 @@ from grader import __version__
 from grader.cache import CachingRunner
 from grader.errors import GraderError, RubricError, UsageError
 from grader.exports import figure_paths, results_json, write_exports
-from grader.pipeline import DEFAULT_RUBRICS, INTERRUPTED_WARNING, GradeOptions, grade
 from grader.report import render, render_class
-from grader.rubric import load_rubric
+from grader.rubric import DEFAULT_RUBRICS, load_rubric
 from grader.sandbox import WEAK_ISOLATION_WARNING, Runner, SandboxRunner
 from grader.template import answer_template
+from grader.workers import prestart_runner
 
 
 class ExitCode(IntEnum):
@@ -161,6 +161,12 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
     runner = _runner(args)
     if runner.isolation != "bubblewrap":  # said before any student code runs, and again after
         Console(stderr=True).print(f"[bold yellow]warning:[/] {WEAK_ISOLATION_WARNING}")
+    if (os.cpu_count() or 1) > 1:
+        prestart_runner(runner)  # its `import torch` overlaps ours, just below
+    # Imported here, not at the top: torch alone takes about 2 s, which `grade --help` and
+    # `grade template` never need, and which the first sandbox worker spends in parallel.
+    from grader.pipeline import INTERRUPTED_WARNING, GradeOptions, grade
+
     options = GradeOptions(
         homework=args.homework,
         rubrics_dir=args.rubrics,

@@ -30,11 +30,10 @@ from grader.results import (
     problem_result,
     submission_result,
 )
-from grader.rubric import Rubric, load_rubric
+from grader.rubric import DEFAULT_RUBRICS, Rubric, load_rubric
 from grader.sandbox import WEAK_ISOLATION_WARNING, Runner, SandboxRunner
 from grader.workers import close_runner
 
-DEFAULT_RUBRICS = Path(__file__).resolve().parent.parent / "rubrics"
 PYTEST_INI = Path(__file__).with_name("pytest-grader.ini")
 INTERRUPTED_WARNING = (
     "grading was interrupted: these results are partial; run the same command with --resume to "

@@ -24,6 +24,8 @@ from pydantic import (
 
 from grader.errors import RubricError
 
+DEFAULT_RUBRICS = Path(__file__).resolve().parent.parent / "rubrics"
+
 SCHEMA_VERSION = 1
 
 

@@ -154,6 +154,11 @@ class SandboxRunner:
             self.pool = WorkerPool()
             weakref.finalize(self, self.pool.close)
 
+    def prestart(self) -> None:
+        """Start one warm worker in the background (a no-op on the cold path)."""
+        if self.pool is not None:
+            self.pool.prestart()
+
     def close(self) -> None:
         """Stop the warm workers and remove their folders (the runner stays usable)."""
         if self.pool is not None:

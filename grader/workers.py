@@ -22,6 +22,7 @@ SECURITY.md ("Warm workers") says what is shared between runs and why that is sa
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -277,6 +278,7 @@ class WorkerPool:
     def __init__(self) -> None:
         self._idle: list[Worker] = []
         self._busy: set[Worker] = set()
+        self._starting: list[concurrent.futures.Future[Worker | None]] = []
         self._lock = threading.Lock()
         self.started = 0
         self.failures: list[str] = []
@@ -305,15 +307,30 @@ class WorkerPool:
         self._checkin(worker)
         return result
 
-    def _checkout(self, threads: int) -> Worker | None:
+    def prestart(self, threads: int = 1) -> None:
+        """Start one worker in the background now, for the first probe to check out.
+
+        Its interpreter start and `import torch` (about 2 s) then overlap the grader's own
+        start-up (imports, ingesting, collecting the checks) instead of following it: that is
+        most of the wait when a student checks one folder. A probe that arrives while it is
+        still starting waits for it rather than starting a second one.
+        """
+        future: concurrent.futures.Future[Worker | None] = concurrent.futures.Future()
         with self._lock:
             if self.disabled:
-                return None
-            for worker in self._idle:
-                if worker.threads == threads:
-                    self._idle.remove(worker)
-                    self._busy.add(worker)
-                    return worker
+                return
+            self._starting.append(future)
+        threading.Thread(
+            target=self._start_into, args=(threads, future), name="grader-prestart", daemon=True
+        ).start()
+
+    def _start_into(self, threads: int, future: concurrent.futures.Future[Worker | None]) -> None:
+        try:
+            future.set_result(self._start(threads))
+        except BaseException as exc:  # a grader bug: whoever waits for this worker sees it
+            future.set_exception(exc)
+
+    def _start(self, threads: int) -> Worker | None:
         try:
             worker = Worker(threads)
         except WorkerError as exc:
@@ -323,6 +340,25 @@ class WorkerPool:
             return None
         with self._lock:
             self.started += 1
+        return worker
+
+    def _checkout(self, threads: int) -> Worker | None:
+        with self._lock:
+            if self.disabled:
+                return None
+            for worker in self._idle:
+                if worker.threads == threads:
+                    self._idle.remove(worker)
+                    self._busy.add(worker)
+                    return worker
+            starting = self._starting.pop(0) if self._starting else None
+        worker = starting.result() if starting is not None else self._start(threads)
+        if worker is not None and worker.threads != threads:
+            self._checkin(worker)  # prestarted for other limits: idle for a later probe
+            worker = self._start(threads)
+        if worker is None:
+            return None
+        with self._lock:
             self._busy.add(worker)
         return worker
 
@@ -349,6 +385,9 @@ class WorkerPool:
             idle, self._idle = self._idle, []
             busy = list(self._busy)
             _closing.update(busy)
+            starting, self._starting = self._starting, []
+        for future in starting:  # prestarted, never checked out: stopped once it is up
+            future.add_done_callback(_kill_started)
         for worker in idle:
             worker.kill()
         for worker in busy:
@@ -357,6 +396,12 @@ class WorkerPool:
             if worker.sandbox_pid is not None:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(worker.sandbox_pid, signal.SIGKILL)
+
+
+def _kill_started(future: concurrent.futures.Future[Worker | None]) -> None:
+    worker = future.result() if future.exception() is None else None
+    if worker is not None:
+        worker.kill()
 
 
 def close_all() -> None:
@@ -368,14 +413,28 @@ def close_all() -> None:
 def close_runner(runner: Any) -> None:
     """Stop the warm workers behind `runner`, through any wrappers (cache, recorders) that keep
     the runner they wrap as `inner`."""
+    close = _method_behind(runner, "close")
+    if close is not None:
+        close()
+
+
+def prestart_runner(runner: Any) -> None:
+    """Start the first warm worker behind `runner` now, in the background (see `prestart`)."""
+    prestart = _method_behind(runner, "prestart")
+    if prestart is not None:
+        prestart()
+
+
+def _method_behind(runner: Any, name: str) -> Any:
+    """`runner.name`, or the first one down its chain of `inner` runners that has it."""
     seen: set[int] = set()
     while runner is not None and id(runner) not in seen:
         seen.add(id(runner))
-        close = getattr(runner, "close", None)
-        if callable(close):
-            close()
-            return
+        method = getattr(runner, name, None)
+        if callable(method):
+            return method
         runner = getattr(runner, "inner", None)
+    return None
 
 
 atexit.register(close_all)

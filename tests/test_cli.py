@@ -318,3 +318,24 @@ def test_weak_isolation_is_said_before_grading(
     err = capsys.readouterr().err
     assert code == 0
     assert "bubblewrap (bwrap) is not available" in err and "reference/" in err
+
+
+def test_help_and_template_do_not_import_torch() -> None:
+    """The CLI imports the pipeline (and with it torch, about 2 s) only when it grades, after
+    starting the first sandbox worker, so that both imports run at once."""
+    code = (
+        "import sys, contextlib, io\n"
+        "from grader.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['template', 'hw6']) == 0\n"
+        "    try:\n"
+        "        main(['--help'])\n"
+        "    except SystemExit as exc:\n"
+        "        assert exc.code == 0\n"
+        "print(sorted(m for m in sys.modules if m == 'torch' or m == 'grader.pipeline'))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"

@@ -444,6 +444,37 @@ def test_close_leaves_no_process_and_no_folder(tmp_path: Path) -> None:
     runner.close()
 
 
+def test_a_prestarted_worker_serves_the_first_probe(tmp_path: Path) -> None:
+    """`prestart` is what the CLI calls before its own `import torch`: the first probe must use
+    that worker (waiting for it if it is still starting), not start a second one."""
+    runner = SandboxRunner(use_bwrap=True, warm=True)
+    try:
+        runner.prestart()
+        assert_good(runner, tmp_path, "first")  # at once: the worker is still importing torch
+        assert_good(runner, tmp_path, "second")
+        assert runner.pool.started == 1, runner.pool.failures
+    finally:
+        runner.close()
+
+
+def test_a_prestarted_worker_nobody_used_is_stopped_by_close() -> None:
+    runner = SandboxRunner(use_bwrap=True, warm=True)
+    runner.prestart()
+    [starting] = runner.pool._starting
+    runner.close()  # returns at once, while the worker may still be starting
+    worker = starting.result(timeout=60)
+    assert worker is not None
+    for _ in range(100):  # its start ends, then the callback kills it
+        if not worker.dir.exists():
+            break
+        time.sleep(0.1)
+    assert not worker.dir.exists()
+    with pytest.raises(ProcessLookupError):
+        for _ in range(50):
+            os.kill(worker.sandbox_pid, 0)
+            time.sleep(0.1)
+
+
 def test_the_cold_path_stays_available(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GRADER_WARM", "0")
     assert SandboxRunner(use_bwrap=True).pool is None
