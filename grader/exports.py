@@ -112,7 +112,9 @@ def _error_count(sub: SubmissionResult) -> int:
 
 
 def _pending_points(sub: SubmissionResult) -> float:
-    return sum(c.max_score for _, c in _checks(sub) if c.status is Status.PENDING)
+    """The most a TA can still add: a check's own `pending_points`, not its maximum, since part
+    of a pending check may already be decided and in the score."""
+    return sum(c.pending_points for _, c in _checks(sub))
 
 
 def _source(check: CheckResult) -> str:
@@ -205,15 +207,26 @@ def grades_csv(report: GradeReport) -> str:
     """One row per submission for a spreadsheet or an LMS grade import.
 
     Columns: student, homework, each problem's score, total, max_total, pending (checks waiting
-    for a TA), errors (crashed checks, +1 if grading failed) and notes (why, if it failed). A
-    failed submission keeps its row (total 0) so nobody silently drops off the sheet.
+    for a TA), pending_points (the most a TA can still add to the total), errors (crashed
+    checks, +1 if grading failed) and notes (why, if it failed). A failed submission keeps its
+    row (total 0) so nobody silently drops off the sheet.
     """
     columns = problem_columns(report)
     several = len({hw for hw, _ in columns}) > 1
     names = [f"{hw}/{pid}" if several else pid for hw, pid in columns]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180
-    header = ["student", "homework", *names, "total", "max_total", "pending", "errors", "notes"]
+    header = [
+        "student",
+        "homework",
+        *names,
+        "total",
+        "max_total",
+        "pending",
+        "pending_points",
+        "errors",
+        "notes",
+    ]
     writer.writerow([_csv_text(h) for h in header])
     for sub in _sorted(report.submissions):
         scores = {(sub.homework, p.id): _num(p.score) for p in sub.problems}
@@ -226,6 +239,7 @@ def grades_csv(report: GradeReport) -> str:
                 _num(sub.score),
                 _num(sub.max_score),
                 str(_count(sub, Status.PENDING)),
+                _num(_pending_points(sub)),
                 str(_error_count(sub)),
                 _csv_text(_one_line(note, _NOTE_LIMIT)),
             ]
@@ -250,9 +264,15 @@ def results_json(report: GradeReport) -> str:
 
 def _gradescope_output(check: CheckResult) -> str:
     lines: list[str] = []
-    if check.status is Status.PENDING:
+    if check.partly_decided:
         lines.append(
-            f"A TA will grade this part (up to {_num(check.max_score)} points); "
+            f"Partly graded: the {_num(check.score)} points shown are awarded for what was "
+            f"graded automatically; a TA will grade the rest (up to {_num(check.pending_points)} "
+            "more points)."
+        )
+    elif check.status is Status.PENDING:
+        lines.append(
+            f"A TA will grade this part (up to {_num(check.pending_points)} points); "
             "the 0 shown here is a placeholder."
         )
     elif check.status is Status.SKIPPED:
@@ -437,8 +457,11 @@ def _md_code_block(lines: list[str], indent: str) -> list[str]:
 
 
 def _md_points(check: CheckResult) -> str:
+    if check.partly_decided:
+        earned = f"{_num(check.score)} / {_num(check.max_score)}"
+        return f"{earned} so far, up to {_num(check.pending_points)} more from a TA"
     if check.status is Status.PENDING:
-        return f"up to {_num(check.max_score)} points"
+        return f"up to {_num(check.pending_points)} points"
     if check.max_score == 0:
         return f"deduction {_num(check.score)}" if check.score else ""
     return f"{_num(check.score)} / {_num(check.max_score)}"
@@ -470,6 +493,16 @@ def _md_summary_table(sub: SubmissionResult) -> list[str]:
     return lines
 
 
+def _md_pending_line(sub: SubmissionResult, pending: list[CheckResult]) -> str:
+    points = _num(_pending_points(sub))
+    if not any(c.partly_decided for c in pending):
+        return f"These {points} points are not in the total above yet."
+    return (
+        f"Up to {points} more points are not in the total above yet; what is already graded "
+        "in a partly graded part is."
+    )
+
+
 def _md_pending(sub: SubmissionResult) -> list[str]:
     pending = [(p, c) for p, c in _checks(sub) if c.status is Status.PENDING]
     if not pending:
@@ -477,11 +510,12 @@ def _md_pending(sub: SubmissionResult) -> list[str]:
     lines = [
         "## Still to be graded by a TA",
         "",
-        f"These {_num(_pending_points(sub))} points are not in the total above yet.",
+        _md_pending_line(sub, [c for _, c in pending]),
         "",
     ]
     lines.extend(
-        f"- ⏳ **{_md(p.id)} {_md(c.id)}** (up to {_num(c.max_score)} points): {_md(c.message)}"
+        f"- ⏳ **{_md(p.id)} {_md(c.id)}** (up to {_num(c.pending_points)} points): "
+        f"{_md(c.message)}"
         for p, c in pending
     )
     return [*lines, ""]

@@ -13,6 +13,12 @@ value the number after the last '=' ("$$\\frac{dMSE}{dw_9} = ... = 0.074$$"). Th
 the spellings of each left side; anything the grader cannot read with confidence (a quantity
 stated twice with different values, a chain not reduced to a number) is pending for a TA with
 the excerpt, never a failure.
+
+Credit is per quantity, so a group with some quantities pending is only partly pending: the
+decided ones' points are in the score now (right and carried forward earn, wrong and missing
+lose), the pending ones' share is the check's `pending_points` (the most a TA can add), and the
+check is pending, flagged for a TA. An update that is wrong as written but is computed from a
+value only a TA can read is pending too: it may yet earn carried-forward credit.
 """
 
 from __future__ import annotations
@@ -522,7 +528,34 @@ def _verdict(
     if follows is not None:
         line = f"~ {said}: follows from your {follows} (error carried forward); {correct}"
         return Verdict(name, check.carried_credit, line, "carried", reading.source)
+    unread = _unread_inputs(ctx, problem, check, name)
+    if unread:
+        why = (
+            f"wrong as written ({correct}), but it may follow from your {', '.join(unread)}, "
+            "which a TA reads (error carried forward)"
+        )
+        return Verdict(name, 0.0, f"? {said}: for a TA: {why}", "pending", reading.source)
     return Verdict(name, 0.0, f"✗ {said}: wrong; {correct}", "wrong", reading.source)
+
+
+def _unread_inputs(
+    ctx: GradingContext, problem: Problem, check: ValuesCheck, name: str
+) -> list[str]:
+    """The student's own values a carried-forward update is computed from that only a TA can
+    read (pending): until one does, a wrong update may still earn carried-forward credit, so
+    calling it wrong would take points a TA might give."""
+    expression = check.quantities[name].carried
+    if expression is None:
+        return []
+    try:
+        parsed = parse_expression(expression, _problem_quantities(problem))
+    except ExpressionError:
+        return []
+    return [
+        used
+        for used in sorted(parsed.free_names)
+        if read_quantity(ctx, problem, used).pending is not None
+    ]
 
 
 def judge_values(
@@ -542,14 +575,34 @@ def judge_values(
     if by_kind["right"]:
         details.append("✓ right: " + ", ".join(by_kind["right"]))
     wrong = [v for v in verdicts if v.kind in ("wrong", "missing")]
+    # Quantities are judged one by one, so the decided ones keep their verdicts (their points
+    # count now) and only the pending ones' share waits for a TA: a TA can add at most that,
+    # and nothing is awarded for it until a TA does.
+    pending = len(by_kind["pending"]) * share
     if by_kind["pending"]:
-        status, summary = Status.PENDING, f"for a TA: {summary}"
+        status = Status.PENDING
+        summary = f"for a TA: {summary}"
+        if len(by_kind["pending"]) < len(verdicts):
+            summary += (
+                f" ({score:.6g} of {check.points:g} points awarded for the others; the unclear "
+                f"are worth up to {pending:.6g} more)"
+            )
     elif wrong or score < check.points - 1e-9:  # carried forward at full credit passes
         status = Status.FAILED
     else:
         status = Status.PASSED
     first = next((v.source for v in verdicts if v.kind != "right" and v.source), None)
-    return result(check, part, status, score, check.points, summary, details=details, source=first)
+    return result(
+        check,
+        part,
+        status,
+        score,
+        check.points,
+        summary,
+        details=details,
+        source=first,
+        pending_points=round(pending, 6),
+    )
 
 
 _KINDS = ("right", "wrong", "carried", "missing", "pending")

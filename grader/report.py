@@ -31,7 +31,10 @@ def _check_lines(check: CheckResult) -> Text:
     text.append(f"  {mark} ", style=style)
     text.append(f"{check.id}", style="bold")
     if check.max_score or check.score:
-        text.append(f" [{_points(check.score, check.max_score)}]", style="dim")
+        points = _points(check.score, check.max_score)
+        if check.partly_decided:  # the score counts; only the rest waits for a TA
+            points += f", up to {check.pending_points:g} more for a TA"
+        text.append(f" [{points}]", style="dim")
     text.append(f"  {check.message}")
     if check.source and check.status in (Status.FAILED, Status.ERROR):
         text.append(f"\n      at {check.source}", style="cyan")
@@ -75,18 +78,20 @@ def render_summary(subs: list[SubmissionResult], title: str = "Class summary") -
     for pid, max_score in maxima.items():
         table.add_column(f"{pid}\n/{max_score:g}", justify="right", no_wrap=True)
     table.add_column("total", justify="right", style="bold", no_wrap=True)
-    table.add_column("pending", justify="right")
+    table.add_column("pending\n(points)", justify="right")
     table.add_column("errors", justify="right")
     for sub in subs:
         scores = {p.id: f"{p.score:g}" for p in sub.problems}
         checks = [c for p in sub.problems for c in p.checks]
         pending = sum(c.status is Status.PENDING for c in checks)
+        # the most a TA can add: a partly graded check's decided points are in the total
+        open_points = sum(c.pending_points for c in checks)
         errors = sum(c.status is Status.ERROR for c in checks) + (1 if sub.error else 0)
         table.add_row(
             sub.student,
             *(scores.get(pid, "-") for pid in maxima),
             _points(sub.score, sub.max_score),
-            str(pending),
+            f"{pending} ({open_points:g})" if pending else "0",
             str(errors),
         )
     return table

@@ -3,14 +3,19 @@
 The JSON shape (`GradeReport.model_dump`) is a contract other tools depend on:
 {"submissions": [{"student", "homework", "score", "max_score",
   "problems": [{"id", "score", "max_score", "checks": [{"id", "status", "score", "max_score",
-  "message", ...}]}]}]}
+  "message", "pending_points", ...}]}]}]}
+
+A pending check's `score` counts what is already decided: 0 for every kind but `values`, which
+judges each quantity on its own and awards the decided ones at once. Its `pending_points` is the
+most a TA can still add. Totals count `score` only: nothing pending is awarded automatically.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Status(StrEnum):
@@ -66,6 +71,45 @@ class CheckResult(BaseModel):
     source: SourceRef | None = None
     title: str = ""
     plot: Plot | None = None
+    pending_points: float = Field(
+        default=0.0,
+        description="Points a TA may still award, never in `score`: all of a pending check's "
+        "points but its score unless the judge says less (a values check whose other "
+        "quantities are already decided); 0 for any other status.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pending_by_default(cls, data: Any) -> Any:
+        """A pending check whose judge names no share leaves all it has not awarded to a TA.
+
+        Every judge but `values` decides a check as a whole (score 0 while pending), so this
+        keeps them right without each having to say so; `values` awards its decided quantities
+        and names the pending ones' share itself.
+        """
+        pending = isinstance(data, dict) and data.get("status") in (Status.PENDING, "pending")
+        if pending and "pending_points" not in data:
+            left = float(data.get("max_score", 0.0)) - float(data.get("score", 0.0))
+            data = {**data, "pending_points": round(max(left, 0.0), 6)}
+        return data
+
+    @model_validator(mode="after")
+    def _pending_fits(self) -> CheckResult:
+        """Pending points belong to pending checks and, with the score, fit in the maximum: a
+        TA's review can add them, never more than the check is worth."""
+        if self.pending_points < 0:
+            raise ValueError("pending_points must not be negative")
+        if self.pending_points and self.status is not Status.PENDING:
+            raise ValueError(f"a {self.status.value} check has no points pending for a TA")
+        if self.pending_points > max(self.max_score - self.score, 0.0) + 1e-5:  # rounding
+            raise ValueError("score + pending_points exceed max_score")
+        return self
+
+    @property
+    def partly_decided(self) -> bool:
+        """Pending, but with part of its points already decided (awarded or lost): the score
+        counts, and only `pending_points` wait for a TA."""
+        return self.status is Status.PENDING and self.pending_points < self.max_score - 1e-9
 
 
 class ProblemResult(BaseModel):

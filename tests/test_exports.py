@@ -198,12 +198,12 @@ def test_grades_csv_header_and_rows(report: GradeReport) -> None:
     rows = read_csv(grades_csv(report))
     assert rows[0] == [
         "student", "homework", "p1", "p2", "p3", "p4b",
-        "total", "max_total", "pending", "errors", "notes",
+        "total", "max_total", "pending", "pending_points", "errors", "notes",
     ]  # fmt: skip
     body = {row[0]: row for row in rows[1:]}
     assert len(rows) == 1 + len(STUDENTS)
     # alice: p2 = 0 + 1.5, p4b = 1 - 0.5 = 0.5; total 3 + 1.5 + 0 + 0.5
-    assert body["alice"] == ["alice", "hw6", "3", "1.5", "0", "0.5", "5", "22", "1", "1", ""]
+    assert body["alice"] == ["alice", "hw6", "3", "1.5", "0", "0.5", "5", "22", "1", "6", "1", ""]
     assert body["张伟"][2:7] == ["3", "3", "0", "0.5", "6.5"]
     for row in rows[1:]:
         sub = by_student(report)[row[0].removeprefix("'")]
@@ -220,9 +220,9 @@ def test_failed_submission_keeps_its_row(report: GradeReport) -> None:
     row = next(r for r in read_csv(grades_csv(report)) if r[0] == "bob")
     assert row[1] == "unknown"
     assert row[2:6] == ["", "", "", ""]
-    assert row[6:10] == ["0", "0", "0", "1"]
-    assert row[10].startswith("not graded: cannot tell which homework")
-    assert "\n" not in row[10]
+    assert row[6:11] == ["0", "0", "0", "0", "1"]
+    assert row[11].startswith("not graded: cannot tell which homework")
+    assert "\n" not in row[11]
 
 
 @pytest.mark.parametrize("name", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", '=HYPERLINK("x")'])
@@ -517,6 +517,82 @@ def test_feedback_failed_submission(report: GradeReport) -> None:
     assert "> **Not graded:** cannot tell which homework this is: add \\`homework\\`" in text
     assert "**Total: 0 / 0 points**" in text
     assert "##" not in text
+
+
+# ---------------------------------------------------------------- partly graded checks
+
+
+def partly_graded(student: str = "ann") -> SubmissionResult:
+    """A values group of 12 (6 points): 2 right (1 point, awarded), 2 for a TA (up to 1 more),
+    8 wrong; beside a wholly pending manual check and a passed one."""
+    q2 = problem_result(
+        "q2",
+        "Backprop",
+        8.5,
+        [
+            check("forward", Status.PASSED, 2.5, 2.5),
+            check(
+                "gradients", Status.PENDING, 1.0, 6.0, "for a TA: 2/12 right", pending_points=1.0
+            ),
+        ],
+    )
+    q3 = problem_result("q3", "Plots", 3.0, [check("plots", Status.PENDING, 0.0, 3.0, "by a TA")])
+    return submission_result(student, "hw2", [q2, q3])
+
+
+def test_a_pending_check_leaves_what_it_has_not_awarded_to_a_ta_unless_told_less() -> None:
+    assert check("m", Status.PENDING, 0.0, 3.0).pending_points == 3
+    assert not check("m", Status.PENDING, 0.0, 3.0).partly_decided
+    assert check("v", Status.PENDING, 1.0, 6.0, pending_points=1.0).partly_decided
+    assert check("v", Status.PENDING, 0.0, 6.0, pending_points=0.5).partly_decided  # all lost
+    assert check("p", Status.PASSED, 3.0, 3.0).pending_points == 0
+    assert check("f", Status.FAILED, 1.0, 3.0).pending_points == 0
+    assert check("d", Status.PENDING, 0.0, 0.0).pending_points == 0  # a deduction: nothing to add
+
+
+@pytest.mark.parametrize(
+    ("status", "score", "pending"),
+    [(Status.FAILED, 1.0, 1.0), (Status.PENDING, 1.0, 5.5), (Status.PENDING, 0.0, -1.0)],
+)
+def test_pending_points_never_exceed_what_a_ta_could_give(
+    status: Status, score: float, pending: float
+) -> None:
+    with pytest.raises(ValueError, match="pending"):
+        check("v", status, score, 6.0, pending_points=pending)
+
+
+def test_a_partly_graded_check_in_every_export() -> None:
+    sub = partly_graded()
+    report = GradeReport(submissions=[sub])
+    assert sub.score == 3.5  # the decided point of the gradients counts, the pending ones do not
+    header, row = read_csv(grades_csv(report))
+    cells = dict(zip(header, row, strict=True))
+    assert cells["q2"] == "3.5" and cells["total"] == "3.5"
+    assert cells["pending"] == "2" and cells["pending_points"] == "4"  # 1 + 3, not 6 + 3
+    data = gradescope_results(sub)
+    assert gradescope_problems(data) == []
+    assert data["score"] == 3.5
+    assert "4 of these points are graded by a TA and are not included yet." in data["output"]
+    tests = {t["name"]: t for t in data["tests"]}
+    grads = tests["q2 gradients"]
+    assert grads["score"] == 1 and grads["max_score"] == 6 and "status" not in grads
+    assert grads["output"].splitlines()[0] == (
+        "Partly graded: the 1 points shown are awarded for what was graded automatically; "
+        "a TA will grade the rest (up to 1 more points)."
+    )
+    assert tests["q3 plots"]["output"].startswith("A TA will grade this part (up to 3 points)")
+    text = feedback_markdown(sub)
+    assert "Up to 4 more points are not in the total above yet" in text
+    assert "- ⏳ **q2 gradients** (up to 1 points): for a TA: 2/12 right" in text
+    assert "- ⏳ **q3 plots** (up to 3 points): by a TA" in text
+    assert "· TA to grade · 1 / 6 so far, up to 1 more from a TA:" in text
+    assert GradeReport.model_validate_json(results_json(report)) == report
+    (case,) = [
+        c
+        for c in ET.fromstring(junit_xml(report).encode()).iter("testcase")
+        if c.get("name") == "gradients"
+    ]
+    assert case.find("skipped") is not None  # CI does not go red while a TA has not looked
 
 
 # ---------------------------------------------------------------- files

@@ -18,11 +18,15 @@ Verdicts a careful TA gives by hand, from reference/hw2 (tests/test_reference_hw
 
 from __future__ import annotations
 
+import csv
+import io
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+from grader.exports import feedback_markdown, grades_csv, gradescope_results, results_json
 from grader.pipeline import GradeOptions, grade
 from grader.quantities import (
     agreement,
@@ -30,6 +34,7 @@ from grader.quantities import (
     normalise_lhs,
     parse_written,
 )
+from grader.report import render_submission, render_summary
 from grader.results import CheckResult, GradeReport, Status, SubmissionResult
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,7 +98,9 @@ def test_seed_004_gradients(report: GradeReport) -> None:
     # which "0.1" would pass for 0.0772: too coarse to judge, so a TA decides.
     expected.update(dL_dw1="pending", dL_dw3="pending")
     assert _verdicts(grads) == expected
+    # the 2 right earn their 0.5 each now; the 2 pending (0.5 each) wait for a TA, never awarded
     assert grads.status is Status.PENDING and grads.score == pytest.approx(2 * 0.5)
+    assert grads.pending_points == pytest.approx(2 * 0.5) and grads.partly_decided
     db2 = next(d for d in grads.details if d.startswith("✗ dL_db2"))
     line = _line_of(SEED / "writeup.md", "{db_2} = \\frac")
     assert "0.12" in db2 and "0.20" in db2 and f"writeup.md:{line}" in db2
@@ -337,3 +344,132 @@ def test_an_update_too_small_to_show_counts_when_its_gradient_is_right() -> None
     updates = _grade_updates(DEMO / "grace")
     assert _verdicts(updates)["w2_new"] == "right"
     assert updates.status is Status.PASSED
+
+
+# --- a group partly pending: decided quantities count now, only the pending ones' share waits ----
+RIGHT = {"h1": "0.9866", "h2": "0.9950", "o1": "0.8896", "o2": "0.8004", "loss": "0.5932"}
+WRONG = {"h1": "0.5000", "h2": "0.9000", "o1": "0.7000", "o2": "0.7000", "loss": "0.7000"}
+COARSE = {"h1": "1", "h2": "1", "o1": "0.9", "o2": "0.8", "loss": "0.6"}  # one digit: a TA
+
+
+def _forward_of(tmp_path: Path, values: dict[str, str]) -> SubmissionResult:
+    lines = "".join(f'{k} = "{v}"\n' for k, v in values.items())
+    (tmp_path / "answers.toml").write_text(f'homework = "hw2"\n[q2]\n{lines}')
+    return _grade_one(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("values", "status", "score", "pending"),
+    [
+        # right and pending: the 4 right earn 0.5 each now, h1's 0.5 waits for a TA
+        (RIGHT | {"h1": "1"}, Status.PENDING, 2.0, 0.5),
+        # wrong and pending: the 2 lost points are decided, so a TA can add only h1's 0.5
+        (WRONG | {"h1": "1"}, Status.PENDING, 0.0, 0.5),
+        # right, wrong and pending
+        (RIGHT | {"h1": "1", "h2": "0.9000"}, Status.PENDING, 1.5, 0.5),
+        (COARSE, Status.PENDING, 0.0, 2.5),  # all pending: the whole check is a TA's
+        (RIGHT, Status.PASSED, 2.5, 0.0),  # none pending: as before
+        (RIGHT | {"h1": "0.5000"}, Status.FAILED, 2.0, 0.0),
+    ],
+    ids=["right+pending", "wrong+pending", "right+wrong+pending", "all-pending", "all-right",
+         "right+wrong"],
+)  # fmt: skip
+def test_a_partly_pending_group_awards_the_decided_and_leaves_the_rest_to_a_ta(
+    tmp_path: Path, values: dict[str, str], status: Status, score: float, pending: float
+) -> None:
+    sub = _forward_of(tmp_path, values)
+    forward = _check(sub, "q2", "forward")
+    assert forward.status is status, forward.details
+    assert forward.score == pytest.approx(score)
+    assert forward.pending_points == pytest.approx(pending)
+    partly = status is Status.PENDING and pending < forward.max_score
+    assert forward.partly_decided is partly
+    if partly:  # the message says what is awarded and what a TA may still add
+        assert f"up to {pending:g} more" in forward.message, forward.message
+    # every export says the same: the score counts, the pending share is only "up to"
+    (row,) = list(csv.DictReader(io.StringIO(grades_csv(GradeReport(submissions=[sub])))))
+    assert float(row["total"]) == pytest.approx(sub.score)
+    assert float(row["q2"]) == pytest.approx(score)  # the only check run in q2 here
+    assert float(row["pending_points"]) == pytest.approx(pending)
+    assert row["pending"] == ("1" if status is Status.PENDING else "0")
+    data = gradescope_results(sub)
+    (test,) = [t for t in data["tests"] if t["name"].startswith("q2 forward")]
+    assert test["score"] == pytest.approx(score) and test["max_score"] == 2.5
+    assert data["score"] == pytest.approx(sub.score)
+    if partly:
+        assert "status" not in test  # neither passed nor failed until a TA looks
+        assert f"Partly graded: the {score:g} points shown are awarded" in test["output"]
+        assert f"up to {pending:g} more points" in test["output"]
+        assert "placeholder" not in test["output"]
+    elif status is Status.PENDING:
+        assert f"up to {pending:g} points); the 0 shown here is a placeholder" in test["output"]
+    else:
+        assert "TA" not in test["output"].splitlines()[0]
+    if pending:
+        assert f"{pending:g} of these points are graded by a TA" in data["output"]
+        assert f"(up to {pending:g} points)" in feedback_markdown(sub)
+    else:
+        assert "graded by a TA" not in data["output"]
+        assert "Still to be graded by a TA" not in feedback_markdown(sub)
+    back = GradeReport.model_validate_json(results_json(GradeReport(submissions=[sub])))
+    assert _check(back.submissions[0], "q2", "forward") == forward
+
+
+def test_seed_004_exports_agree_on_what_is_awarded_and_what_waits(report: GradeReport) -> None:
+    """seed 004's gradients: 2 right (1 point, in the total), 2 one-digit values for a TA (up to
+    1 more), 8 wrong. The TA items of the run: q1 3 + q2 gradients 1 + q3 3 + q4 2 + q5 4 = 13,
+    not 18 (the whole 6 of the gradients, 5 of them already decided)."""
+    sub = _student(report, "seed-004")
+    grads = _check(sub, "q2", "gradients")
+    waiting = sum(c.pending_points for p in sub.problems for c in p.checks)
+    assert waiting == pytest.approx(13)
+    assert sub.score + waiting <= sub.max_score
+    (row,) = [
+        r for r in csv.DictReader(io.StringIO(grades_csv(report))) if r["student"] == sub.student
+    ]
+    assert float(row["total"]) == pytest.approx(sub.score)
+    assert float(row["q2"]) == pytest.approx(2.5 + 1 + 2.5)  # forward, gradients so far, updates
+    assert row["pending"] == "5" and row["pending_points"] == "13"
+    data = gradescope_results(sub)
+    assert data["score"] == pytest.approx(sub.score)
+    assert "13 of these points are graded by a TA" in data["output"]
+    (test,) = [t for t in data["tests"] if t["name"].startswith("q2 gradients")]
+    assert test["score"] == pytest.approx(1) and test["max_score"] == 6 and "status" not in test
+    assert "Partly graded: the 1 points shown are awarded" in test["output"]
+    assert "up to 1 more points" in test["output"] and "placeholder" not in test["output"]
+    feedback = feedback_markdown(sub)
+    assert "- ⏳ **q2 gradients** (up to 1 points)" in feedback
+    assert "1 / 6 so far, up to 1 more from a TA" in feedback
+    assert "Up to 13 more points are not in the total above yet" in feedback
+    back = GradeReport.model_validate_json(results_json(report))
+    assert _check(_student(back, "seed-004"), "q2", "gradients") == grads
+    console = Console(record=True, width=200)
+    console.print(render_submission(sub))
+    console.print(render_summary([sub]))
+    shown = console.export_text()
+    assert "gradients [1/6, up to 1 more for a TA]" in shown
+    assert "5 (13)" in shown
+
+
+def test_an_update_that_may_follow_from_a_gradient_only_a_ta_can_read_is_pending(
+    tmp_path: Path,
+) -> None:
+    """b2_new = 0.4988 is wrong (truth 0.4980) but follows from dL/db2 = 0.12; when dL/db2 is
+    stated twice with different values, only a TA can tell, so the update waits too."""
+    (tmp_path / "writeup.md").write_text(
+        "# HW2\n\n## Question 2 - Backprop\n\n$$\\frac{dL}{db_2} = 0.12$$\n\n"
+        "later: $\\frac{dL}{db_2} = 0.15$\n\n$$b_2^{new} = 0.4988$$\n"
+    )
+    updates = _grade_updates(tmp_path)
+    assert _verdicts(updates)["b2_new"] == "pending", updates.details
+    assert updates.score == 0 and updates.pending_points == pytest.approx(0.25)
+    line = next(d for d in updates.details if d.startswith("? b2_new"))
+    assert "may follow from your dL_db2" in line
+    # control: stated once, the same update earns carried-forward credit at once
+    (tmp_path / "writeup.md").write_text(
+        "# HW2\n\n## Question 2 - Backprop\n\n$$\\frac{dL}{db_2} = 0.12$$\n\n"
+        "$$b_2^{new} = 0.4988$$\n"
+    )
+    updates = _grade_updates(tmp_path)
+    assert _verdicts(updates)["b2_new"] == "carried"
+    assert updates.score == pytest.approx(0.25) and updates.pending_points == 0

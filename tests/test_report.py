@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from grader.report import MAX_DETAILS, _check_lines, render_class
+from grader.report import MAX_DETAILS, _check_lines, render_class, render_summary
 from grader.results import CheckResult, GradeReport, ProblemResult, Status, SubmissionResult
 
 
@@ -53,3 +53,23 @@ def test_a_batch_of_several_homeworks_gets_a_summary_per_homework() -> None:
         assert f"Class summary: {homework}" in text and f"Per problem: {homework}" in text
     hw2 = text[text.index("Class summary: hw2") : text.index("Per problem: hw2")]
     assert "q6" in hw2 and "p5" not in hw2  # each table has its own homework's problems only
+
+
+def test_a_partly_graded_check_shows_its_score_and_what_a_ta_may_add() -> None:
+    partly = CheckResult(
+        id="gradients",
+        status=Status.PENDING,
+        score=1,
+        max_score=6,
+        message="for a TA: 2/12 right",
+        pending_points=1,
+    )
+    assert "gradients [1/6, up to 1 more for a TA]" in _check_lines(partly).plain
+    whole = CheckResult(id="plots", status=Status.PENDING, score=0, max_score=3, message="by a TA")
+    assert "plots [0/3]  by a TA" in _check_lines(whole).plain
+    problem = ProblemResult(id="q2", score=1, max_score=9, checks=[partly, whole])
+    sub = SubmissionResult(student="ann", homework="hw2", score=1, max_score=9, problems=[problem])
+    console = Console(record=True, width=100)
+    console.print(render_summary([sub]))
+    row = next(line for line in console.export_text().splitlines() if "ann" in line)
+    assert "2 (4)" in row  # two checks wait; a TA can add up to 1 + 3 points
