@@ -346,11 +346,11 @@ class WorkerPool:
         with self._lock:
             if self.disabled:
                 return None
-            for worker in self._idle:
-                if worker.threads == threads:
-                    self._idle.remove(worker)
-                    self._busy.add(worker)
-                    return worker
+            for idle in self._idle:
+                if idle.threads == threads:
+                    self._idle.remove(idle)
+                    self._busy.add(idle)
+                    return idle
             starting = self._starting.pop(0) if self._starting else None
         worker = starting.result() if starting is not None else self._start(threads)
         if worker is not None and worker.threads != threads:
