@@ -14,7 +14,8 @@ types, names and functions (`parse_expression`), and then interpreted by a small
 (`Expression.evaluate`) that
 
 - computes in ``float`` (no unbounded Python ints; overflow becomes an `ExpressionError`),
-- counts loop iterations and evaluated nodes against fixed budgets,
+- counts loop iterations and evaluated nodes against fixed budgets per evaluation, and against a
+  caller's `StepBudget` over all the evaluations of one answer,
 - never touches attributes, builtins or anything that was not whitelisted.
 
 Every failure the student can cause is an `ExpressionError` whose ``message`` is written for the
@@ -34,7 +35,14 @@ from dataclasses import dataclass, field
 from numbers import Real
 from typing import Any, NoReturn
 
-__all__ = ["Expression", "ExpressionError", "parse_expression"]
+__all__ = [
+    "FUNCTION_NAMES",
+    "Expression",
+    "ExpressionError",
+    "StepBudget",
+    "StepBudgetExceeded",
+    "parse_expression",
+]
 
 # --- resource limits (module constants so tests can shrink them) -------------------------------
 MAX_SOURCE_LENGTH = 2000
@@ -51,7 +59,8 @@ MAX_ITERATIONS = 100_000
 """Loop iterations (comprehensions, sum/min/max/prod/len over sequences) per evaluation."""
 MAX_STEPS = 250_000
 """Evaluated AST nodes per evaluation: bounds time even when each iteration is expensive
-(about 0.5 s of CPU at the limit on the development machine)."""
+(about 0.5 s of CPU at the limit on the development machine). A check that evaluates an answer
+at many points bounds the total as well, with a `StepBudget`."""
 
 
 class ExpressionError(ValueError):
@@ -65,6 +74,28 @@ class ExpressionError(ValueError):
         super().__init__(message)
         self.message = message
         self.column = column
+
+
+class StepBudgetExceeded(ExpressionError):
+    """The evaluations of one answer together took more steps than its `StepBudget` allows."""
+
+
+@dataclass
+class StepBudget:
+    """Evaluation steps shared by every evaluation of one answer.
+
+    MAX_STEPS bounds one evaluation, but a check evaluates an answer at hundreds of points (each
+    sampled point of a formula, each entry of each network of the HW1 parameter map): an answer
+    padded with loops to just under MAX_STEPS costs the grader a minute of CPU and earns
+    nothing. One budget, passed to every `Expression.evaluate` of the answer, bounds the whole.
+    """
+
+    limit: int
+    used: int = 0
+
+    @property
+    def remaining(self) -> int:
+        return max(self.limit - self.used, 0)
 
 
 # --- what the student may call or name ----------------------------------------------------------
@@ -133,6 +164,10 @@ _FUNCTIONS: dict[str, _Function] = {
         _Function("softplus", 1, 1),
     )
 }
+FUNCTION_NAMES: frozenset[str] = frozenset(_FUNCTIONS)
+"""Every function an answer can call: what a rubric may list in `functions` and the like."""
+# Constants are always allowed, whatever `functions` says: `e**z` is an exponential even where
+# exp is not, so "write it using sigmoid" needs a required call (`must_call` in a rubric).
 _CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 _MODULES = frozenset({"math", "np", "numpy"})
 # Attribute -> the bare name it means. `math.X` and `np.X` are spellings of the same whitelist.
@@ -191,6 +226,14 @@ _FORBIDDEN: dict[type[ast.AST], str] = {
     ast.BoolOp: "'and'/'or' are allowed only in a comprehension's 'if'",
 }
 _NOT_MESSAGE = "'not' is allowed only in a comprehension's 'if'"
+# What `sequences=False` refuses; without them an answer has no loops.
+_SEQUENCE_NODES = (ast.List, ast.ListComp, ast.GeneratorExp, ast.Subscript)
+
+
+_SEQUENCE_MESSAGE = (
+    "lists, comprehensions and indexing are not allowed in this answer: it is arithmetic on "
+    "single numbers"
+)
 
 
 def _forbidden(node: ast.AST) -> str:
@@ -241,14 +284,20 @@ class _Source:
 
 # --- parsing and validation ---------------------------------------------------------------------
 def parse_expression(
-    source: str, variables: Collection[str], functions: Collection[str] | None = None
+    source: str,
+    variables: Collection[str],
+    functions: Collection[str] | None = None,
+    *,
+    sequences: bool = True,
 ) -> Expression:
     """Parse and validate an untrusted student expression over `variables`.
 
     `functions` narrows the whitelist for one question (None: every whitelisted function):
-    "write tanh in terms of sigmoid" must not accept `tanh(z)`. Raises `ExpressionError`
-    (student-facing) for anything outside the whitelist, and `ValueError`/`TypeError` if
-    `variables` or `functions` is unusable (a caller bug).
+    "write tanh in terms of sigmoid" must not accept `tanh(z)`. `sequences=False` refuses lists,
+    comprehensions and indexing, for answers that are arithmetic on single numbers (the HW1
+    parameter map): without loops, evaluating costs at most one step per node. Raises
+    `ExpressionError` (student-facing) for anything outside the whitelist, and
+    `ValueError`/`TypeError` if `variables` or `functions` is unusable (a caller bug).
     """
     declared = _check_variables(variables)
     allowed = _check_functions(functions)
@@ -264,7 +313,7 @@ def parse_expression(
     tree = _parse(src)
     _check_size(tree, src)
     free: set[str] = set()
-    validator = _Validator(src, declared, free, allowed)
+    validator = _Validator(src, declared, free, allowed, sequences=sequences)
     validator.check(tree.body, frozenset())
     calls = tuple(sorted(validator.calls.items()))
     return Expression(source, frozenset(free), declared, tree, src, calls)
@@ -343,12 +392,19 @@ class _Validator:
     """Checks every node against the whitelist; records the declared variables that are used."""
 
     def __init__(
-        self, src: _Source, declared: frozenset[str], free: set[str], allowed: frozenset[str]
+        self,
+        src: _Source,
+        declared: frozenset[str],
+        free: set[str],
+        allowed: frozenset[str],
+        *,
+        sequences: bool = True,
     ) -> None:
         self.src = src
         self.declared = declared
         self.free = free
         self.allowed = allowed
+        self.sequences = sequences
         self.calls: dict[str, int] = {}  # function -> number of call sites, for `Expression.calls`
 
     def fail(self, node: ast.AST, message: str) -> NoReturn:
@@ -356,6 +412,8 @@ class _Validator:
 
     def check(self, node: ast.AST, bound: frozenset[str]) -> None:
         """Validate `node`; `bound` are the comprehension variables in scope."""
+        if not self.sequences and isinstance(node, _SEQUENCE_NODES):
+            self.fail(node, _SEQUENCE_MESSAGE)
         if isinstance(node, ast.Constant):
             self.constant(node)
         elif isinstance(node, ast.Name):
@@ -520,13 +578,17 @@ class Expression:
     """(function, number of call sites), e.g. (("relu", 2),): lets a check ask for a simplified
     form (`relu(relu(z))` restates the question it answers)."""
 
-    def evaluate(self, /, **values: float | int | Iterable[float]) -> float:
+    def evaluate(
+        self, budget: StepBudget | None = None, /, **values: float | int | Iterable[float]
+    ) -> float:
         """Value of the expression; nan/inf results are returned as they are.
 
         Numbers are evaluated in float; sequences (lists, tuples, 1-d arrays) are indexed like
-        Python lists. Raises `ExpressionError` when the student's expression fails here
-        (division by zero, overflow, bad index, too much work, ...), `TypeError` when the caller
-        omits a used variable or passes an undeclared one.
+        Python lists. The steps taken are charged to `budget` when given (positional, so that
+        a variable may be named 'budget'). Raises `ExpressionError` when the student's
+        expression fails here (division by zero, overflow, bad index, too much work, ...),
+        `StepBudgetExceeded` when `budget` runs out, `TypeError` when the caller omits a used
+        variable or passes an undeclared one.
         """
         unknown = set(values) - self.variables
         if unknown:
@@ -535,11 +597,15 @@ class Expression:
         if missing:
             raise TypeError(f"missing values for variables: {sorted(missing)}")
         env: dict[str, _Value] = {name: _coerce(name, values[name]) for name in self.free_names}
+        evaluator = _Evaluator(self._src, budget)
         try:
-            result = _Evaluator(self._src).eval(self._tree.body, env)
+            result = evaluator.eval(self._tree.body, env)
         except RecursionError:
             # MAX_DEPTH keeps this far away; a caller already deep in the stack is the only way.
             raise ExpressionError("the expression is nested too deeply to evaluate") from None
+        finally:
+            if budget is not None:
+                budget.used += evaluator.steps
         if not isinstance(result, float):
             raise ExpressionError(f"the answer is {_kind(result)}, not a single number")
         return result
@@ -573,18 +639,29 @@ def _kind(value: object) -> str:
 class _Evaluator:
     """Interprets a validated AST. One instance per evaluation: it carries the work budgets."""
 
-    def __init__(self, src: _Source) -> None:
+    def __init__(self, src: _Source, budget: StepBudget | None = None) -> None:
         self.src = src
         self.steps = 0
         self.iterations = 0
+        self.budget = budget
+        self.max_steps = MAX_STEPS if budget is None else min(MAX_STEPS, budget.remaining)
+
+    def too_long(self, node: ast.AST) -> NoReturn:
+        """Over MAX_STEPS in this evaluation, or over the budget of all of them."""
+        if self.budget is not None and self.max_steps < MAX_STEPS:
+            raise StepBudgetExceeded(
+                "the expression takes too long to evaluate at all the points checked "
+                f"(more than {self.budget.limit:,} steps in all)"
+            )
+        self.fail(node, f"the expression takes too long to evaluate (>{MAX_STEPS} steps)")
 
     def fail(self, node: ast.AST, message: str) -> NoReturn:
         raise self.src.error(node, message)
 
     def eval(self, node: ast.AST, env: dict[str, _Value]) -> _Value:
         self.steps += 1
-        if self.steps > MAX_STEPS:
-            self.fail(node, f"the expression takes too long to evaluate (>{MAX_STEPS} steps)")
+        if self.steps > self.max_steps:
+            self.too_long(node)
         if isinstance(node, ast.Constant):
             assert isinstance(node.value, int | float)  # validated
             return float(node.value)

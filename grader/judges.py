@@ -15,7 +15,13 @@ from typing import Any
 import numpy as np
 
 from grader.context import GradingContext, needs_reference, result
-from grader.exprs import ExpressionError, parse_expression
+from grader.exprs import (
+    Expression,
+    ExpressionError,
+    StepBudget,
+    StepBudgetExceeded,
+    parse_expression,
+)
 from grader.ingest import Answer
 from grader.modules import judge_module
 from grader.observe import derive_seed
@@ -37,6 +43,15 @@ from grader.rubric import (
 from grader.scripts import judge_script
 from grader.sources import document_answer, section_excerpt
 from grader.tables import StudentTable, grade_table, table_from_sheet
+
+FORMULA_STEPS_PER_SAMPLE = 25_000
+"""Evaluation steps a formula answer may take per sampled point, over all the points together.
+
+A tenth of exprs.MAX_STEPS (one evaluation) and hundreds of times what a real answer takes (the
+HW6 p2 spellings in the tests, sums over up to 8 layers, take 40 to 100 a point), while an answer
+padded with loops to just under MAX_STEPS at every point cost 29 s of grader CPU at 200 points;
+the budget stops it after about 3 s.
+"""
 
 
 def expected_value(ctx: GradingContext, expected: Any) -> Any:
@@ -270,16 +285,9 @@ def judge_formula(
         expression = parse_expression(str(answer.value), list(check.variables), check.functions)
     except ExpressionError as exc:
         return _wrong(check, part, f"cannot read your expression: {exc.message}", answer)
-    overused = [(f, n) for f, n in expression.calls if n > check.max_calls.get(f, n)]
-    if overused:
-        name, count = overused[0]
-        return _wrong(
-            check,
-            part,
-            f"your expression calls {name} {count} times; simplify it (at most "
-            f"{check.max_calls[name]})",
-            answer,
-        )
+    misuse = _call_misuse(expression, check)
+    if misuse is not None:
+        return _wrong(check, part, misuse, answer)
     if ctx.reference is None:
         return needs_reference(check, part, check.points)
     disagreement = _disagreement(expression, str(answer.value), problem, check, ctx)
@@ -294,6 +302,34 @@ def judge_formula(
         f"agrees with the reference at {check.samples} sampled points",
         source=answer.source,
     )
+
+
+def _call_misuse(expression: Expression, check: FormulaCheck) -> str | None:
+    """Why the functions the answer calls do not answer the question, or None.
+
+    Values alone cannot tell a simplification from a restatement (relu(relu(z)), and
+    max(max(z, 0), 0) for the same thing) or "tanh in terms of sigmoid" from tanh written with
+    e**z: the rubric's call limits and required calls can.
+    """
+    calls = dict(expression.calls)
+    for name, count in calls.items():
+        if count > check.max_calls.get(name, count):
+            return (
+                f"your expression calls {name} {count} times; simplify it (at most "
+                f"{check.max_calls[name]})"
+            )
+    total = sum(calls.values())
+    if check.max_total_calls is not None and total > check.max_total_calls:
+        made = ", ".join(f"{name}: {count}" for name, count in calls.items())
+        return (
+            f"your expression makes {total} function calls ({made}); simplify it (at most "
+            f"{check.max_total_calls} in all)"
+        )
+    for name in check.must_call:
+        if name not in calls:
+            asked = f"; the question asks for {check.title}" if check.title else ""
+            return f"your expression never calls {name}{asked}: write it using {name}(...)"
+    return None
 
 
 def _disagreement(
@@ -311,9 +347,13 @@ def _disagreement(
         found: str | None = ctx.reference.memo[key]
         return found
     found = None
+    budget = StepBudget(check.samples * FORMULA_STEPS_PER_SAMPLE)
     for point, want in _reference_samples(problem, check, ctx):
         try:
-            got = expression.evaluate(**point)
+            got = expression.evaluate(budget, **point)
+        except StepBudgetExceeded as exc:
+            found = exc.message
+            break
         except ExpressionError as exc:
             found = f"your expression fails at {_show(point)}: {exc.message}"
             break

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from grader.errors import RubricError
+from grader.exprs import FUNCTION_NAMES
 
 DEFAULT_RUBRICS = Path(__file__).resolve().parent.parent / "rubrics"
 
@@ -140,10 +141,21 @@ class FormulaCheck(_CheckBase):
         description="The functions an answer may call (default: all the evaluator knows); "
         "'tanh in terms of sigmoid' lists sigmoid, not tanh.",
     )
-    max_calls: dict[str, int] = Field(
+    max_calls: dict[str, Annotated[int, Field(ge=0)]] = Field(
         default_factory=dict,
         description="At most this many calls of a function: {relu: 1} asks for ReLU(ReLU(z)) "
         "simplified, not restated.",
+    )
+    max_total_calls: int | None = Field(
+        default=None,
+        ge=0,
+        description="At most this many calls of any functions together: ReLU(ReLU(z)) "
+        "simplified is one call of relu, max, min or abs; max(max(z, 0), 0) restates it.",
+    )
+    must_call: list[str] = Field(
+        default_factory=list,
+        description="Functions an answer must call: 'tanh in terms of sigmoid' requires "
+        "sigmoid, since `functions` only forbids and (e**z - e**-z)/(e**z + e**-z) calls nothing.",
     )
     lhs: str | None = Field(
         default=None,
@@ -155,6 +167,34 @@ class FormulaCheck(_CheckBase):
         default_factory=dict,
         description="Writeup spellings read as a variable, spaces ignored: {'d_{l-1}': 'd'}.",
     )
+
+    @model_validator(mode="after")
+    def _functions_known(self) -> FormulaCheck:
+        """Every function named is one the evaluator knows, and the limits can be met: a typo
+        ('sigmod') would otherwise fail every student's answer at grading time."""
+        named = {
+            "functions": self.functions or [],
+            "max_calls": list(self.max_calls),
+            "must_call": self.must_call,
+        }
+        for option, names in named.items():
+            unknown = sorted(set(names) - FUNCTION_NAMES)
+            if unknown:
+                raise ValueError(
+                    f"{option}: unknown function(s) {', '.join(unknown)}; the evaluator knows "
+                    f"{', '.join(sorted(FUNCTION_NAMES))}"
+                )
+        allowed = FUNCTION_NAMES if self.functions is None else set(self.functions)
+        for option in ("max_calls", "must_call"):
+            barred = sorted(set(named[option]) - allowed)
+            if barred:
+                raise ValueError(f"{option}: {', '.join(barred)} not in functions")
+        required = set(self.must_call)
+        if any(self.max_calls.get(f) == 0 for f in required) or (
+            self.max_total_calls is not None and len(required) > self.max_total_calls
+        ):
+            raise ValueError("must_call: max_calls or max_total_calls forbid a required call")
+        return self
 
     @model_validator(mode="after")
     def _lengths_name_int_vars(self) -> FormulaCheck:

@@ -63,6 +63,11 @@ def _example(name: str, check: NumberCheck | ChoiceCheck | FormulaCheck | TableC
             if check.functions is not None
             else []
         )
+        if check.max_total_calls is not None:
+            most = check.max_total_calls
+            calls.append(f"# simplify: at most {most} function call{'s' * (most != 1)} in all")
+        if check.must_call:
+            calls.append(f"# it must call: {', '.join(check.must_call)}")
         return [
             f'# a Python expression in {", ".join(names)}, in quotes, e.g. "1/n[0]"',
             *calls,

@@ -71,12 +71,21 @@ def _parse(key: str, text: Any) -> Expression:
         raise AssertionError(f'{SECTION}.{key}: expected an expression in quotes, e.g. "2*C"')
     source = ROWSUM.sub("rowsum_C", str(text))
     try:
-        return parse_expression(source, variables, functions=())
+        # No lists, loops or indexing: the map is arithmetic on entries, and without loops an
+        # entry costs at most one step per node (loops padded to just under exprs.MAX_STEPS
+        # cost a minute of CPU over the ~400 entries of NETWORKS).
+        return parse_expression(source, variables, functions=(), sequences=False)
     except ExpressionError as exc:
         message = exc.message.replace("rowsum_C", "rowsum(C)")
         if key.endswith("bias") and re.search(r"\bC\b", ROWSUM.sub("", str(text))):
             message += " (a bias is a vector: use rowsum(C), the sum over k of C[j, k])"
-        raise AssertionError(f"{SECTION}.{key} = {text!r}: {message}") from None
+        raise AssertionError(f"{SECTION}.{key} = {_shown(text)}: {message}") from None
+
+
+def _shown(text: Any, limit: int = 60) -> str:
+    """The answer as quoted back to the student: a padded one would bury the reason."""
+    shown = repr(text)
+    return shown if len(shown) <= limit else shown[: limit - 4] + "...'"
 
 
 def _apply(expr: Expression, c: torch.Tensor | None, d: torch.Tensor, rows: torch.Tensor) -> Any:

@@ -16,7 +16,13 @@ import numpy as np
 import pytest
 
 from grader import exprs
-from grader.exprs import Expression, ExpressionError, parse_expression
+from grader.exprs import (
+    Expression,
+    ExpressionError,
+    StepBudget,
+    StepBudgetExceeded,
+    parse_expression,
+)
 
 VARS = ("L", "n")
 
@@ -281,6 +287,57 @@ def test_steps_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     slow = parse_expression("sum(i*i + i*i + i*i for i in range(100))", VARS)
     with pytest.raises(ExpressionError, match="takes too long"):
         slow.evaluate()
+
+
+def test_a_step_budget_bounds_many_evaluations_together() -> None:
+    """Each evaluation is far under MAX_STEPS; together they exhaust the answer's budget."""
+    expression = parse_expression("sum(i for i in range(L))", VARS)
+    budget = StepBudget(1_000)
+    assert expression.evaluate(budget, L=10) == 45.0
+    per_evaluation = budget.used
+    assert 10 < per_evaluation < 100
+    with pytest.raises(StepBudgetExceeded, match=r"more than 1,000 steps in all") as info:
+        for _ in range(1_000 // per_evaluation + 1):
+            expression.evaluate(budget, L=10)
+    assert isinstance(info.value, ExpressionError), "still a student-facing error"
+    assert budget.used > budget.limit and budget.remaining == 0
+    with pytest.raises(StepBudgetExceeded):  # a spent budget refuses at once
+        expression.evaluate(budget, L=1)
+
+
+def test_a_large_budget_leaves_the_per_evaluation_limit_in_force(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(exprs, "MAX_STEPS", 1_000)
+    slow = parse_expression("sum(i*i + i*i + i*i for i in range(100))", VARS)
+    with pytest.raises(
+        ExpressionError, match=r"takes too long to evaluate \(>1000 steps\)"
+    ) as info:
+        slow.evaluate(StepBudget(10**9))
+    assert not isinstance(info.value, StepBudgetExceeded)
+
+
+def test_a_variable_may_be_named_budget() -> None:
+    """The budget is positional-only, so it never shadows a variable of that name."""
+    budget = StepBudget(100)
+    assert parse_expression("2*budget", ["budget"]).evaluate(budget, budget=3) == 6.0
+    assert 0 < budget.used < 10
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["[1, 2][0]", "[x for x in [1, 2]][0]", "n[0]", "sum(x for x in [1, 2])", "2*C + 0*[C][0]"],
+)
+def test_sequences_can_be_refused(source: str) -> None:
+    """An answer of arithmetic on numbers (the HW1 parameter map) has no lists, so no loops."""
+    with pytest.raises(ExpressionError, match="lists, comprehensions and indexing are not allowed"):
+        parse_expression(source, ["C", "n"], sequences=False)
+    parse_expression(source, ["C", "n"])  # allowed by default
+
+
+def test_without_sequences_arithmetic_still_parses() -> None:
+    expression = parse_expression("2*d - 2*rowsum_C + e**0 - 1", ["d", "rowsum_C"], sequences=False)
+    assert expression.evaluate(d=1.5, rowsum_C=0.25) == pytest.approx(2.5)
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,10 @@ import pytest
 
 from grader.context import GradingContext
 from grader.errors import AnswerSheetError
+from grader.exprs import StepBudget, parse_expression
 from grader.ingest import Answer, Submission
 from grader.judges import (
+    FORMULA_STEPS_PER_SAMPLE,
     judge,
     judge_choice,
     judge_formula,
@@ -292,6 +294,19 @@ def test_formula_wrong_answers_fail(rubric: Rubric, reference: Reference, expres
     _assert_result(res, Status.FAILED, 0, 3)
     assert res.message.startswith("differs from the correct value at L=")
     assert res.source is not None and res.source.line == 2
+
+
+@pytest.mark.parametrize("expression", CORRECT_VARIANCE)
+def test_formula_step_budget_is_far_above_a_correct_answer(rubric: Rubric, expression: str) -> None:
+    """The budget over all sampled points refuses padded answers; a real one, at the real
+    points, uses under 1% of it (a tighter budget would fail correct answers)."""
+    _, variance = _check(rubric, "p2", "variance")
+    points = sample_points(variance, seed=0)
+    budget = StepBudget(variance.samples * FORMULA_STEPS_PER_SAMPLE)
+    parsed = parse_expression(expression, list(variance.variables), variance.functions)
+    for point in points:
+        parsed.evaluate(budget, **point)
+    assert 0 < budget.used < budget.limit / 100
 
 
 def test_formula_unrolled_recursion_for_a_fixed_depth(rubric: Rubric, reference: Reference) -> None:

@@ -265,6 +265,70 @@ def test_int_list_length_naming_a_float_variable(tmp_path: Path) -> None:
     assert problems and all("length 'L' is not an int var" in p for p in problems)
 
 
+def _variance_with(options: str) -> str:
+    """hw6.yaml with `options` (YAML lines of the check) added to the p2 variance formula."""
+    return _edit(
+        "        expected: {ref: p2_variance}\n",
+        f"        {options}\n        expected: {{ref: p2_variance}}\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ("functions: [sum, sigmod]", "functions: unknown function(s) sigmod; the evaluator knows"),
+        ("max_calls: {Sum: 1}", "max_calls: unknown function(s) Sum"),
+        ("must_call: [tanh, sigmoidd]", "must_call: unknown function(s) sigmoidd"),
+        (
+            "functions: [sum, range]\n        must_call: [sigmoid]",
+            "must_call: sigmoid not in functions",
+        ),
+        ("functions: [sum, range]\n        max_calls: {exp: 1}", "max_calls: exp not in functions"),
+        ("must_call: [sum]\n        max_calls: {sum: 0}", "forbid a required call"),
+        ("must_call: [sum, range]\n        max_total_calls: 1", "forbid a required call"),
+    ],
+)
+def test_formula_function_options_are_checked(tmp_path: Path, options: str, fragment: str) -> None:
+    """A misspelt or contradictory function option would fail every student's answer when
+    grading; it is the rubric's error, reported at the check."""
+    text = _variance_with(options)
+    _, problems = _problems(tmp_path, text)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(
+        f"line {_line_of(text, '- id: variance')}: {_loc('p2', 'variance')}: "
+    )
+    assert fragment in problems[0]
+
+
+@pytest.mark.parametrize("options", ["max_calls: {sum: -1}", "max_total_calls: -1"])
+def test_negative_call_limits(tmp_path: Path, options: str) -> None:
+    text = _variance_with(options)
+    _, problems = _problems(tmp_path, text)
+    assert len(problems) == 1 and "greater than or equal to 0" in problems[0]
+
+
+def test_formula_function_options_that_can_be_met_load(tmp_path: Path) -> None:
+    options = (
+        "functions: [sum, range, sigmoid]\n        must_call: [sum]\n        max_total_calls: 2"
+    )
+    text = _variance_with(options)
+    path = tmp_path / "hw6.yaml"
+    path.write_text(text, encoding="utf-8")
+    variance = load_rubric(path).problem("p2").checks[1]
+    assert isinstance(variance, FormulaCheck)
+    assert (variance.must_call, variance.max_total_calls) == (["sum"], 2)
+
+
+def test_hw1_formula_checks_require_and_limit_calls() -> None:
+    """5a: one call in all (a restatement needs two); 5c: sigmoid must be called."""
+    hw1 = load_rubric(ROOT / "rubrics" / "hw1.yaml")
+    (relu_relu,) = hw1.problem("p5a").checks
+    tanh = hw1.problem("p5c").checks[0]
+    assert isinstance(relu_relu, FormulaCheck) and isinstance(tanh, FormulaCheck)
+    assert relu_relu.max_total_calls == 1 and relu_relu.must_call == []
+    assert tanh.must_call == ["sigmoid"] and tanh.functions == ["sigmoid"]
+
+
 def test_duplicate_check_ids_are_reported(tmp_path: Path) -> None:
     text = _edit("- id: params_stm", "- id: params_naive")
     _, problems = _problems(tmp_path, text)
