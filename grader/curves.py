@@ -417,13 +417,378 @@ def judge_training_loss(values: Sequence[float] | np.ndarray) -> TrainingLossVer
     return TrainingLossVerdict(decreases, diverged, float(ratio), message)
 
 
-_NUMBER = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf)"
+# --- printed values (HW1 p1: the test loss a script prints) ------------------------------------
+# Students print the test loss every way Python can: 'Test Loss: 0.1234', 'test_loss = 0.5',
+# 'Test MSE 1.2e-02', 'Test Loss : tensor(0.12, grad_fn=<MseLossBackward0>)', 'tensor([0.12])',
+# 'np.float32(0.5)' (numpy 2), '[0.5]', 'Test loss after 1000 epochs: 0.5', or the label on one
+# line and the value on the next. A reader that misses one of them fails a correct student, so
+# the reading is in three outcomes, never a guess: one value (all the numbers that belong to the
+# label agree), a line about the test loss that cannot be read (nothing after the label, several
+# different numbers, a percentage: a TA reads it), or nothing about the test loss at all.
+
+#: Words naming a loss. A printed line that names a held-out set and one of these is about the test
+#: loss even when no configured label matches it ('Test RMSE: 0.6', 'val loss 0.2'): a TA reads it
+#: rather than the check failing for "nothing printed".
+LOSS_WORDS = ("loss", "mse", "rmse", "mae", "error", "err", "cost", "risk")
+#: Words naming the held-out set (the HW1 starter calls its test set `X_val`).
+HELD_OUT_WORDS = ("test", "val", "validation", "eval", "evaluation", "holdout", "held")
+#: The words of a label lie within this many characters of each other, with no digit and no field
+#: separator between them ('Loss on the test set' matches 'test loss'; 'train loss 0.3, test
+#: acc 0.9' does not).
+MAX_LABEL_SPAN = 40
+#: Suffixes a label word may carry ('testing loss', 'test losses', 'testset loss').
+_SUFFIXES = ("ing", "es", "ed", "set", "s", "")
+#: Words before an integer that make it a count rather than a value ('at epoch 1000').
+_COPULAS = ("is", "was", "be", "equals", "of", "to")
+#: A printed line longer than this is cut in what the report shows.
+MAX_EXCERPT = 160
+#: Brackets nested deeper than this are not read ('tensor([[0.1]])' is 3 deep).
+MAX_NESTING = 16
+#: A line naming the quantity more often than this is not read ('test loss 0.5 test loss 0.6' is).
+MAX_LABELS_ON_A_LINE = 8
+
+_NUMBER_RE = re.compile(
+    r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf(?:inity)?)(?![A-Za-z])", re.I
+)
+_CALL_RE = re.compile(r"[A-Za-z_][\w.]*\(")
+_KWARG_RE = re.compile(r"\s*[A-Za-z_]\w*\s*=(?!=)")
+_INTEGER_RE = re.compile(r"[-+]?\d+")
+_OPENERS = {"(": ")", "[": "]", "{": "}"}
+_FIELD_END_RE = re.compile(r"""\s*['"]?[A-Za-z]""")
+_NOT_WORDS_RE = re.compile(
+    r"""[A-Za-z_][\w.]*\(|[A-Za-z_]\w*\s*=\s*(?:'[^']*'|"[^"]*"|<[^>]*>|[\w.]+)|<[^>]*>"""
+)
+_BLANK_TAIL_RE = re.compile(r"""[\s:=\-'"]*""")
+_NO_NUMBER = "no number follows the label"
+
+
+@dataclass(frozen=True)
+class PrintedReading:
+    """What a script printed about one quantity.
+
+    ``value`` is set when exactly one value can be read; otherwise ``line`` (the last printed line
+    about the quantity) and ``problem`` (why it cannot be read) are for a TA. ``line is None``
+    means nothing about the quantity was printed at all: the only case a check may fail for.
+    """
+
+    value: float | None
+    line: str | None
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class _Number:
+    value: float
+    text: str
+    percent: bool = False
+
+
+def _excerpt(line: str) -> str:
+    """The line as a report can show it: printable, one line, bounded."""
+    text = "".join(c if c.isprintable() else " " for c in line).strip()
+    text = re.sub(r"\s+", " ", text)
+    return text if len(text) <= MAX_EXCERPT else text[: MAX_EXCERPT - 3] + "..."
+
+
+def _records(stdout: str) -> list[str]:
+    """Printed lines, a line whose brackets are still open joined with the indented lines that
+    continue it (multi-line tensor and array reprs), at most 20 lines to a record."""
+    records: list[str] = []
+    pending: list[str] = []
+    depth = 0
+    for line in stdout.splitlines():
+        if pending and not line[:1].isspace() and line[:1] not in "[]()":
+            records.append(" ".join(pending))  # not a continuation: 'Training (lr 0.1' stays
+            pending, depth = [], 0
+        pending.append(line)
+        depth = max(0, depth + sum(line.count(o) - line.count(c) for o, c in _OPENERS.items()))
+        if depth == 0 or len(pending) >= 20:
+            records.append(" ".join(pending))
+            pending, depth = [], 0
+    if pending:
+        records.append(" ".join(pending))
+    return records
+
+
+def _word_spans(text: str, word: str, glue: Sequence[str]) -> list[tuple[int, int]]:
+    """Where ``word`` stands as a word of its own (any case; 'test_loss', 'TestLoss', 'testloss',
+    'testing'), not inside another ('latest', 'glossy', 'RMSE' for 'mse'). ``glue`` are the
+    label's other words, which may be written against this one."""
+    # Lower-cased character by character, so indices stay those of ``text`` ('İ'.lower() is two).
+    low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    spans = []
+    for m in re.finditer(re.escape(word), low):
+        s, e = m.start(), m.end()
+        starts = (
+            s == 0
+            or not text[s - 1].isalpha()
+            or (text[s - 1].islower() and text[s].isupper())
+            or any(low.endswith(g, 0, s) for g in glue)
+        )
+        if not starts:
+            continue
+        for suffix in _SUFFIXES:
+            k = e + len(suffix)
+            if not low.startswith(suffix, e):
+                continue
+            if (
+                k == len(text)
+                or not text[k].isalpha()
+                or (text[k - 1].islower() and text[k].isupper())
+                or any(low.startswith(g, k) for g in glue)
+            ):
+                spans.append((s, k))
+                break
+    return spans
+
+
+def _label_ends(line: str, words: Sequence[str]) -> list[int]:
+    """Where each occurrence of the label (all its words, close together) ends in ``line``."""
+    spans = {w: _word_spans(line, w, [x for x in words if x != w]) for w in words}
+    if not words or any(not found for found in spans.values()):
+        return []
+    ends = set()
+    for s0, e0 in spans[words[0]]:
+        chosen = [(s0, e0)] + [min(spans[w], key=lambda sp: abs(sp[0] - s0)) for w in words[1:]]
+        lo, hi = min(s for s, _ in chosen), max(e for _, e in chosen)
+        between = line[lo:hi]
+        if hi - lo <= MAX_LABEL_SPAN and not re.search(r"[\d,;|\t]", between):
+            ends.add(hi)
+    return sorted(ends)
+
+
+def _closing(text: str, i: int) -> int:
+    """Index of the bracket closing ``text[i]`` (the end of the text when it never closes)."""
+    if text[i] == "<":
+        j = text.find(">", i)
+        return j if j >= 0 else len(text)
+    depth = 0
+    for j in range(i, len(text)):
+        if text[j] in _OPENERS:
+            depth += 1
+        elif text[j] in _OPENERS.values():
+            depth -= 1
+            if depth == 0:
+                return j
+    return len(text)
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """``text`` split at the ``sep`` characters outside brackets."""
+    parts, depth, start = [], 0, 0
+    for j, c in enumerate(text):
+        if c in _OPENERS:
+            depth += 1
+        elif c in _OPENERS.values():
+            depth = max(0, depth - 1)
+        elif c == sep and depth == 0:
+            parts.append(text[start:j])
+            start = j + 1
+    parts.append(text[start:])
+    return parts
+
+
+def _has_words(text: str) -> bool:
+    """Does ``text`` say something in words, besides calls, keyword arguments and numbers?
+    ('epoch 1000' does; 'tensor(0.5, grad_fn=<MseLossBackward0>)' does not.)"""
+    rest = _NUMBER_RE.sub("0", _NOT_WORDS_RE.sub("(", text))
+    return re.search(r"[A-Za-z]", rest) is not None
+
+
+def _numbers(text: str, top: bool, level: int = 0) -> list[_Number]:
+    """The values written in ``text``: bare numbers, the positional arguments of a call
+    ('tensor(0.5, grad_fn=...)', 'np.float32(0.5)'), the items of a list.
+
+    At the top level (``top``), counts and qualifiers are not values: an integer next to a word
+    ('after 1000 epochs', 'at epoch 1000'), a number with a unit ('12.3s') and a bracket that
+    says something in words ('(epoch 1000)', '(N=102)'). Brackets nested deeper than
+    ``MAX_NESTING`` are not read (printed text is the student's: it must not exhaust the stack).
+    """
+    found: list[_Number] = []
+    if level > MAX_NESTING:
+        return found
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        prev = text[i - 1] if i else " "
+        word_start = (c.isalpha() or c == "_") and not (prev.isalnum() or prev in "_.")
+        call = _CALL_RE.match(text, i) if word_start else None
+        if call:
+            close = _closing(text, call.end() - 1)
+            for arg in _split_top(text[call.end() : close], ","):
+                if not _KWARG_RE.match(arg):
+                    found.extend(_numbers(arg, top=False, level=level + 1))
+            i = close + 1
+            continue
+        if c in _OPENERS or (c == "<" and i + 1 < n and text[i + 1].isalpha()):
+            close = _closing(text, i)
+            inner = text[i + 1 : close]
+            if c != "<" and not (top and _has_words(inner)):
+                found.extend(_numbers(inner, top=False, level=level + 1))
+            i = close + 1
+            continue
+        number = _NUMBER_RE.match(text, i) if not (prev.isalnum() or prev in "_.") else None
+        if number is None:
+            j = i + 1
+            while j < n and (text[j].isalnum() or text[j] in "_.") and (c.isalnum() or c == "_"):
+                j += 1  # a whole word (with its digits: 'DivBackward0', 'float32') at once
+            i = j
+            continue
+        k = number.end()
+        after = text[k] if k < n else " "
+        i = k
+        if after.isalpha():
+            continue  # a unit: '12.3s', '5x'
+        written = number.group()
+        if top and _INTEGER_RE.fullmatch(written):
+            before = re.search(
+                r"([A-Za-z]+)\s*#?$", text[max(0, number.start() - 40) : number.start()]
+            )
+            if re.match(r"\s+[A-Za-z]", text[k:]) or (
+                before is not None and before.group(1).lower() not in _COPULAS
+            ):
+                continue  # a count: 'after 1000 epochs', 'at epoch 1000'
+        found.append(_Number(float(written), written, percent=after == "%"))
+    return found
+
+
+def _field(tail: str) -> str:
+    """``tail`` up to the next field of the line (', Accuracy : 0.52', ' | train loss 0.3')."""
+    depth = 0
+    for j, c in enumerate(tail):
+        if c in _OPENERS:
+            depth += 1
+        elif c in _OPENERS.values():
+            depth = max(0, depth - 1)
+        elif c in ",;|\t" and depth == 0 and _FIELD_END_RE.match(tail, j + 1):
+            return tail[:j]
+    return tail
+
+
+def _separator(field: str) -> int | None:
+    """The first ':' or '=' outside brackets (not '==', '<=', '>=', '!=')."""
+    depth = 0
+    for j, c in enumerate(field):
+        if c in _OPENERS:
+            depth += 1
+        elif c in _OPENERS.values():
+            depth = max(0, depth - 1)
+        elif c in ":=" and depth == 0:
+            pair = field[max(0, j - 1) : j + 2]
+            if not any(op in pair for op in ("==", "<=", ">=", "!=")):
+                return j
+    return None
+
+
+def _after_label(field: str, next_line: str | None) -> tuple[list[_Number], bool]:
+    """The numbers that belong to a label: after its ':' or '=' (else between the label and the
+    separator, else right after the label), or on the next line when the label ends its line
+    ('Test loss:' then 'tensor(0.12)'); the flag says the next line was read."""
+    sep = _separator(field)
+    rest = field if sep is None else field[sep + 1 :]
+    found = _numbers(rest, top=True)
+    if not found and sep is not None:
+        found = _numbers(field[:sep], top=True)
+    blank = _BLANK_TAIL_RE.fullmatch(rest) is not None
+    if not found and blank and next_line is not None and not _has_words(next_line):
+        return _numbers(next_line, top=True), True
+    return found, False
+
+
+def _agree(a: _Number, b: _Number) -> bool:
+    """Do two printed numbers say the same value, to the precision of the coarser?"""
+    if np.isnan(a.value) or np.isnan(b.value):
+        return bool(np.isnan(a.value) and np.isnan(b.value))
+    if not (np.isfinite(a.value) and np.isfinite(b.value)):
+        return a.value == b.value
+    coarse = max(_quantum(a.text), _quantum(b.text))
+    return abs(a.value - b.value) <= 0.5 * coarse + 1e-12 * max(abs(a.value), abs(b.value))
+
+
+def _quantum(written: str) -> float:
+    """The last digit's place value: 0.01 for '0.12', 0.001 for '1.2e-02', 1 for '3'."""
+    mantissa, _, exponent = written.lower().partition("e")
+    decimals = len(mantissa.partition(".")[2])
+    return 10.0 ** (int(exponent or 0) - decimals)
+
+
+def _read_line(
+    line: str, ends: Sequence[int], next_line: str | None
+) -> tuple[_Number | None, str, str]:
+    """The one value the label(s) on ``line`` give, or why there is none; and the text read."""
+    if len(ends) > MAX_LABELS_ON_A_LINE:
+        return None, f"it names the quantity {len(ends)} times", line
+    found: list[_Number] = []
+    for end in ends:
+        numbers, continued = _after_label(_field(line[end:]), next_line)
+        found.extend(numbers)
+        if continued:
+            line = f"{line} {next_line}"
+    if not found and _NUMBER_RE.search(line, min(ends)):
+        # A number was written but not read ('Test loss: 3 after training'): going back to an
+        # earlier line would read another value than the one this line reports.
+        why = "its numbers read as counts or units ('1000 epochs', '3.2s'), not as a value"
+        return None, why, line
+    if not found:
+        return None, _NO_NUMBER, line
+    if any(num.percent for num in found):
+        return None, "it is a percentage", line
+    distinct: list[_Number] = []
+    for num in found:
+        if not any(_agree(num, seen) for seen in distinct):
+            distinct.append(num)
+            if len(distinct) > 5:
+                break
+    if len(distinct) > 1:
+        shown = ", ".join(num.text for num in distinct[:5])
+        return None, f"it holds several different numbers ({shown})", line
+    return min(found, key=lambda num: _quantum(num.text)), "", line
+
+
+def read_printed_value(stdout: str, labels: Sequence[str]) -> PrintedReading:
+    """The value a script printed last under any of ``labels`` ('test loss', 'test mse').
+
+    The last printed line that names a label is read; lines that name it with no number at all
+    ('Computing the test loss...', 'Test loss plotted') are passed over. When that line cannot be
+    read (several different numbers, a percentage, only counts), or no line under a label has a
+    number, or only a line about a held-out loss no label names was printed ('Test RMSE: 0.6'),
+    the reading carries that line for a TA and no value: a line that names the quantity is never
+    read as "nothing printed".
+    """
+    records = _records(stdout[-100_000:])
+    label_words = [w for w in (label.lower().split() for label in labels) if w]
+    unread: PrintedReading | None = None
+    for index in range(len(records) - 1, -1, -1):
+        line = records[index]
+        ends = sorted({end for words in label_words for end in _label_ends(line, words)})
+        if not ends:
+            continue
+        following = records[index + 1] if index + 1 < len(records) else None
+        number, problem, read = _read_line(line, ends, following)
+        if number is not None:
+            return PrintedReading(number.value, _excerpt(read))
+        if problem != _NO_NUMBER:
+            return PrintedReading(None, _excerpt(read), problem)
+        unread = unread or PrintedReading(None, _excerpt(read), problem)
+    if unread is not None:
+        return unread
+    for line in reversed(records):
+        if _mentions_held_out_loss(line):
+            read = ", ".join(f"'{label}'" for label in labels) or "none"
+            why = f"it names a held-out set and a loss, but under no label that is read ({read})"
+            return PrintedReading(None, _excerpt(line), why)
+    return PrintedReading(None, None)
+
+
+def _mentions_held_out_loss(line: str) -> bool:
+    """Does ``line`` name a held-out set and a loss anywhere ('epoch 9 | loss 0.3 | test 0.4')?
+    Loose on purpose: it only decides between "for a TA" and "nothing printed"."""
+    glue = (*HELD_OUT_WORDS, *LOSS_WORDS)
+    return any(_word_spans(line, w, glue) for w in HELD_OUT_WORDS) and any(
+        _word_spans(line, w, glue) for w in LOSS_WORDS
+    )
 
 
 def last_printed_value(stdout: str, label: str) -> float | None:
-    """The number after the last `label` in printed text ('Test Loss : tensor(0.12...)')."""
-    pattern = re.compile(
-        rf"{re.escape(label)}\s*(?:\([^)]{{0,10}}\))?\s*[:=]?\s*(?:tensor\(\s*)?{_NUMBER}", re.I
-    )
-    found = pattern.findall(stdout[-100_000:])
-    return float(found[-1]) if found else None
+    """The value printed last under ``label`` (None when unreadable: see `read_printed_value`)."""
+    return read_printed_value(stdout, [label]).value

@@ -433,24 +433,55 @@ def _loss_decreases(check: ScriptCheck, ran: Ran, ctx: GradingContext) -> Verdic
     return status, f"{where}: {verdict.message}", [], hint, None
 
 
-def _reported_test_loss(check: ScriptCheck, ran: Ran) -> tuple[float | None, str]:
-    """The test loss from a global named in `reads.test_loss`, else the last printed value."""
+@dataclass(frozen=True)
+class _Reported:
+    """The test loss a run reported: ``value``, read from ``where``; or no value, with
+    ``unread`` the printed line about it that could not be read (for a TA), or no such line."""
+
+    value: float | None
+    where: str
+    unread: str | None = None
+
+
+def _reported_test_loss(check: ScriptCheck, ran: Ran) -> _Reported:
+    """The test loss from a global named in `reads.test_loss`, else the last printed value.
+
+    A printed line that is about the test loss but cannot be read with confidence (no number,
+    several different ones, a percentage, a label the rubric does not list) is kept apart from
+    "nothing printed": the first is the grader's doubt, only the second the student's omission.
+    """
     for name in check.reads.get("test_loss", []):
         array = ran.arrays.get(f"global.{name}")
         if array is not None and array.size == 1:
-            return float(np.ravel(array)[0]), f"`{name}`"
-    stdout = ran.obs.printed.stdout
-    for label in check.reads.get("test_loss_printed", []):
-        value = curves.last_printed_value(stdout, label)
-        if value is not None:
-            return value, f"the printed '{label}'"
-    labels = " or ".join(f"'{x}'" for x in check.reads.get("test_loss_printed", []))
-    return None, f"no test loss reported (printed as {labels or 'a labelled value'})"
+            return _Reported(float(np.ravel(array)[0]), f"`{name}`")
+    labels = check.reads.get("test_loss_printed", [])
+    reading = curves.read_printed_value(ran.obs.printed.stdout, labels)
+    if reading.value is not None:
+        return _Reported(reading.value, f"printed: '{reading.line}'")
+    if reading.line is not None:
+        return _Reported(None, reading.problem, reading.line)
+    shown = " or ".join(f"'{x}'" for x in labels)
+    return _Reported(None, f"no test loss reported (printed as {shown or 'a labelled value'})")
+
+
+def _unread_test_loss(check: ScriptCheck, ran: Ran, reported: _Reported) -> Verdict:
+    """A printed test loss the grader cannot read: a TA reads it, unless no value could earn
+    the credit anyway (the run's own training loss did not decrease)."""
+    said = f"the script printed '{reported.unread}' about the test loss"
+    curve, curve_where = _loss_curve(check, ran)
+    if curve is not None and not curves.judge_training_loss(curve).decreases:
+        why = f"{said}, but the training loss in {curve_where} did not decrease"
+        return Status.FAILED, why, [], None, None
+    message = f"for a TA: {said}, which the grader cannot read: {reported.where}"
+    return Status.PENDING, message, [f"printed: {reported.unread}"], None, None
 
 
 def _test_loss(check: ScriptCheck, ran: Ran, ctx: GradingContext) -> Verdict:
-    value, where = _reported_test_loss(check, ran)
+    reported = _reported_test_loss(check, ran)
+    value, where = reported.value, reported.where
     if value is None:
+        if reported.unread is not None:
+            return _unread_test_loss(check, ran, reported)
         return Status.FAILED, where, [], "print the test loss, e.g. print(f'Test Loss: {x}')", None
     band = _reference(check, ctx)
     if band is None:

@@ -319,3 +319,191 @@ def test_training_loss_decreases_only_for_a_finite_falling_curve(
     from grader.curves import judge_training_loss
 
     assert judge_training_loss(curve).decreases is decreases
+
+
+# --- printed values (HW1 p1: the test loss a script prints) -----------------------------------
+HW1_LABELS = ("test loss", "test mse", "test error")  # rubrics/hw1.yaml reads.test_loss_printed
+_TRAINING_PRINTS = "\n".join(f"epoch : {i}, train_loss : {1 / (i + 1)}" for i in range(50))
+
+
+@pytest.mark.parametrize(
+    ("printed", "value"),
+    [
+        ("Test Loss: 0.1234", 0.1234),  # the demo class
+        # seed 001 as written: a loss tensor with its graph, and an accuracy on the same line
+        ("Test Loss : tensor(1.2831, grad_fn=<DivBackward0>), Accuracy : 0.5196078431", 1.2831),
+        ("Test loss: tensor([0.12])", 0.12),
+        ("Test loss: tensor(0.1234)", 0.1234),
+        ("test loss tensor(0.1234, grad_fn=<MseLossBackward0>)", 0.1234),
+        ("Test loss: tensor(0.5000, device='cuda:0')", 0.5),
+        ("Test loss: tensor([[0.1234]])", 0.1234),
+        ("Test loss: tensor([0.1234, 0.1234])", 0.1234),  # the same value twice is one value
+        ("Test loss after training: 0.5", 0.5),
+        ("test_loss = 0.5", 0.5),
+        ("Test MSE: 0.5", 0.5),
+        ("Final test loss 0.5000", 0.5),
+        ("Test loss: np.float32(0.5)", 0.5),  # numpy 2 repr
+        ("Test loss: np.float64(0.25)", 0.25),
+        ("Test loss: array(0.5, dtype=float32)", 0.5),
+        ("Test loss: [0.5]", 0.5),
+        ("Test loss: 1.2e-02", 0.012),
+        ("TEST LOSS = 1.2E-02", 0.012),
+        ("Test loss: .5", 0.5),
+        ("Test loss: 1", 1.0),
+        ("Test error: 0.3", 0.3),
+        ("testLoss=0.5", 0.5),
+        ("TestLoss: 0.5", 0.5),
+        ("testloss 0.5", 0.5),
+        ("Testing loss: 0.5", 0.5),
+        ("mse_test: 0.5", 0.5),
+        ("Loss on the test set: 0.25", 0.25),
+        ("The final test loss is 0.123.", 0.123),
+        ("Test loss after 1000 epochs: 0.5", 0.5),  # a count before the value
+        ("Test loss (MSE): 0.5", 0.5),
+        ("Test loss (N=102): 0.5", 0.5),
+        ("Test loss: 0.5 (epoch 1000)", 0.5),
+        ("Test loss 0.1234 at epoch 1000", 0.1234),
+        ("Test Loss: 0.1234 in 3.2s", 0.1234),  # a number with a unit is not a value
+        ("Test loss: 0.12345678 (0.1235)", 0.12345678),  # agree to the coarser precision
+        ("Epoch [1000/1000], Train Loss: 0.1000, Test Loss: 0.2000", 0.2),
+        ("epoch 999 | train loss 0.3 | test loss 0.4", 0.4),
+        ("{'train_loss': 0.3, 'test_loss': 0.5}", 0.5),
+        ("('test loss', 0.5)", 0.5),
+        ("Test loss:\ntensor(0.1234)", 0.1234),  # print('Test loss:'); print(loss)
+        ("Test loss:\ntensor([[0.1234],\n        [0.1234]])", 0.1234),
+        ("Computing the test loss...\nTest loss: 0.5\nTest loss plotted", 0.5),  # narration
+        ("Training (lr 0.1\nTest loss: 0.5", 0.5),  # an open bracket joins only indented lines
+        ("Test loss: array([[0.1234],\n       [0.1234]], dtype=float32)", 0.1234),
+        ("Test loss: 2.0\nTest loss: 0.5", 0.5),  # the last line counts
+        ("epoch 1 test loss 2.0\nepoch 2 test loss 0.9\nepoch 3 test loss 0.4", 0.4),
+        (_TRAINING_PRINTS + "\nTest Loss: 0.2", 0.2),  # seed 001's per-epoch lines before
+    ],
+)  # fmt: skip
+def test_printed_test_loss_is_read_in_every_common_form(printed: str, value: float) -> None:
+    from grader.curves import read_printed_value
+
+    reading = read_printed_value(printed + "\n", HW1_LABELS)
+    assert reading.value == pytest.approx(value), reading
+    assert reading.line is not None and reading.problem == ""
+
+
+def test_last_printed_value_reads_one_label_and_never_guesses() -> None:
+    from grader.curves import last_printed_value
+
+    assert last_printed_value("Test MSE: tensor([0.5])", "test mse") == 0.5
+    assert last_printed_value("Test MSE: tensor([0.5])", "test loss") is None
+    assert last_printed_value("Test loss: 0.5, 0.6", "test loss") is None
+
+
+@pytest.mark.parametrize(
+    ("printed", "value"),
+    [
+        ("Test loss: nan", "nan"),
+        ("Test loss: tensor(nan)", "nan"),
+        ("Test loss: inf", "inf"),
+        ("Test loss: -0.5", -0.5),
+        ("Test loss: 2.5e+03", 2500.0),
+        ("Test loss: tensor([1e+30])", 1e30),
+    ],
+)
+def test_a_wrong_test_loss_is_read_as_written(printed: str, value: float | str) -> None:
+    """Read, not dismissed: the judge fails these values (not finite, outside the band)."""
+    from grader.curves import read_printed_value
+
+    got = read_printed_value(printed, HW1_LABELS).value
+    assert got is not None
+    if value == "nan":
+        assert math.isnan(got)
+    else:
+        assert got == float(value)
+
+
+@pytest.mark.parametrize(
+    ("printed", "problem"),
+    [
+        ("Test loss: 0.5, 0.6", "several different numbers (0.5, 0.6)"),
+        ("Test loss: tensor([0.12, 0.15])", "several different numbers (0.12, 0.15)"),
+        ("Test loss: tensor([[0.1234],\n        [0.2000]])", "several different numbers"),
+        ("Test losses: [0.5, 0.6, 0.7]", "several different numbers"),
+        ("Test loss: 0.5 with lr=0.1", "several different numbers (0.5, 0.1)"),
+        ("Test loss: 0.5 ± 0.1", "several different numbers"),
+        ("test loss 0.4 test loss 0.2", "several different numbers"),
+        ("Test loss: 12%", "percentage"),
+        ("Test loss: 3 after training", "counts or units"),
+        ("Test loss: 12.3s", "counts or units"),
+        ("Test loss: see the plot", "no number follows the label"),
+        ("Test loss: None", "no number follows the label"),
+        ("Test loss:\nsee below", "no number follows the label"),
+        ("Test RMSE: 0.6", "under no label that is read"),
+        ("Val loss: 0.2", "under no label that is read"),
+        ("epoch 9 | loss 0.3 | test 0.4", "under no label that is read"),
+        # the last line holds a number it cannot read: an earlier value is not taken instead
+        ("Test loss: 0.5\nTest loss plotted in figure 2", "counts or units"),
+        ("Test loss: 0.2\nTest loss: tensor([0.9, 0.1])", "several different numbers (0.9, 0.1)"),
+    ],
+)
+def test_a_printed_test_loss_that_cannot_be_read_is_kept_for_a_ta(
+    printed: str, problem: str
+) -> None:
+    """Printed about the test loss but not one clear value: no value, and the line, never a
+    guess (a favourable number picked from several) and never "nothing printed"."""
+    from grader.curves import read_printed_value
+
+    reading = read_printed_value(printed + "\n", HW1_LABELS)
+    assert reading.value is None, reading
+    assert reading.line is not None and problem in reading.problem, reading
+    assert reading.line in " ".join(printed.split())
+
+
+@pytest.mark.parametrize(
+    "printed",
+    [
+        "",
+        "tensor([0.12])",  # a bare number: nothing says what it is
+        "0.1234",
+        "epoch : 999, train_loss : 0.1",
+        "latest loss: 0.3",  # 'latest' is not 'test'
+        "Test accuracy: 0.9",
+        "contest glossary 0.5",
+    ],
+)
+def test_nothing_about_a_test_loss_is_nothing(printed: str) -> None:
+    from grader.curves import read_printed_value
+
+    reading = read_printed_value(printed, HW1_LABELS)
+    assert reading.value is None and reading.line is None, reading
+
+
+def test_a_printed_line_is_shown_bounded_and_printable() -> None:
+    from grader.curves import MAX_EXCERPT, read_printed_value
+
+    reading = read_printed_value("Test loss: 0.5, 0.6\x1b[0m " + "x" * 500, HW1_LABELS)
+    assert reading.line is not None and len(reading.line) == MAX_EXCERPT
+    assert reading.line.isprintable()
+
+
+@pytest.mark.parametrize(
+    "printed",
+    [
+        "Test loss: " + "(" * 3990,
+        "Test loss: " + "tensor(" * 560 + "0.5" + ")" * 560,
+        "Test loss: " + "[" * 1990 + "0.5" + "]" * 1990,
+        "test loss " * 400,
+        "Test loss: " + ", ".join(str(i / 1000) for i in range(700)),
+        "Test loss: " + "a" * 3990 + " 5",
+        "Test loss: tensor(",
+        "Test loss: <",
+        "İİİ test loss İ: 0.5 İ 0.7",  # lower-casing 'İ' gives two characters
+    ],
+)
+def test_hostile_printed_text_is_read_quickly_or_left_to_a_ta(printed: str) -> None:
+    """Printed text is the student's (up to the probe's 4000 characters): no deep recursion, no
+    quadratic blow-up, never an exception, and nothing read from it that is not one value."""
+    import time
+
+    from grader.curves import read_printed_value
+
+    start = time.perf_counter()
+    reading = read_printed_value(printed[:4000], HW1_LABELS)
+    assert time.perf_counter() - start < 1.0
+    assert reading.value is None and reading.line is not None, reading

@@ -181,3 +181,283 @@ def test_a_printed_test_loss_counts_only_from_a_run_that_trained(
     ctx = SimpleNamespace(reference=load_reference(rubric))
     verdict = _test_loss(check, _recorded(losses, "Test Loss: 0.1\n"), ctx)  # type: ignore[arg-type]
     assert verdict[0].value == status, verdict[1]
+
+
+def _judge_printed(losses: list[float] | None, printed: str) -> Any:
+    """The test-loss aspect of hw1's rubric on a recorded run that printed ``printed``."""
+    from types import SimpleNamespace
+
+    from grader.reference import load_reference
+    from grader.scripts import _test_loss
+
+    rubric = load_rubric(ROOT / "rubrics" / "hw1.yaml")
+    check = next(c for c in rubric.problem("p1").checks if c.id == "script")
+    ctx = SimpleNamespace(reference=load_reference(rubric))
+    return _test_loss(check, _recorded(losses, printed), ctx)  # type: ignore[arg-type]
+
+
+TRAINED = [2.5 * 0.97**i + 0.05 for i in range(100)]
+
+
+@pytest.mark.parametrize(
+    ("printed", "status", "fragment"),
+    [
+        # a correct run, printed every common way: the value is read and counts
+        ("Test loss: tensor([0.12])\n", P, "lies in the range"),
+        ("Test loss: tensor(0.1234, grad_fn=<MseLossBackward0>)\n", P, "lies in the range"),
+        ("Test loss after training: 0.5\n", P, "lies in the range"),
+        ("Test MSE: np.float32(0.5)\n", P, "lies in the range"),
+        ("Final test loss 1.2e-01\n", P, "lies in the range"),
+        ("Test Loss : tensor(1.2831, grad_fn=<DivBackward0>), Accuracy : 0.5196\n", P, "1.283"),
+        # a wrong value, in any form, still fails
+        ("Test loss: tensor([2.9])\n", F, "outside the range"),
+        ("Test loss: tensor(nan)\n", F, "not finite"),
+        ("Test loss: np.float32(0.0001)\n", F, "outside the range"),
+        # printed about the test loss but not readable as one value: a TA, with the line
+        ("Test loss: tensor([0.12, 2.9])\n", W, "several different numbers (0.12, 2.9)"),
+        ("Test loss: 12%\n", W, "percentage"),
+        ("Test RMSE: 0.35\n", W, "Test RMSE: 0.35"),
+        # nothing about a test loss at all: the student's omission
+        ("0.12\n", F, "no test loss reported"),
+    ],
+)
+def test_printed_test_loss_verdicts(printed: str, status: Status, fragment: str) -> None:
+    verdict_status, message, details, hint, _ = _judge_printed(TRAINED, printed)
+    assert verdict_status is status, message
+    assert fragment in message
+    if status is W:
+        assert message.startswith("for a TA") and any("printed: " in d for d in details)
+    if "no test loss reported" in message:
+        assert hint is not None and "print the test loss" in hint
+
+
+def test_an_unreadable_test_loss_of_a_run_that_did_not_train_fails() -> None:
+    """No value could earn the credit: the training loss did not fall (as for a readable one)."""
+    verdict_status, message, *_ = _judge_printed([2.5] * 100, "Test loss: tensor([0.1, 0.2])\n")
+    assert verdict_status is F and "did not decrease" in message
+
+
+# The printed-value path end to end: a small script (a few seconds of CPU) run in the real sandbox,
+# its test loss kept in a variable the rubric does not name, so only what it printed is read.
+_SMALL_MLP = """
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+x = torch.randn(512, 1)
+y = (x - 2) * torch.cos(4 * x)
+x_test = torch.randn(102, 1)
+y_test = (x_test - 2) * torch.cos(4 * x_test)
+model = nn.Sequential(nn.Linear(1, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 1))
+optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+losses = []
+for epoch in range(200):
+    optimizer.zero_grad()
+    loss = nn.functional.mse_loss(model(x), y)
+    loss.backward()
+    optimizer.step()
+    losses.append(loss.item())
+with torch.no_grad():
+    final = nn.functional.mse_loss(model(x_test), y_test).reshape(1)
+"""
+PRINTS = {
+    "tensor": 'print("Test loss:", final)',  # Test loss: tensor([0.0...])
+    "twice": 'print("Test loss:", torch.cat([final, final + 1]))',  # two values: for a TA
+}
+
+
+@pytest.mark.slow
+def test_printed_tensor_test_loss_end_to_end(tmp_path: Path) -> None:
+    for name, line in PRINTS.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "answers.toml").write_text('homework = "hw1"\n')
+        (folder / "mlp.py").write_text(f"{_SMALL_MLP}{line}\n")
+    report = grade(sorted(tmp_path.iterdir()), GradeOptions(jobs=1, select="p1 and script"))
+    tensor = _checks(_student(report, "tensor"))
+    assert tensor["script.runs"].status is P, tensor["script.runs"].message
+    assert tensor["script.test_loss"].status is P, tensor["script.test_loss"].message
+    assert "printed: 'Test loss: tensor([0.0" in tensor["script.test_loss"].message
+    twice = _checks(_student(report, "twice"))["script.test_loss"]
+    assert twice.status is W and "several different numbers" in twice.message, twice.message
+    assert twice.score == 0
+
+
+# --- 5a and 5c formulas, judged alone: what answers the question and what restates it -------
+P5A_SIMPLIFIED = [
+    "relu(z)",
+    "max(z, 0)",
+    "max(0, z)",
+    "(z + abs(z))/2",
+    "0.5*(abs(z) + z)",
+    "-min(0, -z)",
+    "z - min(z, 0)",
+    "relu(z) + 0",
+]
+#: ReLU(ReLU(z)) spelled again, with relu or its max/abs forms: the left-hand side, not ReLU(z).
+P5A_RESTATED = {
+    "relu twice": "relu(relu(z))",
+    "max twice": "max(max(z, 0), 0)",
+    "relu of max": "relu(max(z, 0))",
+    "max of relu": "max(relu(z), 0)",
+    "abs of relu": "abs(relu(z))",
+    "abs twice": "(z + abs(z))/4 + abs((z + abs(z))/2)/2",
+}
+P5C_IN_SIGMOID = [
+    "2*sigmoid(2*z) - 1",
+    "sigmoid(2*z)*2 - 1",
+    "-1 + 2*sigmoid(2*z)",
+    "1 - 2*sigmoid(-2*z)",
+    "(1 - sigmoid(-2*z)) - sigmoid(-2*z)",
+    "sigmoid(2*z) - sigmoid(-2*z)",
+    "2*(sigmoid(2*z) - 1/2)",
+    "(sigmoid(z)**2 - sigmoid(-z)**2)/(sigmoid(z)**2 + sigmoid(-z)**2)",
+]
+#: tanh itself, through the constant e (always allowed) rather than sigmoid.
+P5C_WITHOUT_SIGMOID = [
+    "(e**z - e**-z)/(e**z + e**-z)",
+    "(math.e**z - math.e**(-z))/(math.e**z + math.e**(-z))",
+    "(1 - np.e**(-2*z))/(1 + np.e**(-2*z))",
+    "2/(1 + e**(-2*z)) - 1",
+]
+
+
+@pytest.fixture(scope="module")
+def hw1() -> tuple[Any, Any]:
+    from grader.reference import load_reference
+
+    rubric = load_rubric(ROOT / "rubrics" / "hw1.yaml")
+    return rubric, load_reference(rubric)
+
+
+def _judged(hw1: tuple[Any, Any], problem_id: str, check_id: str, value: Any) -> CheckResult:
+    """The real rubric's check and reference, one in-memory answer-sheet answer."""
+    from grader.context import GradingContext
+    from grader.ingest import Answer, Submission
+    from grader.judges import judge
+    from grader.observe import Observer
+    from grader.results import SourceRef
+
+    rubric, reference = hw1
+    problem = rubric.problem(problem_id)
+    (check,) = [c for c in problem.checks if c.id == check_id]
+    key = f"{problem_id}.{check_id}"
+    answer = Answer(key, value, SourceRef(file="answers.toml", line=2))
+    sub = Submission(root=Path("student"), student="student", answers={key: answer})
+    observer = Observer(rubric, runner=None)  # type: ignore[arg-type]  # never runs code here
+    return judge(problem, check, None, GradingContext(sub, rubric, reference, observer))
+
+
+@pytest.mark.parametrize("value", P5A_SIMPLIFIED)
+def test_p5a_simplified_forms_pass(hw1: tuple[Any, Any], value: str) -> None:
+    res = _judged(hw1, "p5a", "relu_relu", value)
+    assert res.status is P, res.message
+
+
+@pytest.mark.parametrize("value", list(P5A_RESTATED.values()), ids=list(P5A_RESTATED))
+def test_p5a_restatements_fail_as_restatements(hw1: tuple[Any, Any], value: str) -> None:
+    """Each equals ReLU(z) everywhere: only the call count tells them from an answer."""
+    res = _judged(hw1, "p5a", "relu_relu", value)
+    assert res.status is F, res.message
+    assert "simplify it" in res.message
+
+
+def test_p5a_restatement_with_other_functions_names_them(hw1: tuple[Any, Any]) -> None:
+    res = _judged(hw1, "p5a", "relu_relu", "relu(max(z, 0))")
+    assert res.message == (
+        "your expression makes 2 function calls (max: 1, relu: 1); simplify it (at most 1 in all)"
+    )
+
+
+@pytest.mark.parametrize("value", P5C_IN_SIGMOID)
+def test_p5c_tanh_in_sigmoid_passes(hw1: tuple[Any, Any], value: str) -> None:
+    res = _judged(hw1, "p5c", "tanh", value)
+    assert res.status is P, res.message
+
+
+@pytest.mark.parametrize("value", P5C_WITHOUT_SIGMOID)
+def test_p5c_tanh_without_sigmoid_fails_saying_to_use_it(hw1: tuple[Any, Any], value: str) -> None:
+    """Right values, but not the identity asked for: e is a constant, so `functions` alone
+    (sigmoid only) cannot refuse them."""
+    res = _judged(hw1, "p5c", "tanh", value)
+    assert res.status is F, res.message
+    assert "never calls sigmoid" in res.message and "write it using sigmoid(...)" in res.message
+
+
+@pytest.mark.parametrize("value", ["np.tanh(z)", "(exp(z) - exp(-z))/(exp(z) + exp(-z))"])
+def test_p5c_tanh_and_exp_cannot_be_called(hw1: tuple[Any, Any], value: str) -> None:
+    res = _judged(hw1, "p5c", "tanh", value)
+    assert res.status is F and "it may call: sigmoid" in res.message
+
+
+def _padding(width: int, depth: int) -> str:
+    """Nested comprehensions over a list literal: width**depth iterations that add 0."""
+    items = "[" + ",".join(str(i) for i in range(width)) + "]"
+    inner = "0"
+    for name in "abcdefgh"[:depth]:
+        inner = f"[{inner} for {name} in {items}]"
+    return f"0*{inner}" + "[0]" * depth
+
+
+def test_p5c_tanh_padded_with_loops_is_refused_by_the_step_budget(
+    hw1: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under exprs.MAX_STEPS at each point, over the answer's budget at all of them (the real
+    budget stops such an answer after seconds instead of half a minute: smaller here, to be
+    quick)."""
+    from grader import judges
+
+    monkeypatch.setattr(judges, "FORMULA_STEPS_PER_SAMPLE", 1_000)
+    padded = "2*sigmoid(2*z) - 1 + " + _padding(40, 2)
+    res = _judged(hw1, "p5c", "tanh", padded)
+    assert res.status is F
+    assert res.message == (
+        "the expression takes too long to evaluate at all the points checked "
+        "(more than 200,000 steps in all)"
+    )
+    assert _judged(hw1, "p5c", "tanh", "2*sigmoid(2*z) - 1").status is P  # the same budget
+
+
+# --- the parameter map: a padded answer is refused before anything runs ----------------------
+ADA_MAP = {
+    "first_weight": "2*C",
+    "first_bias": "2*d",
+    "hidden_weight": "4*C",
+    "hidden_bias": "2*d - 2*rowsum(C)",
+    "last_weight": "2*C",
+    "last_bias": "d - rowsum(C)",
+}
+
+
+@pytest.fixture(scope="module")
+def map_report(tmp_path_factory: pytest.TempPathFactory) -> GradeReport:
+    """Students whose maps are ada's, with every entry padded: by loops (each entry's
+    evaluation just under exprs.MAX_STEPS, ~50 s of CPU in all before the map refused them)
+    or by long arithmetic (no loops: at most a step per node)."""
+    root = tmp_path_factory.mktemp("hw1-maps")
+    maps = {
+        "loops": {k: f"{v} + {_padding(46, 3)}" for k, v in ADA_MAP.items()},
+        "arithmetic": {k: f"{v} + 0*({'+'.join(['d'] * 80)})" for k, v in ADA_MAP.items()},
+        "indexing": {**ADA_MAP, "last_bias": "[d - rowsum(C)][0]"},
+    }
+    for student, entries in maps.items():
+        (root / student).mkdir()
+        sheet = ['homework = "hw1"', "", "[p5c.map]", *(f'{k} = "{v}"' for k, v in entries.items())]
+        (root / student / "answers.toml").write_text("\n".join(sheet) + "\n", encoding="utf-8")
+    return grade([root], GradeOptions(jobs=1, select="p5c"))
+
+
+@pytest.mark.parametrize("student", ["loops", "indexing"])
+def test_a_map_with_lists_or_loops_is_refused_with_the_reason(
+    map_report: GradeReport, student: str
+) -> None:
+    mapped = _checks(_student(map_report, student))["map"]
+    assert mapped.status is F, mapped.message
+    assert "lists, comprehensions and indexing are not allowed" in mapped.message
+    assert mapped.message.startswith("p5c.map.")
+    assert len(mapped.message) < 300, "the padding is not quoted back in full"
+
+
+def test_a_long_map_without_loops_is_still_judged(map_report: GradeReport) -> None:
+    mapped = _checks(_student(map_report, "arithmetic"))["map"]
+    assert mapped.status is P, mapped.message
