@@ -394,12 +394,17 @@ def _loss_curve(check: ScriptCheck, ran: Ran) -> tuple[np.ndarray | None, str]:
     """
     names = check.reads.get("loss_curve", check.globals[:1])
     why = f"`{names[0]}` is not defined" if names else "no loss list is named"
+    plotted = _plotted_loss(ran)
     for name in names:
         values, reason = _series(ran, name)
-        if values is not None:
+        if values is None:
+            why = reason
+        elif plotted is not None and values.size < plotted.size:
+            # The list was emptied and refilled after training (the test loop's losses): the
+            # plot drawn before that still shows the training curve.
+            return plotted, f"the plotted training loss (`{name}` ends with {values.size} value(s))"
+        else:
             return values, f"`{name}`"
-        why = reason
-    plotted = _plotted_loss(ran)
     if plotted is not None:
         return plotted, "the plotted training loss"
     return None, why

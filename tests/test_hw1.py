@@ -461,3 +461,44 @@ def test_a_map_with_lists_or_loops_is_refused_with_the_reason(
 def test_a_long_map_without_loops_is_still_judged(map_report: GradeReport) -> None:
     mapped = _checks(_student(map_report, "arithmetic"))["map"]
     assert mapped.status is P, mapped.message
+
+
+def _with_plotted_loss(ran: Any, curve: list[float]) -> Any:
+    """``ran`` with a figure of ``curve`` on axes labelled 'Loss', as a script's plot records it."""
+    from grader.observations import AxesInfo, FigureInfo, SeriesInfo
+
+    series = SeriesInfo(key="fig1.ax0.line0", kind="line", label="train", length=len(curve))
+    ran.obs.figures.append(
+        FigureInfo(number=1, axes=[AxesInfo(xlabel="epoch", ylabel="Loss", series=[series])])
+    )
+    xy = np.column_stack([np.arange(len(curve), dtype=float), np.array(curve, dtype=float)])
+    ran.arrays[series.key] = xy
+    return ran
+
+
+@pytest.mark.parametrize(
+    ("reused", "plotted", "status", "fragment"),
+    [
+        # `losses = []` again before the test loop: the plot drawn earlier shows the training
+        ([0.12], TRAINED, "passed", "the plotted training loss (`losses` ends with 1 value(s))"),
+        ([0.12, 0.13, 0.11], TRAINED, "passed", "the plotted training loss"),
+        # the same list reused, and the plot shows a run that did not learn: still no credit
+        ([0.12], [2.5] * 100, "failed", "barely moves"),
+        # the list is the whole curve (as long as the plot): the list is judged
+        (TRAINED, TRAINED, "passed", "`losses`"),
+        ([2.5] * 100, TRAINED[:50], "failed", "`losses`"),
+    ],
+)
+def test_a_loss_list_reused_after_training_does_not_hide_the_plotted_curve(
+    reused: list[float], plotted: list[float], status: str, fragment: str
+) -> None:
+    from types import SimpleNamespace
+
+    from grader.scripts import _loss_decreases
+
+    rubric = load_rubric(ROOT / "rubrics" / "hw1.yaml")
+    check = next(c for c in rubric.problem("p1").checks if c.id == "script")
+    ran = _with_plotted_loss(_recorded(reused, "Test loss: 0.12\n"), plotted)
+    verdict = _loss_decreases(check, ran, SimpleNamespace())  # type: ignore[arg-type]
+    assert verdict[0].value == status, verdict[1]
+    assert fragment in verdict[1]
