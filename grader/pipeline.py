@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +18,10 @@ import torch
 
 from grader.context import check_parts, part_id, part_points
 from grader.discover import class_homework, discover
-from grader.errors import UsageError
+from grader.errors import RubricError, UsageError
 from grader.ingest import Submission, ingest
 from grader.observe import Observer
-from grader.plugin import GraderPlugin, GradingSession
+from grader.plugin import GraderPlugin, GradingSession, compile_selection
 from grader.reference import load_reference
 from grader.results import (
     CheckResult,
@@ -66,6 +67,8 @@ def rubric_path(homework: str, rubrics_dir: Path) -> Path:
 
 
 def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
+    if options.select:
+        compile_selection(options.select)  # a typo in -k is a usage error, not an empty grade
     submissions = ingest_all(paths, options.rubrics_dir)
     by_homework: dict[str, list[Submission]] = {}
     unknown: list[Submission] = []
@@ -160,6 +163,10 @@ def _grade_homework(
         # Verdicts are read from the session, never from pytest's report: its failure summary
         # (quadratic in the number of failed checks) would only be written to a discarded buffer.
         "--tb=no",
+        # Each rubric's `<homework>_checks.py` imported by its path, not as a top-level module
+        # `hw6_checks`: a second rubric folder in the same process (tests, a library caller)
+        # would otherwise clash with the first one's module and stop collection.
+        "--import-mode=importlib",
         "-q",
         str(session.rubric_path),
         *_custom_check_files(session.rubric_path),
@@ -167,8 +174,18 @@ def _grade_homework(
     ]
     if options.select:
         args += ["-k", options.select]
+    # pytest names a checks file after its path below --rootdir (`hw6_checks`) and reuses any
+    # module of that name already imported: another rubric folder's, or this one's before an
+    # edit. Each session imports its own, as it is now.
+    for checks in _custom_check_files(session.rubric_path):
+        sys.modules.pop(Path(checks).stem, None)
+    plugin = GraderPlugin(session)
     with contextlib.redirect_stdout(io.StringIO()):
-        code = pytest.main(args, plugins=[GraderPlugin(session)])
+        code = pytest.main(args, plugins=[plugin])
+    if plugin.collection_errors:  # pytest says "interrupted"; it is the rubric's checks file
+        file, _ = plugin.collection_errors[0]
+        path = session.rubric_path.parent / file if file else session.rubric_path
+        raise RubricError(path, [error for _, error in plugin.collection_errors])
     interrupted = code == pytest.ExitCode.INTERRUPTED
     return [_assemble(rubric, sub, session.results, interrupted) for sub in subs], interrupted
 

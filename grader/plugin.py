@@ -10,8 +10,9 @@ student reads. `grade` drives pytest with this plugin; it also works directly:
 
 from __future__ import annotations
 
+import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 
 from grader.context import GradingContext, check_parts, part_id, part_points
+from grader.errors import UsageError
 from grader.ingest import Submission
 from grader.judges import judge
 from grader.observe import Observer
@@ -68,6 +70,15 @@ class GraderPlugin:
         self.session = session
         self._pool: ThreadPoolExecutor | None = None
         self._futures: list[Future[tuple[str, bool]]] = []
+        # (file relative to the rubric's folder, the error's last lines): a custom checks file
+        # that does not import
+        self.collection_errors: list[tuple[str, str]] = []
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            lines = str(report.longrepr).strip().splitlines()
+            file = report.nodeid.split("::")[0]
+            self.collection_errors.append((file, "\n    ".join(lines[-6:])))
 
     def pytest_collect_file(
         self, file_path: Path, parent: pytest.Collector
@@ -180,11 +191,40 @@ class GraderPlugin:
             title=check.title,
         )
 
-    def pytest_itemcollected(self, item: pytest.Item) -> None:
-        """Custom checks answer to `-k p4b` like rubric items do."""
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        """`-k` selects by what a check is (problem, check, kind, homework), never by where the
+        rubric lives or who the student is: pytest's own -k also matches the names of every
+        folder above the rubric, so `-k "not p5"` deselected everything under /tmp/bench-p5x/,
+        and a student folder named `p5smith` would have answered to `-k p5`."""
+        select = config.option.keyword
+        if not select:
+            return
+        try:
+            matches = compile_selection(select)
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from exc
+        config.option.keyword = ""  # pytest's own matching would run after this one
+        keep: list[pytest.Item] = []
+        drop: list[pytest.Item] = []
+        for item in items:
+            (keep if matches(self._keywords(item)) else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+
+    def _keywords(self, item: pytest.Item) -> set[str]:
+        homework = self.session.rubric.homework
+        if isinstance(item, CheckItem):
+            check = item.check
+            return {homework, item.problem.id, check.id, part_id(check, item.part), check.kind}
         custom = self._custom_check(item)
         if custom is not None:
-            item.extra_keyword_matches.update({custom[0].id, custom[1].id, "custom"})
+            problem, check = custom
+            return {homework, problem.id, check.id, check.function, "custom"}
+        return {getattr(item, "originalname", item.name)}  # any other test in a checks file
 
     def _custom_check(self, item: pytest.Item) -> tuple[Problem, CustomCheck] | None:
         name = getattr(item, "originalname", None)
@@ -195,6 +235,62 @@ class GraderPlugin:
                 if isinstance(check, CustomCheck) and check.function == name:
                     return problem, check
         return None
+
+
+_TOKEN = re.compile(r"\s*(\(|\)|[^\s()]+)")
+
+
+def compile_selection(select: str) -> Callable[[Iterable[str]], bool]:
+    """A `-k` expression in pytest's grammar (`p4b`, `not p5`, `(p2 or p3) and not manual`) as
+    a test on a check's keywords: a name matches any keyword it is part of, ignoring case, as
+    in pytest. Parsed here rather than by pytest's private parser, whose interface changes
+    between versions. Raises UsageError for an expression pytest would refuse too."""
+    tokens = _TOKEN.findall(select)
+    test, rest = _or(tokens, select)
+    if rest:
+        raise UsageError(f"-k {select!r} is not a valid selection: unexpected {rest[0]!r}")
+
+    def matches(keywords: Iterable[str]) -> bool:
+        lowered = [k.lower() for k in keywords]
+        return test(lambda name: any(name.lower() in k for k in lowered))
+
+    return matches
+
+
+_Test = Callable[[Callable[[str], bool]], bool]
+
+
+def _or(tokens: list[str], select: str) -> tuple[_Test, list[str]]:
+    left, tokens = _and(tokens, select)
+    while tokens[:1] == ["or"]:
+        right, tokens = _and(tokens[1:], select)
+        left = (lambda a, b: lambda has: a(has) or b(has))(left, right)
+    return left, tokens
+
+
+def _and(tokens: list[str], select: str) -> tuple[_Test, list[str]]:
+    left, tokens = _not(tokens, select)
+    while tokens[:1] == ["and"]:
+        right, tokens = _not(tokens[1:], select)
+        left = (lambda a, b: lambda has: a(has) and b(has))(left, right)
+    return left, tokens
+
+
+def _not(tokens: list[str], select: str) -> tuple[_Test, list[str]]:
+    if not tokens:
+        raise UsageError(f"-k {select!r} is not a valid selection: it ends too early")
+    first, rest = tokens[0], tokens[1:]
+    if first == "not":
+        inner, rest = _not(rest, select)
+        return (lambda a: lambda has: not a(has))(inner), rest
+    if first == "(":
+        inner, rest = _or(rest, select)
+        if rest[:1] != [")"]:
+            raise UsageError(f"-k {select!r} is not a valid selection: a '(' is not closed")
+        return inner, rest[1:]
+    if first in ("and", "or", ")"):
+        raise UsageError(f"-k {select!r} is not a valid selection: unexpected {first!r}")
+    return (lambda name: lambda has: has(name))(first), rest
 
 
 def _assertion_message(call: pytest.CallInfo[None]) -> str:

@@ -339,3 +339,9 @@ def test_help_and_template_do_not_import_torch() -> None:
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
+
+
+def test_a_malformed_selection_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """It used to deselect every check and report a class of zeros with exit status 0."""
+    assert main([str(ALICE), "-k", "p4b and", "--no-cache"]) == ExitCode.USAGE
+    assert "-k 'p4b and' is not a valid selection" in capsys.readouterr().err

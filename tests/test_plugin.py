@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from grader.observations import ExceptionInfo, ModuleObservation, ScriptObservation
 from grader.plugin import code_failed
 from grader.sandbox import ProbeOutcome
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CRASH = ExceptionInfo(type="RuntimeError", message="boom")
 MODULE = {"kind": "module", "id": "p.m", "stage": "done"}
@@ -32,3 +36,98 @@ SCRIPT = {"kind": "script", "id": "p.s", "stage": "done"}
 )
 def test_what_the_progress_bar_counts_as_failed(outcome: ProbeOutcome | None, failed: bool) -> None:
     assert code_failed(outcome) is failed
+
+
+# --- -k: which checks run ---------------------------------------------------------------------
+CHECK_KEYWORDS = {"hw6", "p4b", "stm", "stm.equivalence", "module"}
+
+
+@pytest.mark.parametrize(
+    ("select", "chosen"),
+    [
+        ("p4b", True),
+        ("P4B", True),  # case ignored, as in pytest
+        ("equiv", True),  # part of a keyword, as in pytest
+        ("not p5", True),
+        ("p4b and not backward", True),
+        ("(p2 or p3) and not manual", False),
+        ("not (p4b or p2)", False),
+        ("p5", False),
+        ("hw6 and module", True),
+    ],
+)
+def test_a_selection_matches_check_keywords_like_pytest(select: str, chosen: bool) -> None:
+    from grader.plugin import compile_selection
+
+    assert compile_selection(select)(CHECK_KEYWORDS) is chosen
+
+
+@pytest.mark.parametrize("select", ["p4b and", "(p4b", "p4b )", "and", "not", "p4b p5", ""])
+def test_a_malformed_selection_is_a_usage_error(select: str) -> None:
+    from grader.errors import UsageError
+    from grader.plugin import compile_selection
+
+    with pytest.raises(UsageError, match="not a valid selection"):
+        compile_selection(select)
+
+
+def test_selection_ignores_the_rubric_folder_and_the_student_names(tmp_path: Path) -> None:
+    """pytest's own -k matched every folder above the rubric: with the rubrics under a folder
+    whose name holds 'p5', `-k "not p5"` deselected every check and the class scored 0."""
+    import shutil
+
+    from grader.pipeline import GradeOptions, grade
+
+    rubrics = tmp_path / "bench-p5x" / "rubrics"
+    shutil.copytree(ROOT / "rubrics", rubrics)
+    student = tmp_path / "class" / "p5smith"
+    shutil.copytree(ROOT / "submissions" / "alice", student)
+    report = grade([student], GradeOptions(rubrics_dir=rubrics, select="not p5 and p2", jobs=1))
+    (sub,) = report.submissions
+    ran = {(p.id, c.id) for p in sub.problems for c in p.checks if "deselected" not in c.message}
+    assert ran == {("p2", "mean"), ("p2", "variance")}
+    assert sub.score > 0
+
+
+def test_custom_checks_answer_to_their_problem_id() -> None:
+    from grader.pipeline import GradeOptions, grade
+
+    report = grade([ROOT / "submissions" / "alice"], GradeOptions(select="p4b and finite", jobs=1))
+    (sub,) = report.submissions
+    ran = {(p.id, c.id) for p in sub.problems for c in p.checks if "deselected" not in c.message}
+    assert ran == {("p4b", "finite")}
+
+
+def test_two_rubric_folders_in_one_process_both_grade(tmp_path: Path) -> None:
+    """Each folder's `hw6_checks.py` is imported by path: the second used to clash with the
+    first's module, stop collection and come back as an 'interrupted' grade of zeros."""
+    import shutil
+
+    from grader.pipeline import GradeOptions, grade
+
+    copy = tmp_path / "rubrics"
+    shutil.copytree(ROOT / "rubrics", copy)
+    alice = ROOT / "submissions" / "alice"
+    for rubrics in (copy, ROOT / "rubrics"):
+        report = grade([alice], GradeOptions(rubrics_dir=rubrics, select="finite", jobs=1))
+        assert report.warnings == []
+        (sub,) = report.submissions
+        finite = next(c for p in sub.problems for c in p.checks if c.id == "finite")
+        assert finite.status.value == "passed", finite.message
+
+
+def test_a_checks_file_that_does_not_import_is_a_rubric_error(tmp_path: Path) -> None:
+    import shutil
+
+    from grader.errors import RubricError
+    from grader.pipeline import GradeOptions, grade
+
+    copy = tmp_path / "rubrics"
+    shutil.copytree(ROOT / "rubrics", copy)
+    checks = copy / "hw6_checks.py"
+    lines = checks.read_text(encoding="utf-8").count("\n")
+    checks.write_text(checks.read_text(encoding="utf-8") + "def check_x(submission):\n    1 +\n")
+    with pytest.raises(RubricError) as raised:
+        grade([ROOT / "submissions" / "alice"], GradeOptions(rubrics_dir=copy, jobs=1))
+    assert raised.value.path == checks
+    assert f"line {lines + 2}" in str(raised.value) and "SyntaxError" in str(raised.value)
