@@ -8,6 +8,7 @@ what a correct layer would have output; equality on fresh random inputs is the v
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -217,7 +218,7 @@ def _trainable_count(obs: ModuleObservation) -> int:
     seen: dict[int, int] = {}
     for p in obs.params:
         if p.requires_grad:
-            seen[p.tensor] = int(np.prod(p.shape)) if p.shape else 1
+            seen[p.tensor] = math.prod(p.shape)  # exact: np.prod wraps around past 2**63
     return sum(seen.values())
 
 

@@ -451,3 +451,19 @@ def test_class_messages(report: GradeReport) -> None:
 
 def test_a_folder_of_scenarios_with_notes_is_a_class() -> None:
     assert {p.name for p in discover(SCENARIO_ROOT)} == set(SCENARIOS)
+
+
+def test_a_reported_shape_is_counted_exactly_however_large() -> None:
+    """A shape is what the probe reports, so the count must not wrap: with np.prod, shape
+    [2**32, 2**32] counted 0 parameters, and a shape could be chosen to wrap onto any count."""
+    from grader.modules import _trainable_count
+    from grader.observations import ModuleObservation, ParamInfo
+
+    params = [
+        ParamInfo(name="w", shape=[2**32, 2**32], tensor=0),
+        ParamInfo(name="w_again", shape=[2**32, 2**32], tensor=0),  # shared: counted once
+        ParamInfo(name="b", shape=[], tensor=1),  # a scalar
+        ParamInfo(name="frozen", shape=[3], tensor=2, requires_grad=False),
+    ]
+    obs = ModuleObservation(kind="module", id="p.m", stage="done", params=params)
+    assert _trainable_count(obs) == 2**64 + 1
