@@ -50,7 +50,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "submissions"
 RESULTS = ROOT / "bench" / "RESULTS.md"
-HEADING = "## Batch grading (issue 4)"
+SECTION = "## Batch grading (issue 4)"
+HEADING = "### Latest run (written by bench/bench_batch.py)"
 TARGET_OVERHEAD_MS = 150.0
 TARGET_SPEEDUP = 1.8
 TARGET_REGRADE_S = 10.0
@@ -598,13 +599,21 @@ def revision() -> str:
 
 
 def write_results(section: str) -> None:
-    """Append the section, replacing an earlier run's section of this benchmark only."""
+    """Put the run under SECTION as HEADING, replacing the previous latest run only: the
+    earlier runs and the notes on them, written by hand below it, stay."""
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.is_file() else "# Benchmark results\n"
+    if SECTION not in text:
+        text = text.rstrip("\n") + f"\n\n{SECTION}\n"
     start = text.find(HEADING)
-    if start >= 0:
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + (text[end + 1 :] if end >= 0 else "")
-    RESULTS.write_text(text.rstrip("\n") + "\n\n" + section, encoding="utf-8")
+    if start < 0:
+        start = text.index(SECTION) + len(SECTION) + 1
+        text = text[:start] + "\n" + text[start:]
+        start += 1
+        end = start
+    else:
+        ends = [i for i in (text.find("\n## ", start), text.find("\n### ", start + 1)) if i >= 0]
+        end = min(ends) + 1 if ends else len(text)
+    RESULTS.write_text(text[:start] + section.rstrip("\n") + "\n\n" + text[end:], encoding="utf-8")
 
 
 def main() -> None:
