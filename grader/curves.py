@@ -33,7 +33,7 @@ Pure numpy; no torch and no grader imports, so it can be used (and tested) stand
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -652,28 +652,30 @@ def _numbers(text: str, top: bool, level: int = 0) -> list[_Number]:
     return found
 
 
-def _field(tail: str) -> str:
-    """``tail`` up to the next field of the line (', Accuracy : 0.52', ' | train loss 0.3')."""
+def _top_level(text: str) -> Iterator[tuple[int, str]]:
+    """(index, character) of each character of ``text`` outside any brackets."""
     depth = 0
-    for j, c in enumerate(tail):
+    for j, c in enumerate(text):
         if c in _OPENERS:
             depth += 1
         elif c in _OPENERS.values():
             depth = max(0, depth - 1)
-        elif c in ",;|\t" and depth == 0 and _FIELD_END_RE.match(tail, j + 1):
+        elif depth == 0:
+            yield j, c
+
+
+def _field(tail: str) -> str:
+    """``tail`` up to the next field of the line (', Accuracy : 0.52', ' | train loss 0.3')."""
+    for j, c in _top_level(tail):
+        if c in ",;|\t" and _FIELD_END_RE.match(tail, j + 1):
             return tail[:j]
     return tail
 
 
 def _separator(field: str) -> int | None:
     """The first ':' or '=' outside brackets (not '==', '<=', '>=', '!=')."""
-    depth = 0
-    for j, c in enumerate(field):
-        if c in _OPENERS:
-            depth += 1
-        elif c in _OPENERS.values():
-            depth = max(0, depth - 1)
-        elif c in ":=" and depth == 0:
+    for j, c in _top_level(field):
+        if c in ":=":
             pair = field[max(0, j - 1) : j + 2]
             if not any(op in pair for op in ("==", "<=", ">=", "!=")):
                 return j

@@ -261,19 +261,28 @@ _Test = Callable[[Callable[[str], bool]], bool]
 
 
 def _or(tokens: list[str], select: str) -> tuple[_Test, list[str]]:
-    left, tokens = _and(tokens, select)
-    while tokens[:1] == ["or"]:
-        right, tokens = _and(tokens[1:], select)
-        left = (lambda a, b: lambda has: a(has) or b(has))(left, right)
-    return left, tokens
+    return _chain(tokens, select, "or", _and)
 
 
 def _and(tokens: list[str], select: str) -> tuple[_Test, list[str]]:
-    left, tokens = _not(tokens, select)
-    while tokens[:1] == ["and"]:
-        right, tokens = _not(tokens[1:], select)
-        left = (lambda a, b: lambda has: a(has) and b(has))(left, right)
-    return left, tokens
+    return _chain(tokens, select, "and", _not)
+
+
+def _chain(
+    tokens: list[str],
+    select: str,
+    word: str,
+    operand: Callable[[list[str], str], tuple[_Test, list[str]]],
+) -> tuple[_Test, list[str]]:
+    """`operand (word operand)*`: one test that all (and) or any (or) of them pass."""
+    tests = []
+    test, tokens = operand(tokens, select)
+    tests.append(test)
+    while tokens[:1] == [word]:
+        test, tokens = operand(tokens[1:], select)
+        tests.append(test)
+    combine = all if word == "and" else any
+    return (lambda has: combine(t(has) for t in tests)), tokens
 
 
 def _not(tokens: list[str], select: str) -> tuple[_Test, list[str]]:
