@@ -16,7 +16,7 @@ from grader import __version__
 from grader.cache import CachingRunner
 from grader.errors import GraderError, RubricError, UsageError
 from grader.exports import figure_paths, results_json, write_exports
-from grader.report import render, render_class
+from grader.report import render, render_class, render_warnings
 from grader.rubric import DEFAULT_RUBRICS, load_rubric
 from grader.sandbox import WEAK_ISOLATION_WARNING, Runner, SandboxRunner
 from grader.template import answer_template
@@ -180,7 +180,8 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
     )
     with progress:
         report = grade(args.paths, options)
-    if args.quiet:
+    if args.quiet:  # the summary only, but never without the warnings (interrupted, -k)
+        render_warnings(report, console)
         render_class(report, console)
     else:
         render(report, console)

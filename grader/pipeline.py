@@ -97,7 +97,18 @@ def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
     finally:  # the batch is over (or interrupted): no warm worker outlives it
         close_runner(runner)
     results.sort(key=lambda r: r.student)
+    if options.select and results and not any(_ran(r) for r in results):
+        warnings.append(
+            f"no check matches -k {options.select!r}: it selects by problem id, check id, check "
+            "kind or homework (p4b, variance, module, hw6); choose students by their folders"
+        )
     return GradeReport(submissions=results, warnings=warnings)
+
+
+def _ran(result: SubmissionResult) -> bool:
+    return any(c.message != _DESELECTED for p in result.problems for c in p.checks) or bool(
+        result.error
+    )
 
 
 def ingest_all(paths: Sequence[Path], rubrics_dir: Path) -> list[Submission]:
@@ -217,15 +228,16 @@ def _assemble(
     return submission_result(sub.student, rubric.homework, problems, notes)
 
 
+_DESELECTED = "not run (deselected)"
+
+
 def _not_run(check: Any, part: str | None, cid: str, interrupted: bool = False) -> CheckResult:
     return CheckResult(
         id=cid,
         status=Status.SKIPPED,
         score=0.0,
         max_score=part_points(check, part),
-        message="not run (interrupted: run again with --resume)"
-        if interrupted
-        else "not run (deselected)",
+        message="not run (interrupted: run again with --resume)" if interrupted else _DESELECTED,
         title=check.title,
     )
 

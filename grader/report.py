@@ -159,9 +159,13 @@ def render_failures(report: GradeReport) -> Table | None:
     return table
 
 
-def render(report: GradeReport, console: Console) -> None:
+def render_warnings(report: GradeReport, console: Console) -> None:
     for warning in report.warnings:
         console.print(Panel(warning, title="warning", style="bold yellow"))
+
+
+def render(report: GradeReport, console: Console) -> None:
+    render_warnings(report, console)
     for sub in report.submissions:
         console.print(render_submission(sub))
     if len(report.submissions) > 1:

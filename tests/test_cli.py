@@ -345,3 +345,18 @@ def test_a_malformed_selection_is_a_usage_error(capsys: pytest.CaptureFixture[st
     """It used to deselect every check and report a class of zeros with exit status 0."""
     assert main([str(ALICE), "-k", "p4b and", "--no-cache"]) == ExitCode.USAGE
     assert "-k 'p4b and' is not a valid selection" in capsys.readouterr().err
+
+
+def test_a_selection_that_matches_no_check_says_so_even_quiet(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`-k alice` selected a student by folder name through pytest's keywords; it now matches
+    checks only, and a selection that runs nothing is reported rather than a class of zeros."""
+    assert main([str(ALICE), "-k", "alice", "--no-cache", "--quiet"]) == ExitCode.OK
+    out = capsys.readouterr().out
+    assert "no check matches -k 'alice'" in out and "choose students by their folders" in out
+
+
+def test_a_selection_that_matches_is_not_warned_about(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(ALICE), "-k", "p2", "--no-cache", "--quiet"]) == ExitCode.OK
+    assert "no check matches" not in capsys.readouterr().out
