@@ -21,7 +21,15 @@ from grader.observe import ModuleTarget, probe_id
 from grader.results import CheckResult, SourceRef, Status
 from grader.rubric import ModuleCheck, Problem
 from grader.sources import Locator, describe_crash, locator, missing
-from grader.transplant import Piece, candidate_assignments, student_pieces, transplant_weights
+from grader.transplant import (
+    Piece,
+    candidate_assignments,
+    filled_assignments,
+    role_of,
+    roles,
+    student_pieces,
+    transplant_weights,
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,17 @@ class Equivalence:
     matched: str | None  # the variant's name
     assignment: list[Piece] | None
     message: str
+    # What the student's tensors lack, described (only when a zero-filled transplant matched):
+    # merged, reference parameters whose sum the student holds in one tensor (the same layer);
+    # missing, reference parameters the student has no tensor for at all (not the same layer).
+    merged: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+
+
+NO_PARAMETERS_HINT = (
+    "submodules kept in a plain Python list or dict are invisible to PyTorch (parameters(), "
+    "optimizers, .to(device)): hold them in an nn.ModuleList or nn.ModuleDict"
+)
 
 
 def judge_module(
@@ -249,12 +268,33 @@ def _param_count(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Ver
     if count == expected:
         return _ok(f"{count:,} trainable parameters, as expected")
     hint = None
-    if count and expected % count == 0 and expected // count > 1:
+    lacking = _lacking(check, probed, ctx) if count else None
+    if count == 0:
+        hint = NO_PARAMETERS_HINT
+    elif lacking:
+        hint = lacking
+    elif expected % count == 0 and expected // count > 1 and _reused(check, probed, ctx):
         hint = (
             f"exactly 1/{expected // count} of the expected count: one part seems to be "
             f"reused {expected // count} times instead of independent copies"
         )
     return Status.FAILED, f"{count:,} trainable parameters; expected {expected:,}", [], hint, None
+
+
+def _lacking(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> str | None:
+    """Why a layer that computes the reference's function (or would, with some parameters set
+    to zero) has another count: parameters merged into one tensor, or missing."""
+    if _forward_failure(probed) or _shared_groups(probed.obs):
+        return None
+    eq = _equivalence(check, probed, ctx)
+    if eq.merged:
+        return (
+            f"your layer computes the same function with {' and '.join(eq.merged)} merged into "
+            "one tensor; the layer asked for has one per path, and the count counts them all"
+        )
+    if eq.missing:
+        return f"your layer has no parameters for {' and '.join(eq.missing)}"
+    return None
 
 
 def _shared_groups(obs: ModuleObservation) -> list[list[str]]:
@@ -282,6 +322,11 @@ def _independent(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Ver
     count = _trainable_count(probed.obs)
     if expected and count and expected != count and expected % count == 0:
         k = expected // count
+        if not _reused(check, probed, ctx):
+            return _ok(
+                "no parameter tensor is shared between parts (your output is not one part's "
+                f"used {k} times)"
+            )
         return (
             Status.FAILED,
             f"{count:,} parameters, 1/{k} of the {expected:,} of {k} "
@@ -291,6 +336,37 @@ def _independent(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Ver
             None,
         )
     return _ok("no parameter tensor is shared between parts")
+
+
+def _reused(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> bool:
+    """Whether a layer with 1/k of the reference's parameters uses them k times: true when the
+    reference given k copies of the student's tensors computes the student's output. A layer
+    with k times fewer independent parts (16 paths for 32) does not. Unverifiable (the forward
+    crashed, or no reference): the count's ratio is all there is, so true."""
+    if ctx.reference is None or _forward_failure(probed):
+        return True
+    key = f"reused:{check.id}"
+    if key not in ctx.memo:
+        expected = _reference_count(check, ctx) or 0
+        count = _trainable_count(probed.obs)
+        pieces = student_pieces(probed.obs.params, probed.arrays)
+        copies = expected // max(count, 1)
+        if copies * len(pieces) > 10_000:  # k comes from their shapes: bound the work
+            ctx.memo[key] = False
+            return False
+        outputs = _outputs(probed)
+        xs = [torch.from_numpy(x).double() for x in _inputs(probed)]
+        ctx.memo[key] = any(
+            _reproduces(ref, assignment, outputs, xs, check)
+            for variant in check.variants
+            for ref in [
+                ctx.reference.instance(
+                    check.reference, *check.init_args, double=True, **variant.args
+                )
+            ]
+            for assignment in candidate_assignments(ref, pieces * copies)
+        )
+    return bool(ctx.memo[key])
 
 
 def _forward_missing(probed: Probed) -> Verdict | None:
@@ -395,6 +471,13 @@ def _compute_equivalence(check: ModuleCheck, probed: Probed, ctx: GradingContext
     xs = [torch.from_numpy(x).double() for x in _inputs(probed)]
     closest: float | None = None
     relu_of_expected = False
+    if not pieces:
+        return Equivalence(
+            None,
+            None,
+            f"{probed.unit.name} has no parameters, so there are no weights to compare: "
+            + NO_PARAMETERS_HINT,
+        )
     for variant in check.variants:
         ref = reference.instance(check.reference, *check.init_args, double=True, **variant.args)
         for assignment in candidate_assignments(ref, pieces):
@@ -415,6 +498,9 @@ def _compute_equivalence(check: ModuleCheck, probed: Probed, ctx: GradingContext
             relu_of_expected |= all(
                 _close(g, np.maximum(w, 0), check) for g, w in zip(outputs, wants, strict=True)
             )
+    filled = _filled_equivalence(check, pieces, outputs, xs, ctx)
+    if filled is not None:
+        return filled
     if closest is None:
         first = reference.instance(check.reference, *check.init_args, **check.variants[0].args)
         expected = sum(1 for _ in first.parameters())
@@ -431,6 +517,89 @@ def _compute_equivalence(check: ModuleCheck, probed: Probed, ctx: GradingContext
     if relu_of_expected:
         message += "; it equals ReLU of the expected output: is there a ReLU after the sum?"
     return Equivalence(None, None, message)
+
+
+def _filled_equivalence(
+    check: ModuleCheck,
+    pieces: list[Piece],
+    outputs: list[np.ndarray],
+    xs: list[torch.Tensor],
+    ctx: GradingContext,
+) -> Equivalence | None:
+    """The last try: the student's tensors on the reference, the parameters left over zero.
+
+    A match there is the reference's function only if the zeros stand for nothing the student
+    lost: every role (`paths.#.4.bias`) with a zero also holds a student tensor, and spreading
+    each such role's values evenly over its members reproduces the student's output too, so the
+    reference depends on that role only through its sum (32 biases added to one output are one
+    bias: ResNeXt's merged form). A role left wholly zero (a layer built with `bias=False`) is
+    missing from the student's layer.
+    """
+    assert ctx.reference is not None
+    for variant in check.variants:
+        ref = ctx.reference.instance(check.reference, *check.init_args, double=True, **variant.args)
+        by_role = roles(ref)
+        names = [n for n, _ in ref.named_parameters()]
+        for assignment in filled_assignments(ref, pieces):
+            if not _reproduces(ref, assignment, outputs, xs, check):
+                continue
+            zero_roles = [
+                r for r, ix in by_role.items() if any(assignment[i].source is None for i in ix)
+            ]
+            missing = [
+                r for r in zero_roles if all(assignment[i].source is None for i in by_role[r])
+            ]
+            if missing:
+                described = tuple(_describe_role(ref, r, names) for r in missing)
+                return Equivalence(
+                    None,
+                    None,
+                    f"matches the reference ({variant.name}) only with {' and '.join(described)} "
+                    "set to zero: your layer has no parameters for them",
+                    missing=described,
+                )
+            spread = list(assignment)
+            for role in zero_roles:
+                mean = sum(assignment[i].array for i in by_role[role]) / len(by_role[role])
+                for i in by_role[role]:
+                    spread[i] = Piece(f"mean of {role}", np.asarray(mean))
+            if not _reproduces(ref, spread, outputs, xs, check):
+                continue
+            merged = tuple(_describe_role(ref, r, names) for r in zero_roles)
+            return Equivalence(
+                variant.name,
+                assignment,
+                f"matches the reference ({variant.name}) when given your weights, with "
+                f"{' and '.join(merged)} merged into one tensor (the same function)",
+                merged=merged,
+            )
+    return None
+
+
+def _reproduces(
+    ref: torch.nn.Module,
+    assignment: list[Piece],
+    outputs: list[np.ndarray],
+    xs: list[torch.Tensor],
+    check: ModuleCheck,
+) -> bool:
+    transplant_weights(ref, assignment)
+    with torch.no_grad():
+        wants = [ref(x).numpy() for x in xs]
+    return all(_close(g, w, check) for g, w in zip(outputs, wants, strict=True))
+
+
+def _describe_role(ref: torch.nn.Module, role: str, names: list[str]) -> str:
+    """'the bias of every Conv2d(4, 256, kernel_size=(1, 1), stride=(1, 1))' for paths.#.4.bias."""
+    owner, _, leaf = role.rpartition(".")
+    example = next((n for n in names if role_of(n) == role), None)
+    if example is None:
+        return f"`{role}`"
+    try:
+        module = ref.get_submodule(example.rpartition(".")[0])
+    except AttributeError:
+        return f"`{role}`"
+    return f"the {leaf} of each {module!r}" if "#" in owner else f"the {leaf} of {module!r}"
 
 
 def _equivalence_aspect(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Verdict:
@@ -469,6 +638,14 @@ def _backward(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Verdic
             probed.where,
         )
         return crash.status, crash.message, crash.details, crash.hint, crash.source
+    if not bwd.has_grad:
+        return (
+            Status.FAILED,
+            f"{probed.unit.name} has no parameters: backward has nothing to train",
+            [],
+            NO_PARAMETERS_HINT,
+            None,
+        )
     names = _first_names(probed.obs)
     without = [names[k] for k, has in enumerate(bwd.has_grad) if not has]
     if without:
@@ -522,14 +699,14 @@ def _matched_grads_differ(check: ModuleCheck, probed: Probed, ctx: GradingContex
     (ref(x) * cotangent).sum().backward()
     index_of = {p.name: p.tensor for p in probed.obs.params}
     for param, piece in zip(ref.parameters(), eq.assignment, strict=True):
-        tensor, _, slot = piece.name.partition("[")
-        grad = probed.arrays.get(f"grad{index_of.get(tensor, -1)}")
+        if piece.source is None:  # a zero standing for a merged parameter: no tensor of theirs
+            continue
+        grad = probed.arrays.get(f"grad{index_of.get(piece.source, -1)}")
         if grad is None:
             return True
-        if slot:
-            grad = grad[int(slot.rstrip("]"))]
+        grad = piece.take(grad)
         want = param.grad.numpy() if param.grad is not None else np.zeros(param.shape)
         scale = max(float(np.max(np.abs(want))), 1e-12)
-        if grad.shape != want.shape or np.max(np.abs(grad - want)) > 1e-3 * scale:
+        if grad.size != want.size or np.max(np.abs(grad.reshape(want.shape) - want)) > 1e-3 * scale:
             return True
     return False

@@ -216,6 +216,8 @@ def _backward(
     try:
         model.zero_grad(set_to_none=True)
         out = model(x)
+        if not isinstance(out, torch.Tensor):  # said as such, not as the probe's AttributeError
+            raise TypeError(f"forward returned {type(out).__name__}, not a tensor")
         if cotangent is not None and tuple(out.shape) == cotangent.shape:
             loss = (out * torch.from_numpy(cotangent).to(out.dtype)).sum()
         else:

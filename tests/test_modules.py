@@ -33,7 +33,7 @@ SCENARIO_ROOT = REPO / "tests" / "data" / "hw6"
 CLASS_ROOT = REPO / "submissions"
 RUBRIC = load_rubric(DEFAULT_RUBRICS / "hw6.yaml")
 
-pytestmark = pytest.mark.slow  # one real sandbox run per submission, 28 in all
+pytestmark = pytest.mark.slow  # one real sandbox run per submission, 34 in all
 
 # --- expectations --------------------------------------------------------------------------------
 
@@ -82,6 +82,16 @@ SCENARIOS: dict[str, Expect] = {
     "correct-final-relu": FULL,
     "correct-dtype-float": FULL,
     "forward-bug-and-print": FULL,
+    "correct-grouped-conv": FULL,
+    # The same function with the 32 last biases merged into one: only the count is off.
+    "resnext-merged-bias": Expect("PFPPPP", 8.0),
+    # No biases although the statement asks for them: the count and the layer are wrong.
+    "no-bias": Expect("PFPPFP", 5.0),
+    # Paths in a plain list: no parameters registered, so nothing to compare or train.
+    "plain-list": Expect("PFPPFF", 4.0),
+    # 16 independent paths: half the count, but nothing shared.
+    "sixteen-paths": Expect("PFPPFP", 5.0),
+    "tuple-return": Expect("PPPFFE", 3.0, finite="F"),
     "forward-in-init": NO_FORWARD,
     "wrong-tensor": NO_FORWARD,
     "shared-path": SHARED,
@@ -136,7 +146,7 @@ def _line_of(path: Path, needle: str) -> int:
 
 @pytest.fixture(scope="module")
 def report() -> Iterator[GradeReport]:
-    """All 22 scenarios and the 6-student class, graded once through the real sandbox.
+    """All 28 scenarios and the 6-student class, graded once through the real sandbox.
 
     The grader's own process only runs the reference on tiny tensors; on a 2-core machine already
     busy with two sandboxes, torch's thread pool makes that many times slower, hence one thread.
@@ -358,6 +368,40 @@ def test_equivalence_says_which_variant_matched(report: GradeReport, student: st
     none, final = (v.name for v in stm.variants)
     message = _check(report, student, "p4b", "stm.equivalence").message
     assert f"({final if student in FINAL_RELU else none})" in message
+
+
+def test_merged_bias_count_names_the_merged_biases(report: GradeReport) -> None:
+    count = _check(report, "resnext-merged-bias", "p4b", "stm.param_count")
+    assert "70,656" in count.message and "78,592" in count.message
+    assert count.hint and "merged into one tensor" in count.hint and "bias" in count.hint
+    assert "1/" not in _text(count)
+    equivalence = _check(report, "resnext-merged-bias", "p4b", "stm.equivalence")
+    assert "merged into one tensor" in equivalence.message
+
+
+def test_no_bias_is_told_which_biases_are_missing(report: GradeReport) -> None:
+    equivalence = _check(report, "no-bias", "p4b", "stm.equivalence")
+    assert "bias" in equivalence.message and "set to zero" in equivalence.message
+    assert "Conv2d(4, 256" in equivalence.message
+    count = _check(report, "no-bias", "p4b", "stm.param_count")
+    assert count.hint and "no parameters for the bias" in count.hint
+
+
+def test_plain_list_points_at_module_list(report: GradeReport) -> None:
+    for aspect in ("param_count", "equivalence", "backward"):
+        assert "nn.ModuleList" in _text(_check(report, "plain-list", "p4b", f"stm.{aspect}"))
+
+
+def test_fewer_independent_paths_are_not_called_shared(report: GradeReport) -> None:
+    count = _check(report, "sixteen-paths", "p4b", "stm.param_count")
+    assert "39,296" in count.message and "reused" not in _text(count)
+    assert _check(report, "sixteen-paths", "p4b", "stm.independent").status is Status.PASSED
+
+
+def test_tuple_return_is_named_in_every_failing_aspect(report: GradeReport) -> None:
+    for aspect in ("output_shape", "equivalence", "backward"):
+        message = _check(report, "tuple-return", "p4b", f"stm.{aspect}").message
+        assert "forward returned tuple, not a tensor" in message, aspect
 
 
 # --- p1, p2, p4a ---------------------------------------------------------------------------------

@@ -44,6 +44,12 @@ EXPECTED_SCENARIOS = {
     "missing-answers",
     "bad-toml",
     "forward-bug-and-print",
+    "correct-grouped-conv",
+    "resnext-merged-bias",
+    "no-bias",
+    "plain-list",
+    "sixteen-paths",
+    "tuple-return",
 }
 EXPECTED_STUDENTS = {"alice", "bob", "carol", "dave", "erin", "frank"}
 BAD_TOML = "bad-toml"

@@ -24,9 +24,11 @@ from grader.observations import ParamInfo
 from grader.probe import _record_parameters
 from grader.rubric import ModuleCheck
 from grader.transplant import (
+    ZERO,
     Piece,
     by_shape_order,
     candidate_assignments,
+    filled_assignments,
     student_pieces,
     transplant_weights,
 )
@@ -182,6 +184,76 @@ class HelperClassPerPath(nn.Module):
         return sum(block(x) for block in self.blocks)  # type: ignore[return-value]
 
 
+class GroupedConvs(nn.Module):
+    """Every path in one grouped conv per layer (78,592 parameters); the last conv makes 32 x 256
+    channels, summed per path after a view. Each tensor holds 32 paths' weights end to end."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(CHANNELS, WIDTH * PATHS, 1)
+        self.conv2 = nn.Conv2d(WIDTH * PATHS, WIDTH * PATHS, 3, padding=1, groups=PATHS)
+        self.conv3 = nn.Conv2d(WIDTH * PATHS, CHANNELS * PATHS, 1, groups=PATHS)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, _, h, w = x.shape
+        out = self.conv3(F.relu(self.conv2(F.relu(self.conv1(x)))))
+        return out.view(n, PATHS, CHANNELS, h, w).sum(dim=1)
+
+
+class MergedFirstConv(nn.Module):
+    """The 32 first convs as one 256 -> 128 conv, split into 4-channel chunks for the paths."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reduce = nn.Conv2d(CHANNELS, WIDTH * PATHS, 1)
+        self.mid = nn.ModuleList([nn.Conv2d(WIDTH, WIDTH, 3, padding=1) for _ in range(PATHS)])
+        self.expand = nn.ModuleList([nn.Conv2d(WIDTH, CHANNELS, 1) for _ in range(PATHS)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        chunks = torch.split(F.relu(self.reduce(x)), WIDTH, dim=1)
+        out = torch.zeros_like(x)
+        for chunk, mid, expand in zip(chunks, self.mid, self.expand, strict=True):
+            out = out + expand(F.relu(mid(chunk)))
+        return out
+
+
+class StackedMatrices(nn.Module):
+    """Stacked per role, the 1x1 convs as (32, 4, 256) and (32, 256, 4) matrices (einsum): shapes
+    with no size-1 dims, and a (32, 256) bias that 8 (4, 256) matrices would also fill."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w1 = _raw(PATHS, WIDTH, CHANNELS)
+        self.b1 = _raw(PATHS, WIDTH)
+        self.w2 = _raw(PATHS, WIDTH, WIDTH, 3, 3)
+        self.b2 = _raw(PATHS, WIDTH)
+        self.w3 = _raw(PATHS, CHANNELS, WIDTH)
+        self.b3 = _raw(PATHS, CHANNELS)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.zeros_like(x)
+        for k in range(PATHS):
+            h = torch.einsum("oc,nchw->nohw", self.w1[k], x) + self.b1[k].view(1, -1, 1, 1)
+            h = F.relu(F.conv2d(F.relu(h), self.w2[k], self.b2[k], padding=1))
+            out = out + torch.einsum("oc,nchw->nohw", self.w3[k], h)
+            out = out + self.b3[k].view(1, -1, 1, 1)
+        return out
+
+
+class ResNeXtMerged(nn.Module):
+    """ResNeXt's form: 1x1, grouped 3x3, 1x1. The same function, but the 32 last biases (added
+    to one sum) are one (256,) bias: 70,656 parameters."""
+
+    def __init__(self, bias: bool = True) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(CHANNELS, WIDTH * PATHS, 1, bias=bias)
+        self.conv2 = nn.Conv2d(WIDTH * PATHS, WIDTH * PATHS, 3, padding=1, groups=PATHS, bias=bias)
+        self.conv3 = nn.Conv2d(WIDTH * PATHS, CHANNELS, 1, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv3(F.relu(self.conv2(F.relu(self.conv1(x)))))
+
+
 class ChainedPaths(ModuleListOfSequential):
     """Wrong: each path is fed the previous path's output (`x = path(x)`)."""
 
@@ -276,6 +348,9 @@ CORRECT: dict[str, tuple[Builder, bool]] = {
     "stacked": (Stacked, False),
     "helper-class-per-path": (HelperClassPerPath, False),
     "final-relu": (lambda: ModuleListOfSequential(final_relu=True), True),
+    "grouped-convs": (GroupedConvs, False),
+    "merged-first-conv": (MergedFirstConv, False),
+    "stacked-matrices": (StackedMatrices, False),
 }
 
 
@@ -425,3 +500,68 @@ def test_transplant_rejects_an_assignment_of_the_wrong_length() -> None:
     pieces = student_pieces(params, arrays)
     with pytest.raises(ValueError):
         transplant_weights(STMConvLayer(), pieces[:-1])
+
+
+def test_grouped_convs_are_cut_into_per_path_chunks_with_their_regions() -> None:
+    """A chunk knows where it came from, so the student's gradient is cut the same way."""
+    torch.manual_seed(10)
+    module = GroupedConvs()
+    params, arrays = observe(module)
+    ref = STMConvLayer().double()
+    x = torch.randn(*INPUT_SHAPE)
+    got = student_output(module, x)
+    (assignment,) = [
+        a
+        for a in candidate_assignments(ref, student_pieces(params, arrays))
+        if close(got, reference_output(a, x, final_relu=False))
+    ]
+    names = dict(zip((n for n, _ in ref.named_parameters()), assignment, strict=True))
+    piece = names["paths.3.4.weight"]
+    assert (piece.source, piece.region, piece.name) == (
+        "conv3.weight",
+        (0, 768, 1024),
+        "conv3.weight[768:1024]",
+    )
+    np.testing.assert_array_equal(piece.take(arrays["param4"]), piece.array)
+
+
+def test_a_merged_last_bias_lays_on_only_with_zeros(x: torch.Tensor) -> None:
+    """ResNeXt's form has one (256,) bias for the reference's 32: no plain candidate, but with the
+    31 others zero the reference computes it, and so it does with the bias spread over all 32
+    (the reference depends on them only through their sum: the caller's test of a merge)."""
+    torch.manual_seed(11)
+    module = ResNeXtMerged()
+    pieces = student_pieces(*observe(module))
+    ref = STMConvLayer().double()
+    assert candidate_assignments(ref, pieces) == []
+    got = student_output(module, x)
+    (assignment,) = [
+        a
+        for a in filled_assignments(ref, pieces)
+        if close(got, reference_output(a, x, final_relu=False))
+    ]
+    names = [n for n, _ in ref.named_parameters()]
+    zeros = [n for n, piece in zip(names, assignment, strict=True) if piece.name == ZERO]
+    assert zeros == [f"paths.{k}.4.bias" for k in range(1, PATHS)]
+    last = [i for i, n in enumerate(names) if n.endswith(".4.bias")]
+    mean = sum(assignment[i].array for i in last) / PATHS
+    spread = [Piece("mean", mean) if i in last else p for i, p in enumerate(assignment)]
+    assert close(got, reference_output(spread, x, final_relu=False))
+
+
+def test_a_layer_without_biases_lays_on_only_with_every_bias_zero(x: torch.Tensor) -> None:
+    torch.manual_seed(12)
+    module = ResNeXtMerged(bias=False)
+    pieces = student_pieces(*observe(module))
+    ref = STMConvLayer().double()
+    (assignment,) = filled_assignments(ref, pieces)
+    names = [n for n, _ in ref.named_parameters()]
+    zeros = {n for n, piece in zip(names, assignment, strict=True) if piece.name == ZERO}
+    assert zeros == {n for n in names if n.endswith("bias")}
+    assert close(student_output(module, x), reference_output(assignment, x, final_relu=False))
+
+
+def test_filled_assignments_need_student_tensors() -> None:
+    assert filled_assignments(STMConvLayer().double(), []) == []
+    pieces = student_pieces(*observe(ModuleListOfSequential()))
+    assert filled_assignments(STMConvLayer().double(), pieces) == []  # nothing left to fill
