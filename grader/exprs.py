@@ -191,7 +191,6 @@ _BINOPS: dict[type[ast.operator], tuple[str, Callable[[float, float], Any]]] = {
     ast.Pow: ("**", operator.pow),
 }
 _BAD_BINOPS: dict[type[ast.operator], str] = {
-    ast.BitXor: "'^' is exclusive-or in Python, not a power; use ** for powers (3**L)",
     ast.BitAnd: "the bitwise operator '&' is not allowed",
     ast.BitOr: "the bitwise operator '|' is not allowed",
     ast.LShift: "the shift operator '<<' is not allowed",
@@ -241,18 +240,46 @@ def _forbidden(node: ast.AST) -> str:
 
 
 # --- source positions ---------------------------------------------------------------------------
+# Operators as students type them, read as Python's: '^' is a power in every formula a student
+# writes (Python's exclusive-or never answers one), and word processors turn '-' and '*' into
+# these. A textual swap keeps math precedence: 2*3^L is 2*3**L, where the parsed '^' binds last.
+_OPERATOR_SPELLINGS: dict[str, str] = {
+    "^": "**",
+    "\u2212": "-",  # minus sign
+    "\u2013": "-",  # en dash
+    "\u00d7": "*",  # multiplication sign
+    "\u00b7": "*",  # middle dot
+    "\u22c5": "*",  # dot operator
+    "\u2217": "*",  # asterisk operator
+    "\u00f7": "/",
+    "\u03c0": "pi",
+    "\u00a0": " ",  # no-break spaces
+    "\u2009": " ",
+    "\u202f": " ",
+}
+
+
 @dataclass(frozen=True)
 class _Source:
     """The text handed to ast.parse and how to map AST positions back to the original source."""
 
     original: str
-    text: str  # original with surrounding whitespace stripped
+    text: str  # original with surrounding whitespace stripped, operators normalised
     lead: int  # characters stripped at the front
+    positions: tuple[int, ...] = ()  # index in the stripped original of each character of text
 
     @classmethod
     def of(cls, original: str) -> _Source:
-        text = original.strip()
-        return cls(original, text, len(original) - len(original.lstrip()))
+        stripped = original.strip()
+        chars: list[str] = []
+        positions: list[int] = []
+        for index, char in enumerate(stripped):
+            spelled = _OPERATOR_SPELLINGS.get(char, char)
+            chars.append(spelled)
+            positions.extend([index] * len(spelled))
+        return cls(
+            original, "".join(chars), len(original) - len(original.lstrip()), tuple(positions)
+        )
 
     def column(self, lineno: int | None, col_offset: int | None, *, in_bytes: bool) -> int | None:
         """1-based character index into `original` for an AST (bytes) or SyntaxError position."""
@@ -267,7 +294,12 @@ class _Source:
             chars = len(line.encode("utf-8")[:col_offset].decode("utf-8", errors="ignore"))
         else:
             chars = max(col_offset - 1, 0)  # SyntaxError.offset is 1-based characters
-        return self.lead + before + chars + 1
+        index = before + chars
+        if index < len(self.positions):
+            index = self.positions[index]
+        elif self.positions:
+            index += self.positions[-1] + 1 - len(self.positions)
+        return self.lead + index + 1
 
     def snippet(self, node: ast.AST, limit: int = 40) -> str:
         segment = ast.get_source_segment(self.text, node) or type(node).__name__

@@ -23,6 +23,7 @@ from grader.exprs import (
     parse_expression,
 )
 from grader.ingest import Answer
+from grader.latex import LatexError, latex_to_python
 from grader.modules import judge_module
 from grader.observe import derive_seed
 from grader.quantities import judge_values
@@ -42,7 +43,8 @@ from grader.rubric import (
 )
 from grader.scripts import judge_script
 from grader.sources import document_answer, section_excerpt
-from grader.tables import StudentTable, grade_table, table_from_sheet
+from grader.tables import Count, StudentTable, grade_table, parse_count, table_from_sheet
+from grader.writeup import read_choice_answer
 
 FORMULA_STEPS_PER_SAMPLE = 25_000
 """Evaluation steps a formula answer may take per sampled point, over all the points together.
@@ -136,13 +138,19 @@ def judge_number(
     if isinstance(answer, CheckResult):
         return answer
     value = parse_number(answer.value)
-    if value is None:
+    count = _written_count(answer.value, check) if value is None or _rounded(answer.value) else None
+    if value is None and count is not None and count.decimals is None:
+        value = count.value * count.unit
+    if value is None and count is None:
         return _wrong(check, part, f"expected a number, got {answer.value!r}", answer)
-    if check.share and 1 < value <= 100:
-        value /= 100  # a share cannot exceed 1: a bare 93.06 (or '= 93.06\%' in prose) is 93.06%
     if _reference_missing(ctx, check):
         return needs_reference(check, part, check.points)
     expected = float(expected_value(ctx, check.expected))
+    if count is not None and count.decimals is not None and value != expected:
+        return _judge_rounded(check, part, answer, count, expected)
+    assert value is not None
+    if check.share and 1 < value <= 100:
+        value /= 100  # a share cannot exceed 1: a bare 93.06 (or '= 93.06\%' in prose) is 93.06%
     ok = (
         math.isclose(value, expected, rel_tol=check.rtol, abs_tol=check.atol)
         if (check.rtol or check.atol)
@@ -158,7 +166,112 @@ def judge_number(
             f"{_fmt(value)} is correct",
             source=answer.source,
         )
+    dotted = _dots_as_thousands(answer.value, check)
+    if dotted is not None and dotted == expected:
+        return _for_a_ta(
+            check,
+            part,
+            answer,
+            f"{answer.value!r} reads as {_fmt(value)}, or as {_fmt(dotted)} with '.' separating "
+            "thousands: which one the student meant is for a TA to say",
+        )
     return _wrong(check, part, f"{_fmt(value)} is not correct (expected {_fmt(expected)})", answer)
+
+
+def _exact_count(check: NumberCheck) -> bool:
+    """A count judged exactly (no tolerance): where '78.6K' or '2.1e5' is a rounded answer."""
+    return not (check.rtol or check.atol or check.share)
+
+
+def _rounded(value: Any) -> bool:
+    """'2.1e5' is a number, but written to 2 digits: for an exact count, a rounded answer."""
+    return isinstance(value, str) and bool(re.search(r"\d[eE][+-]?\d", value))
+
+
+def _written_count(value: Any, check: NumberCheck) -> Count | None:
+    """A count as students write one beyond plain numbers ('≈ 78,592', '78592 params',
+    '32*(1028+148+1280)', '78.6K', '2,13,504'), for a check that asks for an exact count."""
+    if not _exact_count(check) or not isinstance(value, str):
+        return None
+    text = value.strip()[:200]
+    if re.fullmatch(r"\d{1,2}(?:,\d{2})+,\d{3}", text):  # Indian grouping: 2,13,504
+        return Count(float(text.replace(",", "")))
+    count = parse_count(text)
+    coarse = re.fullmatch(
+        r"(?:~|≈|approx\.?)?\s*(\d+(?:\.(\d+))?)\s*(?:[eE]\+?(\d{1,2})|([kKmM]))", text
+    )
+    if count is None and coarse:  # '2e5', '1M', '0.08M': one significant digit, still rounded
+        unit = 10.0 ** int(coarse[3]) if coarse[3] else {"k": 1e3, "m": 1e6}[coarse[4].lower()]
+        count = Count(float(coarse[1]), unit, len(coarse[2] or ""))
+    if count is None or not math.isfinite(count.value * count.unit):
+        return None
+    return count
+
+
+def _judge_rounded(
+    check: NumberCheck, part: str | None, answer: Answer, count: Count, expected: float
+) -> CheckResult:
+    """An abbreviated count ('78.6K', '2.1e5'): wrong when no rounding of the right count gives
+    it; otherwise a TA says whether the rounded figure answers a question asking for a count."""
+    shown = f"{answer.value!r}".strip()
+    if not float(expected).is_integer() or not (
+        count.right(int(expected)) or _coarser_rounding(count, int(expected))
+    ):
+        approx = count.value * count.unit
+        return _wrong(
+            check,
+            part,
+            f"{shown} (about {_fmt(approx)}) is not correct (expected {_fmt(expected)})",
+            answer,
+        )
+    return _for_a_ta(
+        check,
+        part,
+        answer,
+        f"{shown} is the right count rounded; whether a rounded count answers the question "
+        "is for a TA to say (write the exact count to be graded automatically)",
+    )
+
+
+def _coarser_rounding(count: Count, truth: int) -> bool:
+    """'80K' for 78,592: a trailing zero before any decimal point may be a written digit (79K
+    expected) or only a place holder (78,592 to one significant digit is 80,000), so rounding
+    to fewer significant digits counts as right there. After a decimal point ('79.0K') every
+    digit is written on purpose."""
+    if count.decimals or truth <= 0 or not float(count.value).is_integer():
+        return False
+    mantissa = str(int(count.value))
+    least = len(mantissa.rstrip("0")) or 1
+    approx = count.value * count.unit
+    return any(
+        round(truth, -(len(str(truth)) - kept)) == approx for kept in range(least, len(mantissa))
+    )
+
+
+def _dots_as_thousands(value: Any, check: NumberCheck) -> float | None:
+    """'78.592' for a count: 78592 with dots grouping thousands, as many countries write it."""
+    if not _exact_count(check) or not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not re.fullmatch(r"\d{1,3}(?:\.\d{3})+", text):
+        return None
+    return float(text.replace(".", ""))
+
+
+def _for_a_ta(check: Any, part: str | None, answer: Answer, reason: str) -> CheckResult:
+    """Pending: the answer can be read more than one way, or not with confidence."""
+    where = answer.where or answer.source.file or "the answer sheet"
+    shown = answer.value if isinstance(answer.value, str) else repr(answer.value)
+    return result(
+        check,
+        part,
+        Status.PENDING,
+        0.0,
+        check.points,
+        f"for a TA: {reason}",
+        details=[f"{where}: {shown}"],
+        source=answer.source,
+    )
 
 
 def _wrong(check: Any, part: str | None, message: str, answer: Answer) -> CheckResult:
@@ -199,9 +312,7 @@ def judge_choice(
         return answer
     if _reference_missing(ctx, check):
         return needs_reference(check, part, check.points)
-    raw = answer.value
-    if isinstance(raw, str):
-        raw = [s for s in re.split(r"[,;]", raw) if s.strip()]
+    raw = [answer.value] if isinstance(answer.value, str) else answer.value
     if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
         return _wrong(
             check,
@@ -212,8 +323,25 @@ def judge_choice(
     spellings = {_norm(o): o for o in check.options}
     for option, aliases in check.aliases.items():
         spellings.update({_norm(a): option for a in aliases})
-    chosen = {spellings.get(_norm(s)) for s in raw}
-    unknown = [s for s in raw if _norm(s) not in spellings]
+    pieces = [p for item in raw for p in re.split(r"[,;]", item) if p.strip()]
+    if all(_norm(p) in spellings for p in pieces):
+        chosen = {spellings[_norm(p)] for p in pieces}
+        unknown: list[str] = []
+    else:  # "ReLU and Leaky ReLU", "a and c only", "all except sigmoid", "nn.ReLU()"
+        names = {
+            o: list(dict.fromkeys([o, o.replace("_", " "), *check.aliases.get(o, [])]))
+            for o in check.options
+        }
+        reading = read_choice_answer(raw, names)
+        if reading.chosen is None:
+            return _for_a_ta(
+                check,
+                part,
+                answer,
+                f"cannot tell which options your answer chooses ({reading.reason}); "
+                f"write them as a list such as {check.options[:2]}",
+            )
+        chosen, unknown = reading.chosen, list(reading.unknown)
     expected = set(expected_value(ctx, check.expected))
     verdicts = []
     right = 0
@@ -281,18 +409,24 @@ def judge_formula(
         return answer
     if not isinstance(answer.value, str | int | float) or isinstance(answer.value, bool):
         return _wrong(check, part, 'expected an expression in quotes, e.g. "1/n[0]"', answer)
+    read_as: list[str] = []
     try:
         expression = parse_expression(str(answer.value), list(check.variables), check.functions)
     except ExpressionError as exc:
-        return _wrong(check, part, f"cannot read your expression: {exc.message}", answer)
+        translated = _from_latex(str(answer.value), check) if answer.origin is None else None
+        if translated is None:
+            return _wrong(check, part, f"cannot read your expression: {exc.message}", answer)
+        expression = translated
+        read_as = [f"read as: {translated.source}"]
     misuse = _call_misuse(expression, check)
     if misuse is not None:
         return _wrong(check, part, misuse, answer)
     if ctx.reference is None:
         return needs_reference(check, part, check.points)
-    disagreement = _disagreement(expression, str(answer.value), problem, check, ctx)
+    disagreement = _disagreement(expression, expression.source, problem, check, ctx)
     if disagreement is not None:
-        return _wrong(check, part, disagreement, answer)
+        outcome = _wrong(check, part, disagreement, answer)
+        return outcome.model_copy(update={"details": [*read_as, *outcome.details]})
     return result(
         check,
         part,
@@ -300,8 +434,54 @@ def judge_formula(
         check.points,
         check.points,
         f"agrees with the reference at {check.samples} sampled points",
+        details=read_as,
         source=answer.source,
     )
+
+
+def _from_latex(text: str, check: FormulaCheck) -> Expression | None:
+    """An answer-sheet formula the Python reader refused, read as students also write them:
+    'Var(y_L) = <expression>' (the quantity restated), or LaTeX ('\\frac{1}{3^L} + \\sum_{i=0}^
+    {L-1} ...') by the writeups' LaTeX reader, which refuses what it cannot place with confidence.
+
+    Only a single formula: text with a top-level ',' or ';' ('V_L = V_{L-1}/3 + ..., V_0 = 1')
+    may hold several, and the LaTeX reader's 'last right-hand side' would pick one of them.
+    """
+    if _top_level(text, ",;"):
+        return None
+    variables = list(check.variables)
+    sides = _top_level_split(text, "=")
+    if len(sides) == 2 and not re.search(r"[-+*/]", sides[0]):
+        try:
+            return parse_expression(sides[1].strip(), variables, check.functions)
+        except ExpressionError:
+            pass
+    kinds: dict[str, str] = {name: var.kind for name, var in check.variables.items()}
+    try:
+        return parse_expression(latex_to_python(text, kinds), variables, check.functions)
+    except (LatexError, ExpressionError):
+        return None
+
+
+def _top_level_split(text: str, separators: str) -> list[str]:
+    """`text` split at `separators` outside brackets; '==', '<=', '>=' and '!=' are not '='."""
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth = max(depth - 1, 0)
+        elif char in separators and depth == 0:
+            pair = text[max(index - 1, 0) : index + 2]
+            if char == "=" and re.search(r"==|[<>!]=", pair):
+                continue
+            parts.append(text[start:index])
+            start = index + 1
+    return [*parts, text[start:]]
+
+
+def _top_level(text: str, separators: str) -> bool:
+    return len(_top_level_split(text, separators)) > 1
 
 
 def _call_misuse(expression: Expression, check: FormulaCheck) -> str | None:

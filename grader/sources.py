@@ -39,6 +39,7 @@ from grader.results import SourceRef
 from grader.rubric import ChoiceCheck, FormulaCheck, NumberCheck, Problem, TableCheck, answer_key
 from grader.tables import find_table
 from grader.writeup import (
+    SCIENTIFIC,
     AssembledSource,
     Section,
     assemble_class,
@@ -489,7 +490,23 @@ def _number(
                 0.5,
             )
         value, line = results[0] if pick == "first" else results[-1]
+    written = _as_written(text, line - section.start_line, value)
+    if written is not None:  # '2.1 \\times 10^5': the judge knows it as a rounded count
+        return _confident(doc, key, written, line)
     return _confident(doc, key, int(value) if float(value).is_integer() else value, line)
+
+
+def _as_written(text: str, index: int, value: float) -> str | None:
+    """'2.1e5' for a result written '2.1 \\times 10^5' on line `index` of `text`: scientific
+    notation keeps the digits the student wrote, which say whether the count was rounded."""
+    lines = split_lines(text)
+    if not 0 <= index < len(lines):
+        return None
+    for match in SCIENTIFIC.finditer(lines[index]):
+        mantissa, exponent = match.group(1), match.group(2).replace("−", "-")
+        if abs(int(exponent)) <= 300 and float(mantissa) * 10.0 ** int(exponent) == value:
+            return f"{mantissa}e{exponent}"
+    return None
 
 
 def _spellings(option: str, aliases: list[str]) -> list[str]:

@@ -195,7 +195,7 @@ def parse_count(cell: Any) -> Count | None:
         return None
     text = _clean(cell).split("=")[-1].strip()
     text = re.sub(r"^(?:~|≈|approx\.?)\s*", "", text, flags=re.I)
-    text = re.sub(r"\s*(?:params|parameters|weights)\.?$", "", text, flags=re.I)
+    text = re.sub(r"\s*(?:trainable\s+)?(?:params|parameters|weights)\.?$", "", text, flags=re.I)
     if _NONE.match(text):
         return Count(0.0)
     text = re.sub(r"(?<=\d)[,'_\u00a0\u2009\u202f ](?=\d{3}\b)", "", text)

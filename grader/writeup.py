@@ -1342,7 +1342,7 @@ def detect_homework(
 
 
 # --- numbers ------------------------------------------------------------------------------------
-_SCI = re.compile(
+SCIENTIFIC = _SCI = re.compile(
     r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:\\times|\\cdot|×|·)\s*10\s*\^\s*\{?\s*([-−]?\d{1,3})\s*\}?"
 )
 _MASKS = [
@@ -1598,9 +1598,11 @@ def extract_choices(text: str, options: dict[str, list[str]]) -> tuple[set[str],
     kept_lines = [line for line, out in zip(split_lines(text), outside, strict=True) if out]
     for paragraph in re.split(r"\n\s*\n", _plain("\n".join(kept_lines))):
         for sentence in re.split(
-            r"(?<=[.!?])\s+(?=[A-Z(\\$*])|\n(?=\s*[-*•]|\s*\(?[a-z]\))", paragraph
+            r"(?<=[.!?])\s+(?=[A-Z(\\$*])|\n(?=\s*[-*•]|\s*\(?[a-z]\)|\s*(?i:final\s+)?"
+            r"(?i:answer|solution|ans)\s*[:=])",
+            paragraph,
         ):
-            _vote_sentence(sentence, patterns, votes, set(options))
+            _vote_sentence(sentence, patterns, votes, set(options), options)
     return _decide(votes, text)
 
 
@@ -1609,17 +1611,20 @@ def _vote_sentence(
     patterns: list[tuple[str, re.Pattern[str], bool]],
     votes: dict[str, list[int]],
     all_options: set[str],
+    spellings: dict[str, list[str]] | None = None,
 ) -> None:
     mentioned = _mentions(sentence, patterns)
-    if _ANSWER.match(sentence):
-        chosen = {option for _, option in mentioned}
-        bare = re.findall(r"(?<![\w(])([a-h])(?![\w)])", _ANSWER.sub("", sentence))
-        for letter in bare:
-            chosen |= {o for o, p, is_letter in patterns if is_letter and p.search(f"({letter})")}
-        if chosen or re.search(r"\bnone\b", sentence, re.I):
+    answer = _ANSWER.match(sentence)
+    if answer:
+        # Read as an answer sheet's choice: "Answer: all except sigmoid" chooses relu and
+        # leaky_relu, not the one option it names. An answer line that reader cannot place
+        # ("Answer: (a), since ...") is voted on like any other sentence.
+        stated = sentence[answer.end() :].strip().rstrip(".!")
+        reading = read_choice_answer([stated], spellings) if spellings is not None else None
+        if reading is not None and reading.chosen is not None and not reading.unknown:
             for option in all_options:
-                votes[option].append(3 if option in chosen else -3)
-        return
+                votes[option].append(3 if option in reading.chosen else -3)
+            return
     if not mentioned and not _ALL.search(sentence):
         return
     clauses = _clauses(sentence)
@@ -1710,3 +1715,226 @@ def _decide(votes: dict[str, list[int]], text: str) -> tuple[set[str], float]:
     if letters and sum(1 for c in letters if ord(c) > 0x24F) > 0.2 * len(letters):
         confidence *= 0.7  # mostly not Latin script (a garbled or non-English conversion)
     return chosen, round(max(0.0, min(confidence, 0.95)), 3)
+
+
+# --- choices on an answer sheet -----------------------------------------------------------------
+_SHEET_FILLER = frozenset(
+    [
+        "and",
+        "as",
+        "well",
+        "or",
+        "plus",
+        "only",
+        "both",
+        "the",
+        "an",
+        "case",
+        "cases",
+        "option",
+        "options",
+        "activation",
+        "activations",
+        "function",
+        "functions",
+        "layer",
+        "layers",
+        "is",
+        "are",
+        "equivalent",
+        "equivalence",
+        "commute",
+        "commutes",
+        "commuting",
+        "yes",
+        "true",
+        "ok",
+        "with",
+        "for",
+        "answer",
+        "of",
+        "them",
+        "these",
+        "those",
+        "nn",
+        "torch",
+        "functional",
+        "f",
+        "are",
+        "ones",
+        "one",
+    ]
+)
+_SHEET_NEGATION = frozenset(
+    [
+        "not",
+        "except",
+        "excluding",
+        "without",
+        "besides",
+        "but",
+        "no",
+        "false",
+        "neither",
+        "nor",
+        "other",
+        "than",
+        "apart",
+        "from",
+        "exception",
+        "save",
+    ]
+)
+_SHEET_ALL = frozenset(["all", "every", "everything", "three"])
+_SHEET_NONE = frozenset(["none", "nothing"])
+_EXPLANATION = re.compile(
+    r"(?<=\S)\s*[,;(]?\s*\b(?:because|since|due to|given that|so that|which"
+    r"|(?<!well )as(?!\s+well\b))\b",
+    re.I,
+)
+_SHEET_TICKS = {"✓": "yes", "✔": "yes", "✗": "no", "✘": "no", "❌": "no"}
+
+
+@dataclass(frozen=True)
+class ChoiceReading:
+    """What an answer-sheet choice says: `chosen` (None when it cannot be read with confidence,
+    `reason` saying why), and the pieces that name no option at all (`unknown`)."""
+
+    chosen: set[str] | None
+    unknown: tuple[str, ...] = ()
+    reason: str | None = None
+
+
+def _letter_options(options: dict[str, list[str]]) -> dict[str, str]:
+    letters: dict[str, str] = {}
+    for option, aliases in options.items():
+        for alias in aliases:
+            match = re.fullmatch(r"\(?\s*([A-Za-z])\s*\)?", alias.strip())
+            if match:
+                letters[match.group(1).lower()] = option
+    return letters
+
+
+def _piece_tokens(
+    piece: str, patterns: list[tuple[str, re.Pattern[str], bool]], letters: dict[str, str]
+) -> list[tuple[str, str]]:
+    """('option', name) | ('neg'|'all'|'none'|'unknown', word) tokens of one piece, in order
+    (filler words dropped). Bare letters count as options only in a piece naming none by name."""
+    for tick, word in _SHEET_TICKS.items():
+        piece = piece.replace(tick, f" {word} ")
+    spans: list[tuple[int, int, tuple[str, str]]] = []
+    for option, pattern, is_letter in patterns:
+        if is_letter:
+            continue
+        for match in pattern.finditer(piece):
+            spans.append((match.start(), match.end(), ("option", option)))
+    kept: list[tuple[int, int, tuple[str, str]]] = []
+    for span in sorted(spans, key=lambda s: (s[0], -(s[1] - s[0]))):
+        if not any(span[0] < k[1] and span[1] > k[0] for k in kept):
+            kept.append(span)
+    named = bool(kept)
+    rest = piece
+    for start, end, _ in kept:
+        rest = rest[:start] + " " * (end - start) + rest[end:]
+    for match in re.finditer(r"[A-Za-z]+(?:'t)?", rest):
+        word = match.group(0).lower()
+        if word in letters and (not named or rest[max(match.start() - 1, 0)] == "("):
+            kept.append((match.start(), match.end(), ("option", letters[word])))
+        elif word.endswith("'t") or word in _SHEET_NEGATION:
+            kept.append((match.start(), match.end(), ("neg", word)))
+        elif word in _SHEET_ALL:
+            kept.append((match.start(), match.end(), ("all", word)))
+        elif word in _SHEET_NONE:
+            kept.append((match.start(), match.end(), ("none", word)))
+        elif word in _SHEET_FILLER or (named and word == "a") or word in letters:
+            continue
+        else:
+            kept.append((match.start(), match.end(), ("unknown", word)))
+    tokens = [token for _, _, token in sorted(kept)]
+    collapsed: list[tuple[str, str]] = []
+    for token in tokens:  # "but not", "all three": one marker
+        if token[0] != "option" and collapsed and collapsed[-1][0] == token[0]:
+            continue
+        collapsed.append(token)
+    return collapsed
+
+
+def read_choice_answer(items: list[str], options: dict[str, list[str]]) -> ChoiceReading:
+    """The options an answer sheet's choice names, written as students write them.
+
+    `items` are the sheet's strings (a list, or one string); `options` maps each option to its
+    spellings. Read: names and letters ("a, c", "(a) and (c)", "ReLU/LeakyReLU",
+    "nn.ReLU()"), "only"/"both" as filler, "all"/"all three", "none", negations ("not
+    sigmoid", "all except sigmoid", "relu, leaky relu, not sigmoid", "sigmoid: no"). A piece that
+    names no option and has no such word is an unknown option (`unknown`, as "tanh"); anything
+    else (words the reader does not know next to an option, contradictions, a negation followed
+    by bare names, whose scope is unclear) leaves `chosen` None, with `reason`.
+    """
+    patterns = _alias_patterns(options)
+    letters = _letter_options(options)
+    stated = [_EXPLANATION.split(item, maxsplit=1)[0] for item in items]  # the reason after
+    marked = [re.sub(r"([✓✔✗✘❌]|\b(?:yes|no)\b)", r"\1,", item, flags=re.I) for item in stated]
+    pieces = [p.strip() for item in marked for p in re.split(r"[,;\n]", item) if p.strip()]
+    positive: set[str] = set()
+    negative: set[str] = set()
+    everything = nothing = False
+    unknown: list[str] = []
+    negated_before = False
+    read = False
+    for piece in pieces:
+        tokens = _piece_tokens(piece, patterns, letters)
+        kinds = [kind for kind, _ in tokens]
+        named = [value for kind, value in tokens if kind == "option"]
+        if not tokens:
+            continue
+        read = True
+        if "unknown" in kinds:
+            if kinds.count("unknown") == len(kinds):
+                unknown.append(piece)
+                continue
+            return ChoiceReading(None, reason=f"{piece!r} is not a list of options")
+        shape = "".join({"option": "O", "neg": "N", "all": "A", "none": "Z"}[k] for k in kinds)
+        shape = re.sub(r"O+", "O", shape)
+        if shape == "O":
+            if negated_before:
+                return ChoiceReading(
+                    None, reason=f"{piece!r} follows a negation: is it negated too?"
+                )
+            positive |= set(named)
+        elif shape in ("NO", "ON"):  # "not sigmoid", "sigmoid: no"
+            negative |= set(named)
+            negated_before = negated_before or shape == "NO"  # its scope may go on
+        elif shape == "ONO":
+            split = kinds.index("neg")
+            positive |= {v for k, v in tokens[:split] if k == "option"}
+            negative |= {v for k, v in tokens[split:] if k == "option"}
+            negated_before = True
+        elif shape == "A":
+            everything = True
+        elif shape == "ZNO":  # "none except relu"
+            positive |= set(named)
+            negated_before = True
+        elif shape in ("ANO", "AON", "NOA", "ONA"):  # "all except sigmoid", "all but relu"
+            everything = True
+            negative |= set(named)
+            negated_before = True
+        elif shape in ("Z", "N"):
+            nothing = True
+        else:
+            return ChoiceReading(None, reason=f"cannot tell which options {piece!r} chooses")
+    if pieces and not read:
+        return ChoiceReading(None, reason="it names no option")
+    if positive & negative:
+        both = ", ".join(sorted(positive & negative))
+        return ChoiceReading(None, reason=f"{both} is both chosen and excluded")
+    if nothing and (positive or everything or negative):
+        return ChoiceReading(None, reason="'none' beside options that are chosen or excluded")
+    if everything:
+        chosen = set(options) - negative
+    elif positive:
+        chosen = positive
+    elif negative:
+        chosen = set(options) - negative
+    else:
+        chosen = set()
+    return ChoiceReading(chosen, tuple(unknown))

@@ -118,6 +118,16 @@ def _assert_result(res: CheckResult, status: Status, score: float, max_score: fl
         ("params_stm", 78592),
         ("params_stm", "78,592"),
         ("params_stm", "7.8592e4"),
+        # counts as students write them beyond plain numbers
+        ("params_stm", "78592 params"),
+        ("params_stm", "approx. 78,592 trainable parameters"),
+        ("params_stm", "\u2248 78,592"),
+        ("params_stm", "~78592"),
+        ("params_stm", "= 78592"),
+        ("params_stm", "32*(256*4+4 + 4*4*9+4 + 4*256+256)"),
+        ("params_stm", "32 \u00d7 2456"),
+        ("params_stm", "32 * 2456 = 78592"),
+        ("params_naive", "2,13,504"),  # Indian digit grouping
     ],
 )
 def test_number_correct(rubric: Rubric, reference: Reference, check_id: str, value: Any) -> None:
@@ -134,11 +144,70 @@ def test_number_wrong(rubric: Rubric, reference: Reference, value: Any) -> None:
     assert "(expected 78,592)" in res.message
 
 
-@pytest.mark.parametrize("value", [True, False, "lots", "78592 params", [78592], {"a": 1}])
+@pytest.mark.parametrize("value", [True, False, "lots", [78592], {"a": 1}])
 def test_number_not_a_number(rubric: Rubric, reference: Reference, value: Any) -> None:
     res = _run(rubric, reference, "p4a", "params_stm", value)
     _assert_result(res, Status.FAILED, 0, 1)
     assert res.message.startswith("expected a number")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "32*(256*4 + 4*4*9 + 4*256 + 256)",  # the expression of a wrong count is wrong
+        "78,624 params",
+        "\u2248 78,600",
+        "2,13,593",
+    ],
+)
+def test_number_wrong_in_student_notation(rubric: Rubric, reference: Reference, value: Any) -> None:
+    res = _run(rubric, reference, "p4a", "params_stm", value)
+    _assert_result(res, Status.FAILED, 0, 1)
+    assert "is not correct" in res.message
+
+
+@pytest.mark.parametrize(
+    "value", ["78.6K", "78.59k", "79K", "0.079M", "0.08M", "7.9e4", "8e4", "80K"]
+)
+def test_number_rounded_right_count_is_for_a_ta(
+    rubric: Rubric, reference: Reference, value: Any
+) -> None:
+    """The right count rounded: whether that answers 'how many parameters' is a TA's call."""
+    res = _run(rubric, reference, "p4a", "params_stm", value)
+    _assert_result(res, Status.PENDING, 0, 1)
+    assert res.message.startswith("for a TA:") and "rounded" in res.message
+    assert res.details == [f"answers.toml: {value}"]
+
+
+@pytest.mark.parametrize(
+    "value", ["78.5K", "79.0K", "80.0K", "7.8e4", "1M", "0.07M", "9e4", "70K", "100K"]
+)
+def test_number_rounded_wrong_count_fails(rubric: Rubric, reference: Reference, value: Any) -> None:
+    """No rounding of 78,592 gives these: wrong, not a TA's call."""
+    res = _run(rubric, reference, "p4a", "params_stm", value)
+    _assert_result(res, Status.FAILED, 0, 1)
+    assert "(expected 78,592)" in res.message
+
+
+def test_number_dots_grouping_thousands_is_for_a_ta(rubric: Rubric, reference: Reference) -> None:
+    """'78.592' is 78,592 where dots group thousands: a TA says which the student meant; a
+    number wrong under both readings fails."""
+    res = _run(rubric, reference, "p4a", "params_stm", "78.592")
+    _assert_result(res, Status.PENDING, 0, 1)
+    assert "78,592" in res.message
+    res = _run(rubric, reference, "p4a", "params_stm", "78.593")
+    _assert_result(res, Status.FAILED, 0, 1)
+    res = _run(rubric, reference, "p4a", "params_naive", "213.504")
+    _assert_result(res, Status.PENDING, 0, 1)
+
+
+def test_number_rounding_is_not_read_into_a_tolerance_check(rubric: Rubric) -> None:
+    """Only an exact count reads '2.1e5' as rounded; a check with a tolerance judges the value."""
+    problem, check = _tolerance_problem(rtol=0.01)
+    res = judge_number(problem, check, None, _context(rubric, None, {"px.ratio": "5e-1"}))
+    _assert_result(res, Status.PASSED, 2, 2)
+    res = judge_number(problem, check, None, _context(rubric, None, {"px.ratio": "0.6"}))
+    _assert_result(res, Status.FAILED, 0, 2)
 
 
 def test_parse_number_rejects_bool_and_keeps_grouping_strict() -> None:
@@ -227,6 +296,90 @@ def test_choice_aliases(rubric: Rubric, reference: Reference, value: Any) -> Non
     _assert_result(res, Status.PASSED, 3, 3)
 
 
+CHOICE_SPELLINGS_OF_THE_RIGHT_ANSWER = [
+    "ReLU and Leaky ReLU",
+    "(a) and (c)",
+    "a and c only",
+    "a c",
+    "A, C",
+    "Both ReLU and leaky-ReLU",
+    "ReLU & LeakyReLU",
+    "ReLU/LeakyReLU",
+    "Only ReLU and Leaky-ReLU",
+    "relu or leaky relu",
+    "all except sigmoid",
+    "all but (b)",
+    "everything other than sigmoid",
+    "not sigmoid",
+    "sigmoid is not",
+    "ReLU and LeakyReLU are equivalent, sigmoid is not",
+    "relu, leaky relu, but not sigmoid",
+    "relu: yes, sigmoid: no, leaky relu: yes",
+    "ReLU \u2713 Sigmoid \u2717 LeakyReLU \u2713",
+    "ReLU (a) and LeakyReLU (c)",
+    "ReLU as well as LeakyReLU",
+    "ReLU and LeakyReLU, because sigmoid(0) = 0.5 is not 0",  # the reason is not read
+    ["nn.ReLU()", "nn.LeakyReLU()"],
+    ["(a) ReLU", "(c) Leaky ReLU"],
+]
+
+
+@pytest.mark.parametrize("value", CHOICE_SPELLINGS_OF_THE_RIGHT_ANSWER, ids=str)
+def test_choice_as_students_write_it(rubric: Rubric, reference: Reference, value: Any) -> None:
+    res = _run(rubric, reference, "p1", "equivalent", value)
+    _assert_result(res, Status.PASSED, 3, 3)
+    assert res.details == []
+
+
+@pytest.mark.parametrize(
+    ("value", "chosen"),
+    [
+        ("all three", {"relu", "sigmoid", "leaky_relu"}),
+        ("All of them", {"relu", "sigmoid", "leaky_relu"}),
+        ("none", set()),
+        ("None of them", set()),
+        ("ReLU only", {"relu"}),
+        ("only sigmoid", {"sigmoid"}),
+        ("all except ReLU", {"sigmoid", "leaky_relu"}),
+        ("all but leaky relu", {"relu", "sigmoid"}),
+        ("b and c", {"sigmoid", "leaky_relu"}),
+        ("a, b and c", {"relu", "sigmoid", "leaky_relu"}),
+        ("not relu, not leaky relu", {"sigmoid"}),
+        ("relu but not sigmoid", {"relu"}),
+        ("ReLU \u2713 Sigmoid \u2713 LeakyReLU \u2717", {"relu", "sigmoid"}),
+    ],
+)
+def test_choice_wrong_answers_as_students_write_them(
+    rubric: Rubric, reference: Reference, value: Any, chosen: set[str]
+) -> None:
+    """Read as written, so partial credit counts what the student actually chose."""
+    right = sum((o in chosen) == (o in CORRECT_P1) for o in OPTIONS)
+    res = _run(rubric, reference, "p1", "equivalent", value)
+    _assert_result(res, Status.FAILED, 3 * right / 3, 3)
+    for option in OPTIONS:
+        assert f"{option} {'chosen' if option in chosen else 'not chosen'} " in res.message
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "ReLU, sigmoid(0) != 0 here",  # words beside the options the reader does not know
+        "not sigmoid, relu",  # is relu negated too?
+        "relu, not relu",
+        "none, relu",
+        "yes",
+        "ReLU is equivalent but sigmoid is not, and neither is leaky ReLU or is it",
+    ],
+)
+def test_choice_that_cannot_be_read_is_for_a_ta(
+    rubric: Rubric, reference: Reference, value: Any
+) -> None:
+    res = _run(rubric, reference, "p1", "equivalent", value)
+    _assert_result(res, Status.PENDING, 0, 3)
+    assert res.message.startswith("for a TA: cannot tell which options")
+    assert res.details and str(value) in res.details[0]
+
+
 def test_choice_unknown_options_are_reported(rubric: Rubric, reference: Reference) -> None:
     res = _run(rubric, reference, "p1", "equivalent", ["relu", "tanh", "leaky_relu"])
     _assert_result(res, Status.PASSED, 3, 3)
@@ -294,6 +447,68 @@ def test_formula_wrong_answers_fail(rubric: Rubric, reference: Reference, expres
     _assert_result(res, Status.FAILED, 0, 3)
     assert res.message.startswith("differs from the correct value at L=")
     assert res.source is not None and res.source.line == 2
+
+
+VARIANCE_IN_STUDENT_NOTATION = [
+    "3^(-L) + sum(3^(i-L)/n[i] for i in range(L))",
+    "1/3^L + sum(1/(3^(L-i)*n[i]) for i in range(L))",
+    "3**\u2212L + sum(1/(n[i] \u00d7 3**(L \u2212 i)) for i in range(L))",
+    "3**-L + sum(1/(n[i]\u00b73**(L-i)) for i in range(L))",
+    "3**-L + math.fsum([1/(n[i]*3**(L-i)) for i in range(L)])",
+    "3**-L + sum(1/(n[l-1]*3**(L-l+1)) for l in range(1, L+1))",
+    "Var(y_L) = 3**-L + sum(1/(n[i]*3**(L-i)) for i in range(L))",
+    "\\frac{1}{3^L} + \\sum_{i=0}^{L-1} \\frac{1}{3^{L-i} n_i}",
+    "$3^{-L}+\\sum_{i=0}^{L-1}3^{i-L}/n_i$",
+    "3^{-L} + \\sum_{l=1}^{L} \\frac{1}{3^{L-l+1} n_{l-1}}",
+    "\\mathrm{Var}(y_L) = \\frac{1}{3^L}\\left(1+\\sum_{i=0}^{L-1}\\frac{3^i}{n_i}\\right)",
+]
+
+WRONG_VARIANCE_IN_STUDENT_NOTATION = {
+    "caret, no bias term": "3^-L",
+    "caret, doubled": "2*3^-L + sum(1/(3^(L-i)*n[i]) for i in range(L))",
+    "LaTeX, off by one": "3^{-L} + \\sum_{i=0}^{L-1} \\frac{1}{3^{L-i+1} n_i}",
+    "LaTeX, no bias term": "\\sum_{i=0}^{L-1} \\frac{1}{3^{L-i} n_i}",
+    "restated, no bias term": "Var(y_L) = sum(1/(n[i]*3**(L-i)) for i in range(L))",
+}
+
+
+@pytest.mark.parametrize("expression", VARIANCE_IN_STUDENT_NOTATION)
+def test_formula_in_student_notation_passes(
+    rubric: Rubric, reference: Reference, expression: str
+) -> None:
+    """'^' for powers, typographic operators, the quantity restated, LaTeX on the sheet."""
+    res = _run(rubric, reference, "p2", "variance", expression)
+    _assert_result(res, Status.PASSED, 3, 3)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    list(WRONG_VARIANCE_IN_STUDENT_NOTATION.values()),
+    ids=list(WRONG_VARIANCE_IN_STUDENT_NOTATION),
+)
+def test_formula_wrong_in_student_notation_fails(
+    rubric: Rubric, reference: Reference, expression: str
+) -> None:
+    res = _run(rubric, reference, "p2", "variance", expression)
+    _assert_result(res, Status.FAILED, 0, 3)
+    assert res.message.startswith("differs from the correct value at L=")
+
+
+@pytest.mark.parametrize("value", ["$0$", "E[y_L] = 0", "\\mathbb{E}[y_L] = 0"])
+def test_formula_mean_restated_or_in_latex(
+    rubric: Rubric, reference: Reference, value: Any
+) -> None:
+    _assert_result(_run(rubric, reference, "p2", "mean", value), Status.PASSED, 1, 1)
+
+
+def test_formula_several_equations_are_not_read_as_one(
+    rubric: Rubric, reference: Reference
+) -> None:
+    """A recursion with its start ('..., V_0 = 1') is not one formula: the LaTeX reader's last
+    right-hand side would be '1'. It stays unreadable, with the Python reader's reason."""
+    res = _run(rubric, reference, "p2", "variance", "V_L = V_{L-1}/3 + 1/(3 n_{L-1}), V_0 = 1")
+    _assert_result(res, Status.FAILED, 0, 3)
+    assert res.message.startswith("cannot read your expression")
 
 
 @pytest.mark.parametrize("expression", CORRECT_VARIANCE)

@@ -474,6 +474,42 @@ def test_choices_in_prose(sentence: str, expected: set[str]) -> None:
     assert 0.0 < confidence <= 1.0
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # An answer line is read for what it chooses, not for the options it names.
+        ("Answer: all except sigmoid.", {"relu", "leaky_relu"}),
+        ("Answer: all but (b)", {"relu", "leaky_relu"}),
+        ("Answer: not sigmoid", {"relu", "leaky_relu"}),
+        ("Answer: ReLU and LeakyReLU, but not sigmoid.", {"relu", "leaky_relu"}),
+        ("Final answer: none of them except ReLU", {"relu"}),
+        ("Answer: all except ReLU.", {"sigmoid", "leaky_relu"}),
+        ("Answer: all three are equivalent.", {"relu", "sigmoid", "leaky_relu"}),
+        ("Answer: none", set()),
+        ("Answer: a and c", {"relu", "leaky_relu"}),
+        ("Answer: ReLU as well as LeakyReLU", {"relu", "leaky_relu"}),
+        # the reason after the choice is not read as more options
+        ("Answer: (a) and (c), since sigmoid(0) = 1/2.", {"relu", "leaky_relu"}),
+        # an answer line under a heading, in the same paragraph
+        ("## Problem 1\nAnswer: (a) and (c)", {"relu", "leaky_relu"}),
+        ("**Problem 1.**\nAnswer: all except sigmoid", {"relu", "leaky_relu"}),
+    ],
+)
+def test_answer_lines_are_read_as_choices(text: str, expected: set[str]) -> None:
+    chosen, confidence = extract_choices(text, P1_OPTIONS)
+    assert chosen == expected
+    assert confidence >= 0.75  # sources.CHOICE_CONFIDENCE: graded automatically
+
+
+def test_an_answer_line_that_cannot_be_read_is_not_a_confident_verdict() -> None:
+    """'Answer:' followed by words the reader does not know: no strong vote from the line (it
+    used to choose every option the line named, sigmoid in a reason included)."""
+    _, confidence = extract_choices(
+        "Answer: (a) works, and (c) probably, sigmoid(0) = 1/2 though.", P1_OPTIONS
+    )
+    assert confidence < 0.75
+
+
 def test_choices_without_any_verdict_are_unsure() -> None:
     assert extract_choices("I tried ReLU, sigmoid and LeakyReLU in my notebook.", P1_OPTIONS) == (
         set(),

@@ -278,6 +278,24 @@ def test_a_readme_does_not_turn_a_missing_answer_into_a_pending_one(tmp_path: Pa
         # the expected values are not searched for: first and last decide, here swapped
         ("(a) STM: 78,592 parameters. Plain: 213,504 parameters.\n", Status.FAILED, Status.FAILED),
         ("(a) Nothing here yet.\n", Status.PENDING, Status.PENDING),
+        # scientific notation keeps the digits written: the right counts rounded are a TA's
+        # call (they used to fail as 210,000 and 79,000), exact ones pass, wrong ones fail
+        (
+            "(a) Plain: $\\approx 2.1 \\times 10^5$ parameters; STM: $\\approx 7.9 \\times "
+            "10^4$ parameters.\n",
+            Status.PENDING,
+            Status.PENDING,
+        ),
+        (
+            "(a) Plain = $2.13504 \\times 10^5$, STM = $7.8592 \\times 10^{4}$\n",
+            Status.PASSED,
+            Status.PASSED,
+        ),
+        (
+            "(a) Plain = $2.0 \\times 10^5$, STM = $8.1 \\times 10^4$\n",
+            Status.FAILED,
+            Status.FAILED,
+        ),
     ],
 )
 def test_numbers_follow_the_rubric_rule_not_the_expected_value(
@@ -289,6 +307,32 @@ def test_numbers_follow_the_rubric_rule_not_the_expected_value(
     (sub,) = grade([folder], GradeOptions(select="p4a", runner=WithoutScripts())).submissions
     assert _status(sub, "p4a", "params_naive") is naive
     assert _status(sub, "p4a", "params_stm") is stm
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "score"),
+    [
+        # right, in the forms a writeup states an answer; "all except sigmoid" used to choose
+        # sigmoid alone (0/3), and "..., but not sigmoid" all three (2/3)
+        ("Answer: all except sigmoid.", Status.PASSED, 3),
+        ("Answer: ReLU and LeakyReLU, but not sigmoid.", Status.PASSED, 3),
+        ("Answer: (a) and (c), since sigmoid(0) = 1/2.", Status.PASSED, 3),
+        ("Final answer: not sigmoid", Status.PASSED, 3),
+        # wrong: read as written, so partial credit counts what was chosen
+        ("Answer: all except ReLU.", Status.FAILED, 1),
+        ("Answer: all three are equivalent.", Status.FAILED, 2),
+    ],
+)
+def test_answer_line_in_a_writeup_is_read_for_what_it_chooses(
+    tmp_path: Path, answer: str, status: Status, score: float
+) -> None:
+    folder = tmp_path / "student"
+    folder.mkdir()
+    (folder / "writeup.md").write_text(f"# Homework 6\n\n## Problem 1\n{answer}\n\n## Problem 2\n")
+    (sub,) = grade([folder], GradeOptions(select="p1", runner=WithoutScripts())).submissions
+    check = _check(sub, "p1", "equivalent")
+    assert check.status is status, check.message
+    assert check.score == pytest.approx(score)
 
 
 def test_generated_module_maps_lines_and_keys_the_cache() -> None:
