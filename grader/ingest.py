@@ -60,6 +60,10 @@ class Answer:
     excerpt: tuple[str, ...] = ()
     origin: str | None = None
     where: str = ""
+    # The other results the same writeup section states, when the rubric picks one by position
+    # (the first, the last): a judge may use them only to send a wrong reading to a TA (the
+    # student may have stated the results in another order), never to give credit.
+    others: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)

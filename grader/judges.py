@@ -151,12 +151,7 @@ def judge_number(
     assert value is not None
     if check.share and 1 < value <= 100:
         value /= 100  # a share cannot exceed 1: a bare 93.06 (or '= 93.06\%' in prose) is 93.06%
-    ok = (
-        math.isclose(value, expected, rel_tol=check.rtol, abs_tol=check.atol)
-        if (check.rtol or check.atol)
-        else value == expected
-    )
-    if ok:
+    if _number_ok(value, expected, check):
         return result(
             check,
             part,
@@ -165,6 +160,15 @@ def judge_number(
             check.points,
             f"{_fmt(value)} is correct",
             source=answer.source,
+        )
+    if any(_number_ok(other, expected, check) for other in answer.others):
+        return _for_a_ta(
+            check,
+            part,
+            answer,
+            f"{_fmt(value)}, read as the {check.writeup.pick if check.writeup else ''} result "
+            "of the section, is not correct, but the section states other results too: which "
+            f"one answers {check.title or 'this check'} is for a TA to say",
         )
     dotted = _dots_as_thousands(answer.value, check)
     if dotted is not None and dotted == expected:
@@ -176,6 +180,12 @@ def judge_number(
             "thousands: which one the student meant is for a TA to say",
         )
     return _wrong(check, part, f"{_fmt(value)} is not correct (expected {_fmt(expected)})", answer)
+
+
+def _number_ok(value: float, expected: float, check: NumberCheck) -> bool:
+    if check.rtol or check.atol:
+        return math.isclose(value, expected, rel_tol=check.rtol, abs_tol=check.atol)
+    return value == expected
 
 
 def _exact_count(check: NumberCheck) -> bool:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from grader.documents import WRITEUP, Document, GeneratedSource
@@ -490,10 +490,12 @@ def _number(
                 0.5,
             )
         value, line = results[0] if pick == "first" else results[-1]
+    others = tuple(dict.fromkeys(v for v, _ in results if v != value))
     written = _as_written(text, line - section.start_line, value)
     if written is not None:  # '2.1 \\times 10^5': the judge knows it as a rounded count
-        return _confident(doc, key, written, line)
-    return _confident(doc, key, int(value) if float(value).is_integer() else value, line)
+        return replace(_confident(doc, key, written, line), others=others)
+    value = int(value) if float(value).is_integer() else value
+    return replace(_confident(doc, key, value, line), others=others)
 
 
 def _as_written(text: str, index: int, value: float) -> str | None:

@@ -275,8 +275,18 @@ def test_a_readme_does_not_turn_a_missing_answer_into_a_pending_one(tmp_path: Pa
     [
         # one count only: the other check must not read it, and must not fail for our parser
         ("(a) The plain layer has 213,504 parameters.\n", Status.PENDING, Status.PENDING),
-        # the expected values are not searched for: first and last decide, here swapped
-        ("(a) STM: 78,592 parameters. Plain: 213,504 parameters.\n", Status.FAILED, Status.FAILED),
+        # the expected values are not searched for: first and last decide. Here swapped, so
+        # each reading is wrong, but the section states the other result too: a TA says which
+        # answers which (it used to fail both, 2 points lost by a right answer)
+        (
+            "(a) STM: 78,592 parameters. Plain: 213,504 parameters.\n",
+            Status.PENDING,
+            Status.PENDING,
+        ),
+        # both wrong, in order: no other result of the section is right, so both fail
+        ("(a) Plain: 213,000 parameters. STM: 78,000 parameters.\n", Status.FAILED, Status.FAILED),
+        # one wrong, the other right: the wrong one is not rescued by the right one
+        ("(a) Plain: 213,504 parameters. STM: 78,000 parameters.\n", Status.PASSED, Status.FAILED),
         ("(a) Nothing here yet.\n", Status.PENDING, Status.PENDING),
         # scientific notation keeps the digits written: the right counts rounded are a TA's
         # call (they used to fail as 210,000 and 79,000), exact ones pass, wrong ones fail
