@@ -79,15 +79,52 @@ _REMARK = re.compile(r"\\(?:text|textrm|mbox|textit)\s*\{[^{}]*\}|\([A-Za-z][A-Z
 _SPACING = re.compile(r"\\[,;:! ]|\\q?quad(?![A-Za-z])|~|\$|&")
 
 
+_WRAPPER = re.compile(
+    r"^\\(?:boxed|fbox|mathbf|textbf|bm|boldsymbol|underline|mathrm|text|mbox)\s*\{(.*)\}$"
+)
+_ELLIPSIS = re.compile(r"\s*(?:\\[lc]?dots(?![A-Za-z])|…|\.{2,})$")
+_ROUGHLY = re.compile(r"^(?:\\approx(?![A-Za-z])|≈|~|\\sim(?![A-Za-z]))\s*")
+
+
+def _unwrap(text: str) -> str:
+    """A number's decoration taken off: \\boxed{0.0772}, **0.0772**, {0.0772}, a trailing
+    ellipsis (0.98661..., 0.98661\\ldots: the digits written, truncated), a leading '≈'."""
+    for _ in range(4):
+        before = text
+        text = text.rstrip(",;").strip()
+        text = _ELLIPSIS.sub("", text).rstrip(".").strip()
+        text = _ROUGHLY.sub("", text)
+        wrapped = _WRAPPER.match(text) or re.fullmatch(r"\{(.*)\}|\*\*(.*)\*\*", text)
+        if wrapped:
+            text = next(g for g in wrapped.groups() if g is not None).strip()
+        if text == before:
+            break
+    return text
+
+
+def _decimal_comma(text: str) -> str:
+    """0{,}98661 and 0,98661 are decimal commas (a thousands group never starts at 0, and is
+    three digits): read as 0.98661. 132{,}863{,}336 and 1,792 stay thousands separators."""
+    text = re.sub(r"(?<![\d,])(\d+)\{,\}(\d+)(?![\d{])", _comma_as_point, text)
+    return re.sub(r"(?<![\d,.])(\d+),(\d+)(?![\d,.])", _comma_as_point, text)
+
+
+def _comma_as_point(match: re.Match[str]) -> str:
+    whole, fraction = match.group(1), match.group(2)
+    if whole == "0" or len(fraction) != 3 or len(whole) > 3:
+        return f"{whole}.{fraction}"
+    return match.group(0)
+
+
 def parse_written(text: Any) -> Written | None:
     """A number from what a student wrote: "0.0765", "-1e-3", "7.65 \\times 10^{-2}",
     "132,863,336", "0.0765 \\text{(rounded)}"; None when the text is not one number."""
     if isinstance(text, bool) or not isinstance(text, str | int | float):
         return None
     raw = str(text)[:MAX_VALUE_CHARS]
-    cleaned = from_unicode(raw).replace("{,}", "").replace("\\minus", "-")
+    cleaned = _decimal_comma(from_unicode(raw)).replace("{,}", "").replace("\\minus", "-")
     cleaned = _SPACING.sub(" ", _REMARK.sub(" ", cleaned))
-    cleaned = re.sub(r"\s+", " ", cleaned).strip().rstrip(".,;").strip()
+    cleaned = _unwrap(re.sub(r"\s+", " ", cleaned).strip())
     match = _NUMBER.match(cleaned)
     if match is None:
         return None
@@ -193,39 +230,108 @@ class Equation:
 
     @property
     def lhs(self) -> str:
-        return normalise_lhs(self.parts[0])
+        return normalise_lhs(_CONNECTIVE.sub("", self.parts[0], count=1) or self.parts[0])
 
     @property
     def last(self) -> str:
         return self.parts[-1].strip() if len(self.parts) > 1 else ""
 
 
+_CONNECTIVE = re.compile(
+    r"^\s*(?:\\text\{\s*)?(?:(?:so|thus|hence|therefore|then|and|finally|now|similarly|likewise|also"
+    r"|we\s+(?:get|have|obtain|find)|which\s+gives|this\s+gives|giving|i\.e\.)(?![A-Za-z])"
+    r"[\s,:]*)+(?:\}\s*)?(?=\S)",
+    re.I,
+)
+"""Words that lead into a left side in prose ("Therefore, h1 = 0.9866"): not part of it."""
 _RELATION = re.compile(r":=|=|\\approx(?![A-Za-z])|\\simeq(?![A-Za-z])|\\cong(?![A-Za-z])|≈")
 _CONTINUES = re.compile(r"^\s*(?:[+\-*/·×]|\\cdot|\\times|\\ast)")
 _ROW_BREAK = re.compile(r"\\\\")
 
 
+_SEPARATOR = re.compile(
+    r"\s*(?:[,;]|\\q?quad(?![A-Za-z])|\\(?:text|mathrm|mbox)\s*\{\s*,?\s*and\s*\}|\s+and\s+"
+    r"|\\[hH]space\*?\{[^{}]*\}|\x1f)\s*"
+)
+_STARTS_LHS = re.compile(
+    r"(?:[A-Za-z∂]|\\(?!(?:cdot|times|ast|div|pm|mp|quad|qquad|text|mathrm|mbox|ldots|dots|cdots"
+    r"|approx|hspace)(?![A-Za-z]))[A-Za-z]+)"
+)
+_COLUMN = re.compile(r"&(?!\s*(?::=|=|\\approx(?![A-Za-z])|\\simeq|\\cong|≈))")
+
+
 def _split(row: str) -> list[str]:
     row = re.sub(r"\\(?:begin|end)\{[A-Za-z]+\*?\}", " ", row)
-    row = re.sub(r"\\tag\*?\{[^{}]*\}|&", " ", row)
+    row = re.sub(r"\\tag\*?\{[^{}]*\}|\\[,;:!](?![A-Za-z])", " ", row)
+    # an '&' not before a relation separates columns ("h_1 &= 0.98 & h_2 &= 0.99"); one that
+    # only starts a row (a wrapped chain's "& = ..." or "& * ...") is alignment
+    row = re.sub(r"^\s*\x1f", " ", _COLUMN.sub("\x1f", row)).replace("&", " ")
     return top_level_split(row, _RELATION)
+
+
+def _separate(parts: list[str]) -> list[list[str]]:
+    """One row stating several equations ("h_1 = 0.98661, \\quad h_2 = 0.99503", "o1 = 0.89
+    and o2 = 0.80") split where a part between two relations ends one right side and, after an
+    explicit separator (a comma, a semicolon, \\quad, 'and', a column '&'), starts a left side.
+    Without this the first left side would take the last value of the row."""
+    groups: list[list[str]] = [[parts[0]]]
+    for index, part in enumerate(parts[1:], start=1):
+        if index == len(parts) - 1:
+            groups[-1].append(part)
+            break
+        cut = None
+        for match in _separators(part):
+            rest = part[match.end() :]
+            if _STARTS_LHS.match(rest) and part[: match.start()].strip():
+                cut = match
+                break
+        if cut is None:
+            groups[-1].append(part)
+        else:
+            groups[-1].append(part[: cut.start()])
+            groups.append([part[cut.end() :]])
+    return [[p.replace("\x1f", " ") for p in group] for group in groups]
+
+
+def _separators(part: str) -> list[re.Match[str]]:
+    """Matches of _SEPARATOR outside every group of `part`, left to right."""
+    found: list[re.Match[str]] = []
+    depth = 0
+    index = 0
+    while index < len(part):
+        char = part[index]
+        escaped = index > 0 and part[index - 1] == "\\"
+        if char in "{([" and not escaped:
+            depth += 1
+        elif char in "})]" and not escaped:
+            depth = max(depth - 1, 0)
+        elif depth == 0:
+            match = _SEPARATOR.match(part, index)
+            if match and match.end() > index:
+                found.append(match)
+                index = match.end()
+                continue
+        index += 1
+    return found
 
 
 def _chains(rows: list[tuple[int, str]], into: list[Equation]) -> None:
     """Rows of one math block to equations: a row starting with a relation or an operator
-    continues the previous equation (a long chain wrapped by the student)."""
+    continues the previous equation (a long chain wrapped by the student); a row stating
+    several equations gives each its own."""
     block_start = len(into)
     for line, row in rows:
-        parts = _split(row)
-        if not "".join(parts).strip():
-            continue
-        continues = not parts[0].strip() or _CONTINUES.match(parts[0])
-        if continues and into and (len(into) > block_start or not parts[0].strip()):
-            previous = into[-1]
-            previous.parts[-1] = f"{previous.parts[-1]} {parts[0]}"
-            previous.parts.extend(parts[1:])
-        elif len(parts) > 1:
-            into.append(Equation(parts, line))
+        first, *others = _separate(_split(row))
+        parts = first
+        if "".join(parts).strip().replace("\x1f", ""):
+            continues = not parts[0].strip() or _CONTINUES.match(parts[0])
+            if continues and into and (len(into) > block_start or not parts[0].strip()):
+                previous = into[-1]
+                previous.parts[-1] = f"{previous.parts[-1]} {parts[0]}"
+                previous.parts.extend(parts[1:])
+            elif len(parts) > 1:
+                into.append(Equation(parts, line))
+        into.extend(Equation(group, line) for group in others if len(group) > 1)
 
 
 def equations(text: str, first_line: int = 1) -> list[Equation]:
@@ -257,12 +363,77 @@ def equations(text: str, first_line: int = 1) -> list[Equation]:
             plain = re.sub(r"^\s*(?:[-*•>]\s+|\d+[.)]\s+)?", "", line.replace("**", ""))
             found.append((line_of(offset), offset, _as_rows([(0, plain)])))
         offset += len(line) + 1
+    found += _table_rows(body, line_of)
     found.sort(key=lambda item: (item[0], item[1]))
     chained: list[Equation] = []
     for first, _, block in found:
         rows = [(eq.line or first, eq.parts[0]) for eq in block]
         _chains(rows, chained)
     return chained
+
+
+_PIPE_SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$")
+_GRADIENT_HEADER = re.compile(r"grad|deriv|\\partial|∂|\\nabla|\bd\s*[LE]\s*/", re.I)
+_UPDATED_HEADER = re.compile(r"new|updat|t\s*\+\s*1|after|next", re.I)
+_START_HEADER = re.compile(
+    r"before|initial|old|prev|start|\bt\s*=\s*0|\^\{?\(?0|\bt\b(?!\s*\+)", re.I
+)
+_BARE_SYMBOL = re.compile(r"^[a-z]\d{1,2}$")
+
+
+def _table_rows(body: str, line_of: Any) -> list[tuple[int, int, list[Equation]]]:
+    """Markdown pipe-table rows as equations: '| $h_1$ | 0.98661 |' states h_1 = 0.98661.
+    A column headed as gradients ('Gradient', '$\\partial L/\\partial w$') or as updated values
+    ('Updated', 'w^{t+1}', 'new') turns a bare symbol in the first column (w_1) into that
+    quantity's left side; any other header is kept in the left side, where it names no known
+    quantity, so the row reaches a TA rather than a wrong quantity."""
+    found: list[tuple[int, int, list[Equation]]] = []
+    lines = body.split("\n")
+    offset = 0
+    header: list[str] | None = None
+    previous_pipe = False
+    for index, line in enumerate(lines):
+        start, offset = offset, offset + len(line) + 1
+        stripped = line.strip()
+        if stripped.count("|") < 2 or (not stripped.startswith("|") and "=" in stripped):
+            header, previous_pipe = None, False
+            continue
+        if _PIPE_SEPARATOR.match(stripped):
+            previous_pipe = True
+            continue
+        cells = [c.strip() for c in stripped.strip("|").split("|")]
+        following = lines[index + 1].strip() if index + 1 < len(lines) else ""
+        if not previous_pipe and _PIPE_SEPARATOR.match(following):
+            header, previous_pipe = cells, True
+            continue
+        previous_pipe = True
+        key = cells[0].strip().strip("$").strip()
+        if not key or len(cells) < 2:
+            continue
+        rows: list[Equation] = []
+        for column, cell in enumerate(cells[1:], start=1):
+            value = cell.strip().strip("$").strip()
+            if "=" in value or parse_written(value) is None:
+                continue
+            title = header[column].strip().strip("$") if header and column < len(header) else ""
+            rows.append(Equation([f"{_table_lhs(key, title, len(cells))} = {value}"], 0))
+        if rows:
+            found.append((line_of(start), start, rows))
+    return found
+
+
+def _table_lhs(key: str, title: str, width: int) -> str:
+    if not _BARE_SYMBOL.match(normalise_lhs(key)):
+        return key if width == 2 or not title else f"{title} {key}"
+    if _START_HEADER.search(title):  # initial values: no graded quantity
+        return f"{title} {key}"
+    if _GRADIENT_HEADER.search(title):
+        return f"\\frac{{\\partial L}}{{\\partial {key}}}"
+    if _UPDATED_HEADER.search(title):
+        return f"{key}^{{new}}"
+    if not title or re.fullmatch(r"(?i)\W*(?:value|result|answer|computed|number)s?\W*", title):
+        return key
+    return f"{title} {key}"
 
 
 def _as_rows(rows: list[tuple[int, str]]) -> list[Equation]:
@@ -345,7 +516,7 @@ def _raw_toml(root: Path, answer: Answer) -> str | None:
     if not line or line > len(lines):
         return None
     key = re.escape(answer.key.rpartition(".")[2])
-    match = re.search(rf'(?:^|[{{,\s])"?{key}"?\s*=\s*([-+0-9.eE_]+)', lines[line - 1])
+    match = re.search(rf'(?:^|[{{,.\s])"?{key}"?\s*=\s*([-+0-9.eE_]+)', lines[line - 1])
     return match.group(1).replace("_", "") if match else None
 
 

@@ -656,7 +656,18 @@ def _judge_row(
         parts.append(f"layer ✗ (expected {truth[key.name]})")
     wrong = False
     for index, column in enumerate(graded, start=1):
-        ok, text = _cell_verdict(column, row[index], truth[column.name])
+        cell = row[index]
+        if _blank(cell) and layer.kind in optional:
+            # a ReLU row with its count left blank states nothing (as leaving the row out):
+            # neither a wrong cell nor a right one
+            parts.append(f"{column.name} blank (not graded)")
+            continue
+        if _blank(cell) and column.kind == "count" and not truth[column.name]:
+            # a pooling row's count left blank: "no parameters" or not answered? A TA says
+            tally.unread.append(f"{label}: {column.name} left blank (0 expected)")
+            parts.append(f"{column.name} blank")
+            continue
+        ok, text = _cell_verdict(column, cell, truth[column.name])
         parts.append(text)
         if ok is None:
             tally.unread.append(f"{label}: {text}")
@@ -669,6 +680,10 @@ def _judge_row(
     if wrong or len(parts) > len(graded):
         note = " (optional row: each wrong cell -1)" if layer.kind in optional else ""
         tally.lines.append(f"{label}: {', '.join(parts)}{note}")
+
+
+def _blank(cell: Any) -> bool:
+    return cell is None or (isinstance(cell, str) and not _clean(cell))
 
 
 def _verdict(

@@ -36,6 +36,7 @@ from grader.quantities import (
 )
 from grader.report import render_submission, render_summary
 from grader.results import CheckResult, GradeReport, Status, SubmissionResult
+from reference.hw2 import q2_values
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "tests" / "data" / "hw2" / "seed-004"
@@ -303,6 +304,22 @@ def test_bare_toml_floats_are_judged_at_the_digits_written_in_the_sheet(tmp_path
     assert any("loss = 0.590 (answers.toml:7)" in d for d in forward.details)
 
 
+@pytest.mark.parametrize(
+    "sheet",
+    [
+        'homework = "hw2"\nq2.loss = 0.590\n',  # a dotted key
+        'homework = "hw2"\nq2 = { loss = 0.590 }\n',  # an inline table
+        'homework = "hw2"\n[q2]\n"loss" = 0.590\n',  # a quoted key
+    ],
+)
+def test_toml_floats_keep_their_digits_however_the_key_is_written(
+    tmp_path: Path, sheet: str
+) -> None:
+    (tmp_path / "answers.toml").write_text(sheet)
+    forward = _check(_grade_one(tmp_path), "q2", "forward")
+    assert _verdicts(forward)["loss"] == "wrong"  # 0.590 against 0.5932; 0.59 would be right
+
+
 def test_one_significant_digit_is_too_coarse_to_earn_credit(tmp_path: Path) -> None:
     """Writing "1" for every forward value agrees with h1 = 0.987 ... loss = 0.593 at the one
     digit written; it must not earn the marks a careful computation earns."""
@@ -473,3 +490,112 @@ def test_an_update_that_may_follow_from_a_gradient_only_a_ta_can_read_is_pending
     updates = _grade_updates(tmp_path)
     assert _verdicts(updates)["b2_new"] == "carried"
     assert updates.score == pytest.approx(0.25) and updates.pending_points == 0
+
+
+# --- writeup styles: several values on a row, decimal commas, tables, prose ----------------------
+@pytest.mark.parametrize(
+    ("text", "value", "exponent"),
+    [
+        ("0{,}98661", "0.98661", -5),  # a LaTeX decimal comma, not 98661
+        ("0,995", "0.995", -3),  # a thousands group never starts at 0
+        ("1,792", "1792", 0),  # control: a thousands separator stays one
+        ("132{,}863{,}336", "132863336", 0),
+        ("\\boxed{0.0772}", "0.0772", -4),
+        ("**0.0772**", "0.0772", -4),
+        ("0.98661\\ldots", "0.98661", -5),  # the digits written, truncated
+        ("0.9866…", "0.9866", -4),
+        ("\\approx 0.0772", "0.0772", -4),
+    ],
+)
+def test_parse_written_reads_decorated_and_decimal_comma_numbers(
+    text: str, value: str, exponent: int
+) -> None:
+    written = parse_written(text)
+    assert written is not None
+    assert written.value == Decimal(value) and written.exponent == exponent
+
+
+def test_a_row_stating_several_equations_gives_each_its_own_value() -> None:
+    text = "\n".join(
+        [
+            "$$h_1 = 0.98661, \\quad h_2 = 0.99503$$",
+            "$$o_1 = 0.8896,\\; o_2 = 0.8004, \\qquad L = 0.5932$$",
+            "$$\\begin{aligned} h_1 &= 0.98661 & h_2 &= 0.99503 \\end{aligned}$$",
+            "o1 = 0.8896 and o2 = 0.8004",
+            "$$o_1 = \\sigma(z_1), \\quad z_1 = 2.09$$",
+            "$$L = 0.5 \\sum_i (o_i - t_i)^2 = 0.5932$$",
+            "$$w_1^{new} = w_1 - 0.01 \\cdot 0.00198 = 0.09998$$",
+        ]
+    )
+    found = [(eq.lhs, parse_written(eq.last)) for eq in equations(text)]
+    values = [(lhs, str(w.value) if w else None) for lhs, w in found]
+    assert values == [
+        ("h1", "0.98661"),
+        ("h2", "0.99503"),
+        ("o1", "0.8896"),
+        ("o2", "0.8004"),
+        ("l", "0.5932"),
+        ("h1", "0.98661"),
+        ("h2", "0.99503"),
+        ("o1", "0.8896"),
+        ("o2", "0.8004"),
+        ("o1", None),  # o_1 = sigma(z_1) states no number: not z_1's 2.09
+        ("z1", "2.09"),
+        ("l", "0.5932"),  # a product with a sum is one right side, not two equations
+        ("w1^new", "0.09998"),
+    ]
+
+
+FORWARD_STYLES = {
+    "one row": "$$h_1 = {h1}, \\quad h_2 = 0.99503$$\n\n$$o_1 = 0.8896,\\; o_2 = 0.8004$$\n\n"
+    "$$L = 0.5932$$\n",
+    "aligned columns": "$$\\begin{{aligned}} h_1 &= {h1} & h_2 &= 0.99503 \\\\ o_1 &= 0.8896 & "
+    "o_2 &= 0.8004 \\\\ L &= 0.5932 \\end{{aligned}}$$\n",
+    "decimal comma": "$$h_1 = {h1c}$$\n\n$$h_2 = 0{{,}}99503$$\n\n$$o_1 = 0{{,}}8896$$\n\n"
+    "$$o_2 = 0{{,}}8004$$\n\n$$L = 0{{,}}5932$$\n",
+    "table": "| | value |\n|---|---|\n| $h_1$ | {h1} |\n| $h_2$ | 0.99503 |\n| $o_1$ | 0.8896 |\n"
+    "| $o_2$ | 0.8004 |\n| $L$ | 0.5932 |\n",
+    "prose": "Therefore, h1 = {h1}\n\n$$h_2 = 0.99503$$\n\nThus $o_1 = 0.8896$\n\n"
+    "$$o_2 = 0.8004$$\n\n$$L = 0.5932$$\n",
+}
+
+
+@pytest.mark.parametrize("style", list(FORWARD_STYLES))
+@pytest.mark.parametrize(("h1", "verdict"), [("0.98661", "right"), ("0.99120", "wrong")])
+def test_forward_values_in_other_writeup_styles(
+    tmp_path: Path, style: str, h1: str, verdict: str
+) -> None:
+    """Each value is read as its own: a right one earns its point, a wrong one (control) loses
+    it, whatever the layout; before, a row of two equations gave h1 the value of h2."""
+    body = FORWARD_STYLES[style].format(h1=h1, h1c=h1.replace(".", "{,}"))
+    (tmp_path / "writeup.md").write_text(f"# HW2\n\n## Question 2 - Backprop\n\n{body}")
+    forward = _check(_grade_one(tmp_path), "q2", "forward")
+    expected = dict.fromkeys(["h1", "h2", "o1", "o2", "loss"], "right") | {"h1": verdict}
+    assert _verdicts(forward) == expected, forward.details
+
+
+def test_gradients_and_updates_in_a_table_with_headers(tmp_path: Path) -> None:
+    """| Parameter | Initial | Gradient | Updated |: the header says which quantity each column is;
+    a column the grader cannot name (here 'Initial') is never taken for a graded one."""
+    values = q2_values()
+    rows = ["| Parameter | Initial | Gradient | Updated |", "|---|---|---|---|"]
+    for name in ["w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8", "w9", "w10", "b1", "b2"]:
+        grad = "0.0765" if name == "w9" else f"{values[f'dL_d{name}']:.4g}"  # dw9 wrong
+        new = f"{0.9 - 0.01 * 0.0765:.5f}" if name == "w9" else f"{values[f'{name}_new']:.5f}"
+        rows.append(f"| ${name[0]}_{{{name[1:]}}}$ | 0.5 | {grad} | {new} |")
+    (tmp_path / "writeup.md").write_text(
+        "# HW2\n\n## Question 2 - Backprop\n\n" + "\n".join(rows) + "\n"
+    )
+    (sub,) = grade([tmp_path], GradeOptions(select="q2", homework="hw2")).submissions
+    grads, updates = _check(sub, "q2", "gradients"), _check(sub, "q2", "updates")
+    assert _verdicts(grads) == _grads("dL_dw1 dL_dw2 dL_dw3 dL_dw4 dL_dw5 dL_dw6 dL_dw7 dL_dw8 "
+                                      "dL_dw10 dL_db1 dL_db2")  # fmt: skip
+    assert _verdicts(updates) == {f"{n}_new": "right" for n in _UPDATED} | {"w9_new": "carried"}
+    # a header that names no quantity: for a TA, never missing nor wrong
+    text = (tmp_path / "writeup.md").read_text().replace("Gradient", "Foo")
+    (tmp_path / "writeup.md").write_text(text.replace("Updated", "Bar"))
+    (sub,) = grade([tmp_path], GradeOptions(select="q2", homework="hw2")).submissions
+    assert set(_verdicts(_check(sub, "q2", "gradients")).values()) == {"pending"}
+
+
+_UPDATED = ["w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8", "w10", "b1", "b2"]

@@ -353,3 +353,26 @@ def test_percent_numbers() -> None:
 def test_share_answers(tmp_path: Path, written: str, status: Status) -> None:
     (tmp_path / "answers.toml").write_text(f'homework = "hw2"\n[q6]\nfc_share = {written}\n')
     assert _grade_folder(tmp_path)["fc_share"].status is status
+
+
+# --- blank cells: optional rows state nothing, a blank zero is for a TA ---------------------------
+def test_a_relu_row_with_its_count_left_blank_costs_nothing() -> None:
+    """PDF tables often leave a ReLU row's parameter cell empty: that states nothing (like leaving
+    the row out), not a wrong count of 0 parameters."""
+    rows = [[n, o, "" if n == "RELU" else c] for n, o, c in _fixed_seed()]
+    result = _grade_rows(rows)
+    assert result.status is Status.PASSED and result.score == pytest.approx(6), result.details
+    # control: a wrong count written in the same optional row still costs its cell
+    wrong = _with(rows, "RELU", 0, 2, "64")
+    assert _grade_rows(wrong).score == pytest.approx(6 * 31 / 32)
+
+
+def test_a_blank_count_where_zero_is_expected_goes_to_a_ta() -> None:
+    rows = _with(_fixed_seed(), "POOL2", 0, 2, "")  # "no parameters" or not answered?
+    result = _grade_rows(rows)
+    assert result.status is Status.PENDING and result.score == 0
+    assert any("parameters left blank" in d for d in result.details)
+    # control: a blank count where parameters exist is a missing answer, as before
+    missing = _grade_rows(_with(_fixed_seed(), "CONV3-64", 0, 2, ""))
+    assert missing.status is Status.FAILED
+    assert "parameters missing ✗ (expected 1,792)" in missing.message
