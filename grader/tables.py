@@ -70,6 +70,9 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("norm", re.compile(r"batch\s*-?\s*norm|\bbn\b|\blrn\b")),
 )
 _NOT_LAYERS = re.compile(r"^\s*(?:total|sum|overall|all)\b", re.I)
+# "2 x CONV3-512", "CONV3-512 (x2)": one row for repeated layers, whose count may be each
+# layer's or both together; a "3x3" kernel never starts or ends a name this way
+_REPEATED = re.compile(r"^\s*\d+\s*[x×*]\s*(?=[A-Za-z])|(?:^|[\s(\[])[x×*]\s*\d+\s*[)\]]?\s*$")
 _MARKUP = re.compile(r"\*\*|__|`|\$|\\text\{|\\mathrm\{|[{}]")
 
 
@@ -581,6 +584,12 @@ def grade_table(
     notes: list[str] = [f"skipped {s}" for s in table.skipped]
     for number, (row, line) in enumerate(zip(table.rows, table.lines, strict=True), start=1):
         name = row[0]
+        if isinstance(name, str) and _REPEATED.search(_clean(name)):
+            tally.unread.append(
+                f"{_row_label(number, name, line)}: one row for repeated layers (is its count "
+                "each layer's or their sum?)"
+            )
+            continue
         layer = parse_layer(name) if isinstance(name, str) else None
         if layer is None:
             if isinstance(name, str) and _NOT_LAYERS.match(_clean(name)):

@@ -376,3 +376,30 @@ def test_a_blank_count_where_zero_is_expected_goes_to_a_ta() -> None:
     missing = _grade_rows(_with(_fixed_seed(), "CONV3-64", 0, 2, ""))
     assert missing.status is Status.FAILED
     assert "parameters missing ✗ (expected 1,792)" in missing.message
+
+
+@pytest.mark.parametrize(
+    "name", ["2 x CONV3-512", "2× CONV3-512", "CONV3-512 x2", "CONV3-512 (×2)"]
+)
+def test_one_row_for_repeated_layers_goes_to_a_ta(name: str) -> None:
+    """It used to read as one CONV3-512, with the second marked missing (2 cells lost)."""
+    rows = _fixed_seed()
+    first, second = [i for i, r in enumerate(rows) if r[0] == "CONV3-512"][:2]
+    assert all(r[0] == "RELU" for r in rows[first + 1 : second])
+    merged = [
+        *rows[:first],
+        [name, *rows[first][1:]],
+        *rows[first + 1 : second],
+        *rows[second + 1 :],
+    ]
+    result = _grade_rows(merged)
+    assert result.status is Status.PENDING, result.message
+    assert any("repeated layers" in line for line in result.details), result.details
+
+
+@pytest.mark.parametrize("name", ["Conv 3x3, 512", "conv3x3-512", "CONV3-512"])
+def test_a_kernel_size_is_not_a_repeat(name: str) -> None:
+    rows = _fixed_seed()
+    at = next(i for i, r in enumerate(rows) if r[0] == "CONV3-512")
+    rows[at][0] = name
+    assert _grade_rows(rows).status is Status.PASSED
