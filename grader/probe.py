@@ -258,10 +258,150 @@ def _quiet_matplotlib() -> None:
     import matplotlib.pyplot as plt
 
     plt.show = lambda *args, **kwargs: None
+    # A script that picks its own backend ('TkAgg', 'MacOSX') ran with it on the student's
+    # machine; here it would stop the script before it computes anything.
+    switch = plt.switch_backend
+    matplotlib.use = lambda *args, **kwargs: None
+    plt.switch_backend = lambda *args, **kwargs: switch("agg")
+    _old_style_names(matplotlib)
+    _keep_figures_drawn(plt)
+
+
+def _old_style_names(matplotlib: Any) -> None:
+    """`plt.style.use("seaborn")`: the seaborn styles matplotlib 3.8 renamed 'seaborn-v0_8'."""
+    import matplotlib.style
+
+    use = matplotlib.style.use
+
+    def renamed(style: Any) -> Any:
+        if isinstance(style, str) and style.startswith("seaborn"):
+            new = style.replace("seaborn", "seaborn-v0_8", 1)
+            if style not in matplotlib.style.available and new in matplotlib.style.available:
+                return new
+        return style
+
+    def use_style(style: Any) -> None:
+        if isinstance(style, list | tuple):
+            style = [renamed(s) for s in style]
+        use(renamed(style))
+
+    matplotlib.style.use = use_style
+
+
+#: NumPy names removed in 1.24 and 2.0 whose replacement is exact: scripts written for the NumPy
+#: of their course (`np.Inf`, `dtype=np.float`) run here as they ran there.
+NUMPY_REMOVED = {
+    "Inf": "inf", "Infinity": "inf", "infty": "inf", "PINF": "inf", "NaN": "nan", "NAN": "nan",
+    "float_": "float64", "complex_": "complex128", "cfloat": "complex128",
+    "longfloat": "longdouble", "singlecomplex": "complex64", "clongfloat": "clongdouble",
+    "longcomplex": "clongdouble", "string_": "bytes_", "unicode_": "str_",
+    "round_": "round", "product": "prod", "cumproduct": "cumprod", "sometrue": "any",
+    "alltrue": "all",
+}  # fmt: skip
+NUMPY_REMOVED_BUILTINS = {"float": float, "int": int, "object": object, "complex": complex,
+                          "str": str, "unicode": str}  # fmt: skip
+
+
+def _old_numpy_names() -> None:
+    for old, new in NUMPY_REMOVED.items():
+        if old not in vars(np) and new in vars(np):
+            setattr(np, old, getattr(np, new))
+    if "NINF" not in vars(np):
+        np.NINF = -np.inf  # type: ignore[attr-defined]
+    for old, builtin in NUMPY_REMOVED_BUILTINS.items():
+        if old not in vars(np):
+            setattr(np, old, builtin)
+
+
+#: Figures a script closed or cleared, as they stood just before (at most this many, the latest).
+MAX_CLEARED_FIGURES = 10
+_CLEARED: list[tuple[list[dict[str, Any]], list[np.ndarray]]] = []
+
+
+def _keep_figures_drawn(plt: Any) -> None:
+    """Record a figure's curves before `close`, `clf` or `cla` erases them.
+
+    `plt.savefig(...); plt.close()` and "plot, save, `plt.clf()`, plot the next curve" are how
+    scripts save their plots: the figures left open at the end no longer show what was drawn.
+    Nothing the script sees changes (no figure is made current, nothing is kept open).
+    """
+    from matplotlib._pylab_helpers import Gcf
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    close, fig_clear, ax_cla, ax_clear = plt.close, Figure.clear, Axes.cla, Axes.clear
+
+    def closing(fig: Any = None) -> None:
+        with contextlib.suppress(Exception):
+            if fig is None:
+                active = Gcf.get_active()
+                targets = [active.canvas.figure] if active is not None else []
+            elif isinstance(fig, Figure):
+                targets = [fig]
+            else:
+                targets = [
+                    m.canvas.figure
+                    for m in Gcf.get_all_fig_managers()
+                    if fig == "all" or m.num == fig or m.canvas.figure.get_label() == fig
+                ]
+            for target in targets:
+                _snapshot(target)
+        close(fig)
+
+    def clearing_figure(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _snapshot(self)
+        return _unobserved(fig_clear, self, *args, **kwargs)
+
+    def clearing_axes(original: Any) -> Any:
+        def clear(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with contextlib.suppress(Exception):
+                if self.lines or self.collections:  # not a fresh Axes clearing itself
+                    _snapshot(self.figure)
+            return _unobserved(original, self, *args, **kwargs)
+
+        return clear
+
+    plt.close = closing
+    Figure.clear = clearing_figure  # type: ignore[method-assign]
+    Axes.cla = clearing_axes(ax_cla)  # type: ignore[method-assign]
+    Axes.clear = clearing_axes(ax_clear)  # type: ignore[method-assign]
+
+
+_SNAPSHOTS_OFF = [0]  # > 0 while a clear runs: its inner clears would only record halves
+
+
+def _unobserved(function: Any, *args: Any, **kwargs: Any) -> Any:
+    _SNAPSHOTS_OFF[0] += 1
+    try:
+        return function(*args, **kwargs)
+    finally:
+        _SNAPSHOTS_OFF[0] -= 1
+
+
+def _snapshot(fig: Any) -> None:
+    """Keep what `fig` shows now (unless it shows nothing, or exactly what was already kept)."""
+    if _SNAPSHOTS_OFF[0]:
+        return
+    with contextlib.suppress(Exception):
+        axes, data = _describe_axes(fig)
+        if not data:
+            return
+        for kept_axes, kept_data in _CLEARED:
+            if kept_axes == axes and all(
+                np.array_equal(a, b, equal_nan=True) for a, b in zip(kept_data, data, strict=True)
+            ):
+                return
+        _CLEARED.append((axes, data))
+        del _CLEARED[:-MAX_CLEARED_FIGURES]
 
 
 def _numeric(value: Any) -> Any:
-    """A float array for lists/arrays of numbers, else None (never pickles anything)."""
+    """A float array for lists/arrays of numbers, else None (never pickles anything).
+
+    A dict of numbers (`errors[p] = err`) gives its values, in the order they were stored.
+    """
+    if isinstance(value, dict):
+        value = list(value.values())
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -283,47 +423,62 @@ def _describe_global(name: str, namespace: dict[str, Any], arrays: dict[str, Any
     return info
 
 
-def _describe_figures(arrays: dict[str, Any]) -> list[dict[str, Any]]:
-    import matplotlib.pyplot as plt
-
-    figures = []
-    for f, number in enumerate(plt.get_fignums()[:10]):
-        fig = plt.figure(number)
-        axes = []
-        for a, ax in enumerate(fig.get_axes()[:10]):
-            series = []
-            artists = list(ax.get_lines()) + list(ax.collections)
-            for s, artist in enumerate(artists[:20]):
-                if hasattr(artist, "get_xydata"):
-                    xy = np.asarray(artist.get_xydata(), dtype=np.float64)
-                    kind = "line"
-                else:
-                    xy = np.asarray(artist.get_offsets(), dtype=np.float64)
-                    kind = "scatter"
-                if xy.ndim != 2 or xy.shape[1] != 2:
-                    continue
-                arrays[f"fig{f}.ax{a}.s{s}"] = xy[:100_000]
-                series.append(
-                    {
-                        "key": f"fig{f}.ax{a}.s{s}",
-                        "kind": kind,
-                        "label": str(artist.get_label())[:200],
-                        "length": len(xy),
-                    }
-                )
-            legend = ax.get_legend()
-            axes.append(
+def _describe_axes(fig: Any) -> tuple[list[dict[str, Any]], list[np.ndarray]]:
+    """The axes of `fig` (series keyed by their position in the returned data) and the data."""
+    axes: list[dict[str, Any]] = []
+    data: list[np.ndarray] = []
+    for ax in fig.get_axes()[:10]:
+        series = []
+        artists = list(ax.get_lines()) + list(ax.collections)
+        for artist in artists[:20]:
+            if hasattr(artist, "get_xydata"):
+                xy = np.array(artist.get_xydata(), dtype=np.float64)
+                kind = "line"
+            else:
+                xy = np.array(artist.get_offsets(), dtype=np.float64)
+                kind = "scatter"
+            if xy.ndim != 2 or xy.shape[1] != 2:
+                continue
+            series.append(
                 {
-                    "xlabel": ax.get_xlabel()[:200],
-                    "ylabel": ax.get_ylabel()[:200],
-                    "title": ax.get_title()[:200],
-                    "series": series,
-                    "legend": [t.get_text()[:200] for t in legend.get_texts()] if legend else [],
-                    "xscale": ax.get_xscale(),
-                    "yscale": ax.get_yscale(),
+                    "key": len(data),
+                    "kind": kind,
+                    "label": str(artist.get_label())[:200],
+                    "length": len(xy),
                 }
             )
-        figures.append({"number": int(number), "axes": axes})
+            data.append(xy[:100_000])
+        legend = ax.get_legend()
+        axes.append(
+            {
+                "xlabel": ax.get_xlabel()[:200],
+                "ylabel": ax.get_ylabel()[:200],
+                "title": ax.get_title()[:200],
+                "series": series,
+                "legend": [t.get_text()[:200] for t in legend.get_texts()] if legend else [],
+                "xscale": ax.get_xscale(),
+                "yscale": ax.get_yscale(),
+            }
+        )
+    return axes, data
+
+
+def _describe_figures(arrays: dict[str, Any]) -> list[dict[str, Any]]:
+    """The figures left open (at most 10), then those closed or cleared on the way (`_CLEARED`)."""
+    import matplotlib.pyplot as plt
+
+    drawn = []
+    for number in plt.get_fignums()[:10]:
+        drawn.append((int(number), *_describe_axes(plt.figure(number))))
+    drawn.extend((-1 - i, axes, data) for i, (axes, data) in enumerate(_CLEARED))
+    figures = []
+    for f, (number, axes, data) in enumerate(drawn):
+        for a, ax in enumerate(axes):
+            for s, series in enumerate(ax["series"]):
+                key = f"fig{f}.ax{a}.s{s}"
+                arrays[key] = data[series["key"]]
+                series["key"] = key
+        figures.append({"number": number, "axes": axes})
     return figures
 
 
@@ -339,6 +494,7 @@ def probe_script(
     obs["stage"] = "setup"
     obs["printed"] = {}
     _quiet_matplotlib()
+    _old_numpy_names()
     np.random.seed(req["seed"] % 2**32)
     namespace: dict[str, Any] = {"__name__": "__main__", "__file__": str(path)}
     cwd = os.getcwd()

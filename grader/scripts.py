@@ -222,10 +222,30 @@ def _series(ran: Ran, name: str) -> tuple[np.ndarray | None, str]:
     array = ran.arrays.get(f"global.{name}")
     if array is None:
         return None, f"`{name}` is not a list of numbers ({info.type})"
+    if name != "num_params":
+        array = _paired_with_p(ran, array)
     array = np.ravel(array).astype(float)
     if array.size == 0:
         return None, f"`{name}` is empty: the list is never filled"
     return array, ""
+
+
+def _paired_with_p(ran: Ran, array: np.ndarray) -> np.ndarray:
+    """The errors of a list of `(p, error)` pairs (or `(error, p)`): the column that is not p.
+
+    Only when the other column is `num_params` itself, value for value: a list with two
+    numbers per p that are not p (appended inside a loop) stays as it is, and fails.
+    """
+    p = ran.arrays.get("global.num_params")
+    if array.ndim != 2 or array.shape[1] != 2 or p is None:
+        return array
+    p = np.ravel(p).astype(float)
+    if p.size != array.shape[0]:
+        return array
+    for p_col, err_col in ((0, 1), (1, 0)):
+        if np.array_equal(array[:, p_col], p):
+            return array[:, err_col]
+    return array
 
 
 def _runs(check: ScriptCheck, ran: Ran, ctx: GradingContext) -> Verdict:
@@ -239,6 +259,13 @@ def _runs(check: ScriptCheck, ran: Ran, ctx: GradingContext) -> Verdict:
             None,
         )
     crash = describe_crash(error, ran.where, ran.where.ref(ran.file))
+    path = _path_of_their_machine(error)
+    if path is not None:
+        message = (
+            f"for a TA: {ran.where.name(ran.file)} stopped{crash.where} on {path}, a path "
+            "that exists on the student's machine, not on the grading machine"
+        )
+        return Status.PENDING, message, crash.details, None, crash.source
     hint = crash.hint
     if error.type == "ProbeTimeout":
         hint = f"the script did not finish within {check.timeout_s:g} s"
@@ -246,13 +273,33 @@ def _runs(check: ScriptCheck, ran: Ran, ctx: GradingContext) -> Verdict:
     return Status.ERROR, message, crash.details, hint, crash.source
 
 
+_FILE_ERRORS = ("FileNotFoundError", "PermissionError", "NotADirectoryError", "OSError")
+_QUOTED_PATH = re.compile(r"""'((?:/|~|[A-Za-z]:[\\/])[^']*)'""")
+
+
+def _path_of_their_machine(error: Any) -> str | None:
+    """The path a script could not open when it is one of the student's machine: an absolute
+    path (`plt.savefig('/Users/me/hw6/dd.png')`) or any path a `savefig` writes (a folder the
+    student had, e.g. `figures/`). Other missing files (data the submission lacks) stay errors."""
+    if error.type not in _FILE_ERRORS:
+        return None
+    found = re.search(r"""'([^']+)'""", error.message)
+    if found is None:
+        return None
+    frame = error.student_frame()
+    saving = frame is not None and "savefig" in frame.code
+    absolute = _QUOTED_PATH.search(error.message) is not None
+    return f"'{found.group(1)}'" if saving or absolute else None
+
+
 def _lengths(ran: Ran, name: str) -> tuple[np.ndarray | None, np.ndarray | None, Verdict | None]:
     p, why_p = _series(ran, "num_params")
     values, why = _series(ran, name)
-    if p is None:
-        return None, None, (Status.FAILED, why_p, [], None, None)
-    if values is None:
-        return None, None, (Status.FAILED, why, [], None, None)
+    if p is None or values is None:
+        unread = _curves_only_plotted(ran)
+        if unread is not None:
+            return None, None, unread
+        return None, None, (Status.FAILED, why_p if p is None else why, [], None, None)
     if values.size != p.size:
         hint = None
         if values.size % p.size == 0:
@@ -373,16 +420,61 @@ def _figure(check: ScriptCheck, ran: Ran, ctx: GradingContext) -> Verdict:
                 if xy is None or xy.ndim != 2:
                     continue
                 for name, values in wanted.items():
-                    if xy.shape[0] == values.size and np.allclose(
-                        xy[:, 1], values, rtol=1e-6, equal_nan=True
-                    ):
+                    if xy.shape[0] == values.size and _plots(xy[:, 1], values):
                         found.add(name)
     if not ran.obs.figures:
         return Status.FAILED, "no figure was drawn", [], None, None
+    unread = _curves_only_plotted(ran)
+    if unread is not None:
+        return unread
     missing = sorted(set(("errors_fixed_lambda", "errors_opt_lambda")) - found)
     if missing:
         return (Status.FAILED, f"the figure does not show {' and '.join(missing)}", [], None, None)
     return Status.PASSED, "the figure shows both test-error curves", [], None, None
+
+
+def _plots(y: np.ndarray, values: np.ndarray) -> bool:
+    """Is `y` the plotted `values`, as they are or as their logarithm (`plt.plot(p, np.log(e))`)?"""
+    if np.allclose(y, values, rtol=1e-6, equal_nan=True):
+        return True
+    if not np.all(values[np.isfinite(values)] > 0):
+        return False
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return any(
+            np.allclose(y, log(values), rtol=1e-6, atol=1e-9, equal_nan=True)
+            for log in (np.log, np.log10, np.log2)
+        )
+
+
+def _curves_only_plotted(ran: Ran) -> Verdict | None:
+    """Curves drawn by a script whose globals do not hold them: for a TA, who reads the figure.
+
+    `def main(): ...` keeps its lists local, and results kept under other names are not read:
+    the grader cannot tell which drawn curve is which, so it decides nothing. A figure without
+    such a curve (the bare starter's empty lists) leaves the failure as it is.
+    """
+    why = [
+        reason for name in ("num_params", *CURVES) for _, reason in [_series(ran, name)] if reason
+    ]
+    if not why:
+        return None
+    drawn = [
+        f"drawn: '{series.label}' ({series.length} points)"
+        for figure in ran.obs.figures
+        for axes in figure.axes
+        for series in axes.series
+        if series.length >= curves.MIN_POINTS
+    ]
+    if not drawn:
+        return None
+    message = (
+        f"for a TA: {why[0]}, but the script drew {len(drawn)} curve(s) of "
+        f">= {curves.MIN_POINTS} points: the curves may be kept elsewhere (inside a function?)"
+    )
+    return Status.PENDING, message, [*why, *drawn[:6]], None, None
+
+
+CURVES = ("errors_fixed_lambda", "errors_opt_lambda")
 
 
 # --- HW1-style training runs (analysis: training_run) -------------------------------------------

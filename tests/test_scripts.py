@@ -95,3 +95,89 @@ def test_seed_scripts_get_a_careful_tas_verdicts() -> None:
         checks = _p5(sub)
         got = tuple(checks[a].status for a in ASPECTS)
         assert got == SEEDS[sub.student], {a: checks[a].message for a in ASPECTS}
+
+
+# Ways students write a correct ddescent.py that the demo class does not show, each made from
+# alice's script: they must keep full credit (or go to a TA where the grader cannot read them).
+# The wrong ones beside them must still fail. Pending: PE.
+PE = Status.PENDING
+_ALICE = (ROOT / "submissions" / "alice" / "ddescent.py").read_text()
+_FIXED = "errors_fixed_lambda.append(np.mean((F_test @ theta - Y_test) ** 2))"
+_OPT = "errors_opt_lambda.append(np.mean((F_test @ theta - Y_test) ** 2))"
+_SHOW = 'plt.savefig("double_descent.png")\nplt.show()'
+_PLOTS = _ALICE[_ALICE.index("plt.figure(figsize") :]
+
+
+def _pairs(text: str) -> str:
+    text = text.replace(_FIXED, _FIXED.replace("append(np", "append((p, np") + ")")
+    text = text.replace(_OPT, _OPT.replace("append(np", "append((p, np") + ")")
+    return text.replace("(num_params, errors_", "(*zip(*errors_").replace("_lambda, ", "_lambda), ")
+
+
+STYLES: dict[str, tuple[str, tuple[Status, Status, Status, Status]]] = {
+    "close_after_savefig": (_ALICE.replace(_SHOW, _SHOW[:-10] + "plt.close()"), (P, P, P, P)),
+    "clf_between_curves": (
+        _ALICE.replace(
+            _PLOTS,
+            "plt.plot(num_params, errors_fixed_lambda)\nplt.savefig('a.png')\nplt.clf()\n"
+            "plt.plot(num_params, np.log(errors_opt_lambda))\nplt.savefig('b.png')\nplt.clf()\n",
+        ),
+        (P, P, P, P),
+    ),
+    "pairs_of_p_and_error": (_pairs(_ALICE), (P, P, P, P)),
+    "dict_keyed_by_p": (
+        _ALICE.replace("_lambda = []", "_lambda = {}")
+        .replace(_FIXED, "errors_fixed_lambda[p] = " + _FIXED[27:-1])
+        .replace(_OPT, "errors_opt_lambda[p] = " + _OPT[25:-1])
+        .replace("num_params, errors_fixed_lambda,", "num_params, [*errors_fixed_lambda.values()],")
+        .replace("num_params, errors_opt_lambda,", "num_params, [*errors_opt_lambda.values()],"),
+        (P, P, P, P),
+    ),
+    # written for older matplotlib and numpy: a backend of their own, a renamed style, np.Inf
+    "old_libraries": (
+        _ALICE.replace("import numpy as np\n", "import numpy as np\nplt.switch_backend('TkAgg')\n")
+        .replace("import matplotlib.pyplot", "import matplotlib\nmatplotlib.use('TkAgg')\nimport "
+                 "matplotlib.pyplot")
+        .replace("plt.figure(figsize", "plt.style.use('seaborn')\nplt.figure(figsize")
+        .replace("def ridge(", "assert np.Inf > 0 and np.float is float\n\n\ndef ridge("),
+        (P, P, P, P),
+    ),
+    "savefig_to_their_disk": (
+        _ALICE.replace('"double_descent.png"', '"/Users/alice/hw6/double_descent.png"'),
+        (PE, P, P, P),
+    ),
+    "lists_local_to_main": (
+        _ALICE[: _ALICE.index('"""\nStep 1')] + "def main():\n"
+        + "".join(f"    {line}" for line in _ALICE[_ALICE.index('"""\nStep 1') :].splitlines(True))
+        + "\n\nmain()\n",
+        (P, PE, PE, PE),
+    ),
+    "wrong_pairs_tuned_on_test": (
+        _pairs(_ALICE.replace("F_val @ ridge", "F_test @ ridge").replace("- Y_val", "- Y_test")),
+        (P, P, F, P),
+    ),
+    "wrong_swapped_then_closed": (
+        _ALICE.replace(_FIXED, "SWAP").replace(_OPT, _FIXED).replace("SWAP", _OPT)
+        .replace(_SHOW, _SHOW[:-10] + "plt.close('all')"),
+        (P, F, F, P),
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.slow
+def test_script_styles_of_correct_and_wrong_students(tmp_path: Path) -> None:
+    for name, (source, _) in STYLES.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "answers.toml").write_text('homework = "hw6"\n')
+        (folder / "ddescent.py").write_text(source)
+    report = grade([tmp_path / name for name in STYLES], GradeOptions(jobs=2, select="p5"))
+    got = {}
+    for sub in report.submissions:
+        checks = _p5(sub)
+        got[sub.student] = tuple(checks[a].status for a in ASPECTS)
+    wrong = {
+        name: (got.get(name), expected) for name, (_, expected) in STYLES.items()
+        if got.get(name) != expected
+    }  # fmt: skip
+    assert not wrong, wrong
