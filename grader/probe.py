@@ -12,6 +12,7 @@ its own reference.
 from __future__ import annotations
 
 import contextlib
+import importlib.machinery
 import importlib.util
 import io
 import json
@@ -522,6 +523,69 @@ PROBES = {"module": probe_module, "script": probe_script}
 IO_DIR = "/sandbox/io"  # where the sandbox mounts the plan, inputs and output folder
 
 
+class _Tqdm:
+    """What scripts use of tqdm's progress bar, showing nothing: iterating, `update`, `close`,
+    descriptions and postfixes, `with`, `tqdm.write`."""
+
+    def __init__(self, iterable: Any = None, *args: Any, **kwargs: Any) -> None:
+        self.iterable = iterable
+        self.total = kwargs.get("total")
+        if self.total is None and iterable is not None and hasattr(iterable, "__len__"):
+            self.total = len(iterable)
+        self.n: float = 0
+
+    def __iter__(self) -> Any:
+        for item in self.iterable if self.iterable is not None else ():
+            self.n += 1
+            yield item
+
+    def __len__(self) -> int:
+        return int(self.total or 0)
+
+    def __enter__(self) -> _Tqdm:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def update(self, n: float = 1) -> None:
+        self.n += n
+
+    def _nothing(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    close = refresh = clear = reset = set_description = set_description_str = _nothing
+    set_postfix = set_postfix_str = display = unpause = _nothing
+
+    @staticmethod
+    def write(text: Any, *args: Any, **kwargs: Any) -> None:
+        print(text)
+
+
+def _progress_bar_stand_in() -> None:
+    """tqdm, when this machine lacks it: scripts wrap their loops in a progress bar, which
+    changes nothing they compute, and an ImportError would leave the whole script to a TA.
+    The real package is used wherever it is installed."""
+    if importlib.util.find_spec("tqdm") is not None:
+        return
+    import types
+
+    def trange(*args: Any, **kwargs: Any) -> _Tqdm:
+        return _Tqdm(range(*args), **kwargs)
+
+    for name in ("tqdm", "tqdm.auto", "tqdm.notebook", "tqdm.std", "tqdm.autonotebook"):
+        module = types.ModuleType(name)
+        module.__spec__ = importlib.machinery.ModuleSpec(name, None, is_package=name == "tqdm")
+        module.tqdm = _Tqdm  # type: ignore[attr-defined]
+        module.trange = trange  # type: ignore[attr-defined]
+        module.__version__ = "0+grader-stand-in"  # type: ignore[attr-defined]
+        sys.modules[name] = module
+    package = sys.modules["tqdm"]
+    package.__path__ = []
+    for sub in ("auto", "notebook", "std", "autonotebook"):
+        setattr(package, sub, sys.modules[f"tqdm.{sub}"])
+
+
 def run_plan(io_dir: Path) -> None:
     """Execute `plan.json` on `inputs.npz` in `io_dir`, writing `out/<index>.json` and arrays.
 
@@ -537,6 +601,7 @@ def run_plan(io_dir: Path) -> None:
         inputs = {k: data[k] for k in data.files}
     import torch  # before the clock starts: a slow import is not the student's
 
+    _progress_bar_stand_in()
     for req in plan["probes"]:
         random.seed(req.get("seed", 0))
         np.random.seed(req.get("seed", 0) % 2**32)

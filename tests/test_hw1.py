@@ -283,6 +283,33 @@ def test_printed_tensor_test_loss_end_to_end(tmp_path: Path) -> None:
     assert twice.score == 0
 
 
+# The same training loop wrapped in a progress bar, as course scripts often are: tqdm is not
+# installed where the grader runs, and the sandbox's stand-in must let the script run as written.
+_WITH_TQDM = {
+    "plain": ("from tqdm import tqdm", "for epoch in tqdm(range(200)):"),
+    "trange": ("from tqdm import trange", "for epoch in trange(200, desc='epochs'):"),
+    "auto": ("from tqdm.auto import tqdm", "for epoch in tqdm(range(200), leave=False):"),
+    "module": ("import tqdm", "for epoch in tqdm.tqdm(range(200)):"),
+}
+
+
+@pytest.mark.slow
+def test_a_script_using_tqdm_runs_as_written(tmp_path: Path) -> None:
+    for name, (imported, loop) in _WITH_TQDM.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "answers.toml").write_text('homework = "hw1"\n')
+        script = _SMALL_MLP.replace("for epoch in range(200):", loop)
+        assert loop in script
+        (folder / "mlp.py").write_text(f"{imported}\n{script}{PRINTS['tensor']}\n")
+    report = grade(sorted(tmp_path.iterdir()), GradeOptions(jobs=2, select="p1 and script"))
+    for name in _WITH_TQDM:
+        checks = _checks(_student(report, name))
+        assert checks["script.runs"].status is P, (name, checks["script.runs"].message)
+        assert checks["script.loss_decreases"].status is P, name
+        assert checks["script.test_loss"].status is P, name
+
+
 # --- 5a and 5c formulas, judged alone: what answers the question and what restates it -------
 P5A_SIMPLIFIED = [
     "relu(z)",
