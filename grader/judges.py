@@ -405,9 +405,10 @@ def _point(check: FormulaCheck, rng: np.random.Generator, corner: str | None) ->
         if isinstance(var, IntListVar):
             length = int(point[var.length])
             if corner:
-                point[name] = [getattr(var, corner)] * length
+                point[name] = [getattr(var, corner)] * length + var.then
             else:
-                point[name] = [int(v) for v in rng.integers(var.low, var.high + 1, size=length)]
+                drawn = rng.integers(var.low, var.high + 1, size=length)
+                point[name] = [int(v) for v in drawn] + var.then
     return point
 
 
@@ -568,11 +569,21 @@ def _reference_samples(
     if key not in ctx.reference.memo:
         reference = ctx.reference.attribute(check.expected.ref)
         ctx.reference.memo[key] = [
-            (point, float(reference(**point, **check.expected.args)))
+            (point, float(reference(**_drawn(check, point), **check.expected.args)))
             for point in sample_points(check, seed)
         ]
     samples: list[tuple[dict[str, Any], float]] = ctx.reference.memo[key]
     return samples
+
+
+def _drawn(check: FormulaCheck, point: dict[str, Any]) -> dict[str, Any]:
+    """The point without the values a list variable has `then` (the statement's n_L = 1): the
+    reference is a function of the drawn values only."""
+    drawn = dict(point)
+    for name, var in check.variables.items():
+        if isinstance(var, IntListVar) and var.then:
+            drawn[name] = point[name][: len(point[name]) - len(var.then)]
+    return drawn
 
 
 def _show(point: dict[str, Any]) -> str:

@@ -122,6 +122,12 @@ class IntListVar(_Model):
     low: int
     high: int
     length: str = Field(description="Name of the int variable giving the length.")
+    then: list[int] = Field(
+        default_factory=list,
+        max_length=8,
+        description="Values that follow the drawn ones, fixed by the statement (n_L = 1 after "
+        "the widths n_0..n_{L-1}): an answer may index them; the reference gets only the drawn.",
+    )
 
 
 Variable = Annotated[IntVar | FloatVar | IntListVar, Field(discriminator="kind")]

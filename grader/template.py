@@ -55,9 +55,12 @@ def _example(name: str, check: NumberCheck | ChoiceCheck | FormulaCheck | TableC
     if isinstance(check, FormulaCheck):
         names = []
         for var_name, var in check.variables.items():
-            names.append(
-                f"{var_name}[0..{var.length}-1]" if isinstance(var, IntListVar) else var_name
-            )
+            if not isinstance(var, IntListVar):
+                names.append(var_name)
+                continue
+            fixed = [f"{var_name}[{var.length}+{i}] = {v}" for i, v in enumerate(var.then)]
+            fixed = [f.replace("+0]", "]") for f in fixed]
+            names.append(", ".join([f"{var_name}[0..{var.length}-1]", *fixed]))
         calls = (
             [f"# it may call: {', '.join(check.functions) or 'no functions'}"]
             if check.functions is not None

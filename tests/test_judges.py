@@ -421,6 +421,8 @@ CORRECT_VARIANCE = [
     "1 / 3**L + sum(1/(n[i] * 3**(L - i)) for i in range(L))",
     "3**-L * (1 + sum(3**i / n[i] for i in range(L)))",
     "3**-L + sum(1/(n[L-j]*3**j) for j in range(1, L+1))",
+    # n_L = 1 by the statement (the output width), so an answer may carry it along
+    "n[L] * (3**-L + sum(1/(n[i] * 3**(L - i)) for i in range(L)))",
 ]
 
 WRONG_VARIANCE = {
@@ -429,6 +431,8 @@ WRONG_VARIANCE = {
     "off by one": "3**-L + sum(1/(n[i]*3**(L-i+1)) for i in range(L))",
     "reversed widths": "3**-L + sum(1/(n[L-1-i]*3**(L-i)) for i in range(L))",
     "kaiming variance": "2**-L + sum(1/(n[i]*2**(L-i)) for i in range(L))",
+    # the fan-in of layer i+1 taken as n[i+1]: with n[L] = 1 it evaluates, and is wrong
+    "widths shifted": "3**-L + sum(1/(n[i+1]*3**(L-i)) for i in range(L))",
 }
 
 
@@ -586,7 +590,7 @@ def test_formula_unknown_name_is_named(rubric: Rubric, reference: Reference) -> 
 
 
 def test_formula_index_out_of_range_reports_the_point(rubric: Rubric, reference: Reference) -> None:
-    res = _run(rubric, reference, "p2", "variance", "1/n[L]")
+    res = _run(rubric, reference, "p2", "variance", "1/n[L+1]")  # n[L] = n_L = 1 exists
     _assert_result(res, Status.FAILED, 0, 3)
     assert res.message.startswith("your expression fails at L=")
 
@@ -611,11 +615,11 @@ def test_sample_points_cover_the_corners_and_respect_lengths(rubric: Rubric) -> 
     _, check = _check(rubric, "p2", "variance")
     points = sample_points(check, seed=1)
     assert len(points) == check.samples
-    assert points[0] == {"L": 1, "n": [1]}
-    assert points[1] == {"L": 8, "n": [512] * 8}
+    assert points[0] == {"L": 1, "n": [1, 1]}  # the widths, then n_L = 1 (`then`)
+    assert points[1] == {"L": 8, "n": [512] * 8 + [1]}
     for point in points:
         assert 1 <= point["L"] <= 8
-        assert len(point["n"]) == point["L"]
+        assert len(point["n"]) == point["L"] + 1 and point["n"][-1] == 1
         assert all(1 <= w <= 512 for w in point["n"])
     assert sample_points(check, seed=1) == points, "same seed, same points"
 

@@ -250,7 +250,7 @@ def test_module_inputs_and_output_shapes_mismatch(tmp_path: Path) -> None:
 
 def test_int_list_length_naming_a_missing_variable(tmp_path: Path) -> None:
     """The anchored `variables` are shared by both p2 checks, so both are reported."""
-    text = _edit("length: L}", "length: M}")
+    text = _edit("length: L,", "length: M,")
     _, problems = _problems(tmp_path, text)
     assert len(problems) == 2
     for index, check_id in enumerate(("mean", "variance")):
