@@ -404,10 +404,23 @@ def _numeric(value: Any) -> Any:
     if isinstance(value, dict):
         value = list(value.values())
     try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
+        if isinstance(value, list | tuple):
+            if len(value) > 1_000_000:
+                return None
+            value = [_detached(v) for v in value]
+        array = np.asarray(_detached(value), dtype=np.float64)
+    except Exception:
         return None
     return array if array.ndim <= 2 and array.size <= 1_000_000 else None
+
+
+def _detached(value: Any) -> Any:
+    """A torch tensor as a numpy array (`losses.append(loss)` keeps tensors that require grad,
+    or live on a GPU, which numpy cannot read directly); anything else as it is."""
+    detach = getattr(value, "detach", None)
+    if callable(detach) and hasattr(value, "cpu") and hasattr(value, "numpy"):
+        return detach().cpu().numpy()
+    return value
 
 
 def _describe_global(name: str, namespace: dict[str, Any], arrays: dict[str, Any]) -> dict:
@@ -415,7 +428,7 @@ def _describe_global(name: str, namespace: dict[str, Any], arrays: dict[str, Any
         return {"name": name, "defined": False}
     value = namespace[name]
     info: dict[str, Any] = {"name": name, "defined": True, "type": type(value).__name__}
-    with contextlib.suppress(TypeError):
+    with contextlib.suppress(Exception):
         info["length"] = len(value)
     array = _numeric(value)
     if array is not None:

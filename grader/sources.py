@@ -571,6 +571,16 @@ def _formula(doc: Document, key: str, check: FormulaCheck, section: Section, tex
     found: tuple[str, int] | None
     if quantity is None:  # no left side to go by: only a boxed formula is the answer
         boxed = [f for f in find_formulas(text, section.start_line) if f.boxed and f.rhs.strip()]
+        different = {re.sub(r"\s+", "", f.rhs) for f in boxed}
+        if len(different) > 1:
+            # Cases (`= \boxed{0}` for z < 0, `= \boxed{z}` for z >= 0) or a result and a step
+            # towards it: which box is the answer is the student's meaning, for a TA to read.
+            lines = ", ".join(str(f.line) for f in boxed[:6])
+            reason = (
+                f"{len(different)} different boxed formulas in section {section.problem} "
+                f"(lines {lines}): which one answers {check.title or key} is for a TA to read"
+            )
+            return _pending(doc, key, reason, section, boxed[-1].line, 0.3)
         found = (boxed[-1].rhs, boxed[-1].line) if boxed else None
     else:
         found = find_final_formula(text, quantity, section.start_line)

@@ -43,7 +43,19 @@ NETWORKS: tuple[list[int], ...] = (
     [4, 3, 7, 6, 2],
 )
 RTOL = 1e-6
-ROWSUM = re.compile(r"\b(?:rowsum|row_sum)\s*\(\s*C\s*\)")
+_AXIS1 = r"\s*,\s*(?:(?:axis|dim)\s*=\s*)?(?:1|-1)\s*"
+ROWSUM = re.compile(
+    # rowsum(C) as the sheet spells it, and numpy/torch spellings that name the row axis
+    r"\b(?:rowsum|row_sum)\s*\(\s*C\s*\)"
+    rf"|\b(?:np|numpy|torch)\s*\.\s*sum\s*\(\s*C{_AXIS1}\)"
+    rf"|\bC\s*\.\s*sum\s*\(\s*(?:(?:axis|dim)\s*=\s*)?(?:1|-1)\s*\)"
+)
+#: A sum of C that names no axis (`sum(C)`, `np.sum(C)`, `C.sum()`): in the sheet's entry-wise
+#: terms it most likely means rowsum(C), but as code it is the column or total sum. A map that is
+#: right when it means rowsum(C) goes to a TA; one that is wrong even so fails.
+BARE_SUM = re.compile(
+    r"\b(?:(?:np|numpy|torch)\s*\.\s*)?sum\s*\(\s*C\s*\)|\bC\s*\.\s*sum\s*\(\s*\)"
+)
 
 
 def _answers(submission: Any) -> dict[str, Any]:
@@ -69,7 +81,7 @@ def _parse(key: str, text: Any) -> Expression:
     variables = ["d", "rowsum_C"] if key.endswith("bias") else ["C", "d", "rowsum_C"]
     if not isinstance(text, str | int | float) or isinstance(text, bool):
         raise AssertionError(f'{SECTION}.{key}: expected an expression in quotes, e.g. "2*C"')
-    source = ROWSUM.sub("rowsum_C", str(text))
+    source = BARE_SUM.sub("rowsum_C", ROWSUM.sub("rowsum_C", str(text)))
     try:
         # No lists, loops or indexing: the map is arithmetic on entries, and without loops an
         # entry costs at most one step per node (loops padded to just under exprs.MAX_STEPS
@@ -77,7 +89,9 @@ def _parse(key: str, text: Any) -> Expression:
         return parse_expression(source, variables, functions=(), sequences=False)
     except ExpressionError as exc:
         message = exc.message.replace("rowsum_C", "rowsum(C)")
-        if key.endswith("bias") and re.search(r"\bC\b", ROWSUM.sub("", str(text))):
+        if key.endswith("bias") and re.search(
+            r"\bC\b", BARE_SUM.sub("", ROWSUM.sub("", str(text)))
+        ):
             message += " (a bias is a vector: use rowsum(C), the sum over k of C[j, k])"
         raise AssertionError(f"{SECTION}.{key} = {_shown(text)}: {message}") from None
 
@@ -152,7 +166,14 @@ def check_parameter_map(submission: Any, reference: Any) -> None:
     ref = reference.module  # reference.hw1: the network builders and forward pass
     failures = [(w, _agrees(ref, exprs, w, seed)) for seed, w in enumerate(NETWORKS)]
     wrong = [(w, why) for w, why in failures if why]
+    bare = [key for key in KEYS if BARE_SUM.search(str(given[key].value))]
     if not wrong:
+        if bare:
+            pytest.skip(
+                f"pending: [{SECTION}] {', '.join(bare)} write a sum of C without an axis "
+                "(sum(C)); read as rowsum(C), the sum over k of C[j, k], the map is correct: "
+                "for a TA to confirm"
+            )
         return
     shallow_ok = not any(len(w) == 3 for w, _ in wrong)
     where = (

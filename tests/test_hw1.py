@@ -529,3 +529,127 @@ def test_a_loss_list_reused_after_training_does_not_hide_the_plotted_curve(
     verdict = _loss_decreases(check, ran, SimpleNamespace())  # type: ignore[arg-type]
     assert verdict[0].value == status, verdict[1]
     assert fragment in verdict[1]
+
+
+# --- the training figure and curve when nothing says 'loss' (judge alone, recorded runs) -------
+def _with_drawn(ran: Any, x: list[float], y: list[float], title: str = "Training") -> Any:
+    """``ran`` with one line (x, y) drawn on axes titled ``title``, labelled nothing else."""
+    from grader.observations import AxesInfo, FigureInfo, SeriesInfo
+
+    key = f"fig{len(ran.obs.figures)}.ax0.line0"
+    series = SeriesInfo(key=key, kind="line", label="_child0", length=len(y))
+    axes = AxesInfo(xlabel="Epoch", title=title, series=[series])
+    ran.obs.figures.append(FigureInfo(number=len(ran.obs.figures) + 1, axes=[axes]))
+    ran.arrays[key] = np.column_stack([np.array(x, dtype=float), np.array(y, dtype=float)])
+    return ran
+
+
+EPOCHS = [float(i) for i in range(len(TRAINED))]
+FIT_X = list(np.linspace(-3, 3, 200))
+
+
+@pytest.mark.parametrize(
+    ("losses", "drawn", "figure", "decreases"),
+    [
+        # plt.plot(losses) under plt.title("Training"): the list itself is drawn
+        (TRAINED, [(EPOCHS, TRAINED)], P, P),
+        (TRAINED, [(EPOCHS, list(np.log(TRAINED)))], P, P),  # its logarithm
+        # the loss kept under a name the rubric does not list, drawn against epochs: a TA reads it
+        (None, [(EPOCHS, TRAINED)], W, W),
+        # a list that is not what is drawn against epochs: the figure is for a TA
+        (TRAINED, [(EPOCHS, [0.5] * len(TRAINED))], W, P),
+        # only the fit of the function is drawn: no loss figure, no curve
+        (None, [(FIT_X, list(np.cos(FIT_X)))], F, F),
+        (TRAINED, [(FIT_X, list(np.cos(FIT_X)))], F, P),
+    ],
+)
+def test_an_unlabelled_loss_figure_is_recognised_by_its_data(
+    losses: list[float] | None, drawn: list[Any], figure: Status, decreases: Status
+) -> None:
+    from types import SimpleNamespace
+
+    from grader.scripts import _loss_decreases, _training_figure
+
+    rubric = load_rubric(ROOT / "rubrics" / "hw1.yaml")
+    check = next(c for c in rubric.problem("p1").checks if c.id == "script")
+    ran = _recorded(losses, "Test loss: 0.12\n")
+    for x, y in drawn:
+        ran = _with_drawn(ran, x, y)
+    ctx = SimpleNamespace()
+    got_figure = _training_figure(check, ran, ctx)  # type: ignore[arg-type]
+    got_curve = _loss_decreases(check, ran, ctx)  # type: ignore[arg-type]
+    assert (got_figure[0], got_curve[0]) == (figure, decreases), (got_figure[1], got_curve[1])
+    if losses is None and decreases is F:
+        assert "none of `losses`, `train_losses`, `loss_history` is defined" in got_curve[1]
+
+
+def test_a_list_of_loss_tensors_is_read_as_numbers() -> None:
+    """`losses.append(loss)` keeps tensors that require grad: numpy cannot read them directly,
+    and the probe used to crash after the run (losing the figures) instead of reading them."""
+    import torch
+
+    from grader.probe import _describe_global
+
+    w = torch.ones(1, requires_grad=True)
+    namespace = {"losses": [(w * v).sum() for v in (3.0, 2.0, 1.0)], "bad": [object()]}
+    arrays: dict[str, Any] = {}
+    info = _describe_global("losses", namespace, arrays)
+    assert info["length"] == 3 and arrays["global.losses"].tolist() == [3.0, 2.0, 1.0]
+    assert "shape" not in _describe_global("bad", namespace, arrays)
+
+
+# --- answers read from a writeup: which box is the answer --------------------------------------
+_CASES_5A = r"""# HW 1
+
+## Problem 5
+
+### (a)
+
+If $z < 0$, then $\mathrm{{ReLU}}(\mathrm{{ReLU}}(z)) = \boxed{{{negative}}}$.
+If $z \ge 0$, then $\mathrm{{ReLU}}(\mathrm{{ReLU}}(z)) = \boxed{{{positive}}}$.
+
+### (b)
+
+Softplus is smooth.
+"""
+
+
+def test_several_different_boxed_formulas_are_for_a_ta(tmp_path: Path) -> None:
+    """A case analysis boxes one result per case: the last box alone (z) is not the answer."""
+    for name, (negative, positive) in {"cases": ("0", "z"), "same": ("z", "z")}.items():
+        (tmp_path / name).mkdir()
+        text = _CASES_5A.format(negative=negative, positive=positive)
+        (tmp_path / name / "writeup.md").write_text(text, encoding="utf-8")
+    report = grade([tmp_path], GradeOptions(jobs=1, homework="hw1", select="p5a"))
+    cases = _checks(_student(report, "cases"))["relu_relu"]
+    assert cases.status is W and "2 different boxed formulas" in cases.message, cases.message
+    same = _checks(_student(report, "same"))["relu_relu"]  # one answer, boxed twice: wrong
+    assert same.status is F and "differs from the correct value" in same.message, same.message
+
+
+# --- the parameter map: numpy/torch spellings of the row sum ---------------------------------
+MAP_SPELLINGS = {
+    "np_axis": ({"hidden_bias": "2*d - 2*np.sum(C, axis=1)", "last_bias": "d - np.sum(C, 1)"}, P),
+    "method": ({"hidden_bias": "2*(d - C.sum(1))", "last_bias": "d - C.sum(dim=-1)"}, P),
+    "torch": ({"hidden_bias": "2*d - 2*torch.sum(C, dim=1)"}, P),
+    # no axis: rowsum(C) is the likely meaning, but as code it is another sum: a TA confirms
+    "bare": ({"hidden_bias": "2*d - 2*sum(C)", "last_bias": "d - np.sum(C)"}, W),
+    # wrong whichever sum is meant, or summing the other axis: still fails
+    "bare_wrong": ({"hidden_bias": "2*d - sum(C)"}, F),
+    "columns": ({"last_bias": "d - np.sum(C, axis=0)"}, F),
+    "halved": ({"hidden_weight": "C/2", "hidden_bias": "d/2 - C.sum(1)/2"}, F),
+}
+
+
+def test_the_row_sum_spelled_with_numpy_or_torch(tmp_path: Path) -> None:
+    for student, (entries, _) in MAP_SPELLINGS.items():
+        (tmp_path / student).mkdir()
+        lines = [f'{k} = "{v}"' for k, v in {**ADA_MAP, **entries}.items()]
+        sheet = ['homework = "hw1"', "", "[p5c.map]", *lines]
+        (tmp_path / student / "answers.toml").write_text("\n".join(sheet) + "\n", encoding="utf-8")
+    report = grade([tmp_path], GradeOptions(jobs=1, select="p5c and map"))
+    got = {s: _checks(_student(report, s))["map"] for s in MAP_SPELLINGS}
+    assert {s: c.status for s, c in got.items()} == {
+        s: status for s, (_, status) in MAP_SPELLINGS.items()
+    }, {s: c.message for s, c in got.items()}
+    assert "sum(C)" in got["bare"].message and got["bare"].score == 0
