@@ -154,9 +154,19 @@ def _unbox(text: str) -> str:
 
 def top_level_split(text: str, pattern: re.Pattern[str]) -> list[str]:
     """Split on `pattern` where it occurs outside every {...}, (...) and [...]."""
-    depth = 0
     parts: list[str] = []
     last = 0
+    for match in top_level_matches(text, pattern):
+        parts.append(text[last : match.start()])
+        last = match.end()
+    parts.append(text[last:])
+    return parts
+
+
+def top_level_matches(text: str, pattern: re.Pattern[str]) -> list[re.Match[str]]:
+    """Non-empty matches of `pattern` outside every {...}, (...) and [...], left to right."""
+    found: list[re.Match[str]] = []
+    depth = 0
     index = 0
     while index < len(text):
         char = text[index]
@@ -168,12 +178,11 @@ def top_level_split(text: str, pattern: re.Pattern[str]) -> list[str]:
         elif depth == 0:
             match = pattern.match(text, index)
             if match and match.end() > index:
-                parts.append(text[last:index])
-                last = index = match.end()
+                found.append(match)
+                index = match.end()
                 continue
         index += 1
-    parts.append(text[last:])
-    return parts
+    return found
 
 
 def _prepare(tex: str) -> str:

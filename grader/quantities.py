@@ -34,7 +34,14 @@ from grader.context import GradingContext, needs_reference, result
 from grader.documents import Document
 from grader.exprs import ExpressionError, parse_expression
 from grader.ingest import ANSWER_SHEET, Answer
-from grader.latex import DISPLAY_MATH, INLINE_MATH, balanced_group, from_unicode, top_level_split
+from grader.latex import (
+    DISPLAY_MATH,
+    INLINE_MATH,
+    balanced_group,
+    from_unicode,
+    top_level_matches,
+    top_level_split,
+)
 from grader.results import CheckResult, SourceRef, Status
 from grader.rubric import Problem, RefValue, ValuesCheck
 from grader.sources import problem_section
@@ -295,24 +302,7 @@ def _separate(parts: list[str]) -> list[list[str]]:
 
 def _separators(part: str) -> list[re.Match[str]]:
     """Matches of _SEPARATOR outside every group of `part`, left to right."""
-    found: list[re.Match[str]] = []
-    depth = 0
-    index = 0
-    while index < len(part):
-        char = part[index]
-        escaped = index > 0 and part[index - 1] == "\\"
-        if char in "{([" and not escaped:
-            depth += 1
-        elif char in "})]" and not escaped:
-            depth = max(depth - 1, 0)
-        elif depth == 0:
-            match = _SEPARATOR.match(part, index)
-            if match and match.end() > index:
-                found.append(match)
-                index = match.end()
-                continue
-        index += 1
-    return found
+    return top_level_matches(part, _SEPARATOR)
 
 
 def _chains(rows: list[tuple[int, str]], into: list[Equation]) -> None:
