@@ -230,6 +230,9 @@ def _chunked(pieces: list[Piece], ref_params: RefParams, exact: bool = True) -> 
     has of that shape (`exact`), or at most that (for `filled_assignments`). Pieces are kept whole
     where no choice fits (and then match nothing)."""
     need = Counter(_key(s) for _, s in ref_params)
+    have = Counter(piece.key for piece in pieces)
+    if have == need or (not exact and all(need[k] >= n for k, n in have.items())):
+        return list(pieces)  # whole pieces fit: the search below would choose no cut either
     options = [_cuts(piece, set(need)) for piece in pieces]
     chosen = _choose(options, need, exact)
     if chosen is None:
