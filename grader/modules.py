@@ -558,11 +558,12 @@ def _filled_equivalence(
                     "set to zero: your layer has no parameters for them",
                     missing=described,
                 )
+            shapes = [tuple(p.shape) for p in ref.parameters()]
             spread = list(assignment)
             for role in zero_roles:
-                mean = sum(assignment[i].array for i in by_role[role]) / len(by_role[role])
+                mean = role_mean(assignment, by_role[role], shapes)
                 for i in by_role[role]:
-                    spread[i] = Piece(f"mean of {role}", np.asarray(mean))
+                    spread[i] = Piece(f"mean of {role}", mean)
             if not _reproduces(ref, spread, outputs, xs, check):
                 continue
             merged = tuple(_describe_role(ref, r, names) for r in zero_roles)
@@ -574,6 +575,16 @@ def _filled_equivalence(
                 merged=merged,
             )
     return None
+
+
+def role_mean(
+    assignment: list[Piece], indices: list[int], shapes: list[tuple[int, ...]]
+) -> np.ndarray:
+    """The mean of a role's assigned arrays, each in its reference parameter's shape: a student's
+    (4, 256) matrix and a zero-filled (4, 256, 1, 1) weight are the same values, and added as
+    they are they would broadcast to (4, 256, 4, 256)."""
+    total = sum(np.reshape(assignment[i].array, shapes[i]) for i in indices)
+    return np.asarray(total) / len(indices)
 
 
 def _reproduces(

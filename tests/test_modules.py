@@ -511,3 +511,19 @@ def test_a_reported_shape_is_counted_exactly_however_large() -> None:
     ]
     obs = ModuleObservation(kind="module", id="p.m", stage="done", params=params)
     assert _trainable_count(obs) == 2**64 + 1
+
+
+def test_a_role_mean_keeps_the_reference_shape() -> None:
+    """A student's 1x1 conv as a (4, 256) matrix beside a zero-filled (4, 256, 1, 1) weight:
+    the mean is taken in the reference's shape (they broadcast to (4, 256, 4, 256) otherwise,
+    and the zero-filled try ended as an internal grader error)."""
+    import numpy as np
+
+    from grader.modules import role_mean
+    from grader.transplant import ZERO, Piece
+
+    matrix = np.arange(4 * 256, dtype=float).reshape(4, 256)
+    assignment = [Piece("w", matrix, source="w"), Piece(ZERO, np.zeros((4, 256, 1, 1)))]
+    mean = role_mean(assignment, [0, 1], [(4, 256, 1, 1), (4, 256, 1, 1)])
+    assert mean.shape == (4, 256, 1, 1)
+    assert np.array_equal(mean.reshape(4, 256), matrix / 2)
