@@ -156,9 +156,9 @@ class RecordingRunner:
 
 def measure_main(args: argparse.Namespace) -> None:
     """Grade once with the library, as the CLI would, and write the timings as JSON."""
-    from grader.cache import CachingRunner
     from grader.pipeline import DEFAULT_RUBRICS, GradeOptions, grade
-    from grader.sandbox import SandboxRunner
+    from grader.sandbox.cache import CachingRunner
+    from grader.sandbox.runner import SandboxRunner
 
     recorder = RecordingRunner(SandboxRunner())
     runner: Any = recorder
@@ -315,10 +315,11 @@ def start_costs(work: Path, repeats: int) -> dict[str, tuple[float, float]]:
     """What starting one probe process costs, piece by piece (sequential, medians).
 
     The bubblewrap lines use the sandbox's own bwrap arguments and environment
-    (`grader.sandbox`) around a command that only imports torch, which the module probe does
+    (`grader.sandbox.runner`) around a command that only imports torch, which the module probe does
     before its clock starts: that import is outside `ModuleObservation.seconds`.
     """
-    from grader.sandbox import Limits, bubblewrap_available, bwrap_argv, sandbox_env
+    from grader.sandbox.confinement import bubblewrap_available, bwrap_argv, sandbox_env
+    from grader.sandbox.jobs import Limits
 
     scratch = work / "bwrap-scratch"
     for folder in ("sub", "io/out", "home", "tmp"):

@@ -1,4 +1,4 @@
-"""Calibrate ``grader.curves`` thresholds on reference runs and simulated mistakes.
+"""Calibrate ``grader.judges.curves`` thresholds on reference runs and simulated mistakes.
 
 Why: a threshold that was never measured against correct and wrong submissions is a guess.  Each
 seed gives one independent "student" (own data and ``W`` draws, via ``reference.hw6.ddescent``);
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grader.curves import CurveVerdict, judge_double_descent
+from grader.judges.curves import CurveVerdict, judge_double_descent
 from reference.hw6.ddescent import (
     LAMBDA_GRID,
     METRICS,

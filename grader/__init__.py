@@ -3,10 +3,10 @@
 The pipeline, one module per stage:
 
     discover  -> find submission folders            (grader.discover)
-    ingest    -> normalised Submission with provenance (grader.ingest)
-    sandbox   -> run student code confined, get Observations (grader.sandbox, grader.probe)
-    judge     -> verdicts against the reference     (grader.judges, grader.reference)
-    report    -> rich terminal report and exports   (grader.report)
+    ingest    -> normalised Submission with provenance (grader.ingest.submission)
+    sandbox   -> run student code confined, get Observations (grader.sandbox.runner, grader.sandbox.inside.probe)
+    judge     -> verdicts against the reference     (grader.judges.basic, grader.reference)
+    report    -> rich terminal report and exports   (grader.report.terminal)
 
 `grader.pipeline.grade` strings them together through pytest (`grader.plugin`).
 """

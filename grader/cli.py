@@ -13,14 +13,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from grader import __version__
-from grader.cache import CachingRunner
 from grader.errors import GraderError, RubricError, UsageError
-from grader.exports import figure_paths, results_json, write_exports
-from grader.report import render, render_class, render_warnings
+from grader.report.exports import figure_paths, results_json, write_exports
+from grader.report.terminal import render, render_class, render_warnings
 from grader.rubric import DEFAULT_RUBRICS, load_rubric
-from grader.sandbox import WEAK_ISOLATION_WARNING, Runner, SandboxRunner
+from grader.sandbox.cache import CachingRunner
+from grader.sandbox.confinement import WEAK_ISOLATION_WARNING
+from grader.sandbox.jobs import Runner
+from grader.sandbox.runner import SandboxRunner
+from grader.sandbox.workers import prestart_runner
 from grader.template import answer_template
-from grader.workers import prestart_runner
 
 
 class ExitCode(IntEnum):

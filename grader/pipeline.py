@@ -16,11 +16,10 @@ from typing import Any
 import pytest
 import torch
 
-from grader.context import check_parts, part_id, part_points
 from grader.discover import class_homework, discover
 from grader.errors import RubricError, UsageError
-from grader.ingest import Submission, ingest
-from grader.observe import Observer
+from grader.ingest.submission import Submission, ingest
+from grader.judges.context import check_parts, part_id, part_points
 from grader.plugin import GraderPlugin, GradingSession, compile_selection
 from grader.reference import load_reference
 from grader.results import (
@@ -32,8 +31,11 @@ from grader.results import (
     submission_result,
 )
 from grader.rubric import DEFAULT_RUBRICS, Rubric, load_rubric
-from grader.sandbox import WEAK_ISOLATION_WARNING, Runner, SandboxRunner
-from grader.workers import close_runner
+from grader.sandbox.confinement import WEAK_ISOLATION_WARNING
+from grader.sandbox.jobs import Runner
+from grader.sandbox.observe import Observer
+from grader.sandbox.runner import SandboxRunner
+from grader.sandbox.workers import close_runner
 
 PYTEST_INI = Path(__file__).with_name("pytest-grader.ini")
 INTERRUPTED_WARNING = (

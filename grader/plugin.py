@@ -20,15 +20,15 @@ from typing import Any
 
 import pytest
 
-from grader.context import GradingContext, check_parts, part_id, part_points
 from grader.errors import UsageError
-from grader.ingest import Submission
-from grader.judges import judge
-from grader.observe import Observer
+from grader.ingest.submission import Submission
+from grader.judges.basic import judge
+from grader.judges.context import GradingContext, check_parts, part_id, part_points
 from grader.reference import Reference
 from grader.results import CheckResult, Status
 from grader.rubric import CustomCheck, ModuleCheck, Problem, Rubric, ScriptCheck
-from grader.sandbox import ProbeOutcome
+from grader.sandbox.jobs import ProbeOutcome
+from grader.sandbox.observe import Observer
 
 
 class CheckFailed(Exception):

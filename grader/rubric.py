@@ -1,7 +1,7 @@
 """Rubric models: what an instructor writes in `rubrics/<hw>.yaml`.
 
 The check kinds are a closed set of frozen Pydantic models discriminated by `kind`; adding a kind
-means adding one model here and one judge in `grader.judges`. Points, tolerances, partial credit
+means adding one model here and one judge in `grader.judges.basic`. Points, tolerances, partial credit
 and accepted variants live here, never in code. Invalid rubrics are reported with file, line and
 field (`load_rubric`), because an instructor fixing a rubric needs to know where to look.
 """
@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from grader.errors import RubricError
-from grader.exprs import FUNCTION_NAMES
+from grader.ingest.exprs import FUNCTION_NAMES
 
 DEFAULT_RUBRICS = Path(__file__).resolve().parent.parent / "rubrics"
 
@@ -252,7 +252,7 @@ class ModuleCheck(_CheckBase):
         return self
 
 
-#: The aspects each script analysis judges (`grader.scripts.ANALYSES` holds their judges): adding
+#: The aspects each script analysis judges (`grader.judges.script.ANALYSES` holds their judges): adding
 #: an analysis is one entry here and one table of aspect judges there.
 SCRIPT_ANALYSES: dict[str, tuple[str, ...]] = {
     "double_descent": ("runs", "fixed_curve", "tuned_curve", "figure"),  # HW6 p5
@@ -266,7 +266,7 @@ ScriptAspect = Literal[
 class ScriptCheck(_CheckBase):
     """A student script run as written in the sandbox; its globals and figures are judged.
 
-    `analysis` names the judge of the phenomenon (`grader.scripts.ANALYSES`: curves, not
+    `analysis` names the judge of the phenomenon (`grader.judges.script.ANALYSES`: curves, not
     digits); `reads` tells it which globals (or printed labels) hold what it looks at.
     """
 
@@ -410,7 +410,7 @@ class TableCheck(_CheckBase):
     """A per-row table (the VGG layer table): rows aligned by layer, every wrong cell named.
 
     Credit is per cell of the required rows (the rows of kinds not in `optional`); the judge,
-    `grader.tables`, states the policy for missing, extra, out-of-order and optional rows.
+    `grader.judges.table`, states the policy for missing, extra, out-of-order and optional rows.
     """
 
     kind: Literal["table"]

@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 import torch
 
-from grader.exprs import Expression, ExpressionError, parse_expression
+from grader.ingest.exprs import Expression, ExpressionError, parse_expression
 
 SECTION = "p5c.map"
 POSITIONS = ("first", "hidden", "last")

@@ -1,4 +1,4 @@
-"""Tests for grader.cache: a re-grade reads back exactly what the sandbox produced, or runs again.
+"""Tests for grader.sandbox.cache: a re-grade reads back exactly what the sandbox produced, or runs again.
 
 The inner runner here returns a recorded result (the cache is under test, not the sandbox: the
 real sandbox behind the cache is exercised by tests/test_cli.py's interrupted-batch test).
@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.cache import CachingRunner
-from grader.observations import ModuleObservation
-from grader.sandbox import ProbeOutcome, ProbeRequest, SandboxJob, SandboxResult
+from grader.sandbox.cache import CachingRunner
+from grader.sandbox.jobs import ProbeOutcome, ProbeRequest, SandboxJob, SandboxResult
+from grader.sandbox.observations import ModuleObservation
 
 ARRAYS = {
     "out0": np.arange(24, dtype=np.float32).reshape(2, 3, 4),

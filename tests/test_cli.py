@@ -311,7 +311,7 @@ def test_weak_isolation_is_said_before_grading(
 ) -> None:
     """Without bubblewrap the run starts with a warning naming what is not protected."""
     import grader.cli
-    from grader.sandbox import SandboxRunner
+    from grader.sandbox.runner import SandboxRunner
 
     monkeypatch.setattr(grader.cli, "SandboxRunner", lambda: SandboxRunner(use_bwrap=False))
     code = main([str(ROOT / "submissions" / "alice"), "-k", "p4a", "--cache-dir", str(tmp_path)])

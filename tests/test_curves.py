@@ -46,7 +46,7 @@ from dataclasses import FrozenInstanceError, replace
 import numpy as np
 import pytest
 
-from grader.curves import (
+from grader.judges.curves import (
     PEAK_THRESHOLD,
     CurveVerdict,
     judge_double_descent,
@@ -316,7 +316,7 @@ def _decaying(n: int = 100) -> list[float]:
 def test_training_loss_decreases_only_for_a_finite_falling_curve(
     curve: list[float], decreases: bool
 ) -> None:
-    from grader.curves import judge_training_loss
+    from grader.judges.curves import judge_training_loss
 
     assert judge_training_loss(curve).decreases is decreases
 
@@ -380,7 +380,7 @@ _TRAINING_PRINTS = "\n".join(f"epoch : {i}, train_loss : {1 / (i + 1)}" for i in
     ],
 )  # fmt: skip
 def test_printed_test_loss_is_read_in_every_common_form(printed: str, value: float) -> None:
-    from grader.curves import read_printed_value
+    from grader.judges.curves import read_printed_value
 
     reading = read_printed_value(printed + "\n", HW1_LABELS)
     assert reading.value == pytest.approx(value), reading
@@ -388,7 +388,7 @@ def test_printed_test_loss_is_read_in_every_common_form(printed: str, value: flo
 
 
 def test_last_printed_value_reads_one_label_and_never_guesses() -> None:
-    from grader.curves import last_printed_value
+    from grader.judges.curves import last_printed_value
 
     assert last_printed_value("Test MSE: tensor([0.5])", "test mse") == 0.5
     assert last_printed_value("Test MSE: tensor([0.5])", "test loss") is None
@@ -408,7 +408,7 @@ def test_last_printed_value_reads_one_label_and_never_guesses() -> None:
 )
 def test_a_wrong_test_loss_is_read_as_written(printed: str, value: float | str) -> None:
     """Read, not dismissed: the judge fails these values (not finite, outside the band)."""
-    from grader.curves import read_printed_value
+    from grader.judges.curves import read_printed_value
 
     got = read_printed_value(printed, HW1_LABELS).value
     assert got is not None
@@ -447,7 +447,7 @@ def test_a_printed_test_loss_that_cannot_be_read_is_kept_for_a_ta(
 ) -> None:
     """Printed about the test loss but not one clear value: no value, and the line, never a
     guess (a favourable number picked from several) and never "nothing printed"."""
-    from grader.curves import read_printed_value
+    from grader.judges.curves import read_printed_value
 
     reading = read_printed_value(printed + "\n", HW1_LABELS)
     assert reading.value is None, reading
@@ -468,14 +468,14 @@ def test_a_printed_test_loss_that_cannot_be_read_is_kept_for_a_ta(
     ],
 )
 def test_nothing_about_a_test_loss_is_nothing(printed: str) -> None:
-    from grader.curves import read_printed_value
+    from grader.judges.curves import read_printed_value
 
     reading = read_printed_value(printed, HW1_LABELS)
     assert reading.value is None and reading.line is None, reading
 
 
 def test_a_printed_line_is_shown_bounded_and_printable() -> None:
-    from grader.curves import MAX_EXCERPT, read_printed_value
+    from grader.judges.curves import MAX_EXCERPT, read_printed_value
 
     reading = read_printed_value("Test loss: 0.5, 0.6\x1b[0m " + "x" * 500, HW1_LABELS)
     assert reading.line is not None and len(reading.line) == MAX_EXCERPT
@@ -501,7 +501,7 @@ def test_hostile_printed_text_is_read_quickly_or_left_to_a_ta(printed: str) -> N
     quadratic blow-up, never an exception, and nothing read from it that is not one value."""
     import time
 
-    from grader.curves import read_printed_value
+    from grader.judges.curves import read_printed_value
 
     start = time.perf_counter()
     reading = read_printed_value(printed[:4000], HW1_LABELS)

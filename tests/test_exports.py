@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from grader import exports
-from grader.exports import (
+from grader.report import exports
+from grader.report.exports import (
     feedback_markdown,
     file_stems,
     grades_csv,

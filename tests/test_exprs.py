@@ -1,4 +1,4 @@
-"""Tests for grader.exprs: the safe evaluator for student formula answers.
+"""Tests for grader.ingest.exprs: the safe evaluator for student formula answers.
 
 The reference closed form here (HW6 p2, Var y_L) is written as plain Python in `_reference`,
 independently of the evaluator, so the equivalence tests compare the evaluator with Python
@@ -15,8 +15,8 @@ import random
 import numpy as np
 import pytest
 
-from grader import exprs
-from grader.exprs import (
+from grader.ingest import exprs
+from grader.ingest.exprs import (
     Expression,
     ExpressionError,
     StepBudget,

@@ -145,8 +145,8 @@ def test_template_lists_every_answer_key() -> None:
 
 # --- the test-loss aspect against a recorded observation (the judge alone) -------------------
 def _recorded(losses: list[float] | None, printed: str) -> Any:
-    from grader.observations import GlobalInfo, Printed, ScriptObservation
-    from grader.scripts import Ran
+    from grader.judges.script import Ran
+    from grader.sandbox.observations import GlobalInfo, Printed, ScriptObservation
 
     globals_ = [GlobalInfo(name="losses", defined=losses is not None, type="list")]
     obs = ScriptObservation(
@@ -173,8 +173,8 @@ def test_a_printed_test_loss_counts_only_from_a_run_that_trained(
 ) -> None:
     from types import SimpleNamespace
 
+    from grader.judges.script import _test_loss
     from grader.reference import load_reference
-    from grader.scripts import _test_loss
 
     rubric = load_rubric(ROOT / "rubrics" / "hw1.yaml")
     check = next(c for c in rubric.problem("p1").checks if c.id == "script")
@@ -187,8 +187,8 @@ def _judge_printed(losses: list[float] | None, printed: str) -> Any:
     """The test-loss aspect of hw1's rubric on a recorded run that printed ``printed``."""
     from types import SimpleNamespace
 
+    from grader.judges.script import _test_loss
     from grader.reference import load_reference
-    from grader.scripts import _test_loss
 
     rubric = load_rubric(ROOT / "rubrics" / "hw1.yaml")
     check = next(c for c in rubric.problem("p1").checks if c.id == "script")
@@ -359,11 +359,11 @@ def hw1() -> tuple[Any, Any]:
 
 def _judged(hw1: tuple[Any, Any], problem_id: str, check_id: str, value: Any) -> CheckResult:
     """The real rubric's check and reference, one in-memory answer-sheet answer."""
-    from grader.context import GradingContext
-    from grader.ingest import Answer, Submission
-    from grader.judges import judge
-    from grader.observe import Observer
+    from grader.ingest.submission import Answer, Submission
+    from grader.judges.basic import judge
+    from grader.judges.context import GradingContext
     from grader.results import SourceRef
+    from grader.sandbox.observe import Observer
 
     rubric, reference = hw1
     problem = rubric.problem(problem_id)
@@ -432,7 +432,7 @@ def test_p5c_tanh_padded_with_loops_is_refused_by_the_step_budget(
     """Under exprs.MAX_STEPS at each point, over the answer's budget at all of them (the real
     budget stops such an answer after seconds instead of half a minute: smaller here, to be
     quick)."""
-    from grader import judges
+    from grader.judges import basic as judges
 
     monkeypatch.setattr(judges, "FORMULA_STEPS_PER_SAMPLE", 1_000)
     padded = "2*sigmoid(2*z) - 1 + " + _padding(40, 2)
@@ -492,7 +492,7 @@ def test_a_long_map_without_loops_is_still_judged(map_report: GradeReport) -> No
 
 def _with_plotted_loss(ran: Any, curve: list[float]) -> Any:
     """``ran`` with a figure of ``curve`` on axes labelled 'Loss', as a script's plot records it."""
-    from grader.observations import AxesInfo, FigureInfo, SeriesInfo
+    from grader.sandbox.observations import AxesInfo, FigureInfo, SeriesInfo
 
     series = SeriesInfo(key="fig1.ax0.line0", kind="line", label="train", length=len(curve))
     ran.obs.figures.append(
@@ -521,7 +521,7 @@ def test_a_loss_list_reused_after_training_does_not_hide_the_plotted_curve(
 ) -> None:
     from types import SimpleNamespace
 
-    from grader.scripts import _loss_decreases
+    from grader.judges.script import _loss_decreases
 
     rubric = load_rubric(ROOT / "rubrics" / "hw1.yaml")
     check = next(c for c in rubric.problem("p1").checks if c.id == "script")
@@ -534,7 +534,7 @@ def test_a_loss_list_reused_after_training_does_not_hide_the_plotted_curve(
 # --- the training figure and curve when nothing says 'loss' (judge alone, recorded runs) -------
 def _with_drawn(ran: Any, x: list[float], y: list[float], title: str = "Training") -> Any:
     """``ran`` with one line (x, y) drawn on axes titled ``title``, labelled nothing else."""
-    from grader.observations import AxesInfo, FigureInfo, SeriesInfo
+    from grader.sandbox.observations import AxesInfo, FigureInfo, SeriesInfo
 
     key = f"fig{len(ran.obs.figures)}.ax0.line0"
     series = SeriesInfo(key=key, kind="line", label="_child0", length=len(y))
@@ -568,7 +568,7 @@ def test_an_unlabelled_loss_figure_is_recognised_by_its_data(
 ) -> None:
     from types import SimpleNamespace
 
-    from grader.scripts import _loss_decreases, _training_figure
+    from grader.judges.script import _loss_decreases, _training_figure
 
     rubric = load_rubric(ROOT / "rubrics" / "hw1.yaml")
     check = next(c for c in rubric.problem("p1").checks if c.id == "script")
@@ -588,7 +588,7 @@ def test_a_list_of_loss_tensors_is_read_as_numbers() -> None:
     and the probe used to crash after the run (losing the figures) instead of reading them."""
     import torch
 
-    from grader.probe import _describe_global
+    from grader.sandbox.inside.probe import _describe_global
 
     w = torch.ones(1, requires_grad=True)
     namespace = {"losses": [(w * v).sum() for v in (3.0, 2.0, 1.0)], "bad": [object()]}

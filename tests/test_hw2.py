@@ -26,15 +26,15 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from grader.exports import feedback_markdown, grades_csv, gradescope_results, results_json
-from grader.pipeline import GradeOptions, grade
-from grader.quantities import (
+from grader.judges.values import (
     agreement,
     equations,
     normalise_lhs,
     parse_written,
 )
-from grader.report import render_submission, render_summary
+from grader.pipeline import GradeOptions, grade
+from grader.report.exports import feedback_markdown, grades_csv, gradescope_results, results_json
+from grader.report.terminal import render_submission, render_summary
 from grader.results import CheckResult, GradeReport, Status, SubmissionResult
 from reference.hw2 import q2_values
 

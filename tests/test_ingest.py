@@ -1,4 +1,4 @@
-"""Tests for grader.ingest: answer sheets with line provenance, and classes found by AST.
+"""Tests for grader.ingest.submission: answer sheets with line provenance, and classes found by AST.
 
 Submissions are written to `tmp_path` (or read from `tests/data/hw6`). Expected line numbers
 are looked up in the text the test wrote (`_line_of`), so each assertion says which line a
@@ -13,7 +13,7 @@ from textwrap import dedent
 
 import pytest
 
-from grader.ingest import ANSWER_SHEET, CodeUnit, Submission, find_class, ingest
+from grader.ingest.submission import ANSWER_SHEET, CodeUnit, Submission, find_class, ingest
 
 DATA = Path(__file__).resolve().parent / "data" / "hw6"
 

@@ -1,4 +1,4 @@
-"""Tests for grader.judges: number, choice, formula and manual checks, in process.
+"""Tests for grader.judges.basic: number, choice, formula and manual checks, in process.
 
 Each test builds a `GradingContext` around an in-memory `Submission` (answers only, no files) and
 the real HW6 rubric and reference, or `reference=None` as in a student's self-check, where checks
@@ -15,11 +15,10 @@ from typing import Any
 
 import pytest
 
-from grader.context import GradingContext
 from grader.errors import AnswerSheetError
-from grader.exprs import StepBudget, parse_expression
-from grader.ingest import Answer, Submission
-from grader.judges import (
+from grader.ingest.exprs import StepBudget, parse_expression
+from grader.ingest.submission import Answer, Submission
+from grader.judges.basic import (
     FORMULA_STEPS_PER_SAMPLE,
     judge,
     judge_choice,
@@ -29,7 +28,7 @@ from grader.judges import (
     parse_number,
     sample_points,
 )
-from grader.observe import Observer
+from grader.judges.context import GradingContext
 from grader.reference import Reference, load_reference
 from grader.results import CheckResult, SourceRef, Status
 from grader.rubric import (
@@ -41,6 +40,7 @@ from grader.rubric import (
     Rubric,
     load_rubric,
 )
+from grader.sandbox.observe import Observer
 
 ROOT = Path(__file__).resolve().parent.parent
 HW6 = ROOT / "rubrics" / "hw6.yaml"

@@ -1,8 +1,8 @@
-"""Tests for grader.latex: LaTeX/unicode formulas -> grader.exprs expressions, and locating them.
+"""Tests for grader.ingest.latex: LaTeX/unicode formulas -> grader.ingest.exprs expressions, and locating them.
 
 Every conversion is checked *numerically* against the HW6 p2 reference written out in plain
-Python (`_reference`, independent of the converter and of grader.exprs), at random widths, and
-every successful conversion must be accepted by `grader.exprs.parse_expression`, the evaluator
+Python (`_reference`, independent of the converter and of grader.ingest.exprs), at random widths, and
+every successful conversion must be accepted by `grader.ingest.exprs.parse_expression`, the evaluator
 the grader really uses. Wrong formulas must convert and evaluate differently; formulas the
 converter cannot read with confidence must raise `LatexError`, never anything else.
 """
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import latex
-from grader.exprs import ExpressionError, parse_expression
-from grader.latex import (
+from grader.ingest import latex
+from grader.ingest.exprs import ExpressionError, parse_expression
+from grader.ingest.latex import (
     MEAN,
     VARIANCE,
     LatexError,
@@ -25,7 +25,7 @@ from grader.latex import (
     find_formulas,
     latex_to_python,
 )
-from grader.writeup import find_sections, section_text
+from grader.ingest.writeup import find_sections, section_text
 
 DATA = Path(__file__).resolve().parent / "data" / "writeups"
 SEED_000 = DATA / "seeds" / "000_15d5dac498a59869.txt"

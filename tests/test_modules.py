@@ -500,8 +500,8 @@ def test_a_folder_of_scenarios_with_notes_is_a_class() -> None:
 def test_a_reported_shape_is_counted_exactly_however_large() -> None:
     """A shape is what the probe reports, so the count must not wrap: with np.prod, shape
     [2**32, 2**32] counted 0 parameters, and a shape could be chosen to wrap onto any count."""
-    from grader.modules import _trainable_count
-    from grader.observations import ModuleObservation, ParamInfo
+    from grader.judges.module import _trainable_count
+    from grader.sandbox.observations import ModuleObservation, ParamInfo
 
     params = [
         ParamInfo(name="w", shape=[2**32, 2**32], tensor=0),
@@ -519,8 +519,8 @@ def test_a_role_mean_keeps_the_reference_shape() -> None:
     and the zero-filled try ended as an internal grader error)."""
     import numpy as np
 
-    from grader.modules import role_mean
-    from grader.transplant import ZERO, Piece
+    from grader.judges.module import role_mean
+    from grader.judges.transplant import ZERO, Piece
 
     matrix = np.arange(4 * 256, dtype=float).reshape(4, 256)
     assignment = [Piece("w", matrix, source="w"), Piece(ZERO, np.zeros((4, 256, 1, 1)))]

@@ -1,4 +1,4 @@
-"""Tests for grader.notebook: notebooks read with `json`, cells laid out as one text.
+"""Tests for grader.ingest.notebook: notebooks read with `json`, cells laid out as one text.
 
 The sample notebook (tests/data/writeups/hw6_notebook.ipynb) answers HW6 in markdown cells and
 code cells: the class in one cell, the ddescent script spread over three cells, an IPython magic,
@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from grader import notebook
-from grader.exprs import parse_expression
-from grader.latex import VARIANCE, find_final_formula, latex_to_python
-from grader.notebook import NotebookError, notebook_code_blocks, read_notebook
-from grader.writeup import (
+from grader.ingest import notebook
+from grader.ingest.exprs import parse_expression
+from grader.ingest.latex import VARIANCE, find_final_formula, latex_to_python
+from grader.ingest.notebook import NotebookError, notebook_code_blocks, read_notebook
+from grader.ingest.writeup import (
     assemble_class,
     assemble_script,
     detect_homework,

@@ -1,4 +1,4 @@
-"""Tests for grader.observations' array reader: what a probe's packed arrays may and may not hold.
+"""Tests for grader.sandbox.observations' array reader: what a probe's packed arrays may and may not hold.
 
 The hostile cases through the whole sandbox path are in tests/test_sandbox.py; these pin the
 reader itself, on files written as the probe writes them, and on hand-broken ones.
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.observations import read_packed, write_packed
+from grader.sandbox.observations import read_packed, write_packed
 
 ARRAYS = {
     "c_order": np.arange(24, dtype=np.float32).reshape(2, 3, 4),
@@ -41,7 +41,8 @@ def test_the_probe_writes_the_same_format(tmp_path: Path) -> None:
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
-        "probe_copy", Path(__file__).resolve().parents[1] / "grader" / "probe.py"
+        "probe_copy",
+        Path(__file__).resolve().parents[1] / "grader" / "sandbox" / "inside" / "probe.py",
     )
     assert spec is not None and spec.loader is not None
     probe = importlib.util.module_from_spec(spec)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.observations import ExceptionInfo, ModuleObservation, ScriptObservation
 from grader.plugin import code_failed
-from grader.sandbox import ProbeOutcome
+from grader.sandbox.jobs import ProbeOutcome
+from grader.sandbox.observations import ExceptionInfo, ModuleObservation, ScriptObservation
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.exprs import parse_expression
+from grader.ingest.exprs import parse_expression
 from grader.rubric import ValuesCheck, load_rubric
 from reference.hw2 import (
     INITIAL,

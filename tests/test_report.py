@@ -1,10 +1,10 @@
-"""Tests for grader.report: what the terminal shows of a check."""
+"""Tests for grader.report.terminal: what the terminal shows of a check."""
 
 from __future__ import annotations
 
 from rich.console import Console
 
-from grader.report import MAX_DETAILS, _check_lines, render_class, render_summary
+from grader.report.terminal import MAX_DETAILS, _check_lines, render_class, render_summary
 from grader.results import CheckResult, GradeReport, ProblemResult, Status, SubmissionResult
 
 

@@ -40,24 +40,16 @@ import numpy as np
 import pytest
 import torch
 
-import grader.sandbox
-from grader.observations import MAX_ARRAY_BYTES, ModuleObservation
-from grader.sandbox import (
-    STARTUP_S,
-    Limits,
-    ProbeOutcome,
-    ProbeRequest,
-    SandboxJob,
-    SandboxResult,
-    SandboxRunner,
-    bubblewrap_available,
-    copy_submission,
-    read_outcome,
-)
+import grader.sandbox.runner
+from grader.sandbox.confinement import STARTUP_S, bubblewrap_available
+from grader.sandbox.exchange import copy_submission, read_outcome
+from grader.sandbox.jobs import Limits, ProbeOutcome, ProbeRequest, SandboxJob, SandboxResult
+from grader.sandbox.observations import MAX_ARRAY_BYTES, ModuleObservation
+from grader.sandbox.runner import SandboxRunner
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE_FILE = REPO / "reference" / "hw6" / "p4_stm.py"
-GRADER_SOURCE = Path(grader.sandbox.__file__).resolve()
+GRADER_SOURCE = Path(grader.sandbox.runner.__file__).resolve()
 
 BWRAP = bubblewrap_available()
 BWRAP_SKIP_REASON = (
@@ -229,7 +221,7 @@ def normal_run(
 
 def expected_normal() -> dict[str, np.ndarray]:
     """The same module built here and given the probe's fresh weights: what the arrays must hold."""
-    from grader.probe import _reinitialise
+    from grader.sandbox.inside.probe import _reinitialise
 
     holder = torch.nn.Module()
     holder.w = torch.nn.Parameter(torch.full((3,), 0.5))
@@ -1043,7 +1035,7 @@ def test_the_sandbox_root_and_dev_are_read_only(tmp_path: Path, warm: bool) -> N
     """
     import sys
 
-    from grader.sandbox import bwrap_argv
+    from grader.sandbox.confinement import bwrap_argv
 
     for name in ("sub", "io", "io/out"):
         (tmp_path / name).mkdir(parents=True, exist_ok=True)

@@ -21,13 +21,10 @@ from typing import Any
 
 import pytest
 
-from grader.context import GradingContext
-from grader.ingest import ingest
-from grader.judges import judge, parse_number
-from grader.reference import load_reference
-from grader.results import CheckResult, Status
-from grader.rubric import TableCheck, load_rubric
-from grader.tables import (
+from grader.ingest.submission import ingest
+from grader.judges.basic import judge, parse_number
+from grader.judges.context import GradingContext
+from grader.judges.table import (
     Layer,
     StudentTable,
     align,
@@ -38,6 +35,9 @@ from grader.tables import (
     parse_shape,
     table_from_sheet,
 )
+from grader.reference import load_reference
+from grader.results import CheckResult, Status
+from grader.rubric import TableCheck, load_rubric
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "hw2-q6"
@@ -240,7 +240,7 @@ def test_counts_abbreviated_to_one_digit_are_for_a_ta(cell: str) -> None:
     ],
 )
 def test_rows_given_as_tables_take_the_right_keys(row: dict[str, Any], cells: tuple) -> None:
-    from grader.tables import _from_mapping
+    from grader.judges.table import _from_mapping
 
     assert _from_mapping(row, list(RUBRIC.problem("q6").checks[0].columns)) == cells
 

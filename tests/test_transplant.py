@@ -20,10 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grader.observations import ParamInfo
-from grader.probe import _record_parameters
-from grader.rubric import ModuleCheck
-from grader.transplant import (
+from grader.judges.transplant import (
     ZERO,
     Piece,
     by_shape_order,
@@ -32,6 +29,9 @@ from grader.transplant import (
     student_pieces,
     transplant_weights,
 )
+from grader.rubric import ModuleCheck
+from grader.sandbox.inside.probe import _record_parameters
+from grader.sandbox.observations import ParamInfo
 from reference.hw6 import STMConvLayer
 
 PATHS, WIDTH, CHANNELS = 32, 4, 256

@@ -24,19 +24,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.ingest import ingest
-from grader.observe import Observer
+from grader.ingest.submission import ingest
 from grader.pipeline import GradeOptions, grade
 from grader.rubric import ModuleCheck, load_rubric
-from grader.sandbox import (
-    Limits,
-    ProbeOutcome,
-    ProbeRequest,
-    SandboxJob,
-    SandboxResult,
-    SandboxRunner,
-    bubblewrap_available,
-)
+from grader.sandbox.confinement import bubblewrap_available
+from grader.sandbox.jobs import Limits, ProbeOutcome, ProbeRequest, SandboxJob, SandboxResult
+from grader.sandbox.observe import Observer
+from grader.sandbox.runner import SandboxRunner
 
 REPO = Path(__file__).resolve().parent.parent
 INPUTS = {"x0": np.ones((2, 3), np.float32), "g0": np.ones((2, 3))}
@@ -487,7 +481,9 @@ def _probe_module() -> Any:
     """probe.py as a module (it imports nothing from the grader: it runs alone in the sandbox)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("probe_for_test", REPO / "grader" / "probe.py")
+    spec = importlib.util.spec_from_file_location(
+        "probe_for_test", REPO / "grader" / "sandbox" / "inside" / "probe.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -524,7 +520,7 @@ def test_mount_points_are_read_from_mountinfo() -> None:
 def test_the_removal_retry_works_whatever_call_failed(tmp_path: Path) -> None:
     """rmtree reports os.open or os.scandir failures (a student's mode-000 folder) to its error
     handler too: repeating those with the path alone was a TypeError that crashed the tidy-up."""
-    from grader.workers import _forcing
+    from grader.sandbox.workers import _forcing
 
     locked = tmp_path / "locked" / "inner"
     locked.mkdir(parents=True)

@@ -1,4 +1,4 @@
-"""Tests for grader.writeup: code, sections and answers from writeups converted from PDF.
+"""Tests for grader.ingest.writeup: code, sections and answers from writeups converted from PDF.
 
 Two kinds of data: the real seeds, copied as-is into tests/data/writeups/seeds/ (000 and 002 are
 HW6 writeups, 001 is HW1, 004 is another course's HW2), where each assertion is what a careful TA
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import writeup
-from grader.writeup import (
+from grader.ingest import writeup
+from grader.ingest.writeup import (
     AssembledSource,
     CodeBlock,
     assemble_class,
@@ -144,7 +144,7 @@ def test_seed_000_ddescent_joined_with_a_warning_about_the_page_break() -> None:
 
 def test_seed_000_p2_mean_and_variance_are_located() -> None:
     """(The variance converts and is numerically wrong: tests/test_latex.py.)"""
-    from grader.latex import MEAN, VARIANCE, find_final_formula
+    from grader.ingest.latex import MEAN, VARIANCE, find_final_formula
 
     text, first = _section(_read(SEED_000), "2")
     assert find_final_formula(text, MEAN, first) == ("0", 41)

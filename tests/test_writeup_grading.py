@@ -29,13 +29,15 @@ from pathlib import Path
 
 import pytest
 
-from grader.ingest import ingest
-from grader.observe import plan_module
+from grader.ingest.submission import ingest
+from grader.judges.sources import code_hash, document_answer, ensure_class, locator, problem_label
 from grader.pipeline import GradeOptions, grade
 from grader.results import CheckResult, GradeReport, Status, SubmissionResult
 from grader.rubric import ModuleCheck, load_rubric
-from grader.sandbox import SandboxJob, SandboxResult, SandboxRunner, write_extra_files
-from grader.sources import code_hash, document_answer, ensure_class, locator, problem_label
+from grader.sandbox.exchange import write_extra_files
+from grader.sandbox.jobs import SandboxJob, SandboxResult
+from grader.sandbox.observe import plan_module
+from grader.sandbox.runner import SandboxRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "writeups-graded"

@@ -49,7 +49,9 @@ import torch
 
 from grader.pipeline import GradeOptions, grade
 from grader.results import GradeReport, Status, SubmissionResult
-from grader.sandbox import Limits, SandboxJob, SandboxResult, SandboxRunner, bubblewrap_available
+from grader.sandbox.confinement import bubblewrap_available
+from grader.sandbox.jobs import Limits, SandboxJob, SandboxResult
+from grader.sandbox.runner import SandboxRunner
 
 HERE = Path(__file__).resolve().parent
 HOSTILE = HERE / "submissions"
@@ -634,7 +636,13 @@ def test_comparison_patches_took_effect_inside(attack: AttackRun) -> None:
 def test_grader_modules_cannot_be_imported_or_read(attack: AttackRun) -> None:
     report = attack.reports("patch_builtins")
     imports = report["imports"]
-    for name in ("grader", "grader.judges", "grader.modules", "reference", "reference.hw6.p4_stm"):
+    for name in (
+        "grader",
+        "grader.judges.basic",
+        "grader.judges.module",
+        "reference",
+        "reference.hw6.p4_stm",
+    ):
         assert imports[name] in ("ModuleNotFoundError", "FileNotFoundError", "ImportError"), (
             f"{name} imported inside the sandbox: {imports[name]}"
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from grader.observations import ExceptionInfo
+from grader.sandbox.observations import ExceptionInfo
 
 HINTS: tuple[tuple[str, str], ...] = (
     (

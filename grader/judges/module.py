@@ -2,7 +2,7 @@
 
 The sandbox reports what the class did (parameters as arrays, outputs on the grader's inputs,
 gradients); this module compares that with the reference in the grader's process. The weight
-transplant (`grader.transplant`) lets the reference compute, with the student's own weights,
+transplant (`grader.judges.transplant`) lets the reference compute, with the student's own weights,
 what a correct layer would have output; equality on fresh random inputs is the verdict.
 """
 
@@ -14,14 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from grader.context import GradingContext, Verdict, part_points, result
-from grader.ingest import CodeUnit
-from grader.observations import ExceptionInfo, ModuleObservation
-from grader.observe import ModuleTarget, probe_id
-from grader.results import CheckResult, SourceRef, Status
-from grader.rubric import ModuleCheck, Problem
-from grader.sources import Locator, describe_crash, locator, missing
-from grader.transplant import (
+from grader.ingest.submission import CodeUnit
+from grader.judges.context import GradingContext, Verdict, part_points, result
+from grader.judges.sources import Locator, describe_crash, locator, missing
+from grader.judges.transplant import (
     Piece,
     candidate_assignments,
     filled_assignments,
@@ -30,6 +26,10 @@ from grader.transplant import (
     student_pieces,
     transplant_weights,
 )
+from grader.results import CheckResult, SourceRef, Status
+from grader.rubric import ModuleCheck, Problem
+from grader.sandbox.observations import ExceptionInfo, ModuleObservation
+from grader.sandbox.observe import ModuleTarget, probe_id
 
 
 @dataclass(frozen=True)

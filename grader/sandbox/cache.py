@@ -27,15 +27,10 @@ import numpy as np
 from pydantic import ValidationError
 
 from grader import __version__
-from grader.observations import OBSERVATION, read_packed, write_packed
-from grader.sandbox import (
-    PROBE_SCRIPT,
-    ProbeOutcome,
-    Runner,
-    SandboxJob,
-    SandboxResult,
-    iter_submission_files,
-)
+from grader.ingest.files import iter_submission_files
+from grader.sandbox.exchange import PROBE_SCRIPT
+from grader.sandbox.jobs import ProbeOutcome, Runner, SandboxJob, SandboxResult
+from grader.sandbox.observations import OBSERVATION, read_packed, write_packed
 
 CACHE_FORMAT = 3  # 2: packed arrays; 3: observations in their own JSON files
 

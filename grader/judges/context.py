@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.ingest import Submission
-from grader.observe import Observer
+from grader.ingest.submission import Submission
 from grader.reference import Reference
 from grader.results import CheckResult, SourceRef, Status
 from grader.rubric import ModuleCheck, Rubric, ScriptCheck
+from grader.sandbox.observe import Observer
 
 # What an aspect judge returns: status, message, details, hint, and where to point the student.
 Verdict = tuple[Status, str, list[str], str | None, SourceRef | None]

@@ -14,10 +14,17 @@ from pathlib import PurePosixPath
 
 import numpy as np
 
-from grader.ingest import ClassLookup, Submission, find_class
+from grader.ingest.submission import ClassLookup, Submission, find_class
+from grader.judges.sources import code_hash, ensure_class, ensure_script
 from grader.rubric import ModuleCheck, Problem, Rubric, ScriptCheck
-from grader.sandbox import Limits, ProbeOutcome, ProbeRequest, Runner, SandboxJob, SandboxResult
-from grader.sources import code_hash, ensure_class, ensure_script
+from grader.sandbox.jobs import (
+    Limits,
+    ProbeOutcome,
+    ProbeRequest,
+    Runner,
+    SandboxJob,
+    SandboxResult,
+)
 
 STARTUP_ALLOWANCE_S = 30.0
 

@@ -3,13 +3,13 @@
 Why a reader of our own: a notebook is untrusted JSON, and all the grader needs from it is the
 cell sources in order. The `json` module does that with bounded work and no extra dependency;
 nothing in the notebook is executed or imported here (code runs only in the sandbox, after
-assembly by `grader.writeup.assemble_class` / `assemble_script`).
+assembly by `grader.ingest.writeup.assemble_class` / `assemble_script`).
 
 Line numbers. A notebook has no file lines a student can look up, so the cells are laid out in
 one *flattened text* (`NotebookDocument.text`): markdown cells as they are, each code cell inside
 a ```python fence, cells separated by a blank line. Every code line therefore has a unique
 number in that text (a running count), `find_sections` / the answer extractors of
-`grader.writeup` work on the text unchanged, and `NotebookDocument.locate(line)` turns any such
+`grader.ingest.writeup` work on the text unchanged, and `NotebookDocument.locate(line)` turns any such
 number back into what the student sees: "cell 3, line 2" (`describe`).
 """
 
@@ -19,7 +19,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from grader.writeup import CodeBlock
+from grader.ingest.writeup import CodeBlock
 
 __all__ = [
     "Cell",

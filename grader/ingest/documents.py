@@ -1,11 +1,11 @@
 """Writeups and notebooks as the grader holds them, and the sources generated from them.
 
-Why a module of its own: `grader.ingest` reads these files (it needs the types for `Submission`)
-and `grader.sources` builds modules and answers from them (it needs `Submission`); keeping the
+Why a module of its own: `grader.ingest.submission` reads these files (it needs the types for `Submission`)
+and `grader.judges.sources` builds modules and answers from them (it needs `Submission`); keeping the
 plain data here lets both import it without a cycle. Nothing here runs student code.
 
 Line numbers. A writeup line is a line of the file as the student's editor shows it. A notebook
-has no such lines: its cells are laid out in one flattened text (`grader.notebook`), and
+has no such lines: its cells are laid out in one flattened text (`grader.ingest.notebook`), and
 `Document.describe` turns a line of that text into "analysis.ipynb, cell 3, line 2".
 """
 
@@ -13,9 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from grader.notebook import NotebookDocument, NotebookError, read_notebook
+from grader.ingest.notebook import NotebookDocument, NotebookError, read_notebook
+from grader.ingest.writeup import (
+    CodeBlock,
+    Section,
+    extract_code_blocks,
+    find_sections,
+    split_lines,
+)
 from grader.results import SourceRef
-from grader.writeup import CodeBlock, Section, extract_code_blocks, find_sections, split_lines
 
 WRITEUP_SUFFIXES = frozenset({".md", ".txt", ".markdown"})
 NOTEBOOK_SUFFIX = ".ipynb"

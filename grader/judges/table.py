@@ -31,7 +31,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.exprs import ExpressionError, parse_expression
+from grader.ingest.exprs import ExpressionError, parse_expression
 from grader.results import CheckResult, SourceRef, Status
 from grader.rubric import TableCheck, TableColumn
 
@@ -731,7 +731,7 @@ def _verdict(
 def _result(
     check: TableCheck, part: str | None, status: Status, score: float, message: str, **extra: Any
 ) -> CheckResult:
-    # as grader.context.result; not imported, since grader.sources (which context's observer
+    # as grader.judges.context.result; not imported, since grader.judges.sources (which context's observer
     # imports) imports this module
     return CheckResult(
         id=f"{check.id}.{part}" if part else check.id,

@@ -1,8 +1,8 @@
-"""Turn formulas written in LaTeX (or unicode math) into expressions `grader.exprs` evaluates.
+"""Turn formulas written in LaTeX (or unicode math) into expressions `grader.ingest.exprs` evaluates.
 
 Why: students answer symbolic questions (HW6 p2: the variance of y_L) in their writeup as
 LaTeX, e.g. ``\\frac{1}{3^L} + \\sum_{i=0}^{L-1} \\frac{1}{n_i}\\frac{1}{3^{L-i}}``. The grader
-compares formula answers numerically (`grader.exprs`), so the LaTeX is translated into that
+compares formula answers numerically (`grader.ingest.exprs`), so the LaTeX is translated into that
 evaluator's Python subset: ``\\frac`` -> ``/``, ``^`` -> ``**``, ``n_i`` -> ``n[i]`` for list
 variables, ``\\sum_{i=0}^{L-1}`` -> ``sum(... for i in range(0, (L-1)+1))``, implicit products
 -> ``*``.
@@ -11,7 +11,7 @@ The translator is deliberately strict: any symbol it cannot place (an unknown le
 ``\\mathbb{E}``, a ``\\text{Var}``, an index on a number, an ambiguous ``3^10``) raises
 `LatexError`, because a wrong guess would fail a student for our parser's mistake; the grader turns
 the error into a pending TA item. The output is always checked with
-`grader.exprs.parse_expression` before it is returned.
+`grader.ingest.exprs.parse_expression` before it is returned.
 
 `find_formulas` / `find_final_formula` locate the student's final (boxed, else last) formula in a
 section of a writeup.
@@ -25,8 +25,8 @@ import keyword
 import re
 from dataclasses import dataclass
 
-from grader.exprs import ExpressionError, parse_expression
-from grader.writeup import scan_fences, split_lines
+from grader.ingest.exprs import ExpressionError, parse_expression
+from grader.ingest.writeup import scan_fences, split_lines
 
 __all__ = [
     "MEAN",
@@ -656,7 +656,7 @@ _LIST_FUNCTIONS = frozenset({"len", "sum", "min", "max", "prod"})
 
 
 def latex_to_python(tex: str, variables: dict[str, str]) -> str:
-    """Translate a LaTeX/unicode formula into a `grader.exprs` expression over `variables`.
+    """Translate a LaTeX/unicode formula into a `grader.ingest.exprs` expression over `variables`.
 
     `variables` maps each answer variable to its rubric kind ({"L": "int", "n": "int_list"});
     list kinds take subscripts as indices (n_i, n_{l-1} -> n[i], n[l-1]). Bound variables of sums

@@ -4,7 +4,7 @@ Only parsing happens here (TOML, Python's `ast`, JSON, text): no student code is
 answer and every class remembers its file and line so the report can point the student at their
 own text. Writeups (.md/.txt, e.g. a PDF converted to markdown) and notebooks (.ipynb) are read
 into `Submission.documents`; what the rubric asks of them (a class, a script, an answer) is only
-known once the rubric is, so `grader.sources` builds those on demand: generated modules land in
+known once the rubric is, so `grader.judges.sources` builds those on demand: generated modules land in
 `Submission.generated`, their classes in `classes` (with `origin`), document answers in
 `document_answers`. A folder without an answer sheet gets its homework from its content
 (`detect_homework`, confirmed by the rubrics' class and script names).
@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.documents import (
+from grader.errors import AnswerSheetError, RubricError
+from grader.ingest.documents import (
     NOTEBOOK_SUFFIX,
     PRECEDENCE,
     Document,
@@ -29,16 +30,15 @@ from grader.documents import (
     is_writeup,
     read_document,
 )
-from grader.errors import AnswerSheetError, RubricError
+from grader.ingest.files import iter_submission_files
+from grader.ingest.writeup import detect_homework
 from grader.results import SourceRef
 from grader.rubric import ModuleCheck, ScriptCheck, load_rubric
-from grader.sandbox import iter_submission_files
-from grader.writeup import detect_homework
 
 ANSWER_SHEET = "answers.toml"
 MAX_SOURCE_BYTES = 2 * 2**20
 MODULE_BASES = {"Module", "nn.Module", "torch.nn.Module"}
-RUBRICS_DIR = Path(__file__).resolve().parent.parent / "rubrics"
+RUBRICS_DIR = Path(__file__).resolve().parents[2] / "rubrics"
 HOMEWORK_CONFIDENCE = 0.6  # detect_homework: a title ("HW 6") or two rubric fingerprints
 
 
@@ -98,7 +98,7 @@ class Submission:
     parse_problems: list[ParseProblem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     documents: list[Document] = field(default_factory=list)  # notebooks first, then writeups
-    # Built on demand by grader.sources (keyed by sandbox path / rubric answer key / symbol):
+    # Built on demand by grader.judges.sources (keyed by sandbox path / rubric answer key / symbol):
     generated: dict[str, GeneratedSource] = field(default_factory=dict)
     document_answers: dict[str, Answer] = field(default_factory=dict)
     unassembled: dict[str, str] = field(default_factory=dict)  # symbol -> why not built

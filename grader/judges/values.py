@@ -30,11 +30,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from grader.context import GradingContext, needs_reference, result
-from grader.documents import Document
-from grader.exprs import ExpressionError, parse_expression
-from grader.ingest import ANSWER_SHEET, Answer
-from grader.latex import (
+from grader.ingest.documents import Document
+from grader.ingest.exprs import ExpressionError, parse_expression
+from grader.ingest.latex import (
     DISPLAY_MATH,
     INLINE_MATH,
     balanced_group,
@@ -42,10 +40,12 @@ from grader.latex import (
     top_level_matches,
     top_level_split,
 )
+from grader.ingest.submission import ANSWER_SHEET, Answer
+from grader.ingest.writeup import scan_fences, split_lines
+from grader.judges.context import GradingContext, needs_reference, result
+from grader.judges.sources import problem_section
 from grader.results import CheckResult, SourceRef, Status
 from grader.rubric import Problem, RefValue, ValuesCheck
-from grader.sources import problem_section
-from grader.writeup import scan_fences, split_lines
 
 MAX_VALUE_CHARS = 200
 

@@ -9,7 +9,7 @@ and the answers are sentences, LaTeX and tables. This module turns such text int
 - `AssembledSource`s: a module the sandbox can import (`assemble_class`) or run
   (`assemble_script`), with a line map back to the writeup,
 - `Section`s found from the problem headings the student used,
-- answer candidates: numbers, choices stated in prose, tables (formulas: `grader.latex`).
+- answer candidates: numbers, choices stated in prose, tables (formulas: `grader.ingest.latex`).
 
 Everything here is a pure function over text: nothing is imported from the student and nothing
 is executed (only `ast.parse`). Every public function is total: any string is accepted, work is

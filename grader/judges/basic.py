@@ -14,19 +14,22 @@ from typing import Any
 
 import numpy as np
 
-from grader.context import GradingContext, needs_reference, result
-from grader.exprs import (
+from grader.ingest.exprs import (
     Expression,
     ExpressionError,
     StepBudget,
     StepBudgetExceeded,
     parse_expression,
 )
-from grader.ingest import Answer
-from grader.latex import LatexError, latex_to_python
-from grader.modules import judge_module
-from grader.observe import derive_seed
-from grader.quantities import judge_values
+from grader.ingest.latex import LatexError, latex_to_python
+from grader.ingest.submission import Answer
+from grader.ingest.writeup import read_choice_answer
+from grader.judges.context import GradingContext, needs_reference, result
+from grader.judges.module import judge_module
+from grader.judges.script import judge_script
+from grader.judges.sources import document_answer, section_excerpt
+from grader.judges.table import Count, StudentTable, grade_table, parse_count, table_from_sheet
+from grader.judges.values import judge_values
 from grader.results import CheckResult, SourceRef, Status
 from grader.rubric import (
     ChoiceCheck,
@@ -41,10 +44,7 @@ from grader.rubric import (
     TableCheck,
     answer_key,
 )
-from grader.scripts import judge_script
-from grader.sources import document_answer, section_excerpt
-from grader.tables import Count, StudentTable, grade_table, parse_count, table_from_sheet
-from grader.writeup import read_choice_answer
+from grader.sandbox.observe import derive_seed
 
 FORMULA_STEPS_PER_SAMPLE = 25_000
 """Evaluation steps a formula answer may take per sampled point, over all the points together.
@@ -612,8 +612,8 @@ def judge_manual(
 def judge_table(
     problem: Problem, check: TableCheck, part: str | None, ctx: GradingContext
 ) -> CheckResult:
-    """A table answer (grader.tables): from the answer sheet's array of rows, or as
-    grader.sources found it in a writeup; every wrong cell is named."""
+    """A table answer (grader.judges.table): from the answer sheet's array of rows, or as
+    grader.judges.sources found it in a writeup; every wrong cell is named."""
     answer = _answer(ctx, problem, check)
     if isinstance(answer, CheckResult):
         return answer

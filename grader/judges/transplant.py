@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from grader.observations import ParamInfo
+from grader.sandbox.observations import ParamInfo
 
 Shape = tuple[int, ...]
 

@@ -2,7 +2,7 @@
 
 Credit is split so the parts that were done still count: a script that crashes while plotting
 keeps the credit for the curves it computed (the probe reports the globals as they stood at the
-crash). The curves are judged by their phenomenon (`grader.curves`), never by their digits.
+crash). The curves are judged by their phenomenon (`grader.judges.curves`), never by their digits.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from grader import curves
-from grader.context import GradingContext, Verdict, part_points, result
-from grader.observations import ScriptObservation
+from grader.judges import curves
+from grader.judges.context import GradingContext, Verdict, part_points, result
+from grader.judges.sources import Locator, describe_crash, locator, missing
 from grader.results import CheckResult, Plot, Series, Status
 from grader.rubric import Problem, RefValue, ScriptCheck
-from grader.sources import Locator, describe_crash, locator, missing
+from grader.sandbox.observations import ScriptObservation
 
 
 @dataclass(frozen=True)

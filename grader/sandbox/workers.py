@@ -38,21 +38,16 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from grader.sandbox import (
-    PROBE_SCRIPT,
+from grader.sandbox.confinement import (
     STARTUP_S,
-    Limits,
-    ProbeOutcome,
-    ProbeRequest,
-    SandboxJob,
-    _Completed,
-    _signal_limit,
-    _tail,
+    Completed,
     bwrap_argv,
-    finish_outcome,
-    prepare_run,
+    output_tail,
     sandbox_env,
+    signal_limit,
 )
+from grader.sandbox.exchange import PROBE_SCRIPT, finish_outcome, prepare_run
+from grader.sandbox.jobs import Limits, ProbeOutcome, ProbeRequest, SandboxJob
 
 INNER_ROOT = "/sandbox"
 REPLY_GRACE_S = 15.0  # the worker's own kill and tidy-up after the wall-clock limit
@@ -163,11 +158,11 @@ class Worker:
             theirs.close()
 
     def log_tail(self) -> str:
-        return _tail(self.log).strip()[-500:]
+        return output_tail(self.log).strip()[-500:]
 
     def run(
         self, job: SandboxJob, req: ProbeRequest, limits: Limits
-    ) -> tuple[ProbeOutcome, _Completed]:
+    ) -> tuple[ProbeOutcome, Completed]:
         """One probe in this worker. WorkerError: the worker, not the student, failed."""
         self.runs += 1
         memory = limits.memory_mb * 2**20
@@ -198,9 +193,11 @@ class Worker:
                 returncode = os.waitstatus_to_exitcode(status) if status is not None else None
                 timed_out = bool(reply["timed_out"])
                 limit_hit = (
-                    f"time limit ({limits.wall_s:g} s)" if timed_out else _signal_limit(returncode)
+                    f"time limit ({limits.wall_s:g} s)" if timed_out else signal_limit(returncode)
                 )
-                completed = _Completed(returncode, _tail(out), _tail(err), timed_out, limit_hit)
+                completed = Completed(
+                    returncode, output_tail(out), output_tail(err), timed_out, limit_hit
+                )
             outcome = finish_outcome(self.out, req, completed)
             if not reply["clean"]:
                 raise _Unclean(outcome, completed)
@@ -229,7 +226,7 @@ class Worker:
 class _Unclean(Exception):
     """A finished run after which the worker could not tidy up: keep the result, retire it."""
 
-    def __init__(self, outcome: ProbeOutcome, completed: _Completed) -> None:
+    def __init__(self, outcome: ProbeOutcome, completed: Completed) -> None:
         super().__init__("the worker could not tidy up after the run")
         self.result = (outcome, completed)
 
@@ -287,7 +284,7 @@ class WorkerPool:
 
     def run(
         self, job: SandboxJob, req: ProbeRequest, limits: Limits
-    ) -> tuple[ProbeOutcome, _Completed] | None:
+    ) -> tuple[ProbeOutcome, Completed] | None:
         """The probe's outcome from a warm worker, or None: run it cold."""
         worker = self._checkout(limits.threads)
         if worker is None:

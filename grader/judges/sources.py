@@ -23,10 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from grader.documents import WRITEUP, Document, GeneratedSource
-from grader.hints import hint_for
-from grader.ingest import Answer, CodeUnit, ParseProblem, Submission, python_units
-from grader.latex import (
+from grader.ingest.documents import WRITEUP, Document, GeneratedSource
+from grader.ingest.latex import (
     MEAN,
     VARIANCE,
     LatexError,
@@ -34,11 +32,8 @@ from grader.latex import (
     find_formulas,
     latex_to_python,
 )
-from grader.observations import ExceptionInfo
-from grader.results import SourceRef
-from grader.rubric import ChoiceCheck, FormulaCheck, NumberCheck, Problem, TableCheck, answer_key
-from grader.tables import find_table
-from grader.writeup import (
+from grader.ingest.submission import Answer, CodeUnit, ParseProblem, Submission, python_units
+from grader.ingest.writeup import (
     SCIENTIFIC,
     AssembledSource,
     Section,
@@ -48,6 +43,11 @@ from grader.writeup import (
     extract_result_numbers,
     split_lines,
 )
+from grader.judges.hints import hint_for
+from grader.judges.table import find_table
+from grader.results import SourceRef
+from grader.rubric import ChoiceCheck, FormulaCheck, NumberCheck, Problem, TableCheck, answer_key
+from grader.sandbox.observations import ExceptionInfo
 
 CHOICE_CONFIDENCE = 0.75
 """`extract_choices` confidence from which a choice read from prose is graded automatically."""
@@ -418,7 +418,7 @@ def _answer_from(doc: Document, problem: Problem, check: Any, key: str) -> Answe
 
 
 def _table(doc: Document, key: str, check: TableCheck, section: Section, text: str) -> Answer:
-    """The section's layer table (grader.tables.find_table), read from the document's own lines:
+    """The section's layer table (grader.judges.table.find_table), read from the document's own lines:
     `text` has tabs expanded, and a tab-separated table needs them to keep its empty cells."""
     raw = doc.text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     kept = split_lines(text)

@@ -1,0 +1,257 @@
+"""Confinement: bubblewrap's arguments, the scrubbed environment, rlimits and the kill.
+
+Under bubblewrap the process sees a read-only system and Python, its scratch folder and nothing
+else: no network, no `reference/`, no `rubrics/`, no classmates, no grader environment variables.
+Without bubblewrap it still gets rlimits, a process group and a scrubbed environment, and the run
+says loudly what is not protected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.sandbox.jobs import Limits
+
+STARTUP_S = 30.0  # interpreter start and `import torch` on a loaded machine
+
+
+SMALL_TMPFS_BYTES = 64 * 2**20  # RAM-backed mounts must not bypass the memory limit
+
+
+PRIVATE_TMPFS_BYTES = 256 * 2**20  # HOME and TMPDIR: room for caches, not for a RAM hoard
+
+
+MARKER_VAR = "GRADER_SANDBOX_RUN"
+
+
+OUTPUT_TAIL = 4000
+
+
+def bubblewrap_available() -> bool:
+    """bwrap exists and can actually create namespaces here (some containers forbid it)."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return False
+    probe = subprocess.run(
+        [bwrap, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"],
+        capture_output=True,
+        timeout=20,
+        check=False,
+    )
+    return probe.returncode == 0
+
+
+WEAK_ISOLATION_WARNING = (
+    "bubblewrap (bwrap) is not available: student code runs WITHOUT filesystem and network "
+    "isolation. It still gets time, memory and process limits, a scrubbed environment and a "
+    "scratch copy, but it could read files this user can read (including reference/) and reach "
+    "the network. Install bubblewrap (Debian/Ubuntu: apt-get install -y bubblewrap) before "
+    "grading untrusted submissions."
+)
+
+
+def sandbox_env(inner_root: str, limits: Limits) -> dict[str, str]:
+    """A scrubbed environment: nothing of the grader's own variables reaches student code."""
+    threads = str(limits.threads)
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": f"{inner_root}/home",
+        "TMPDIR": f"{inner_root}/tmp",
+        "LANG": "C.UTF-8",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": f"{inner_root}/tmp/mpl",
+        "OMP_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+        "OPENBLAS_NUM_THREADS": threads,
+        "NUMEXPR_NUM_THREADS": threads,
+        "TORCH_NUM_THREADS": threads,
+        **{k: v for k, v in os.environ.items() if k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
+    }
+
+
+def python_roots() -> list[str]:
+    """The interpreter and its packages: the only parts of the host filesystem student code sees."""
+    roots = {
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        sys.base_exec_prefix,
+        str(Path(sys.executable).resolve().parent.parent),
+    }
+    return sorted(r for r in roots if r and Path(r).exists())
+
+
+def bwrap_argv(
+    scratch: Path,
+    inner_root: str,
+    *,
+    sub: Path | None = None,
+    io_dir: Path | None = None,
+    out_dir: Path | None = None,
+    warm: bool = False,
+) -> list[str]:
+    """bubblewrap's arguments: `scratch/sub` read-write as the working folder, `scratch/io`
+    (probe, plan, inputs) read-only with `scratch/io/out` read-write on top, private tmpfs
+    mounts for HOME, TMPDIR, /tmp and /dev/shm. A warm worker (`warm`) names its own folders,
+    runs as PID 1 of the sandbox (so no process in there can signal it) and reports its host PID
+    on an info fd instead of dying with the thread that started it."""
+    sub = sub or scratch / "sub"
+    io_dir = io_dir or scratch / "io"
+    out_dir = out_dir or io_dir / "out"
+    argv = [
+        "bwrap",
+        "--unshare-all",
+        *(["--as-pid-1"] if warm else ["--die-with-parent"]),
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--clearenv",
+        "--size",
+        str(SMALL_TMPFS_BYTES),
+        "--tmpfs",
+        "/tmp",
+    ]
+    for system_dir in (
+        "/usr",
+        "/bin",
+        "/lib",
+        "/lib64",
+        "/sbin",
+        "/etc/alternatives",
+        "/etc/fonts",
+        "/etc/ld.so.cache",
+        "/etc/localtime",
+    ):
+        if Path(system_dir).exists():
+            argv += ["--ro-bind", system_dir, system_dir]
+    for root in python_roots():
+        if not root.startswith("/usr"):
+            argv += ["--ro-bind", root, root]
+    argv += [
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--size",
+        str(SMALL_TMPFS_BYTES),
+        "--tmpfs",
+        "/dev/shm",
+        "--bind",
+        str(sub),
+        f"{inner_root}/sub",
+        "--ro-bind",
+        str(io_dir),
+        f"{inner_root}/io",
+        "--bind",
+        str(out_dir),
+        f"{inner_root}/io/out",
+        "--size",
+        str(PRIVATE_TMPFS_BYTES),
+        "--tmpfs",
+        f"{inner_root}/home",
+        "--size",
+        str(PRIVATE_TMPFS_BYTES),
+        "--tmpfs",
+        f"{inner_root}/tmp",
+        # The root and /dev are bwrap's own tmpfs mounts holding the mount points above: read
+        # only, or a student could park files there (uncapped, in RAM) for the next student
+        # in a warm worker, or rename /sandbox itself to swap in their code for later runs.
+        *("--remount-ro", "/", "--remount-ro", "/dev"),
+        "--chdir",
+        f"{inner_root}/sub",
+    ]
+    return argv
+
+
+@dataclass(frozen=True)
+class Completed:
+    returncode: int | None
+    stdout: str
+    stderr: str
+    timed_out: bool
+    limit_hit: str | None
+
+
+def run_limited(argv: list[str], cwd: Path, env: dict[str, str], limits: Limits) -> Completed:
+    """Start in a new process group with rlimits; on timeout kill the whole group."""
+    memory = limits.memory_mb * 2**20
+    file_size = limits.max_file_mb * 2**20
+
+    def confine() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        cpu = int(limits.wall_s * max(limits.threads, 1)) + 5
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+        if os.getuid() != 0:  # root ignores RLIMIT_NPROC; bwrap's PID namespace contains root
+            resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes,) * 2)
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+            preexec_fn=confine,
+        )
+        timed_out = False
+        try:
+            proc.wait(timeout=limits.wall_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            kill_group(proc)
+        limit_hit = (
+            f"time limit ({limits.wall_s:g} s)" if timed_out else signal_limit(proc.returncode)
+        )
+        return Completed(proc.returncode, output_tail(out), output_tail(err), timed_out, limit_hit)
+
+
+def kill_marked(marker: str) -> None:
+    """Kill every process still carrying this run's marker in its environment (Linux /proc)."""
+    needle = f"{MARKER_VAR}={marker}".encode()
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (OSError, ValueError):
+            continue
+
+
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def signal_limit(returncode: int | None) -> str | None:
+    if returncode is None or returncode >= 0:
+        return None
+    return {
+        -signal.SIGXCPU: "CPU time limit",
+        -signal.SIGXFSZ: "file size limit",
+        -signal.SIGKILL: "killed (memory or time limit)",
+        -signal.SIGSEGV: "crashed (segmentation fault; often the memory limit)",
+    }.get(returncode, f"killed by signal {-returncode}")
+
+
+def output_tail(fh: Any) -> str:
+    fh.seek(0, os.SEEK_END)
+    size = fh.tell()
+    fh.seek(max(0, size - OUTPUT_TAIL))
+    return fh.read().decode("utf-8", errors="replace")
