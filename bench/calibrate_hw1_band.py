@@ -8,7 +8,8 @@ The band is [0, high]: a lower test loss than any reference run is not a mistake
 halfway between the worst correct run seen and the test loss of learning nothing (the best
 constant prediction, Var f(x) for x ~ N(0, 1), estimated by Monte Carlo): a run above it is
 closer to not having learned than to the worst correct run. The loss-decrease threshold
-(grader.judges.curves.DECREASE_MAX_RATIO) must sit well above every correct run's ratio, on whole curves
+(grader.judges.curves.DECREASE_MAX_RATIO) must sit well above every correct run's ratio, on whole
+curves
 and on curves plotted from epoch 10 (as students do to skip the first huge losses).
 
 Run from the repository root (about 3 s a seed on one core):

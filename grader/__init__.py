@@ -4,7 +4,8 @@ The pipeline, one module per stage:
 
     discover  -> find submission folders            (grader.discover)
     ingest    -> normalised Submission with provenance (grader.ingest.submission)
-    sandbox   -> run student code confined, get Observations (grader.sandbox.runner, grader.sandbox.inside.probe)
+    sandbox   -> run student code confined, get Observations (grader.sandbox.runner,
+    grader.sandbox.inside.probe)
     judge     -> verdicts against the reference     (grader.judges.basic, grader.reference)
     report    -> rich terminal report and exports   (grader.report.terminal)
 

@@ -30,7 +30,7 @@ from grader.results import (
     problem_result,
     submission_result,
 )
-from grader.rubric import DEFAULT_RUBRICS, Rubric, load_rubric
+from grader.rubric import DEFAULT_RUBRICS, Rubric, load_rubric, rubric_fingerprints
 from grader.sandbox.confinement import WEAK_ISOLATION_WARNING
 from grader.sandbox.jobs import Runner
 from grader.sandbox.observe import Observer
@@ -120,10 +120,11 @@ def ingest_all(paths: Sequence[Path], rubrics_dir: Path) -> list[Submission]:
     that homework when nothing in the folder itself says which homework it is.
     """
     homeworks = {p.stem.lower() for p in rubrics_dir.glob("*.yaml")}
+    fingerprints = rubric_fingerprints(rubrics_dir.resolve())
     submissions = []
     for path in paths:
         for folder in discover(path, homeworks):
-            sub = ingest(folder)
+            sub = ingest(folder, fingerprints=fingerprints)
             named = class_homework(folder, homeworks)
             if sub.homework is None and named is not None:
                 sub.homework_hint = named

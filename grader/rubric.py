@@ -1,13 +1,15 @@
 """Rubric models: what an instructor writes in `rubrics/<hw>.yaml`.
 
 The check kinds are a closed set of frozen Pydantic models discriminated by `kind`; adding a kind
-means adding one model here and one judge in `grader.judges.basic`. Points, tolerances, partial credit
+means adding one model here and one judge in `grader.judges.basic`. Points, tolerances, partial
+credit
 and accepted variants live here, never in code. Invalid rubrics are reported with file, line and
 field (`load_rubric`), because an instructor fixing a rubric needs to know where to look.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -252,7 +254,8 @@ class ModuleCheck(_CheckBase):
         return self
 
 
-#: The aspects each script analysis judges (`grader.judges.script.ANALYSES` holds their judges): adding
+#: The aspects each script analysis judges (`grader.judges.script.ANALYSES` holds their judges):
+#: adding
 #: an analysis is one entry here and one table of aspect judges there.
 SCRIPT_ANALYSES: dict[str, tuple[str, ...]] = {
     "double_descent": ("runs", "fixed_curve", "tuned_curve", "figure"),  # HW6 p5
@@ -626,3 +629,28 @@ def _locate(node: yaml.Node | None, loc: list[int | str]) -> tuple[int | None, s
 
 def _is_tag(node: yaml.MappingNode, part: int | str) -> bool:
     return any(k.value == "kind" and v.value == part for k, v in node.value)
+
+
+@functools.lru_cache(maxsize=8)
+def rubric_fingerprints(rubrics_dir: Path = DEFAULT_RUBRICS) -> dict[str, tuple[str, ...]]:
+    """Per homework, names only its answers contain: the classes and scripts its rubric asks for."""
+    found: dict[str, tuple[str, ...]] = {}
+    for path in sorted(rubrics_dir.glob("*.yaml")):
+        try:
+            rubric = load_rubric(path)
+        except RubricError:
+            continue
+        marks = [
+            mark
+            for problem in rubric.problems
+            for check in problem.checks
+            for mark in (
+                [check.symbol]
+                if isinstance(check, ModuleCheck)
+                else [Path(check.file).stem]
+                if isinstance(check, ScriptCheck)
+                else []
+            )
+        ]
+        found[rubric.homework] = tuple(dict.fromkeys(marks))
+    return found

@@ -1,4 +1,5 @@
-"""Tests for grader.sandbox.cache: a re-grade reads back exactly what the sandbox produced, or runs again.
+"""Tests for grader.sandbox.cache: a re-grade reads back exactly what the sandbox produced, or runs
+again.
 
 The inner runner here returns a recorded result (the cache is under test, not the sandbox: the
 real sandbox behind the cache is exercised by tests/test_cli.py's interrupted-batch test).

@@ -1,8 +1,11 @@
-"""Tests for grader.ingest.latex: LaTeX/unicode formulas -> grader.ingest.exprs expressions, and locating them.
+"""Tests for grader.ingest.latex: LaTeX/unicode formulas -> grader.ingest.exprs expressions, and
+locating them.
 
 Every conversion is checked *numerically* against the HW6 p2 reference written out in plain
-Python (`_reference`, independent of the converter and of grader.ingest.exprs), at random widths, and
-every successful conversion must be accepted by `grader.ingest.exprs.parse_expression`, the evaluator
+Python (`_reference`, independent of the converter and of grader.ingest.exprs), at random widths,
+and
+every successful conversion must be accepted by `grader.ingest.exprs.parse_expression`, the
+evaluator
 the grader really uses. Wrong formulas must convert and evaluate differently; formulas the
 converter cannot read with confidence must raise `LatexError`, never anything else.
 """

@@ -1,4 +1,5 @@
-"""Tests for grader.sandbox.observations' array reader: what a probe's packed arrays may and may not hold.
+"""Tests for grader.sandbox.observations' array reader: what a probe's packed arrays may and may
+not hold.
 
 The hostile cases through the whole sandbox path are in tests/test_sandbox.py; these pin the
 reader itself, on files written as the probe writes them, and on hand-broken ones.

@@ -33,7 +33,7 @@ from grader.ingest.submission import ingest
 from grader.judges.sources import code_hash, document_answer, ensure_class, locator, problem_label
 from grader.pipeline import GradeOptions, grade
 from grader.results import CheckResult, GradeReport, Status, SubmissionResult
-from grader.rubric import ModuleCheck, load_rubric
+from grader.rubric import ModuleCheck, load_rubric, rubric_fingerprints
 from grader.sandbox.exchange import write_extra_files
 from grader.sandbox.jobs import SandboxJob, SandboxResult
 from grader.sandbox.observe import plan_module
@@ -413,6 +413,6 @@ def test_unsure_homework_is_a_note_naming_the_option(tmp_path: Path) -> None:
     folder.mkdir()
     body = "\n".join(f"line {i}" for i in range(20))
     (folder / "writeup.md").write_text(f"My answers\n{body}\nas in HW 6, the layer ...\n")
-    sub = ingest(folder)
+    sub = ingest(folder, fingerprints=rubric_fingerprints())
     assert sub.homework is None
     assert any("pass --homework hw6" in n for n in sub.notes), sub.notes

@@ -1,7 +1,9 @@
 """Writeups and notebooks as the grader holds them, and the sources generated from them.
 
-Why a module of its own: `grader.ingest.submission` reads these files (it needs the types for `Submission`)
-and `grader.judges.sources` builds modules and answers from them (it needs `Submission`); keeping the
+Why a module of its own: `grader.ingest.submission` reads these files (it needs the types for
+`Submission`)
+and `grader.judges.sources` builds modules and answers from them (it needs `Submission`); keeping
+the
 plain data here lets both import it without a cycle. Nothing here runs student code.
 
 Line numbers. A writeup line is a line of the file as the student's editor shows it. A notebook

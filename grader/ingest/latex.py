@@ -1,4 +1,5 @@
-"""Turn formulas written in LaTeX (or unicode math) into expressions `grader.ingest.exprs` evaluates.
+"""Turn formulas written in LaTeX (or unicode math) into expressions `grader.ingest.exprs`
+evaluates.
 
 Why: students answer symbolic questions (HW6 p2: the variance of y_L) in their writeup as
 LaTeX, e.g. ``\\frac{1}{3^L} + \\sum_{i=0}^{L-1} \\frac{1}{n_i}\\frac{1}{3^{L-i}}``. The grader

@@ -9,7 +9,8 @@ Line numbers. A notebook has no file lines a student can look up, so the cells a
 one *flattened text* (`NotebookDocument.text`): markdown cells as they are, each code cell inside
 a ```python fence, cells separated by a blank line. Every code line therefore has a unique
 number in that text (a running count), `find_sections` / the answer extractors of
-`grader.ingest.writeup` work on the text unchanged, and `NotebookDocument.locate(line)` turns any such
+`grader.ingest.writeup` work on the text unchanged, and `NotebookDocument.locate(line)` turns any
+such
 number back into what the student sees: "cell 3, line 2" (`describe`).
 """
 

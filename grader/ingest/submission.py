@@ -4,7 +4,8 @@ Only parsing happens here (TOML, Python's `ast`, JSON, text): no student code is
 answer and every class remembers its file and line so the report can point the student at their
 own text. Writeups (.md/.txt, e.g. a PDF converted to markdown) and notebooks (.ipynb) are read
 into `Submission.documents`; what the rubric asks of them (a class, a script, an answer) is only
-known once the rubric is, so `grader.judges.sources` builds those on demand: generated modules land in
+known once the rubric is, so `grader.judges.sources` builds those on demand: generated modules land
+in
 `Submission.generated`, their classes in `classes` (with `origin`), document answers in
 `document_answers`. A folder without an answer sheet gets its homework from its content
 (`detect_homework`, confirmed by the rubrics' class and script names).
@@ -13,14 +14,14 @@ known once the rubric is, so `grader.judges.sources` builds those on demand: gen
 from __future__ import annotations
 
 import ast
-import functools
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.errors import AnswerSheetError, RubricError
+from grader.errors import AnswerSheetError
 from grader.ingest.documents import (
     NOTEBOOK_SUFFIX,
     PRECEDENCE,
@@ -33,12 +34,10 @@ from grader.ingest.documents import (
 from grader.ingest.files import iter_submission_files
 from grader.ingest.writeup import detect_homework
 from grader.results import SourceRef
-from grader.rubric import ModuleCheck, ScriptCheck, load_rubric
 
 ANSWER_SHEET = "answers.toml"
 MAX_SOURCE_BYTES = 2 * 2**20
 MODULE_BASES = {"Module", "nn.Module", "torch.nn.Module"}
-RUBRICS_DIR = Path(__file__).resolve().parents[2] / "rubrics"
 HOMEWORK_CONFIDENCE = 0.6  # detect_homework: a title ("HW 6") or two rubric fingerprints
 
 
@@ -120,8 +119,20 @@ class ClassLookup:
     found_instead: tuple[str, ...]  # module classes present, for the 'missing class' message
 
 
-def ingest(root: Path, student: str | None = None) -> Submission:
-    """Build the normalised submission for one folder."""
+#: Per homework, names only its answers contain (the classes and scripts its rubric asks for):
+#: what recognises the homework of a folder that does not state it. The caller derives them from
+#: the rubrics in use (`grader.rubric.rubric_fingerprints`); ingest itself knows no rubric.
+Fingerprints = Mapping[str, tuple[str, ...]]
+
+
+def ingest(
+    root: Path, student: str | None = None, fingerprints: Fingerprints | None = None
+) -> Submission:
+    """Build the normalised submission for one folder.
+
+    Without `fingerprints` no homework is guessed from the content (only an answer sheet's
+    `homework` names it).
+    """
     sub = Submission(root=root, student=student or root.name)
     skipped: list[str] = []
     for path in iter_submission_files(root, skipped):
@@ -136,7 +147,7 @@ def ingest(root: Path, student: str | None = None) -> Submission:
     sub.documents.sort(key=lambda d: (PRECEDENCE.index(d.kind), d.file.count("/"), d.file))
     sub.notes.extend(f"ignored {s}" for s in skipped)
     if sub.homework is None:
-        _detect_homework(sub)
+        _detect_homework(sub, fingerprints or {})
     return sub
 
 
@@ -147,32 +158,7 @@ def _read_document(path: Path, rel: str, sub: Submission) -> None:
         sub.parse_problems.append(ParseProblem(rel, None, exc.message))
 
 
-@functools.lru_cache(maxsize=8)
-def rubric_fingerprints(rubrics_dir: Path = RUBRICS_DIR) -> dict[str, tuple[str, ...]]:
-    """Per homework, names only its answers contain: the classes and scripts its rubric asks for."""
-    found: dict[str, tuple[str, ...]] = {}
-    for path in sorted(rubrics_dir.glob("*.yaml")):
-        try:
-            rubric = load_rubric(path)
-        except RubricError:
-            continue
-        marks = [
-            mark
-            for problem in rubric.problems
-            for check in problem.checks
-            for mark in (
-                [check.symbol]
-                if isinstance(check, ModuleCheck)
-                else [Path(check.file).stem]
-                if isinstance(check, ScriptCheck)
-                else []
-            )
-        ]
-        found[rubric.homework] = tuple(dict.fromkeys(marks))
-    return found
-
-
-def _detect_homework(sub: Submission) -> None:
+def _detect_homework(sub: Submission, fingerprints: Fingerprints) -> None:
     """The homework of a folder without a stated one, from its writeups, notebooks and names.
 
     Only a confident guess for which a rubric exists becomes `homework_hint`; anything less is a
@@ -180,7 +166,6 @@ def _detect_homework(sub: Submission) -> None:
     """
     names = sorted({u.name for u in sub.classes} | {Path(f).name for f in sub.files})
     text = "\n".join([*(d.text for d in sub.documents), " ".join(names)])
-    fingerprints = rubric_fingerprints()
     guess, confidence = detect_homework(text, {k: list(v) for k, v in fingerprints.items()})
     if guess is None:
         return

@@ -418,7 +418,8 @@ def _answer_from(doc: Document, problem: Problem, check: Any, key: str) -> Answe
 
 
 def _table(doc: Document, key: str, check: TableCheck, section: Section, text: str) -> Answer:
-    """The section's layer table (grader.judges.table.find_table), read from the document's own lines:
+    """The section's layer table (grader.judges.table.find_table), read from the document's own
+    lines:
     `text` has tabs expanded, and a tab-separated table needs them to keep its empty cells."""
     raw = doc.text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     kept = split_lines(text)

@@ -731,7 +731,8 @@ def _verdict(
 def _result(
     check: TableCheck, part: str | None, status: Status, score: float, message: str, **extra: Any
 ) -> CheckResult:
-    # as grader.judges.context.result; not imported, since grader.judges.sources (which context's observer
+    # as grader.judges.context.result; not imported, since grader.judges.sources (which context's
+    # observer
     # imports) imports this module
     return CheckResult(
         id=f"{check.id}.{part}" if part else check.id,
