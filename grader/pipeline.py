@@ -11,7 +11,6 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 import torch
@@ -19,8 +18,9 @@ import torch
 from grader.discover import class_homework, discover
 from grader.errors import RubricError, UsageError
 from grader.ingest.submission import Submission, ingest
-from grader.judges.context import check_parts, part_id, part_points
-from grader.plugin import GraderPlugin, GradingSession, compile_selection
+from grader.judges.items import GraderPlugin, GradingSession
+from grader.judges.kinds import plan_probe
+from grader.judges.selection import compile_selection
 from grader.reference import load_reference
 from grader.results import (
     CheckResult,
@@ -30,7 +30,7 @@ from grader.results import (
     problem_result,
     submission_result,
 )
-from grader.rubric import DEFAULT_RUBRICS, Rubric, load_rubric, rubric_fingerprints
+from grader.rubric import DEFAULT_RUBRICS, Check, Rubric, load_rubric, rubric_fingerprints
 from grader.sandbox.confinement import WEAK_ISOLATION_WARNING
 from grader.sandbox.jobs import Runner
 from grader.sandbox.observe import Observer
@@ -151,7 +151,7 @@ def _session(
         rubric_path=path,
         submissions=subs,
         reference=load_reference(rubric, options.reference_dir),
-        observer=Observer(rubric, runner, options.seed),
+        observer=Observer(runner, plan_probe, options.seed),
         run_seed=options.seed,
         jobs=options.jobs,
         on_planned=options.on_planned,
@@ -220,8 +220,8 @@ def _assemble(
     for problem in rubric.problems:
         checks = []
         for check in problem.checks:
-            for part in check_parts(check):
-                cid = part_id(check, part)
+            for part in check.parts():
+                cid = check.part_id(part)
                 found = results.get((sub.student, problem.id, cid))
                 checks.append(found or _not_run(check, part, cid, interrupted))
         problems.append(problem_result(problem.id, problem.title, problem.points, checks))
@@ -234,12 +234,12 @@ def _assemble(
 _DESELECTED = "not run (deselected)"
 
 
-def _not_run(check: Any, part: str | None, cid: str, interrupted: bool = False) -> CheckResult:
+def _not_run(check: Check, part: str | None, cid: str, interrupted: bool = False) -> CheckResult:
     return CheckResult(
         id=cid,
         status=Status.SKIPPED,
         score=0.0,
-        max_score=part_points(check, part),
+        max_score=check.points_of(part),
         message="not run (interrupted: run again with --resume)" if interrupted else _DESELECTED,
         title=check.title,
     )

@@ -61,6 +61,26 @@ class _CheckBase(_Model):
         default="visible", description="Hidden checks are left out of the students' copy."
     )
 
+    # What a check becomes for grading: its parts (one pytest item each) and what each is worth.
+    # Kinds judged in parts (module aspects, script aspects) override `parts` and `points_of`;
+    # nothing else switches on the kind.
+    def parts(self) -> list[str | None]:
+        """The pytest items this check becomes: one per part, `None` for a check judged whole."""
+        return [None]
+
+    def points_of(self, part: str | None) -> float:
+        """Points one part is worth."""
+        return float(self.points)
+
+    def part_id(self, part: str | None) -> str:
+        """How results name a part: `stm.equivalence`, or the check id for a whole check."""
+        return f"{self.id}.{part}" if part else self.id
+
+    def recognised_by(self) -> list[str]:
+        """Names only an answer to this check contains (a class, a script's stem): what
+        recognises the homework of a folder that does not state it."""
+        return []
+
 
 class WriteupRule(_Model):
     """How a number check reads its answer from a writeup's section for the problem.
@@ -253,6 +273,22 @@ class ModuleCheck(_CheckBase):
             raise ValueError(f"aspect points add up to {total:g}, but points is {self.points:g}")
         return self
 
+    def parts(self) -> list[str | None]:
+        """One item per aspect, and a `name` item when a misnamed class costs a deduction."""
+        parts: list[str | None] = list(self.aspects)
+        if self.misnamed_penalty > 0:
+            parts.append("name")
+        return parts
+
+    def points_of(self, part: str | None) -> float:
+        """An aspect's points; the misnaming deduction is worth nothing and can only take away."""
+        if part is None:
+            return float(self.points)
+        return 0.0 if part == "name" else float(self.aspects[part])  # type: ignore[index]
+
+    def recognised_by(self) -> list[str]:
+        return [self.symbol]
+
 
 #: The aspects each script analysis judges (`grader.judges.script.ANALYSES` holds their judges):
 #: adding
@@ -314,6 +350,15 @@ class ScriptCheck(_CheckBase):
         if abs(total - self.points) > 1e-9:
             raise ValueError(f"aspect points add up to {total:g}, but points is {self.points:g}")
         return self
+
+    def parts(self) -> list[str | None]:
+        return list(self.aspects)
+
+    def points_of(self, part: str | None) -> float:
+        return float(self.points) if part is None else float(self.aspects[part])  # type: ignore[index]
+
+    def recognised_by(self) -> list[str]:
+        return [Path(self.file).stem]
 
 
 class ManualCheck(_CheckBase):
@@ -413,7 +458,7 @@ class TableCheck(_CheckBase):
     """A per-row table (the VGG layer table): rows aligned by layer, every wrong cell named.
 
     Credit is per cell of the required rows (the rows of kinds not in `optional`); the judge,
-    `grader.judges.table`, states the policy for missing, extra, out-of-order and optional rows.
+    `grader.judges.tabular`, states the policy for missing, extra, out-of-order and optional rows.
     """
 
     kind: Literal["table"]
@@ -644,13 +689,7 @@ def rubric_fingerprints(rubrics_dir: Path = DEFAULT_RUBRICS) -> dict[str, tuple[
             mark
             for problem in rubric.problems
             for check in problem.checks
-            for mark in (
-                [check.symbol]
-                if isinstance(check, ModuleCheck)
-                else [Path(check.file).stem]
-                if isinstance(check, ScriptCheck)
-                else []
-            )
+            for mark in check.recognised_by()
         ]
         found[rubric.homework] = tuple(dict.fromkeys(marks))
     return found

@@ -360,8 +360,8 @@ def hw1() -> tuple[Any, Any]:
 def _judged(hw1: tuple[Any, Any], problem_id: str, check_id: str, value: Any) -> CheckResult:
     """The real rubric's check and reference, one in-memory answer-sheet answer."""
     from grader.ingest.submission import Answer, Submission
-    from grader.judges.basic import judge
     from grader.judges.context import GradingContext
+    from grader.judges.kinds import judge, plan_probe
     from grader.results import SourceRef
     from grader.sandbox.observe import Observer
 
@@ -371,7 +371,7 @@ def _judged(hw1: tuple[Any, Any], problem_id: str, check_id: str, value: Any) ->
     key = f"{problem_id}.{check_id}"
     answer = Answer(key, value, SourceRef(file="answers.toml", line=2))
     sub = Submission(root=Path("student"), student="student", answers={key: answer})
-    observer = Observer(rubric, runner=None)  # type: ignore[arg-type]  # never runs code here
+    observer = Observer(runner=None, plan=plan_probe)  # type: ignore[arg-type]  # never runs code here
     return judge(problem, check, None, GradingContext(sub, rubric, reference, observer))
 
 
@@ -432,7 +432,7 @@ def test_p5c_tanh_padded_with_loops_is_refused_by_the_step_budget(
     """Under exprs.MAX_STEPS at each point, over the answer's budget at all of them (the real
     budget stops such an answer after seconds instead of half a minute: smaller here, to be
     quick)."""
-    from grader.judges import basic as judges
+    from grader.judges import formula as judges
 
     monkeypatch.setattr(judges, "FORMULA_STEPS_PER_SAMPLE", 1_000)
     padded = "2*sigmoid(2*z) - 1 + " + _padding(40, 2)

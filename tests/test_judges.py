@@ -18,17 +18,12 @@ import pytest
 from grader.errors import AnswerSheetError
 from grader.ingest.exprs import StepBudget, parse_expression
 from grader.ingest.submission import Answer, Submission
-from grader.judges.basic import (
-    FORMULA_STEPS_PER_SAMPLE,
-    judge,
-    judge_choice,
-    judge_formula,
-    judge_manual,
-    judge_number,
-    parse_number,
-    sample_points,
-)
+from grader.judges.choice import judge_choice
 from grader.judges.context import GradingContext
+from grader.judges.formula import FORMULA_STEPS_PER_SAMPLE, judge_formula, sample_points
+from grader.judges.kinds import judge, plan_probe
+from grader.judges.manual import judge_manual
+from grader.judges.number import judge_number, parse_number
 from grader.reference import Reference, load_reference
 from grader.results import CheckResult, SourceRef, Status
 from grader.rubric import (
@@ -75,7 +70,7 @@ def _context(
         },
         answer_sheet_error=sheet_error,
     )
-    observer = Observer(rubric, runner=None)  # type: ignore[arg-type]  # never runs code here
+    observer = Observer(runner=None, plan=plan_probe)  # type: ignore[arg-type]  # never runs code here
     return GradingContext(sub, rubric, reference, observer)
 
 

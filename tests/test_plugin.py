@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.plugin import code_failed
+from grader.judges.items import code_failed
 from grader.sandbox.jobs import ProbeOutcome
 from grader.sandbox.observations import ExceptionInfo, ModuleObservation, ScriptObservation
 
@@ -57,7 +57,7 @@ CHECK_KEYWORDS = {"hw6", "p4b", "stm", "stm.equivalence", "module"}
     ],
 )
 def test_a_selection_matches_check_keywords_like_pytest(select: str, chosen: bool) -> None:
-    from grader.plugin import compile_selection
+    from grader.judges.selection import compile_selection
 
     assert compile_selection(select)(CHECK_KEYWORDS) is chosen
 
@@ -65,7 +65,7 @@ def test_a_selection_matches_check_keywords_like_pytest(select: str, chosen: boo
 @pytest.mark.parametrize("select", ["p4b and", "(p4b", "p4b )", "and", "not", "p4b p5", ""])
 def test_a_malformed_selection_is_a_usage_error(select: str) -> None:
     from grader.errors import UsageError
-    from grader.plugin import compile_selection
+    from grader.judges.selection import compile_selection
 
     with pytest.raises(UsageError, match="not a valid selection"):
         compile_selection(select)

@@ -22,9 +22,10 @@ from typing import Any
 import pytest
 
 from grader.ingest.submission import ingest
-from grader.judges.basic import judge, parse_number
 from grader.judges.context import GradingContext
-from grader.judges.table import (
+from grader.judges.kinds import judge
+from grader.judges.number import parse_number
+from grader.judges.tabular import (
     Layer,
     StudentTable,
     align,
@@ -240,7 +241,7 @@ def test_counts_abbreviated_to_one_digit_are_for_a_ta(cell: str) -> None:
     ],
 )
 def test_rows_given_as_tables_take_the_right_keys(row: dict[str, Any], cells: tuple) -> None:
-    from grader.judges.table import _from_mapping
+    from grader.judges.tabular import _from_mapping
 
     assert _from_mapping(row, list(RUBRIC.problem("q6").checks[0].columns)) == cells
 

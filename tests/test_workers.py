@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 
 from grader.ingest.submission import ingest
+from grader.judges.kinds import plan_probe
 from grader.pipeline import GradeOptions, grade
 from grader.rubric import ModuleCheck, load_rubric
 from grader.sandbox.confinement import bubblewrap_available
@@ -120,7 +121,7 @@ def test_warm_worker_observes_the_demo_class_as_the_cold_path(student: str) -> N
     try:
         seen = {}
         for label, runner in (("warm", warm), ("cold", cold)):
-            observer = Observer(rubric, runner, run_seed=3)
+            observer = Observer(runner, plan_probe, run_seed=3)
             seen[label] = [observer.outcome(sub, p, c)[0] for p, c in checks]
         assert warm.pool.started == 1 and warm.pool.failures == []
     finally:

@@ -30,13 +30,20 @@ from pathlib import Path
 import pytest
 
 from grader.ingest.submission import ingest
-from grader.judges.sources import code_hash, document_answer, ensure_class, locator, problem_label
+from grader.judges.planning import plan_module
+from grader.judges.sources import (
+    code_hash,
+    document_answer,
+    ensure_class,
+    locator,
+    problem_label,
+    read_number,
+)
 from grader.pipeline import GradeOptions, grade
 from grader.results import CheckResult, GradeReport, Status, SubmissionResult
 from grader.rubric import ModuleCheck, load_rubric, rubric_fingerprints
 from grader.sandbox.exchange import write_extra_files
 from grader.sandbox.jobs import SandboxJob, SandboxResult
-from grader.sandbox.observe import plan_module
 from grader.sandbox.runner import SandboxRunner
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -385,11 +392,10 @@ def test_problem_labels() -> None:
 def test_document_answers_need_documents() -> None:
     sub = ingest(DATA / "seed-000")
     rubric = load_rubric(HW6)
-    problem = rubric.problem("p3")
-    assert document_answer(sub, problem, problem.checks[0]) is None  # manual: not an answer
-    sub.documents.clear()
     p4a = rubric.problem("p4a")
-    assert document_answer(sub, p4a, p4a.checks[0]) is None
+    assert document_answer(sub, p4a, p4a.checks[0], read_number) is not None
+    sub.documents.clear()
+    assert document_answer(sub, p4a, p4a.checks[0], read_number) is None
 
 
 def test_ingest_reads_documents_in_precedence_order(tmp_path: Path) -> None:

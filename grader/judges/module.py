@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 from grader.ingest.submission import CodeUnit
-from grader.judges.context import GradingContext, Verdict, part_points, result
+from grader.judges.context import GradingContext, Verdict, result
+from grader.judges.planning import ModuleTarget, module_target
 from grader.judges.sources import Locator, describe_crash, locator, missing
 from grader.judges.transplant import (
     Piece,
@@ -29,7 +30,7 @@ from grader.judges.transplant import (
 from grader.results import CheckResult, SourceRef, Status
 from grader.rubric import ModuleCheck, Problem
 from grader.sandbox.observations import ExceptionInfo, ModuleObservation
-from grader.sandbox.observe import ModuleTarget, probe_id
+from grader.sandbox.observe import probe_id
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def judge_module(
     problem: Problem, check: ModuleCheck, part: str | None, ctx: GradingContext
 ) -> CheckResult:
     assert part is not None
-    points = part_points(check, part)
+    points = check.points_of(part)
     probed = _probe(problem, check, ctx)
     if part == "name":
         return _judge_name(check, ctx, problem, probed)
@@ -122,7 +123,7 @@ def _probe(problem: Problem, check: ModuleCheck, ctx: GradingContext) -> Probed 
 
 def _run_probe(problem: Problem, check: ModuleCheck, ctx: GradingContext) -> Probed | _Failure:
     sub = ctx.submission
-    target = ctx.observer.target(sub, problem, check)
+    target = module_target(ctx.observer, sub, problem, check)
     unit = target.lookup.unit
     where = locator(sub)
     if unit is None:
@@ -202,7 +203,7 @@ def _crash(error: ExceptionInfo, stage: str, fallback: SourceRef, where: Locator
 def _judge_name(
     check: ModuleCheck, ctx: GradingContext, problem: Problem, probed: Probed | _Failure
 ) -> CheckResult:
-    lookup = ctx.observer.target(ctx.submission, problem, check).lookup
+    lookup = module_target(ctx.observer, ctx.submission, problem, check).lookup
     if lookup.unit is None or lookup.exact:
         return result(
             check,

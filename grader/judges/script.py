@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from grader.judges import curves
-from grader.judges.context import GradingContext, Verdict, part_points, result
+from grader.judges.context import GradingContext, Verdict, result
+from grader.judges.planning import script_target
 from grader.judges.sources import Locator, describe_crash, locator, missing
 from grader.results import CheckResult, Plot, Series, Status
 from grader.rubric import Problem, RefValue, ScriptCheck
@@ -37,7 +38,7 @@ def judge_script(
     problem: Problem, check: ScriptCheck, part: str | None, ctx: GradingContext
 ) -> CheckResult:
     assert part is not None
-    points = part_points(check, part)
+    points = check.points_of(part)
     ran = _observe(problem, check, ctx)
     if not isinstance(ran, Ran):
         status, message, details, hint, source = ran
@@ -184,7 +185,7 @@ def _observe(problem: Problem, check: ScriptCheck, ctx: GradingContext) -> Ran |
 
 
 def _run(problem: Problem, check: ScriptCheck, ctx: GradingContext) -> Ran | Verdict:
-    target = ctx.observer.script_target(ctx.submission, problem, check)
+    target = script_target(ctx.observer, ctx.submission, problem, check)
     where = locator(ctx.submission)
     if target.file is None:
         pending = missing(ctx.submission, check.file, problem)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -44,7 +44,7 @@ from grader.ingest.writeup import (
     split_lines,
 )
 from grader.judges.hints import hint_for
-from grader.judges.table import find_table
+from grader.judges.tabular import find_table
 from grader.results import SourceRef
 from grader.rubric import ChoiceCheck, FormulaCheck, NumberCheck, Problem, TableCheck, answer_key
 from grader.sandbox.observations import ExceptionInfo
@@ -274,21 +274,27 @@ def locator(sub: Submission) -> Locator:
 
 
 # --- answers ------------------------------------------------------------------------------------
-def document_answer(sub: Submission, problem: Problem, check: Any) -> Answer | None:
+#: How a judge reads its kind of answer from one document's section for the problem:
+#: (document, answer key, problem, check, section, section text) -> an Answer, confident or
+#: pending. Each answer kind's judge passes its own (`read_number`, `read_choice`, ...).
+DocumentReader = Callable[[Document, str, Problem, Any, Section, str], Answer]
+
+
+def document_answer(
+    sub: Submission, problem: Problem, check: Any, read: DocumentReader
+) -> Answer | None:
     """The answer to `check` read from the submission's notebooks and writeups, or None.
 
-    None when there are no documents or the check kind is not an answer. Otherwise an Answer:
+    None when there are no documents. Otherwise an Answer:
     a confident one (notebooks before writeups), else a pending one saying why and showing the
     excerpt. Results are kept in `sub.document_answers`.
     """
-    if not sub.documents or not isinstance(
-        check, NumberCheck | ChoiceCheck | FormulaCheck | TableCheck
-    ):
+    if not sub.documents:
         return None
     key = answer_key(problem, check)
     if key in sub.document_answers:
         return sub.document_answers[key]
-    found = [_answer_from(doc, problem, check, key) for doc in sub.documents]
+    found = [_answer_from(doc, problem, check, key, read) for doc in sub.documents]
     confident = [a for a in found if a.pending_reason is None]
     in_section = [a for a in found if a.confidence > 0]
     if not in_section and sub.answers:
@@ -397,7 +403,9 @@ def _pending(
     )
 
 
-def _answer_from(doc: Document, problem: Problem, check: Any, key: str) -> Answer:
+def _answer_from(
+    doc: Document, problem: Problem, check: Any, key: str, read: DocumentReader
+) -> Answer:
     found = _section(doc, problem.id)
     number, sub = problem_label(problem.id)
     if found is None:
@@ -408,17 +416,13 @@ def _answer_from(doc: Document, problem: Problem, check: Any, key: str) -> Answe
             None,
         )
     section, text = found
-    if isinstance(check, NumberCheck):
-        return _number(doc, key, problem, check, section, text)
-    if isinstance(check, ChoiceCheck):
-        return _choice(doc, key, check, section, text)
-    if isinstance(check, TableCheck):
-        return _table(doc, key, check, section, text)
-    return _formula(doc, key, check, section, text)
+    return read(doc, key, problem, check, section, text)
 
 
-def _table(doc: Document, key: str, check: TableCheck, section: Section, text: str) -> Answer:
-    """The section's layer table (grader.judges.table.find_table), read from the document's own
+def read_table(
+    doc: Document, key: str, problem: Problem, check: TableCheck, section: Section, text: str
+) -> Answer:
+    """The section's layer table (grader.judges.tabular.find_table), read from the document's own
     lines:
     `text` has tabs expanded, and a tab-separated table needs them to keep its empty cells."""
     raw = doc.text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -451,7 +455,7 @@ def _show(value: float) -> str:
     return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
-def _number(
+def read_number(
     doc: Document, key: str, problem: Problem, check: NumberCheck, section: Section, text: str
 ) -> Answer:
     # Bold results ("**213,504** parameters") read as plain ones; only for numbers, since `**`
@@ -516,7 +520,9 @@ def _spellings(option: str, aliases: list[str]) -> list[str]:
     return list(dict.fromkeys([option, option.replace("_", " "), *aliases]))
 
 
-def _choice(doc: Document, key: str, check: ChoiceCheck, section: Section, text: str) -> Answer:
+def read_choice(
+    doc: Document, key: str, problem: Problem, check: ChoiceCheck, section: Section, text: str
+) -> Answer:
     spellings = {
         option: _spellings(option, check.aliases.get(option, [])) for option in check.options
     }
@@ -567,7 +573,9 @@ def formula_quantity(check: FormulaCheck) -> str | None:
     return None
 
 
-def _formula(doc: Document, key: str, check: FormulaCheck, section: Section, text: str) -> Answer:
+def read_formula(
+    doc: Document, key: str, problem: Problem, check: FormulaCheck, section: Section, text: str
+) -> Answer:
     quantity = check.lhs or formula_quantity(check)
     found: tuple[str, int] | None
     if quantity is None:  # no left side to go by: only a boxed formula is the answer

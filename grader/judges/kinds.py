@@ -1,0 +1,103 @@
+"""The one table of check kinds: each kind's rubric model, its judge and, if probed, its planner.
+
+Adding a check kind is one model in `grader.rubric` (with its `parts`, `points_of` and
+`template_lines` where they differ from the defaults), one judge module in this package and one
+row here; a kind that runs student code also has a planner (`grader.judges.planning`) and a probe
+in `grader.sandbox.inside.probe`. Everything that treats kinds differently reads this table, and
+`tests/judges/test_kinds.py` checks that it names every kind of the rubric's `Check` union, so a
+forgotten row fails a test instead of grading silently wrong.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from grader.ingest.submission import Submission
+from grader.judges.choice import judge_choice
+from grader.judges.context import GradingContext
+from grader.judges.formula import judge_formula
+from grader.judges.manual import judge_manual
+from grader.judges.module import judge_module
+from grader.judges.number import judge_number
+from grader.judges.planning import plan_module, plan_script
+from grader.judges.script import judge_script
+from grader.judges.table import judge_table
+from grader.judges.values import judge_values
+from grader.results import CheckResult
+from grader.rubric import (
+    Check,
+    ChoiceCheck,
+    CustomCheck,
+    FormulaCheck,
+    ManualCheck,
+    ModuleCheck,
+    NumberCheck,
+    Problem,
+    ScriptCheck,
+    TableCheck,
+    ValuesCheck,
+)
+from grader.sandbox.observe import Planner, Target
+
+#: A judge: (problem, check, part or None, what it may read of the student) -> the verdict.
+Judge = Callable[[Problem, Any, str | None, GradingContext], CheckResult]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One check kind: how a rubric states it, who judges it, what the sandbox runs for it."""
+
+    model: type[Any]
+    #: None for `custom`: its checks are instructors' pytest functions, collected by pytest
+    #: from `<homework>_checks.py` (`grader.judges.custom` turns their outcome into a result).
+    judge: Judge | None
+    #: None for kinds that judge what the student wrote, without running their code.
+    planner: Planner | None = None
+
+
+KINDS: dict[str, Kind] = {
+    "number": Kind(NumberCheck, judge_number),
+    "choice": Kind(ChoiceCheck, judge_choice),
+    "formula": Kind(FormulaCheck, judge_formula),
+    "module": Kind(ModuleCheck, judge_module, planner=plan_module),
+    "script": Kind(ScriptCheck, judge_script, planner=plan_script),
+    "manual": Kind(ManualCheck, judge_manual),
+    "values": Kind(ValuesCheck, judge_values),
+    "table": Kind(TableCheck, judge_table),
+    "custom": Kind(CustomCheck, None),
+}
+
+
+def check_models() -> list[type[Any]]:
+    """The models of the rubric's `Check` union, in its order (what KINDS must cover)."""
+    union = typing.get_args(Check)[0]
+    return list(typing.get_args(union))
+
+
+def judge(problem: Problem, check: Check, part: str | None, ctx: GradingContext) -> CheckResult:
+    """The verdict on one part of one check, by the judge of its kind."""
+    judge_of_kind = KINDS[check.kind].judge
+    if judge_of_kind is None:
+        raise TypeError(f"{check.kind} checks are judged by pytest functions, not here")
+    return judge_of_kind(problem, check, part, ctx)
+
+
+def is_probed(check: Check) -> bool:
+    """Whether grading this check runs student code in the sandbox."""
+    return KINDS[check.kind].planner is not None
+
+
+def is_collected_by_pytest(check: Check) -> bool:
+    """Whether this check's items come from an instructor's checks file, not from the rubric."""
+    return KINDS[check.kind].judge is None
+
+
+def plan_probe(sub: Submission, problem: Problem, check: Check, run_seed: int) -> Target:
+    """The sandbox run a probed check needs, planned by its kind's planner."""
+    planner = KINDS[check.kind].planner
+    if planner is None:
+        raise TypeError(f"{check.kind} checks run no student code")
+    return planner(sub, problem, check, run_seed)

@@ -1,0 +1,134 @@
+"""What each probed check kind asks of the sandbox: the file or class to run, and its inputs.
+
+A planner finds what the check grades in the submission (a class in a .py file, else assembled
+from a notebook or writeup; a script by file name) and writes its `ProbeRequest`, on inputs drawn
+here from a seed derived from the run's seed, the student and the check: reproducible for the TA,
+fresh for every run seed, and never containing an expected value. `grader.judges.kinds` names the
+planner of each probed kind; `grader.sandbox.observe.Observer` calls it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+import numpy as np
+
+from grader.ingest.submission import ClassLookup, Submission, find_class
+from grader.judges.sources import code_hash, ensure_class, ensure_script
+from grader.rubric import ModuleCheck, Problem, ScriptCheck
+from grader.sandbox.jobs import (
+    ProbeRequest,
+)
+from grader.sandbox.observe import Observer, derive_seed, probe_id
+
+
+@dataclass(frozen=True)
+class ModuleTarget:
+    """Which class of the submission a module check grades, and how it was found."""
+
+    lookup: ClassLookup
+    request: ProbeRequest | None
+    inputs: dict[str, np.ndarray]
+
+
+def plan_module(
+    sub: Submission, problem: Problem, check: ModuleCheck, run_seed: int
+) -> ModuleTarget:
+    """Find the class (a .py file, else assembled from a notebook or writeup); plan its probe."""
+    lookup = find_class(sub, check.symbol)
+    if not lookup.exact and sub.documents and ensure_class(sub, check.symbol) is not None:
+        lookup = find_class(sub, check.symbol)
+    pid = probe_id(problem, check)
+    seed = derive_seed(run_seed, sub.student, pid)
+    rng = np.random.default_rng(seed)
+    inputs: dict[str, np.ndarray] = {
+        f"{pid}.x{i}": rng.standard_normal(shape).astype(np.float32)
+        for i, shape in enumerate(check.inputs)
+    }
+    inputs[f"{pid}.g0"] = rng.standard_normal(check.output_shapes[0])
+    if lookup.unit is None:
+        return ModuleTarget(lookup, None, inputs)
+    request = ProbeRequest(
+        id=pid,
+        kind="module",
+        timeout_s=check.timeout_s,
+        spec={
+            "file": lookup.unit.file,
+            "class_name": lookup.unit.name,
+            "init_args": check.init_args,
+            "seed": seed % 2**31,
+            "inputs": [f"{pid}.x{i}" for i in range(len(check.inputs))],
+            "cotangent": f"{pid}.g0",
+            **_generated(sub, lookup.unit.file),
+        },
+    )
+    return ModuleTarget(lookup, request, inputs)
+
+
+def _generated(sub: Submission, file: str) -> dict[str, str]:
+    """A generated file's hash in the plan: the observation cache keys on the plan."""
+    gen = sub.generated.get(file)
+    return {"generated": code_hash(gen)} if gen is not None else {}
+
+
+@dataclass(frozen=True)
+class ScriptTarget:
+    """Which file of the submission a script check runs."""
+
+    file: str | None
+    request: ProbeRequest | None
+    inputs: Mapping[str, np.ndarray] = field(default_factory=dict)  # a script reads none
+
+
+def find_script(sub: Submission, name: str) -> str | None:
+    """The file by name anywhere (shallowest first), else a near-miss like `ddescent (1).py`."""
+    exact = [f for f in sub.files if PurePosixPath(f).name == name]
+    if exact:
+        return min(exact, key=lambda f: (f.count("/"), f))
+    stem = PurePosixPath(name).stem.lower()
+    near = [f for f in sub.files if f.endswith(".py") and stem in PurePosixPath(f).stem.lower()]
+    return min(near, key=lambda f: (f.count("/"), len(f), f)) if near else None
+
+
+def plan_script(
+    sub: Submission, problem: Problem, check: ScriptCheck, run_seed: int
+) -> ScriptTarget:
+    file = find_script(sub, check.file)
+    if file is None and sub.documents:
+        generated = ensure_script(sub, check.file, check.globals)
+        file = generated.path if generated is not None else None
+    if file is None:
+        return ScriptTarget(None, None)
+    pid = probe_id(problem, check)
+    request = ProbeRequest(
+        id=pid,
+        kind="script",
+        timeout_s=check.timeout_s,
+        spec={
+            "file": file,
+            "globals": check.observed_globals,  # what the analysis may read, not only require
+            "seed": derive_seed(run_seed, sub.student, pid),
+            **_generated(sub, file),
+        },
+    )
+    return ScriptTarget(file, request)
+
+
+def module_target(
+    observer: Observer, sub: Submission, problem: Problem, check: ModuleCheck
+) -> ModuleTarget:
+    """The planned probe of a module check, as `plan_module` made it."""
+    target = observer.target(sub, problem, check)
+    assert isinstance(target, ModuleTarget), "a module check is planned by plan_module"
+    return target
+
+
+def script_target(
+    observer: Observer, sub: Submission, problem: Problem, check: ScriptCheck
+) -> ScriptTarget:
+    """The planned probe of a script check, as `plan_script` made it."""
+    target = observer.target(sub, problem, check)
+    assert isinstance(target, ScriptTarget), "a script check is planned by plan_script"
+    return target
