@@ -49,6 +49,14 @@ Expected = Annotated[
 ]
 
 
+#: A check's block on a blank answer sheet: (section, commented lines); section "" is the top.
+TemplateEntry = tuple[str, list[str]]
+
+
+def _points(points: float) -> str:
+    return f"{points:g} point" + ("" if points == 1 else "s")
+
+
 class _CheckBase(_Model):
     id: str = Field(pattern=r"^[A-Za-z0-9_\-]+$", description="Unique within the problem.")
     title: str = Field(default="", description="One line shown in the report.")
@@ -80,6 +88,15 @@ class _CheckBase(_Model):
         """Names only an answer to this check contains (a class, a script's stem): what
         recognises the homework of a folder that does not state it."""
         return []
+
+    def template_entry(self, problem_id: str, key: str) -> TemplateEntry | None:
+        """What `grade template` prints for this check on a blank answer sheet: the section
+        (`""` for the top level) and commented lines; None for a check that asks for nothing
+        on the sheet. `key` is the check's answer key (`answer_key`)."""
+        return None
+
+    def _heading(self, problem_id: str) -> str:
+        return f"# {problem_id}: {self.title or self.id} ({_points(self.points)})"
 
 
 class WriteupRule(_Model):
@@ -113,6 +130,14 @@ class NumberCheck(_CheckBase):
         "'93.06%' and a bare 93.06 (a share cannot exceed 1) are read as percents.",
     )
 
+    def template_entry(self, problem_id: str, key: str) -> TemplateEntry | None:
+        section, _, name = key.rpartition(".")
+        if self.share:
+            example = ['# a share: a fraction (0.25) or a percent in quotes ("25%")']
+        else:
+            example = ["# a number (213504 or 213_504)"]
+        return section, [self._heading(problem_id), *example, f"# {name} = 0"]
+
 
 class ChoiceCheck(_CheckBase):
     """Pick the subset of options that satisfy a property; credit per option classified right."""
@@ -123,6 +148,12 @@ class ChoiceCheck(_CheckBase):
     aliases: dict[str, list[str]] = Field(
         default_factory=dict, description="Other accepted spellings per option."
     )
+
+    def template_entry(self, problem_id: str, key: str) -> TemplateEntry | None:
+        section, _, name = key.rpartition(".")
+        options = ", ".join(f'"{o}"' for o in self.options)
+        lines = [f"# choose any of: {options}", f"# {name} = []"]
+        return section, [self._heading(problem_id), *lines]
 
 
 class IntVar(_Model):
@@ -232,6 +263,33 @@ class FormulaCheck(_CheckBase):
                 if not isinstance(target, IntVar):
                     raise ValueError(f"variable {name!r}: length {var.length!r} is not an int var")
         return self
+
+    def template_entry(self, problem_id: str, key: str) -> TemplateEntry | None:
+        section, _, name = key.rpartition(".")
+        names = []
+        for var_name, var in self.variables.items():
+            if not isinstance(var, IntListVar):
+                names.append(var_name)
+                continue
+            fixed = [f"{var_name}[{var.length}+{i}] = {v}" for i, v in enumerate(var.then)]
+            fixed = [f.replace("+0]", "]") for f in fixed]
+            names.append(", ".join([f"{var_name}[0..{var.length}-1]", *fixed]))
+        calls = (
+            [f"# it may call: {', '.join(self.functions) or 'no functions'}"]
+            if self.functions is not None
+            else []
+        )
+        if self.max_total_calls is not None:
+            most = self.max_total_calls
+            calls.append(f"# simplify: at most {most} function call{'s' * (most != 1)} in all")
+        if self.must_call:
+            calls.append(f"# it must call: {', '.join(self.must_call)}")
+        lines = [
+            f'# a Python expression in {", ".join(names)}, in quotes, e.g. "1/n[0]"',
+            *calls,
+            f'# {name} = ""',
+        ]
+        return section, [self._heading(problem_id), *lines]
 
 
 class ModuleVariant(_Model):
@@ -435,8 +493,22 @@ class ValuesCheck(_CheckBase):
                 raise ValueError(f"no expected value for {', '.join(absent)}")
         return self
 
+    def template_entry(self, problem_id: str, key: str) -> TemplateEntry | None:
+        """One commented key per quantity; strings, because the digits written are judged."""
+        share = self.points / len(self.quantities)
+        lines = [
+            f"# {problem_id}: {self.title or self.id} ({self.points:g} points, {share:g} each)",
+            '# numbers in quotes, with the digits you computed: "0.0765" is judged at 4 decimals',
+        ]
+        lines.extend(f'# {name} = ""' for name in self.quantities)
+        return self.section or problem_id, lines
+
 
 TableColumnKind = Literal["layer", "shape", "count"]
+
+_TABLE_EXAMPLE = {"layer": '"CONV3-32"', "shape": '"32x32x32"', "count": "896"}
+"""One made-up row per column kind (a 3x3 conv of 32 maps on a 32x32 RGB image), never a row of
+the answer: the sheet is generated without the reference."""
 LayerKind = Literal["input", "conv", "pool", "fc", "relu", "softmax", "dropout", "flatten", "norm"]
 
 
@@ -479,6 +551,18 @@ class TableCheck(_CheckBase):
             raise ValueError("column names must be unique")
         return self
 
+    def template_entry(self, problem_id: str, key: str) -> TemplateEntry | None:
+        section, _, name = key.rpartition(".")
+        columns = ", ".join(c.name for c in self.columns)
+        row = ", ".join(_TABLE_EXAMPLE[c.kind] for c in self.columns)
+        optional = f" ({', '.join(self.optional)} rows may be left out)" if self.optional else ""
+        lines = [
+            f"# one row per layer, in order, each [{columns}]{optional}",
+            f"# for example [{row}]; shapes as HxWxC, counts as integers",
+            f"# {name} = [[{row}]]",
+        ]
+        return section, [self._heading(problem_id), *lines]
+
 
 class CustomCheck(_CheckBase):
     """An instructor's plain pytest function in `rubrics/<homework>_checks.py`.
@@ -495,6 +579,11 @@ class CustomCheck(_CheckBase):
         description="Commented lines `grade template` prints under [<answer key>]: the keys the "
         "function reads, so students write to its contract.",
     )
+
+    def template_entry(self, problem_id: str, key: str) -> TemplateEntry | None:
+        if not self.template:
+            return None
+        return key, [self._heading(problem_id), *(f"# {line}".rstrip() for line in self.template)]
 
 
 Check = Annotated[
