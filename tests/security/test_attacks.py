@@ -26,8 +26,10 @@ runner alone live in tests/test_sandbox.py; this file does not repeat them.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import hashlib
+import importlib
 import json
 import os
 import pickle
@@ -636,17 +638,35 @@ def test_comparison_patches_took_effect_inside(attack: AttackRun) -> None:
 def test_grader_modules_cannot_be_imported_or_read(attack: AttackRun) -> None:
     report = attack.reports("patch_builtins")
     imports = report["imports"]
-    for name in (
-        "grader",
-        "grader.judges.basic",
-        "grader.judges.module",
-        "reference",
-        "reference.hw6.p4_stm",
-    ):
+    assert set(imports) >= set(_patch_builtins_targets()[0])
+    for name in _patch_builtins_targets()[0]:
         assert imports[name] in ("ModuleNotFoundError", "FileNotFoundError", "ImportError"), (
             f"{name} imported inside the sandbox: {imports[name]}"
         )
     assert report["found"] == []
+
+
+def _patch_builtins_targets() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The module names and files the patch_builtins attack aims at, read from its source."""
+    source = (HOSTILE / "patch_builtins" / "stm.py").read_text()
+    tree = ast.parse(source)
+    values: dict[str, tuple[str, ...]] = {}
+    for node in tree.body:
+        target = node.targets[0] if isinstance(node, ast.Assign) else None
+        if isinstance(target, ast.Name) and target.id in ("TARGET_MODULES", "TARGET_FILES"):
+            values[target.id] = tuple(ast.literal_eval(node.value))  # type: ignore[union-attr]
+    return values["TARGET_MODULES"], values["TARGET_FILES"]
+
+
+def test_patch_builtins_aims_at_the_real_judge_modules() -> None:
+    """If the grader's files move, the attack must move with them, or it passes for the wrong
+    reason (it would find nothing because it looks in the wrong place, not because the sandbox
+    hides the grader)."""
+    modules, files = _patch_builtins_targets()
+    for name in modules:
+        importlib.import_module(name)
+    for rel in files:
+        assert (REPO / rel).is_file(), rel
 
 
 def test_patched_json_dump_and_savez_are_not_the_probes(attack: AttackRun) -> None:

@@ -131,7 +131,23 @@ np.savez = _savez
 builtins.print = lambda *args, **kwargs: None
 
 # The grader's own modules: patch them if they can be found at all.
-for name in ("grader", "grader.judges", "grader.modules", "reference", "reference.hw6.p4_stm"):
+# The targets are the grader's real judge modules (tests/security/test_attacks.py checks that
+# each of these names and paths exists in the grader, so the attack keeps aiming at real code).
+TARGET_MODULES = (
+    "grader",
+    "grader.judges.kinds",
+    "grader.judges.module",
+    "grader.judges.items",
+    "reference",
+    "reference.hw6.p4_stm",
+)
+TARGET_FILES = (
+    "grader/judges/kinds.py",
+    "grader/judges/module.py",
+    "grader/judges/items.py",
+    "reference/hw6/p4_stm.py",
+)
+for name in TARGET_MODULES:
     try:
         module = importlib.import_module(name)
     except BaseException as exc:  # noqa: BLE001
@@ -145,16 +161,18 @@ for name in ("grader", "grader.judges", "grader.modules", "reference", "referenc
 found = []
 for entry in sys.path:
     base = Path(entry)
-    for rel in ("grader/judges.py", "grader/modules.py", "reference/hw6/p4_stm.py"):
+    for rel in TARGET_FILES:
         if (base / rel).exists():
             found.append(str(base / rel))
+    if (base / "grader").is_dir():  # whatever the layout: any of the grader's files at all
+        found.extend(str(f) for f in (base / "grader").rglob("*.py"))
     if base.is_dir():
         for finder in base.glob("__editable__*finder.py"):  # an editable install names its source
             text = finder.read_text(errors="replace")
             for line in text.splitlines():
                 if "MAPPING" in line and "{" in line:
                     for path in [p for p in line.split("'") if p.startswith("/")]:
-                        for rel in ("judges.py", "modules.py"):
+                        for rel in [r.removeprefix("grader/") for r in TARGET_FILES]:
                             if readable(Path(path) / rel):
                                 found.append(str(Path(path) / rel))
                     attempts["editable_mapping"] = line[:200]
