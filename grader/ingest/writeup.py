@@ -35,7 +35,6 @@ __all__ = [
     "AssembledSource",
     "CodeBlock",
     "Section",
-    "Table",
     "assemble_class",
     "assemble_script",
     "detect_homework",
@@ -43,7 +42,6 @@ __all__ = [
     "extract_code_blocks",
     "extract_number_candidates",
     "extract_result_numbers",
-    "extract_tables",
     "find_sections",
     "section_text",
     "split_lines",
@@ -142,30 +140,6 @@ class Section:
     title: str
     start_line: int
     end_line: int
-
-
-@dataclass(frozen=True)
-class Table:
-    """A tab-separated or pipe (markdown) table: `rows[i]` was written on `lines[i]`."""
-
-    rows: tuple[tuple[str, ...], ...]
-    lines: tuple[int, ...]
-
-    @property
-    def header(self) -> tuple[str, ...]:
-        return self.rows[0] if self.rows else ()
-
-    def column(self, name: str) -> list[tuple[str, int]]:
-        """Cells under the header cell `name` (case-insensitive), with their lines."""
-        wanted = name.strip().lower()
-        for index, cell in enumerate(self.header):
-            if cell.strip().lower() == wanted:
-                return [
-                    (row[index], line)
-                    for row, line in zip(self.rows[1:], self.lines[1:], strict=True)
-                    if index < len(row)
-                ]
-        return []
 
 
 # --- text helpers -------------------------------------------------------------------------------
@@ -1470,46 +1444,6 @@ def extract_result_numbers(text: str, first_line: int = 1) -> list[tuple[float, 
             if stated or (_COUNT_AFTER.match(after) and not operand):
                 out.append((value, number))
     return out
-
-
-# --- tables -------------------------------------------------------------------------------------
-def extract_tables(text: str, first_line: int = 1) -> list[Table]:
-    """Tab-separated tables (as PDF converters emit them) and markdown pipe tables.
-
-    A table is two or more consecutive lines with the same number (>= 2) of cells.
-    """
-    raw_lines = (
-        text[:MAX_TEXT_CHARS].replace("\r\n", "\n").split("\n") if isinstance(text, str) else []
-    )
-    tables: list[Table] = []
-    rows: list[tuple[str, ...]] = []
-    numbers: list[int] = []
-
-    def flush() -> None:
-        nonlocal rows, numbers
-        if len(rows) >= 2:
-            tables.append(Table(tuple(rows), tuple(numbers)))
-        rows, numbers = [], []
-
-    for index, line in enumerate(raw_lines):
-        line = line[:MAX_LINE_CHARS]
-        cells: tuple[str, ...] | None = None
-        stripped = line.strip()
-        if "\t" in stripped:
-            cells = tuple(c.strip() for c in stripped.split("\t"))
-        elif stripped.startswith("|") and stripped.count("|") >= 3:
-            if re.fullmatch(r"\|?(?:\s*:?-{2,}:?\s*\|)+\s*:?-*:?\s*\|?", stripped):
-                continue  # the header separator |---|---|
-            cells = tuple(c.strip() for c in stripped.strip("|").split("|"))
-        if cells is not None and len(cells) >= 2 and (not rows or len(cells) == len(rows[0])):
-            rows.append(cells)
-            numbers.append(index + first_line)
-            continue
-        flush()
-        if cells is not None and len(cells) >= 2:
-            rows, numbers = [cells], [index + first_line]
-    flush()
-    return tables
 
 
 # --- choices stated in prose --------------------------------------------------------------------

@@ -41,7 +41,6 @@ MAX_ROWS = 400
 SWAP_DISTANCE = 1.5
 """A missing row and an extra row of the same layer this close (in reference rows) are one row
 written out of order (two adjacent rows swapped), not two mistakes."""
-_PARAMETERISED = ("conv", "fc", "norm")
 
 
 # --- layer names ----------------------------------------------------------------------------------
@@ -115,10 +114,6 @@ def _width(kind: str, text: str) -> int | None:
     rest = re.sub(r"relu|softmax|pool\w*|stride\s*\d+|pad\w*\s*\d+", " ", rest)
     numbers = [int(n) for n in re.findall(r"\d+", rest)]
     return numbers[-1] if numbers and numbers[-1] >= 8 else None
-
-
-def layer_label(layer: Layer) -> str:
-    return f"{layer.kind}-{layer.size}" if layer.size else layer.kind
 
 
 # --- cells ----------------------------------------------------------------------------------------

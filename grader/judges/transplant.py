@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,7 +63,6 @@ class Piece:
 
 
 RefParams = Sequence[tuple[str, Shape]]
-Strategy = Callable[[RefParams, list[Piece]], list[Piece] | None]
 
 
 def student_pieces(params: Sequence[ParamInfo], arrays: dict[str, np.ndarray]) -> list[Piece]:

@@ -662,7 +662,6 @@ def _write_arrays(out_dir: Path, index: int, arrays: dict[str, Any]) -> None:
 # wall-clock limit, kills every other process in the sandbox, wipes the private tmpfs mounts and
 # replies. Student code only ever runs in the forked child. SECURITY.md explains what is shared.
 
-PRELOADED = ("torch", "numpy", "matplotlib", "matplotlib.pyplot")
 WIPED = ("/tmp", "/dev/shm", "/sandbox/home", "/sandbox/tmp")
 PR_SET_DUMPABLE = 4
 
