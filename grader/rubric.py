@@ -599,6 +599,11 @@ Check = Annotated[
     Field(discriminator="kind"),
 ]
 
+#: The kinds whose answer a student writes down (the sheet, or a writeup's section).
+AnswerCheck = NumberCheck | ChoiceCheck | FormulaCheck | TableCheck
+#: The kinds whose grading runs student code in the sandbox.
+ProbedCheck = ModuleCheck | ScriptCheck
+
 
 class Problem(_Model):
     id: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")

@@ -30,15 +30,10 @@ from pathlib import Path
 import pytest
 
 from grader.ingest.submission import ingest
+from grader.judges.crashes import locator
 from grader.judges.planning import plan_module
-from grader.judges.sources import (
-    code_hash,
-    document_answer,
-    ensure_class,
-    locator,
-    problem_label,
-    read_number,
-)
+from grader.judges.readers import document_answer, problem_label, read_number
+from grader.judges.sources import code_hash, ensure_class
 from grader.pipeline import GradeOptions, grade
 from grader.results import CheckResult, GradeReport, Status, SubmissionResult
 from grader.rubric import ModuleCheck, load_rubric, rubric_fingerprints

@@ -11,9 +11,10 @@ from typing import Any
 
 from grader.ingest.submission import Answer
 from grader.judges.context import GradingContext, result
-from grader.judges.sources import DocumentReader, document_answer
+from grader.judges.readers import DocumentReader, document_answer
 from grader.results import CheckResult, SourceRef, Status
 from grader.rubric import (
+    AnswerCheck,
     Problem,
     RefValue,
     answer_key,
@@ -29,7 +30,7 @@ def expected_value(ctx: GradingContext, expected: Any) -> Any:
 
 
 def student_answer(
-    ctx: GradingContext, problem: Problem, check: Any, read: DocumentReader
+    ctx: GradingContext, problem: Problem, check: AnswerCheck, read: DocumentReader
 ) -> Answer | CheckResult:
     """The student's answer: answers.toml first, then a notebook, then a writeup.
 
@@ -79,7 +80,7 @@ def student_answer(
 
 
 def with_origin(
-    outcome: CheckResult, problem: Problem, check: Any, ctx: GradingContext
+    outcome: CheckResult, problem: Problem, check: AnswerCheck, ctx: GradingContext
 ) -> CheckResult:
     """Say which document an answer was read from, and what was read (issue 3: the report
     names the source used)."""
@@ -91,11 +92,11 @@ def with_origin(
     return outcome.model_copy(update={"details": [line, *outcome.details]})
 
 
-def reference_missing(ctx: GradingContext, check: Any) -> bool:
+def reference_missing(ctx: GradingContext, check: AnswerCheck) -> bool:
     return ctx.reference is None and isinstance(getattr(check, "expected", None), RefValue)
 
 
-def for_a_ta(check: Any, part: str | None, answer: Answer, reason: str) -> CheckResult:
+def for_a_ta(check: AnswerCheck, part: str | None, answer: Answer, reason: str) -> CheckResult:
     """Pending: the answer can be read more than one way, or not with confidence."""
     where = answer.where or answer.source.file or "the answer sheet"
     shown = answer.value if isinstance(answer.value, str) else repr(answer.value)
@@ -111,6 +112,6 @@ def for_a_ta(check: Any, part: str | None, answer: Answer, reason: str) -> Check
     )
 
 
-def wrong(check: Any, part: str | None, message: str, answer: Answer) -> CheckResult:
+def wrong(check: AnswerCheck, part: str | None, message: str, answer: Answer) -> CheckResult:
     """No credit for this answer, pointing at where the student wrote it."""
     return result(check, part, Status.FAILED, 0.0, check.points, message, source=answer.source)

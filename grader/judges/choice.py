@@ -14,7 +14,7 @@ from grader.judges.answers import (
     wrong,
 )
 from grader.judges.context import GradingContext, needs_reference, result
-from grader.judges.sources import read_choice
+from grader.judges.readers import read_choice
 from grader.results import CheckResult, Status
 from grader.rubric import (
     ChoiceCheck,

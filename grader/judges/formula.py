@@ -24,7 +24,7 @@ from grader.judges.answers import (
     wrong,
 )
 from grader.judges.context import GradingContext, needs_reference, result
-from grader.judges.sources import read_formula
+from grader.judges.readers import read_formula
 from grader.results import CheckResult, Status
 from grader.rubric import (
     FloatVar,

@@ -27,7 +27,7 @@ from grader.judges.kinds import is_collected_by_pytest, is_probed, judge
 from grader.judges.selection import compile_selection
 from grader.reference import Reference
 from grader.results import CheckResult, Status
-from grader.rubric import Check, CustomCheck, Problem, Rubric
+from grader.rubric import Check, CustomCheck, ProbedCheck, Problem, Rubric
 from grader.sandbox.jobs import ProbeOutcome
 from grader.sandbox.observe import Observer
 
@@ -96,25 +96,26 @@ class GraderPlugin:
         own work (reading outcomes, comparing with the reference) overlaps the students' runs
         instead of following all of them.
         """
-        wanted: dict[tuple[str, str, str], CheckItem] = {}
+        wanted: dict[tuple[str, str, str], tuple[CheckItem, ProbedCheck]] = {}
         for item in session.items:
             if isinstance(item, CheckItem) and is_probed(item.check):
-                wanted[(item.submission.student, item.problem.id, item.check.id)] = item
+                key = (item.submission.student, item.problem.id, item.check.id)
+                wanted[key] = (item, item.check)
         if self.session.on_planned:
             self.session.on_planned(len(wanted))
         if not wanted:
             return
         observer = self.session.observer
 
-        def observe(item: CheckItem) -> tuple[str, bool]:
+        def observe(item: CheckItem, check: ProbedCheck) -> tuple[str, bool]:
             try:
-                outcome, _ = observer.outcome(item.submission, item.problem, item.check)
+                outcome, _ = observer.outcome(item.submission, item.problem, check)
             except Exception:  # a grader bug: the check's own item meets it again and says so
                 return item.submission.student, True
             return item.submission.student, code_failed(outcome)
 
         self._pool = ThreadPoolExecutor(max_workers=max(1, self.session.jobs))
-        self._futures = [self._pool.submit(observe, item) for item in wanted.values()]
+        self._futures = [self._pool.submit(observe, *planned) for planned in wanted.values()]
         for future in self._futures:
             future.add_done_callback(self._observed)
 

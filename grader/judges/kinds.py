@@ -13,7 +13,7 @@ from __future__ import annotations
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from grader.ingest.submission import Submission
 from grader.judges.choice import judge_choice
@@ -35,6 +35,7 @@ from grader.rubric import (
     ManualCheck,
     ModuleCheck,
     NumberCheck,
+    ProbedCheck,
     Problem,
     ScriptCheck,
     TableCheck,
@@ -85,7 +86,7 @@ def judge(problem: Problem, check: Check, part: str | None, ctx: GradingContext)
     return judge_of_kind(problem, check, part, ctx)
 
 
-def is_probed(check: Check) -> bool:
+def is_probed(check: Check) -> TypeGuard[ProbedCheck]:
     """Whether grading this check runs student code in the sandbox."""
     return KINDS[check.kind].planner is not None
 
@@ -95,7 +96,7 @@ def is_collected_by_pytest(check: Check) -> bool:
     return KINDS[check.kind].judge is None
 
 
-def plan_probe(sub: Submission, problem: Problem, check: Check, run_seed: int) -> Target:
+def plan_probe(sub: Submission, problem: Problem, check: ProbedCheck, run_seed: int) -> Target:
     """The sandbox run a probed check needs, planned by its kind's planner."""
     planner = KINDS[check.kind].planner
     if planner is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from grader.judges.context import GradingContext, result
-from grader.judges.sources import section_excerpt
+from grader.judges.readers import section_excerpt
 from grader.results import CheckResult, Status
 from grader.rubric import (
     ManualCheck,

@@ -16,8 +16,9 @@ import torch
 
 from grader.ingest.submission import CodeUnit
 from grader.judges.context import GradingContext, Verdict, result
+from grader.judges.crashes import Locator, describe_crash, locator
 from grader.judges.planning import ModuleTarget, module_target
-from grader.judges.sources import Locator, describe_crash, locator, missing
+from grader.judges.sources import missing
 from grader.judges.transplant import (
     Piece,
     candidate_assignments,

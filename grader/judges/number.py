@@ -16,7 +16,7 @@ from grader.judges.answers import (
     wrong,
 )
 from grader.judges.context import GradingContext, needs_reference, result
-from grader.judges.sources import read_number
+from grader.judges.readers import read_number
 from grader.judges.tabular import Count, parse_count
 from grader.results import CheckResult, Status
 from grader.rubric import (

@@ -17,8 +17,9 @@ import numpy as np
 
 from grader.judges import curves
 from grader.judges.context import GradingContext, Verdict, result
+from grader.judges.crashes import Locator, describe_crash, locator
 from grader.judges.planning import script_target
-from grader.judges.sources import Locator, describe_crash, locator, missing
+from grader.judges.sources import missing
 from grader.results import CheckResult, Plot, Series, Status
 from grader.rubric import Problem, RefValue, ScriptCheck
 from grader.sandbox.observations import ScriptObservation

@@ -10,7 +10,7 @@ from grader.judges.answers import (
     wrong,
 )
 from grader.judges.context import GradingContext, needs_reference
-from grader.judges.sources import read_table
+from grader.judges.readers import read_table
 from grader.judges.tabular import StudentTable, grade_table, table_from_sheet
 from grader.results import CheckResult
 from grader.rubric import (

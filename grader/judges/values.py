@@ -43,7 +43,7 @@ from grader.ingest.latex import (
 from grader.ingest.submission import ANSWER_SHEET, Answer
 from grader.ingest.writeup import scan_fences, split_lines
 from grader.judges.context import GradingContext, needs_reference, result
-from grader.judges.sources import problem_section
+from grader.judges.readers import problem_section
 from grader.results import CheckResult, SourceRef, Status
 from grader.rubric import Problem, RefValue, ValuesCheck
 

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from grader.ingest.submission import Submission
-from grader.rubric import Problem
+from grader.rubric import ProbedCheck, Problem
 from grader.sandbox.jobs import (
     Limits,
     ProbeOutcome,
@@ -50,7 +50,7 @@ def derive_seed(run_seed: int, *parts: str) -> int:
     return int.from_bytes(digest[:4], "little")
 
 
-def probe_id(problem: Problem, check: Any) -> str:
+def probe_id(problem: Problem, check: ProbedCheck) -> str:
     return f"{problem.id}.{check.id}"
 
 
@@ -69,7 +69,7 @@ class Observer:
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._guard = threading.Lock()
 
-    def target(self, sub: Submission, problem: Problem, check: Any) -> Target:
+    def target(self, sub: Submission, problem: Problem, check: ProbedCheck) -> Target:
         """The planned probe of this check (planned once, on first use)."""
         key = (sub.student, probe_id(problem, check))
         with self._guard:
@@ -78,7 +78,7 @@ class Observer:
             return self._targets[key]
 
     def outcome(
-        self, sub: Submission, problem: Problem, check: Any
+        self, sub: Submission, problem: Problem, check: ProbedCheck
     ) -> tuple[ProbeOutcome | None, SandboxResult | None]:
         """What the sandbox saw of this one check; runs it on first use (thread-safe)."""
         key = (sub.student, probe_id(problem, check))
@@ -92,7 +92,7 @@ class Observer:
             return None, None
         return result.outcomes.get(key[1]), result
 
-    def _run(self, sub: Submission, problem: Problem, check: Any) -> SandboxResult | None:
+    def _run(self, sub: Submission, problem: Problem, check: ProbedCheck) -> SandboxResult | None:
         target = self.target(sub, problem, check)
         if target.request is None:
             return None
