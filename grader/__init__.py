@@ -1,15 +1,15 @@
 """grader: an automated, sandboxed grader for deep-learning coursework.
 
-The pipeline, one module per stage:
+One package per stage, each importing only from the stages before it (tests/test_layout.py):
 
-    discover  -> find submission folders            (grader.discover)
-    ingest    -> normalised Submission with provenance (grader.ingest.submission)
-    sandbox   -> run student code confined, get Observations (grader.sandbox.runner,
-    grader.sandbox.inside.probe)
-    judge     -> verdicts against the reference     (grader.judges.basic, grader.reference)
-    report    -> rich terminal report and exports   (grader.report.terminal)
+    discover.py  -> the submission folders under a path
+    ingest/      -> each folder read into a `Submission` with provenance (parsing only)
+    sandbox/     -> student code run confined; plain observations back, read strictly
+      inside/    -> the probe: the only code that runs beside student code
+    judges/      -> every verdict, against the reference (`kinds.py`: kind -> judge, planner)
+    report/      -> the terminal report and the exports (readers of `results.GradeReport`)
 
-`grader.pipeline.grade` strings them together through pytest (`grader.plugin`).
+`grader.pipeline.grade` strings them together, driving pytest with `grader.judges.items`.
 """
 
 import os

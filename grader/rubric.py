@@ -1,9 +1,9 @@
 """Rubric models: what an instructor writes in `rubrics/<hw>.yaml`.
 
 The check kinds are a closed set of frozen Pydantic models discriminated by `kind`; adding a kind
-means adding one model here and one judge in `grader.judges.basic`. Points, tolerances, partial
-credit
-and accepted variants live here, never in code. Invalid rubrics are reported with file, line and
+means one model here (its parts, points and answer-sheet block as methods), one judge module in
+`grader.judges` and one row in `grader.judges.kinds`. Points, tolerances, partial credit and
+accepted variants live here, never in code. Invalid rubrics are reported with file, line and
 field (`load_rubric`), because an instructor fixing a rubric needs to know where to look.
 """
 
