@@ -156,7 +156,7 @@ class RecordingRunner:
 
 def measure_main(args: argparse.Namespace) -> None:
     """Grade once with the library, as the CLI would, and write the timings as JSON."""
-    from grader.pipeline import DEFAULT_RUBRICS, GradeOptions, grade
+    from grader.pipeline import DEFAULT_COURSES, GradeOptions, grade
     from grader.sandbox.cache import CachingRunner
     from grader.sandbox.runner import SandboxRunner
 
@@ -165,7 +165,7 @@ def measure_main(args: argparse.Namespace) -> None:
     if args.cache_dir is not None:  # the same layout as the CLI's --cache-dir
         runner = CachingRunner(recorder, args.cache_dir / "observations")
     options = GradeOptions(
-        rubrics_dir=args.rubrics or DEFAULT_RUBRICS,
+        rubrics_dir=args.rubrics or DEFAULT_COURSES,
         select=args.select,
         jobs=args.jobs,
         runner=runner,

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from reference.hw6.ddescent import (
+from reference.mfdnn.hw6.ddescent import (
     LAMBDA_GRID,
     P_GRID,
     DDResult,

@@ -1,7 +1,8 @@
 """Calibrate ``grader.judges.curves`` thresholds on reference runs and simulated mistakes.
 
 Why: a threshold that was never measured against correct and wrong submissions is a guess.  Each
-seed gives one independent "student" (own data and ``W`` draws, via ``reference.hw6.ddescent``);
+seed gives one independent "student" (own data and ``W`` draws, via
+``reference.mfdnn.hw6.ddescent``);
 from that single run we derive, at no extra fitting cost:
 
 correct submissions
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from grader.judges.curves import CurveVerdict, judge_double_descent
-from reference.hw6.ddescent import (
+from reference.mfdnn.hw6.ddescent import (
     LAMBDA_GRID,
     METRICS,
     N_TEST,

@@ -2,7 +2,7 @@
 
 Why: a student's test loss depends on their random draws, so it is judged against the spread of
 correct runs, never against one number. Each seed is one correct "student": the starter
-configuration (reference.hw1.training.train_starter) with its own data and initial weights.
+configuration (reference.mfdnn.hw3.training.train_starter) with its own data and initial weights.
 
 The band is [0, high]: a lower test loss than any reference run is not a mistake. `high` lies
 halfway between the worst correct run seen and the test loss of learning nothing (the best
@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from grader.judges.curves import DECREASE_MAX_RATIO, judge_training_loss
-from reference.hw1.training import constant_predictor_loss, train_starter
+from reference.mfdnn.hw3.training import constant_predictor_loss, train_starter
 
 
 def main() -> None:

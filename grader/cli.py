@@ -13,10 +13,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from grader import __version__
+from grader.courses import DEFAULT_COURSES, load_catalog
 from grader.errors import GraderError, RubricError, UsageError
 from grader.report.exports import figure_paths, results_json, write_exports
 from grader.report.terminal import render, render_class, render_warnings
-from grader.rubric import DEFAULT_RUBRICS, load_rubric
+from grader.rubric import load_rubric
 from grader.sandbox.cache import CachingRunner
 from grader.sandbox.confinement import WEAK_ISOLATION_WARNING
 from grader.sandbox.jobs import Runner
@@ -38,9 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="grade",
         description="Grade deep-learning homework submissions. Student code runs in a sandbox.",
         epilog="examples:\n  grade submissions/            grade every student folder\n"
-        "  grade submissions/alice       grade one student\n"
+        "  grade submissions/mfdnn/hw6/alice   grade one student\n"
         "  grade submissions/ -k p4b     only problem 4b\n"
-        "  grade template hw6            print a blank answer sheet",
+        "  grade template mfdnn/hw6      print a blank answer sheet",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -50,7 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="a submission folder, or a folder of student folders",
     )
-    parser.add_argument("--homework", help="homework id (default: `homework` in answers.toml)")
+    parser.add_argument(
+        "--homework",
+        help="homework id, `course/hw` or `hw` where only one course has it "
+        "(default: `homework` in answers.toml, else the class folder's name)",
+    )
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON")
     parser.add_argument(
         "--out",
@@ -87,8 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue an interrupted batch: finished students come from the cache "
         "(the default whenever the cache is on; the flag makes it explicit)",
     )
-    parser.add_argument("--rubrics", type=Path, default=DEFAULT_RUBRICS, help="rubric folder")
-    parser.add_argument("--reference", type=Path, default=None, help="reference folder")
+    _course_options(parser)
+    parser.add_argument(
+        "--reference", type=Path, default=None, help="reference folder (overrides the courses')"
+    )
     parser.add_argument("--quiet", "-q", action="store_true", help="only the summary table")
     parser.add_argument("--version", action="version", version=f"grader {__version__}")
     return parser
@@ -98,14 +105,30 @@ def template_main(argv: list[str], console: Console) -> int:
     parser = argparse.ArgumentParser(
         prog="grade template", description="Print a blank, commented answer sheet."
     )
-    parser.add_argument("homework")
-    parser.add_argument("--rubrics", type=Path, default=DEFAULT_RUBRICS)
+    parser.add_argument("homework", help="`course/hw`, or `hw` where only one course has it")
+    _course_options(parser)
     args = parser.parse_args(argv)
-    path = args.rubrics / f"{args.homework}.yaml"
-    if not path.is_file():
-        raise UsageError(f"unknown homework {args.homework!r} (no {path})")
-    sys.stdout.write(answer_template(load_rubric(path)))
+    homework = load_catalog([args.rubrics, *args.course]).find(args.homework)
+    sys.stdout.write(answer_template(load_rubric(homework.rubric_path), homework.course))
     return ExitCode.OK
+
+
+def _course_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rubrics",
+        type=Path,
+        default=DEFAULT_COURSES,
+        help="a course folder (course.yaml and its rubrics) or a folder of them "
+        "(default: this repository's rubrics/)",
+    )
+    parser.add_argument(
+        "--course",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="another course folder, kept anywhere (repeatable)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,6 +195,7 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
     options = GradeOptions(
         homework=args.homework,
         rubrics_dir=args.rubrics,
+        courses=tuple(args.course),
         reference_dir=args.reference,
         select=args.select,
         jobs=args.jobs,

@@ -35,13 +35,14 @@ def _student_folders(folder: Path) -> list[Path]:
 
 
 def discover(path: Path, homeworks: Collection[str] = ()) -> list[Path]:
-    """`grade submissions/alice` grades one student; `grade submissions/` grades each sub-folder.
+    """`grade submissions/mfdnn/hw6/alice` grades one student; `grade submissions/` grades each
+    sub-folder.
 
     A folder with an answer sheet, code or a notebook at its top is one submission. Otherwise,
     if it has sub-folders, it is a class of them (a stray README or notes file beside the student
     folders does not make it a submission). A folder with only a writeup is one submission.
 
-    Course staff keep one class folder per homework side by side (`submissions/hw2/alice`): a
+    Course staff keep one class folder per homework side by side (`submissions/dl/hw2/alice`): a
     sub-folder named after a known homework (one of `homeworks`, the rubrics' names) that holds
     student folders and no submission files of its own is such a class, and its students are
     graded with the rest. Only the rubric's name makes a folder a class: a student who put their
@@ -55,21 +56,24 @@ def discover(path: Path, homeworks: Collection[str] = ()) -> list[Path]:
         return [path]
     students = _student_folders(path)
     if students:
-        found: list[Path] = []
-        for folder in students:
-            nested = _student_folders(folder) if _is_homework_class(folder, homeworks) else []
-            found.extend(nested or [folder])
-        return found
+        return [found for folder in students for found in _expand(folder, homeworks, 0)]
     if any(p.suffix in WRITEUP and p.stem.lower() != "readme" for p in _files(path)):
         return [path]
     raise UsageError(f"{path} holds no submission files and no student folders")
 
 
-def _is_homework_class(folder: Path, homeworks: Collection[str]) -> bool:
-    return folder.name.lower() in homeworks and not _has_code_or_sheet(folder)
+MAX_CLASS_DEPTH = 2  # a course folder holding class folders holding students
 
 
-def class_homework(folder: Path, homeworks: Collection[str]) -> str | None:
-    """The homework a student folder's class folder is named after (`hw2` for `.../hw2/alice`)."""
-    parent = folder.resolve().parent.name.lower()
-    return parent if parent in homeworks else None
+def _expand(folder: Path, names: Collection[str], depth: int) -> list[Path]:
+    """A class folder (named after a homework or a course, holding no submission files of its
+    own) stands for its sub-folders; any other folder is one submission."""
+    if depth < MAX_CLASS_DEPTH and _is_class(folder, names):
+        inner = _student_folders(folder)
+        if inner:
+            return [found for sub in inner for found in _expand(sub, names, depth + 1)]
+    return [folder]
+
+
+def _is_class(folder: Path, names: Collection[str]) -> bool:
+    return folder.name.lower() in names and not _has_code_or_sheet(folder)

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from grader.discover import class_homework, discover
+from grader.courses import DEFAULT_COURSES, Catalog, Homework, load_catalog, rubric_fingerprints
+from grader.discover import discover
 from grader.errors import RubricError, UsageError
 from grader.ingest.submission import Submission, ingest
 from grader.judges.items import GraderPlugin, GradingSession
@@ -30,7 +31,7 @@ from grader.results import (
     problem_result,
     submission_result,
 )
-from grader.rubric import DEFAULT_RUBRICS, Check, Rubric, load_rubric, rubric_fingerprints
+from grader.rubric import Check, Rubric, load_rubric
 from grader.sandbox.confinement import WEAK_ISOLATION_WARNING
 from grader.sandbox.jobs import Runner
 from grader.sandbox.observe import Observer
@@ -47,8 +48,9 @@ INTERRUPTED_WARNING = (
 @dataclass
 class GradeOptions:
     homework: str | None = None
-    rubrics_dir: Path = DEFAULT_RUBRICS
-    reference_dir: Path | None = None
+    rubrics_dir: Path = DEFAULT_COURSES  # a course folder, or a folder of course folders
+    courses: tuple[Path, ...] = ()  # more course folders (`--course DIR`), kept anywhere
+    reference_dir: Path | None = None  # overrides every course's own reference folder
     select: str | None = None  # pytest -k expression
     jobs: int = 1
     seed: int = 0
@@ -58,24 +60,25 @@ class GradeOptions:
     on_observed: Callable[[str, bool], None] | None = None  # (student, their code failed)
 
 
-def rubric_path(homework: str, rubrics_dir: Path) -> Path:
-    path = rubrics_dir / f"{homework}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in rubrics_dir.glob("*.yaml"))
-        raise UsageError(
-            f"unknown homework {homework!r}: no rubric {path} (known: {', '.join(known) or 'none'})"
-        )
-    return path
+def catalog_of(options: GradeOptions) -> Catalog:
+    """The homeworks of the courses this run uses; none at all is the TA's mistake."""
+    catalog = load_catalog([options.rubrics_dir, *options.courses])
+    if not catalog.homeworks:
+        folders = ", ".join(str(p) for p in [options.rubrics_dir, *options.courses])
+        raise UsageError(f"no rubrics found in {folders}: pass --rubrics or --course")
+    return catalog
 
 
 def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
     if options.select:
         compile_selection(options.select)  # a typo in -k is a usage error, not an empty grade
-    submissions = ingest_all(paths, options.rubrics_dir)
-    by_homework: dict[str, list[Submission]] = {}
+    catalog = catalog_of(options)
+    forced = catalog.find(options.homework) if options.homework else None
+    submissions = ingest_all(paths, catalog)
+    by_homework: dict[Homework, list[Submission]] = {}
     unknown: list[Submission] = []
     for sub in submissions:
-        homework = options.homework or sub.homework
+        homework = forced or _homework_of(sub, catalog)
         if homework is None:
             unknown.append(sub)
         else:
@@ -83,16 +86,18 @@ def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
     if unknown and len(by_homework) == 1:
         (only,) = by_homework
         for sub in unknown:
-            sub.notes.append(f"homework not stated; graded as {only} like the rest of the class")
+            sub.notes.append(
+                f"homework not stated; graded as {only.qualified} like the rest of the class"
+            )
             by_homework[only].append(sub)
         unknown = []
     runner = options.runner or SandboxRunner()
     warnings = [WEAK_ISOLATION_WARNING] if runner.isolation != "bubblewrap" else []
-    results: list[SubmissionResult] = [_unrecognised(sub) for sub in unknown]
+    results: list[SubmissionResult] = [_unrecognised(sub, catalog) for sub in unknown]
     try:
-        for homework, subs in sorted(by_homework.items()):
-            rubric = load_rubric(rubric_path(homework, options.rubrics_dir))
-            graded, interrupted = _grade_homework(rubric, subs, runner, options)
+        for homework, subs in sorted(by_homework.items(), key=lambda item: item[0].qualified):
+            rubric = load_rubric(homework.rubric_path)
+            graded, interrupted = _grade_homework(homework, rubric, subs, runner, options)
             results.extend(graded)
             if interrupted:
                 warnings.append(INTERRUPTED_WARNING)
@@ -113,44 +118,69 @@ def _ran(result: SubmissionResult) -> bool:
     )
 
 
-def ingest_all(paths: Sequence[Path], rubrics_dir: Path) -> list[Submission]:
+def ingest_all(paths: Sequence[Path], catalog: Catalog) -> list[Submission]:
     """Every submission under `paths`, each knowing its homework where anything tells it.
 
-    A student folder inside a class folder named after a homework (`submissions/hw2/alice`) is
-    that homework when nothing in the folder itself says which homework it is.
+    A student folder inside a class folder named after a homework (`submissions/mfdnn/hw6/alice`,
+    `submissions/dl-hw2/grace`, `submissions/hw4/ann`) is that homework unless its own answer
+    sheet says otherwise: the class folder's name beats a guess from the content.
     """
-    homeworks = {p.stem.lower() for p in rubrics_dir.glob("*.yaml")}
-    fingerprints = rubric_fingerprints(rubrics_dir.resolve())
+    fingerprints = rubric_fingerprints(catalog)
     submissions = []
     for path in paths:
-        for folder in discover(path, homeworks):
+        for folder in discover(path, catalog.names):
             sub = ingest(folder, fingerprints=fingerprints)
-            named = class_homework(folder, homeworks)
-            if sub.homework is None and named is not None:
-                sub.homework_hint = named
-                sub.notes.append(f"homework {named} taken from the class folder's name")
+            named = catalog.class_of(folder)
+            if named is not None and "homework" not in sub.answers:
+                if sub.homework_hint != named.qualified:
+                    sub.notes = [n for n in sub.notes if "from the content" not in n]
+                    sub.notes.append(
+                        f"homework {named.qualified} taken from the class folder's name"
+                    )
+                sub.homework_hint = named.qualified
             submissions.append(sub)
     return submissions
 
 
+def _homework_of(sub: Submission, catalog: Catalog) -> Homework | None:
+    """The homework a submission names or was recognised as; only ever a known id."""
+    stated = sub.homework
+    if stated is None:
+        return None
+    found = catalog.lookup(stated, sub.course)
+    if found is None and sub.course is None and "/" not in stated:
+        return None
+    return found
+
+
 def make_session(path: Path, folders: Sequence[Path], options: GradeOptions) -> GradingSession:
-    """A grading session for one rubric file, as `pytest -p grader.plugin` builds it."""
+    """A grading session for one rubric file, as `pytest -p grader.plugin` builds it: only the
+    submissions of that rubric's homework, as `grade` routes them."""
+    path = path.resolve()
+    catalog = load_catalog([path.parent, options.rubrics_dir, *options.courses])
+    homework = next((h for h in catalog.homeworks if h.rubric_path.resolve() == path), None)
+    if homework is None:
+        raise UsageError(f"{path} is not a rubric of a course (no course.yaml beside it)")
     rubric = load_rubric(path)
-    subs = ingest_all(folders, path.parent)
-    return _session(rubric, path, subs, options.runner or SandboxRunner(), options)
+    subs = [s for s in ingest_all(folders, catalog) if _homework_of(s, catalog) == homework]
+    return _session(homework, rubric, subs, options.runner or SandboxRunner(), options)
 
 
 def _session(
-    rubric: Rubric, path: Path, subs: list[Submission], runner: Runner, options: GradeOptions
+    homework: Homework,
+    rubric: Rubric,
+    subs: list[Submission],
+    runner: Runner,
+    options: GradeOptions,
 ) -> GradingSession:
     # The grader's own torch work (references on tiny tensors) is fastest on one thread, and the
     # cores belong to the sandboxes running student code in parallel.
     torch.set_num_threads(1)
     return GradingSession(
         rubric=rubric,
-        rubric_path=path,
+        rubric_path=homework.rubric_path,
         submissions=subs,
-        reference=load_reference(rubric, options.reference_dir),
+        reference=load_reference(rubric, options.reference_dir or homework.reference_root),
         observer=Observer(runner, plan_probe, options.seed),
         run_seed=options.seed,
         jobs=options.jobs,
@@ -160,10 +190,13 @@ def _session(
 
 
 def _grade_homework(
-    rubric: Rubric, subs: list[Submission], runner: Runner, options: GradeOptions
+    homework: Homework,
+    rubric: Rubric,
+    subs: list[Submission],
+    runner: Runner,
+    options: GradeOptions,
 ) -> tuple[list[SubmissionResult], bool]:
-    path = rubric_path(rubric.homework, options.rubrics_dir)
-    session = _session(rubric, path, subs, runner, options)
+    session = _session(homework, rubric, subs, runner, options)
     args = [
         "-c",
         str(PYTEST_INI),
@@ -201,7 +234,8 @@ def _grade_homework(
         path = session.rubric_path.parent / file if file else session.rubric_path
         raise RubricError(path, [error for _, error in plugin.collection_errors])
     interrupted = code == pytest.ExitCode.INTERRUPTED
-    return [_assemble(rubric, sub, session.results, interrupted) for sub in subs], interrupted
+    graded = [_assemble(homework, rubric, sub, session.results, interrupted) for sub in subs]
+    return graded, interrupted
 
 
 def _custom_check_files(path: Path) -> list[str]:
@@ -211,6 +245,7 @@ def _custom_check_files(path: Path) -> list[str]:
 
 
 def _assemble(
+    homework: Homework,
     rubric: Rubric,
     sub: Submission,
     results: dict[tuple[str, str, str], CheckResult],
@@ -228,7 +263,7 @@ def _assemble(
     notes = list(sub.notes)
     if sub.answer_sheet_error:
         notes.append(str(sub.answer_sheet_error))
-    return submission_result(sub.student, rubric.homework, problems, notes)
+    return submission_result(sub.student, homework.qualified, problems, notes)
 
 
 _DESELECTED = "not run (deselected)"
@@ -245,11 +280,25 @@ def _not_run(check: Check, part: str | None, cid: str, interrupted: bool = False
     )
 
 
-def _unrecognised(sub: Submission) -> SubmissionResult:
-    reason = (
-        'cannot tell which homework this is: add `homework = "hw6"` to answers.toml '
-        "or pass --homework"
-    )
+def _unrecognised(sub: Submission, catalog: Catalog) -> SubmissionResult:
+    stated = sub.homework
+    if stated is not None and "homework" in sub.answers:
+        answer = sub.answers["homework"]
+        where = (
+            f"{answer.source.file}, line {answer.source.line}" if answer.source else "answers.toml"
+        )
+        course = f" of course {sub.course!r}" if sub.course else ""
+        known = ", ".join(h.qualified for h in catalog.homeworks)
+        reason = (
+            f"{where} names homework {stated!r}{course}, which is not a homework graded here "
+            f"(known: {known}): fix the sheet, or pass --homework"
+        )
+    else:
+        example = catalog.homeworks[0].id if catalog.homeworks else "hw6"
+        reason = (
+            f'cannot tell which homework this is: add `homework = "{example}"` to answers.toml '
+            "or pass --homework"
+        )
     if sub.answer_sheet_error:
         reason = f"{sub.answer_sheet_error}; {reason}"
     return SubmissionResult(

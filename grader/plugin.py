@@ -1,6 +1,6 @@
 """The entry hooks of `pytest -p grader.plugin`: rubric files graded by plain pytest.
 
-    pytest -p grader.plugin rubrics/hw6.yaml --submissions submissions/ -k p4b
+    pytest -p grader.plugin rubrics/mfdnn/hw6.yaml --submissions submissions/ -k p4b
 
 The items themselves live in `grader.judges.items`; `grade` registers the same plugin directly.
 """

@@ -9,7 +9,9 @@ written by the instructors and runs in the grader's own process.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
+import zlib
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -71,13 +73,36 @@ class Reference:
 
 
 def load_reference(rubric: Rubric, root: Path | None = None) -> Reference | None:
-    """Import `<root>/<rubric.reference>`; None when the reference is not installed."""
+    """Import the package `<root>/<rubric.reference>`; None when the reference is not installed.
+
+    `root` is the course's reference folder (`Homework.reference_root`). The package is imported
+    by its path under a name of its own (`_reference_<folder>_<package>`), so two courses may
+    both have an `hw2` and a course kept outside this repository needs nothing on `sys.path`;
+    a reference package imports its own modules relatively (`from .ddescent import ...`).
+    """
     if rubric.reference is None:
         return None
     root = (root or DEFAULT_REFERENCE_ROOT).resolve()
-    if not (root / rubric.reference / "__init__.py").is_file():
+    folder = root / rubric.reference
+    init = folder / "__init__.py"
+    if not init.is_file():
         return None
-    parent = str(root.parent)
-    if parent not in sys.path:
-        sys.path.insert(0, parent)
-    return Reference(importlib.import_module(f"{root.name}.{rubric.reference}"))
+    name = "_reference_" + "_".join(
+        "".join(c if c.isalnum() else "_" for c in part) for part in (root.name, rubric.reference)
+    )
+    name = f"{name}_{zlib.crc32(str(folder).encode()):08x}"
+    module = sys.modules.get(name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(
+            name, init, submodule_search_locations=[str(folder)]
+        )
+        if spec is None or spec.loader is None:
+            return None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(name, None)
+            raise
+    return Reference(module)

@@ -9,7 +9,6 @@ field (`load_rubric`), because an instructor fixing a rubric needs to know where
 
 from __future__ import annotations
 
-import functools
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -26,8 +25,6 @@ from pydantic import (
 
 from grader.errors import RubricError
 from grader.ingest.exprs import FUNCTION_NAMES
-
-DEFAULT_RUBRICS = Path(__file__).resolve().parent.parent / "rubrics"
 
 SCHEMA_VERSION = 1
 
@@ -768,22 +765,3 @@ def _locate(node: yaml.Node | None, loc: list[int | str]) -> tuple[int | None, s
 
 def _is_tag(node: yaml.MappingNode, part: int | str) -> bool:
     return any(k.value == "kind" and v.value == part for k, v in node.value)
-
-
-@functools.lru_cache(maxsize=8)
-def rubric_fingerprints(rubrics_dir: Path = DEFAULT_RUBRICS) -> dict[str, tuple[str, ...]]:
-    """Per homework, names only its answers contain: the classes and scripts its rubric asks for."""
-    found: dict[str, tuple[str, ...]] = {}
-    for path in sorted(rubrics_dir.glob("*.yaml")):
-        try:
-            rubric = load_rubric(path)
-        except RubricError:
-            continue
-        marks = [
-            mark
-            for problem in rubric.problems
-            for check in problem.checks
-            for mark in check.recognised_by()
-        ]
-        found[rubric.homework] = tuple(dict.fromkeys(marks))
-    return found

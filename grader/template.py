@@ -9,11 +9,12 @@ from __future__ import annotations
 from grader.rubric import Rubric, answer_key
 
 
-def answer_template(rubric: Rubric) -> str:
+def answer_template(rubric: Rubric, course: str | None = None) -> str:
     lines = [
         f"# Answer sheet for {rubric.title}. Fill in the keys, remove the leading '# '.",
         "# Check it yourself with: grade <your folder>",
         f'homework = "{rubric.homework}"',
+        *([f'course = "{course}"'] if course else []),
     ]
     sections: dict[str, list[str]] = {}
     top_level: list[str] = []

@@ -29,8 +29,8 @@ from grader.rubric import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-ALICE = ROOT / "submissions" / "alice"
-RUBRICS = ROOT / "rubrics"
+ALICE = ROOT / "submissions" / "mfdnn" / "hw6" / "alice"
+RUBRICS = ROOT / "rubrics" / "mfdnn"
 STATUSES = {"passed", "failed", "error", "pending", "skipped"}
 
 
@@ -73,7 +73,7 @@ def test_unknown_homework(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(ALICE), "--homework", "hw99"]) == 2
     err = capsys.readouterr().err
     assert "unknown homework 'hw99'" in err
-    assert "known: hw1, hw2, hw6" in err  # every rubric in rubrics/, sorted
+    assert "known: dl/hw2, mfdnn/hw3, mfdnn/hw6" in err  # every course's rubrics, sorted
 
 
 @pytest.mark.parametrize("jobs", ["0", "-3"])
@@ -127,7 +127,7 @@ def test_empty_rubric_folder_is_a_usage_error(
 ) -> None:
     assert main([str(ALICE), "--rubrics", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "unknown homework 'hw6'" in err and "known: none" in err
+    assert "no rubrics found in" in err
 
 
 # --- template ---------------------------------------------------------------------------------
@@ -174,7 +174,7 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.startswith("usage: grade")
     for flag in ("--homework", "--json", "-k EXPR", "--jobs", "--seed", "--rubrics", "--quiet"):
         assert flag in out, flag
-    assert "grade template hw6" in out
+    assert "grade template mfdnn/hw6" in out
 
 
 def test_template_help(capsys: pytest.CaptureFixture[str]) -> None:
@@ -265,7 +265,7 @@ def test_interrupted_batch_resumes_to_the_uninterrupted_result(tmp_path: Path) -
 
     klass = tmp_path / "class"
     for name in ("s1", "s2", "s3", "s4"):
-        shutil.copytree(ROOT / "submissions" / "alice", klass / name)
+        shutil.copytree(ROOT / "submissions" / "mfdnn" / "hw6" / "alice", klass / name)
         (klass / name / "ddescent.py").unlink()
     base = [sys.executable, "-m", "grader.cli", str(klass), "-k", "p4b", "--jobs", "1", "-q"]
     cache = tmp_path / "cache"
@@ -314,7 +314,15 @@ def test_weak_isolation_is_said_before_grading(
     from grader.sandbox.runner import SandboxRunner
 
     monkeypatch.setattr(grader.cli, "SandboxRunner", lambda: SandboxRunner(use_bwrap=False))
-    code = main([str(ROOT / "submissions" / "alice"), "-k", "p4a", "--cache-dir", str(tmp_path)])
+    code = main(
+        [
+            str(ROOT / "submissions" / "mfdnn" / "hw6" / "alice"),
+            "-k",
+            "p4a",
+            "--cache-dir",
+            str(tmp_path),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 0
     assert "bubblewrap (bwrap) is not available" in err and "reference/" in err

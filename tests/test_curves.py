@@ -54,7 +54,13 @@ from grader.judges.curves import (
     rankdata,
     spearman,
 )
-from reference.hw6.ddescent import N_TEST, DDResult, make_data, reference_curves, ridge_errors_fast
+from reference.mfdnn.hw6.ddescent import (
+    N_TEST,
+    DDResult,
+    make_data,
+    reference_curves,
+    ridge_errors_fast,
+)
 
 
 @pytest.fixture(scope="module")
@@ -322,7 +328,11 @@ def test_training_loss_decreases_only_for_a_finite_falling_curve(
 
 
 # --- printed values (HW1 p1: the test loss a script prints) -----------------------------------
-HW1_LABELS = ("test loss", "test mse", "test error")  # rubrics/hw1.yaml reads.test_loss_printed
+HW1_LABELS = (
+    "test loss",
+    "test mse",
+    "test error",
+)  # rubrics/mfdnn/hw3.yaml reads.test_loss_printed
 _TRAINING_PRINTS = "\n".join(f"epoch : {i}, train_loss : {1 / (i + 1)}" for i in range(50))
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.courses import load_catalog
 from grader.discover import discover
 from grader.errors import UsageError
 
@@ -36,12 +37,15 @@ def test_a_class_folder_gives_its_students_sorted(tmp_path: Path) -> None:
 
 
 def test_the_demo_class() -> None:
-    homeworks = {p.stem for p in (ROOT / "rubrics").glob("*.yaml")}
-    students = discover(ROOT / "submissions", homeworks)
+    """Course folders hold class folders (`submissions/mfdnn/hw6/alice`)."""
+    students = discover(ROOT / "submissions", load_catalog().names)
     hw6 = ["alice", "bob", "carol", "dave", "erin", "frank"]
-    assert [p.name for p in students if p.parent.name == "submissions"] == hw6
-    assert {p.parent.name for p in students} == {"submissions", "hw1", "hw2"}
-    assert discover(ROOT / "submissions" / "alice") == [ROOT / "submissions" / "alice"]
+    assert [p.name for p in students if p.parent.name == "hw6"] == hw6
+    classes = {f"{p.parent.parent.name}/{p.parent.name}" for p in students}
+    assert {"mfdnn/hw6", "mfdnn/hw3", "dl/hw2"} <= classes
+    assert discover(ROOT / "submissions" / "mfdnn" / "hw6" / "alice") == [
+        ROOT / "submissions" / "mfdnn" / "hw6" / "alice"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -104,7 +108,8 @@ def test_an_empty_folder(tmp_path: Path) -> None:
 
 
 def test_a_folder_named_after_a_homework_is_a_class_of_its_own(tmp_path: Path) -> None:
-    """`submissions/hw2/amir` beside `submissions/alice`: every student of both is graded."""
+    """`submissions/dl/hw2/amir` beside `submissions/mfdnn/hw6/alice`: every student of both is
+    graded."""
     cls = _folder(tmp_path / "submissions")
     _folder(cls / "alice", "answers.toml")
     _folder(cls / "hw2" / "amir", "answers.toml")

@@ -21,13 +21,15 @@ from typing import Any
 import numpy as np
 import pytest
 
+from grader.courses import homework_at
 from grader.pipeline import GradeOptions, grade
 from grader.results import CheckResult, GradeReport, Status, SubmissionResult
 from grader.rubric import load_rubric
 from grader.template import answer_template
 
 ROOT = Path(__file__).resolve().parent.parent
-CLASS = ROOT / "submissions" / "hw1"
+HW3 = ROOT / "rubrics" / "mfdnn" / "hw3.yaml"
+CLASS = ROOT / "submissions" / "mfdnn" / "hw3"
 SEED = ROOT / "tests" / "data" / "hw1" / "seed-001"
 P, F, E, W = Status.PASSED, Status.FAILED, Status.ERROR, Status.PENDING
 SCRIPT = ("script.runs", "script.loss_decreases", "script.test_loss", "script.figure")
@@ -131,7 +133,7 @@ def test_seed_001_map_is_pending_with_the_students_text(seed_report: GradeReport
 
 
 def test_template_lists_every_answer_key() -> None:
-    text = answer_template(load_rubric(ROOT / "rubrics" / "hw1.yaml"))
+    text = answer_template(load_rubric(ROOT / "rubrics" / "mfdnn" / "hw3.yaml"))
     assert 'homework = "hw1"' in text
     for line in ("[p5a]", "[p5c]", "[p5c.map]", '# relu_relu = ""', '# tanh = ""'):
         assert line in text
@@ -176,9 +178,9 @@ def test_a_printed_test_loss_counts_only_from_a_run_that_trained(
     from grader.judges.script import _test_loss
     from grader.reference import load_reference
 
-    rubric = load_rubric(ROOT / "rubrics" / "hw1.yaml")
+    rubric = load_rubric(ROOT / "rubrics" / "mfdnn" / "hw3.yaml")
     check = next(c for c in rubric.problem("p1").checks if c.id == "script")
-    ctx = SimpleNamespace(reference=load_reference(rubric))
+    ctx = SimpleNamespace(reference=load_reference(rubric, homework_at(HW3).reference_root))
     verdict = _test_loss(check, _recorded(losses, "Test Loss: 0.1\n"), ctx)  # type: ignore[arg-type]
     assert verdict[0].value == status, verdict[1]
 
@@ -190,9 +192,9 @@ def _judge_printed(losses: list[float] | None, printed: str) -> Any:
     from grader.judges.script import _test_loss
     from grader.reference import load_reference
 
-    rubric = load_rubric(ROOT / "rubrics" / "hw1.yaml")
+    rubric = load_rubric(ROOT / "rubrics" / "mfdnn" / "hw3.yaml")
     check = next(c for c in rubric.problem("p1").checks if c.id == "script")
-    ctx = SimpleNamespace(reference=load_reference(rubric))
+    ctx = SimpleNamespace(reference=load_reference(rubric, homework_at(HW3).reference_root))
     return _test_loss(check, _recorded(losses, printed), ctx)  # type: ignore[arg-type]
 
 
@@ -353,8 +355,8 @@ P5C_WITHOUT_SIGMOID = [
 def hw1() -> tuple[Any, Any]:
     from grader.reference import load_reference
 
-    rubric = load_rubric(ROOT / "rubrics" / "hw1.yaml")
-    return rubric, load_reference(rubric)
+    rubric = load_rubric(ROOT / "rubrics" / "mfdnn" / "hw3.yaml")
+    return rubric, load_reference(rubric, homework_at(HW3).reference_root)
 
 
 def _judged(hw1: tuple[Any, Any], problem_id: str, check_id: str, value: Any) -> CheckResult:
@@ -523,7 +525,7 @@ def test_a_loss_list_reused_after_training_does_not_hide_the_plotted_curve(
 
     from grader.judges.script import _loss_decreases
 
-    rubric = load_rubric(ROOT / "rubrics" / "hw1.yaml")
+    rubric = load_rubric(ROOT / "rubrics" / "mfdnn" / "hw3.yaml")
     check = next(c for c in rubric.problem("p1").checks if c.id == "script")
     ran = _with_plotted_loss(_recorded(reused, "Test loss: 0.12\n"), plotted)
     verdict = _loss_decreases(check, ran, SimpleNamespace())  # type: ignore[arg-type]
@@ -570,7 +572,7 @@ def test_an_unlabelled_loss_figure_is_recognised_by_its_data(
 
     from grader.judges.script import _loss_decreases, _training_figure
 
-    rubric = load_rubric(ROOT / "rubrics" / "hw1.yaml")
+    rubric = load_rubric(ROOT / "rubrics" / "mfdnn" / "hw3.yaml")
     check = next(c for c in rubric.problem("p1").checks if c.id == "script")
     ran = _recorded(losses, "Test loss: 0.12\n")
     for x, y in drawn:

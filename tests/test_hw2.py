@@ -36,11 +36,11 @@ from grader.pipeline import GradeOptions, grade
 from grader.report.exports import feedback_markdown, grades_csv, gradescope_results, results_json
 from grader.report.terminal import render_submission, render_summary
 from grader.results import CheckResult, GradeReport, Status, SubmissionResult
-from reference.hw2 import q2_values
+from reference.dl.hw2 import q2_values
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "tests" / "data" / "hw2" / "seed-004"
-DEMO = ROOT / "submissions" / "hw2"
+DEMO = ROOT / "submissions" / "dl" / "hw2"
 SELECT = "q1 or q2 or q3 or q4 or q5"
 
 

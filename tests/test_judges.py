@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from grader.courses import homework_at
 from grader.errors import AnswerSheetError
 from grader.ingest.exprs import StepBudget, parse_expression
 from grader.ingest.submission import Answer, Submission
@@ -38,7 +39,7 @@ from grader.rubric import (
 from grader.sandbox.observe import Observer
 
 ROOT = Path(__file__).resolve().parent.parent
-HW6 = ROOT / "rubrics" / "hw6.yaml"
+HW6 = ROOT / "rubrics" / "mfdnn" / "hw6.yaml"
 OPTIONS = ("relu", "sigmoid", "leaky_relu")
 CORRECT_P1 = {"relu", "leaky_relu"}
 
@@ -50,7 +51,7 @@ def rubric() -> Rubric:
 
 @pytest.fixture(scope="module")
 def reference(rubric: Rubric) -> Reference:
-    ref = load_reference(rubric)
+    ref = load_reference(rubric, homework_at(HW6).reference_root)
     assert ref is not None, "reference/hw6 must be installed in the repository"
     return ref
 

@@ -33,7 +33,7 @@ from grader.ingest.writeup import find_sections, section_text
 DATA = Path(__file__).resolve().parent / "data" / "writeups"
 SEED_000 = DATA / "seeds" / "000_15d5dac498a59869.txt"
 SEED_002 = DATA / "seeds" / "002_49fb73e83455085e.txt"
-VARIABLES = {"L": "int", "n": "int_list"}  # as in rubrics/hw6.yaml (n has length L)
+VARIABLES = {"L": "int", "n": "int_list"}  # as in rubrics/mfdnn/hw6.yaml (n has length L)
 
 
 def _reference(L: int, n: list[int]) -> float:

@@ -19,6 +19,7 @@ LAYERS = [
     "ingest",
     "rubric",
     "reference",
+    "courses",
     "sandbox",
     "judges",
     "report",

@@ -3,7 +3,8 @@
 Every sample submission in tests/data/hw6 (SCENARIOS.md) and every student of the demo class
 (submissions/README.md) is graded once, in one `grade()` call shared by the whole file; the tests
 then read that report. The tables below are what a careful TA gives, derived from the rubric's
-points (rubrics/hw6.yaml: p4b = custom `finite` 1 + module `stm` 8 = instantiate 1, param_count 1,
+points (rubrics/mfdnn/hw6.yaml: p4b = custom `finite` 1 + module `stm` 8 = instantiate 1,
+param_count 1,
 independent 1, output_shape 1, equivalence 3, backward 1, minus 0.5 for a misnamed class), not
 from what the engine happens to print. `test_expected_scores_follow_from_the_rubric` checks that
 each row's p4b score is the rubric's sum of its statuses, so the table cannot drift from it.
@@ -24,14 +25,14 @@ import pytest
 import torch
 
 from grader.discover import discover
-from grader.pipeline import DEFAULT_RUBRICS, GradeOptions, grade
+from grader.pipeline import DEFAULT_COURSES, GradeOptions, grade
 from grader.results import CheckResult, GradeReport, Status, SubmissionResult
 from grader.rubric import ManualCheck, ModuleCheck, ScriptCheck, load_rubric
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIO_ROOT = REPO / "tests" / "data" / "hw6"
 CLASS_ROOT = REPO / "submissions"
-RUBRIC = load_rubric(DEFAULT_RUBRICS / "hw6.yaml")
+RUBRIC = load_rubric(DEFAULT_COURSES / "mfdnn" / "hw6.yaml")
 
 pytestmark = pytest.mark.slow  # one real sandbox run per submission, 34 in all
 

@@ -81,8 +81,12 @@ def test_selection_ignores_the_rubric_folder_and_the_student_names(tmp_path: Pat
     rubrics = tmp_path / "bench-p5x" / "rubrics"
     shutil.copytree(ROOT / "rubrics", rubrics)
     student = tmp_path / "class" / "p5smith"
-    shutil.copytree(ROOT / "submissions" / "alice", student)
-    report = grade([student], GradeOptions(rubrics_dir=rubrics, select="not p5 and p2", jobs=1))
+    shutil.copytree(ROOT / "submissions" / "mfdnn" / "hw6" / "alice", student)
+    hw6_reference = ROOT / "reference" / "mfdnn"  # the copy's course.yaml points nowhere
+    options = GradeOptions(
+        rubrics_dir=rubrics, reference_dir=hw6_reference, select="not p5 and p2", jobs=1
+    )
+    report = grade([student], options)
     (sub,) = report.submissions
     ran = {(p.id, c.id) for p in sub.problems for c in p.checks if "deselected" not in c.message}
     assert ran == {("p2", "mean"), ("p2", "variance")}
@@ -92,7 +96,10 @@ def test_selection_ignores_the_rubric_folder_and_the_student_names(tmp_path: Pat
 def test_custom_checks_answer_to_their_problem_id() -> None:
     from grader.pipeline import GradeOptions, grade
 
-    report = grade([ROOT / "submissions" / "alice"], GradeOptions(select="p4b and finite", jobs=1))
+    report = grade(
+        [ROOT / "submissions" / "mfdnn" / "hw6" / "alice"],
+        GradeOptions(select="p4b and finite", jobs=1),
+    )
     (sub,) = report.submissions
     ran = {(p.id, c.id) for p in sub.problems for c in p.checks if "deselected" not in c.message}
     assert ran == {("p4b", "finite")}
@@ -107,7 +114,7 @@ def test_two_rubric_folders_in_one_process_both_grade(tmp_path: Path) -> None:
 
     copy = tmp_path / "rubrics"
     shutil.copytree(ROOT / "rubrics", copy)
-    alice = ROOT / "submissions" / "alice"
+    alice = ROOT / "submissions" / "mfdnn" / "hw6" / "alice"
     for rubrics in (copy, ROOT / "rubrics"):
         report = grade([alice], GradeOptions(rubrics_dir=rubrics, select="finite", jobs=1))
         assert report.warnings == []
@@ -124,10 +131,13 @@ def test_a_checks_file_that_does_not_import_is_a_rubric_error(tmp_path: Path) ->
 
     copy = tmp_path / "rubrics"
     shutil.copytree(ROOT / "rubrics", copy)
-    checks = copy / "hw6_checks.py"
+    checks = copy / "mfdnn" / "hw6_checks.py"
     lines = checks.read_text(encoding="utf-8").count("\n")
     checks.write_text(checks.read_text(encoding="utf-8") + "def check_x(submission):\n    1 +\n")
     with pytest.raises(RubricError) as raised:
-        grade([ROOT / "submissions" / "alice"], GradeOptions(rubrics_dir=copy, jobs=1))
+        grade(
+            [ROOT / "submissions" / "mfdnn" / "hw6" / "alice"],
+            GradeOptions(rubrics_dir=copy, jobs=1),
+        )
     assert raised.value.path == checks
     assert f"line {lines + 2}" in str(raised.value) and "SyntaxError" in str(raised.value)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from grader.courses import homework_at
 from grader.reference import Reference, load_reference
 from grader.rubric import load_rubric
 
@@ -13,7 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _hw6() -> Reference:
-    reference = load_reference(load_rubric(ROOT / "rubrics" / "hw6.yaml"))
+    hw6 = homework_at(ROOT / "rubrics" / "mfdnn" / "hw6.yaml")
+    reference = load_reference(load_rubric(hw6.rubric_path), hw6.reference_root)
     assert reference is not None
     return reference
 
@@ -42,4 +44,4 @@ def test_instances_differ_by_their_arguments() -> None:
 
 def test_no_reference_installed_means_none(tmp_path: Path) -> None:
     """Students get the grader without reference/: checks needing it are then skipped."""
-    assert load_reference(load_rubric(ROOT / "rubrics" / "hw6.yaml"), tmp_path) is None
+    assert load_reference(load_rubric(ROOT / "rubrics" / "mfdnn" / "hw6.yaml"), tmp_path) is None

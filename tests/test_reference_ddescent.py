@@ -1,11 +1,12 @@
-"""Verify reference/hw6/ddescent.py: fast == naive, starter replay, and the phenomenon itself."""
+"""Verify reference/mfdnn/hw6/ddescent.py: fast == naive, starter replay, and the phenomenon
+itself."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from reference.hw6.ddescent import (
+from reference.mfdnn.hw6.ddescent import (
     LAMBDA_GRID,
     METRICS,
     N_TEST,

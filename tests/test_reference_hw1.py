@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from reference.hw1 import activations, band, param_map, training
+from reference.mfdnn.hw3 import activations, band, param_map, training
 
 
 @pytest.mark.parametrize("z", [-5.0, -1.3, -1e-9, 0.0, 1e-9, 0.7, 4.2])

@@ -13,7 +13,7 @@ import pytest
 
 from grader.ingest.exprs import parse_expression
 from grader.rubric import ValuesCheck, load_rubric
-from reference.hw2 import (
+from reference.dl.hw2 import (
     INITIAL,
     LEARNING_RATE,
     activation_variances,
@@ -79,7 +79,7 @@ def test_q2_autograd_matches_the_chain_rule_by_hand() -> None:
 def test_q2_rubric_carried_expressions_give_the_reference_updates() -> None:
     """The rubric's error-carried-forward expressions, fed the true gradients, give the true
     updated weights: their constants (initial weights, learning rate) are the reference's."""
-    rubric = load_rubric(ROOT / "rubrics" / "hw2.yaml")
+    rubric = load_rubric(ROOT / "rubrics" / "dl" / "hw2.yaml")
     values = q2_values()
     checks = [c for c in rubric.problem("q2").checks if isinstance(c, ValuesCheck)]
     carried = [(n, q.carried) for c in checks for n, q in c.quantities.items() if q.carried]
@@ -92,7 +92,7 @@ def test_q2_rubric_carried_expressions_give_the_reference_updates() -> None:
 
 
 def test_q2_every_graded_quantity_has_a_reference_value() -> None:
-    rubric = load_rubric(ROOT / "rubrics" / "hw2.yaml")
+    rubric = load_rubric(ROOT / "rubrics" / "dl" / "hw2.yaml")
     names = {
         n for c in rubric.problem("q2").checks if isinstance(c, ValuesCheck) for n in c.quantities
     }

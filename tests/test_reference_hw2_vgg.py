@@ -13,8 +13,8 @@ import pytest
 import torch
 from torch import nn
 
-from reference.hw2 import q6_fc_share, q6_table, q6_total
-from reference.hw2.vgg import fc_parameters, layer_table, total_parameters, vgg11
+from reference.dl.hw2 import q6_fc_share, q6_table, q6_total
+from reference.dl.hw2.vgg import fc_parameters, layer_table, total_parameters, vgg11
 
 
 def _rows(kind: str) -> list[dict[str, object]]:

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reference.hw6 import (
+from reference.mfdnn.hw6 import (
     P1_OPTIONS,
     MyConvLayer,
     STMConvLayer,
@@ -31,7 +31,7 @@ from reference.hw6 import (
     p4a_params_stm,
     weight_variance,
 )
-from reference.hw6.p2_init import bias_bound, weight_bound
+from reference.mfdnn.hw6.p2_init import bias_bound, weight_bound
 
 
 @pytest.fixture(autouse=True)

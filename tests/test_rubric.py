@@ -1,6 +1,7 @@
 """Tests for grader.rubric: the HW6 rubric loads, and broken rubrics are reported precisely.
 
-Each invalid rubric is the real `rubrics/hw6.yaml` with one targeted edit, written to `tmp_path`,
+Each invalid rubric is the real `rubrics/mfdnn/hw6.yaml` with one targeted edit, written to
+`tmp_path`,
 so every test exercises the same document an instructor edits. Line numbers in the expectations
 are looked up in the edited text (`_line_of`), never typed in, so a change to the rubric's layout
 does not silently turn a test into one that checks the wrong line.
@@ -31,7 +32,7 @@ from grader.rubric import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-HW6 = ROOT / "rubrics" / "hw6.yaml"
+HW6 = ROOT / "rubrics" / "mfdnn" / "hw6.yaml"
 HW6_TEXT = HW6.read_text(encoding="utf-8")
 
 
@@ -140,7 +141,7 @@ def _refs(node: Any) -> list[str]:
 
 
 def test_every_ref_names_a_callable_in_reference_hw6() -> None:
-    module = importlib.import_module("reference.hw6")
+    module = importlib.import_module("reference.mfdnn.hw6")
     refs = _refs(yaml.safe_load(HW6_TEXT))
     assert set(refs) == {
         "p1_equivalent",
@@ -150,7 +151,7 @@ def test_every_ref_names_a_callable_in_reference_hw6() -> None:
         "p4a_params_stm",
     }
     for ref in refs:
-        assert callable(getattr(module, ref, None)), f"reference.hw6 has no callable {ref!r}"
+        assert callable(getattr(module, ref, None)), f"reference.mfdnn.hw6 has no callable {ref!r}"
 
 
 def _conv_params(c_in: int, c_out: int, k: int) -> int:
@@ -165,7 +166,7 @@ def test_number_check_references_equal_an_independent_count(rubric: Rubric) -> N
     independent = {"params_naive": naive, "params_stm": 32 * one_path}
     assert independent == {"params_naive": 213_504, "params_stm": 78_592}
 
-    module = importlib.import_module("reference.hw6")
+    module = importlib.import_module("reference.mfdnn.hw6")
     numbers = [c for p in rubric.problems for c in p.checks if isinstance(c, NumberCheck)]
     assert {c.id for c in numbers} == set(independent)
     for check in numbers:
@@ -321,7 +322,7 @@ def test_formula_function_options_that_can_be_met_load(tmp_path: Path) -> None:
 
 def test_hw1_formula_checks_require_and_limit_calls() -> None:
     """5a: one call in all (a restatement needs two); 5c: sigmoid must be called."""
-    hw1 = load_rubric(ROOT / "rubrics" / "hw1.yaml")
+    hw1 = load_rubric(ROOT / "rubrics" / "mfdnn" / "hw3.yaml")
     (relu_relu,) = hw1.problem("p5a").checks
     tanh = hw1.problem("p5c").checks[0]
     assert isinstance(relu_relu, FormulaCheck) and isinstance(tanh, FormulaCheck)

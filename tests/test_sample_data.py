@@ -62,8 +62,8 @@ def _folders(root: Path) -> list[Path]:
 
 
 def _hw6_students() -> list[Path]:
-    """The HW6 demo class: submissions/ beside the other homeworks' class folders (hw1/, hw2/)."""
-    return [p for p in _folders(CLASS_ROOT) if not (REPO / "rubrics" / f"{p.name}.yaml").exists()]
+    """The HW6 demo class: submissions/mfdnn/hw6/, beside the other homeworks' class folders."""
+    return _folders(CLASS_ROOT / "mfdnn" / "hw6")
 
 
 SUBMISSIONS = [*_folders(SCENARIO_ROOT), *_hw6_students()]

@@ -48,7 +48,7 @@ from grader.sandbox.observations import MAX_ARRAY_BYTES, ModuleObservation
 from grader.sandbox.runner import SandboxRunner
 
 REPO = Path(__file__).resolve().parent.parent
-REFERENCE_FILE = REPO / "reference" / "hw6" / "p4_stm.py"
+REFERENCE_FILE = REPO / "reference" / "mfdnn" / "hw6" / "p4_stm.py"
 GRADER_SOURCE = Path(grader.sandbox.runner.__file__).resolve()
 
 BWRAP = bubblewrap_available()

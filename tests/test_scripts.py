@@ -101,7 +101,7 @@ def test_seed_scripts_get_a_careful_tas_verdicts() -> None:
 # alice's script: they must keep full credit (or go to a TA where the grader cannot read them).
 # The wrong ones beside them must still fail. Pending: PE.
 PE = Status.PENDING
-_ALICE = (ROOT / "submissions" / "alice" / "ddescent.py").read_text()
+_ALICE = (ROOT / "submissions" / "mfdnn" / "hw6" / "alice" / "ddescent.py").read_text()
 _FIXED = "errors_fixed_lambda.append(np.mean((F_test @ theta - Y_test) ** 2))"
 _OPT = "errors_opt_lambda.append(np.mean((F_test @ theta - Y_test) ** 2))"
 _SHOW = 'plt.savefig("double_descent.png")\nplt.show()'

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from grader.courses import homework_at
 from grader.ingest.submission import ingest
 from grader.judges.context import GradingContext
 from grader.judges.kinds import judge
@@ -42,11 +43,11 @@ from grader.rubric import TableCheck, load_rubric
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "hw2-q6"
-RUBRIC = load_rubric(ROOT / "rubrics" / "hw2.yaml")
+RUBRIC = load_rubric(ROOT / "rubrics" / "dl" / "hw2.yaml")
 Q6 = RUBRIC.problem("q6")
 TABLE = Q6.checks[0]
 assert isinstance(TABLE, TableCheck)
-REFERENCE = load_reference(RUBRIC)
+REFERENCE = load_reference(RUBRIC, homework_at(ROOT / "rubrics" / "dl" / "hw2.yaml").reference_root)
 assert REFERENCE is not None
 EXPECTED: list[dict[str, Any]] = REFERENCE.value(TABLE.expected)
 

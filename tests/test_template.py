@@ -43,7 +43,7 @@ def _flat(data: dict[str, object], prefix: str = "") -> list[str]:
 
 
 def test_hw6_template_parses_and_fills_to_the_rubric_keys() -> None:
-    rubric = load_rubric(ROOT / "rubrics" / "hw6.yaml")
+    rubric = load_rubric(ROOT / "rubrics" / "mfdnn" / "hw6.yaml")
     sheet = answer_template(rubric)
     assert tomllib.loads(sheet)["homework"] == "hw6"
     assert sorted(_flat(_filled(sheet))) == sorted(_keys(rubric))
@@ -54,7 +54,7 @@ def test_hw6_template_parses_and_fills_to_the_rubric_keys() -> None:
 
 
 def test_the_example_values_have_the_right_types() -> None:
-    rubric = load_rubric(ROOT / "rubrics" / "hw6.yaml")
+    rubric = load_rubric(ROOT / "rubrics" / "mfdnn" / "hw6.yaml")
     filled = _filled(answer_template(rubric))
     assert filled["p1"] == {"equivalent": []}
     assert filled["p2"] == {"mean": "", "variance": ""}

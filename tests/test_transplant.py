@@ -32,7 +32,7 @@ from grader.judges.transplant import (
 from grader.rubric import ModuleCheck
 from grader.sandbox.inside.probe import _record_parameters
 from grader.sandbox.observations import ParamInfo
-from reference.hw6 import STMConvLayer
+from reference.mfdnn.hw6 import STMConvLayer
 
 PATHS, WIDTH, CHANNELS = 32, 4, 256
 INPUT_SHAPE = (2, CHANNELS, 6, 5)

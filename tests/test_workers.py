@@ -113,7 +113,7 @@ def same_worker(runner: SandboxRunner) -> None:
 
 @pytest.mark.parametrize("student", ["alice", "bob"])
 def test_warm_worker_observes_the_demo_class_as_the_cold_path(student: str) -> None:
-    rubric = load_rubric(REPO / "rubrics" / "hw6.yaml")
+    rubric = load_rubric(REPO / "rubrics" / "mfdnn" / "hw6.yaml")
     sub = ingest(REPO / "submissions" / student)
     checks = [(p, c) for p in rubric.problems for c in p.checks if isinstance(c, ModuleCheck)]
     assert checks

@@ -37,7 +37,7 @@ SEED_000 = SEEDS / "000_15d5dac498a59869.txt"
 SEED_001 = SEEDS / "001_e974bf08661550a8.txt"
 SEED_002 = SEEDS / "002_49fb73e83455085e.txt"
 SEED_004 = SEEDS / "004_a6cb54df6c65d9b2.txt"
-P1_OPTIONS = {  # rubrics/hw6.yaml, p1 aliases
+P1_OPTIONS = {  # rubrics/mfdnn/hw6.yaml, p1 aliases
     "relu": ["ReLU", "(a)", "a"],
     "sigmoid": ["Sigmoid", "(b)", "b"],
     "leaky_relu": ["LeakyReLU", "leaky relu", "(c)", "c"],

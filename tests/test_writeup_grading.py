@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.courses import load_catalog, rubric_fingerprints
 from grader.ingest.submission import ingest
 from grader.judges.crashes import locator
 from grader.judges.planning import plan_module
@@ -36,14 +37,14 @@ from grader.judges.readers import document_answer, problem_label, read_number
 from grader.judges.sources import code_hash, ensure_class
 from grader.pipeline import GradeOptions, grade
 from grader.results import CheckResult, GradeReport, Status, SubmissionResult
-from grader.rubric import ModuleCheck, load_rubric, rubric_fingerprints
+from grader.rubric import ModuleCheck, load_rubric
 from grader.sandbox.exchange import write_extra_files
 from grader.sandbox.jobs import SandboxJob, SandboxResult
 from grader.sandbox.runner import SandboxRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "writeups-graded"
-HW6 = ROOT / "rubrics" / "hw6.yaml"
+HW6 = ROOT / "rubrics" / "mfdnn" / "hw6.yaml"
 SELECT = "p1 or p2 or p4a or p4b"
 FOLDERS = ("seed-000", "seed-002", "own-style", "notebook", "notebook-crash", "nothing")
 STM_ASPECTS = ("instantiate", "param_count", "independent", "output_shape", "equivalence")
@@ -414,6 +415,6 @@ def test_unsure_homework_is_a_note_naming_the_option(tmp_path: Path) -> None:
     folder.mkdir()
     body = "\n".join(f"line {i}" for i in range(20))
     (folder / "writeup.md").write_text(f"My answers\n{body}\nas in HW 6, the layer ...\n")
-    sub = ingest(folder, fingerprints=rubric_fingerprints())
+    sub = ingest(folder, fingerprints=rubric_fingerprints(load_catalog()))
     assert sub.homework is None
-    assert any("pass --homework hw6" in n for n in sub.notes), sub.notes
+    assert any("pass --homework mfdnn/hw6" in n for n in sub.notes), sub.notes

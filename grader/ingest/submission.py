@@ -111,6 +111,14 @@ class Submission:
             return answer.value.strip().lower()
         return self.homework_hint
 
+    @property
+    def course(self) -> str | None:
+        """The course an answer sheet names (`course = "mfdnn"`), if it names one."""
+        answer = self.answers.get("course")
+        if answer and isinstance(answer.value, str):
+            return answer.value.strip().lower()
+        return None
+
 
 @dataclass(frozen=True)
 class ClassLookup:
@@ -119,9 +127,10 @@ class ClassLookup:
     found_instead: tuple[str, ...]  # module classes present, for the 'missing class' message
 
 
-#: Per homework, names only its answers contain (the classes and scripts its rubric asks for):
-#: what recognises the homework of a folder that does not state it. The caller derives them from
-#: the rubrics in use (`grader.rubric.rubric_fingerprints`); ingest itself knows no rubric.
+#: Per homework (full id, `mfdnn/hw6`), names only its answers contain (the classes and scripts
+#: its rubric asks for): what recognises the homework of a folder that does not state it. The
+#: caller derives them from the courses in use (`grader.courses.rubric_fingerprints`); ingest
+#: itself knows no rubric.
 Fingerprints = Mapping[str, tuple[str, ...]]
 
 
@@ -169,6 +178,15 @@ def _detect_homework(sub: Submission, fingerprints: Fingerprints) -> None:
     guess, confidence = detect_homework(text, {k: list(v) for k, v in fingerprints.items()})
     if guess is None:
         return
+    if guess not in fingerprints:  # a title's "HW 2": the homework of that id, if only one
+        same = [full for full in fingerprints if full.rpartition("/")[2] == guess]
+        if len(same) > 1:
+            sub.notes.append(
+                f"this looks like {guess}, which several courses have ({', '.join(same)}): "
+                "pass --homework to say which"
+            )
+            return
+        guess = same[0] if same else guess
     if guess not in fingerprints:
         sub.notes.append(f"this looks like {guess}, for which there is no rubric here")
     elif confidence >= HOMEWORK_CONFIDENCE:

@@ -285,7 +285,8 @@ def judge_double_descent(
     """Judge a student's two curves; never raises on malformed input, reports it instead.
 
     ``reference`` is anything with ``num_params``, ``errors_fixed_lambda`` and
-    ``errors_opt_lambda`` (e.g. ``reference.hw6.ddescent.DDResult``); with ``test_errors`` too the
+    ``errors_opt_lambda`` (e.g. ``reference.mfdnn.hw6.ddescent.DDResult``); with ``test_errors``
+    too the
     replay check can also tell test-set tuning.  ``num_params=None`` means the reference's grid.
     """
     p = _as_1d(num_params)

@@ -58,7 +58,7 @@ from grader.sandbox.runner import SandboxRunner
 HERE = Path(__file__).resolve().parent
 HOSTILE = HERE / "submissions"
 REPO = HERE.parent.parent
-ALICE = REPO / "submissions" / "alice"
+ALICE = REPO / "submissions" / "mfdnn" / "hw6" / "alice"
 HONEST_FILES = ("answers.toml", "stm.py")  # not ddescent.py: p5 is deselected to keep runs short
 SELECT = "not p5"
 JOBS = 2
@@ -303,7 +303,7 @@ def add_symlinks(folder: Path, victim: Path) -> None:
     (folder / "victim_stm.py").symlink_to(Path("..") / victim.name / "stm.py")
     (folder / "victim").symlink_to(Path("..") / victim.name, target_is_directory=True)
     (folder / "passwd").symlink_to("/etc/passwd")
-    (folder / "rubric.yaml").symlink_to(REPO / "rubrics" / "hw6.yaml")
+    (folder / "rubric.yaml").symlink_to(REPO / "rubrics" / "mfdnn" / "hw6.yaml")
 
 
 def add_big_files(folder: Path) -> None:
@@ -442,8 +442,8 @@ def build_class(root: Path, marker: str, ports: tuple[int, int]) -> tuple[Path, 
             "port": ports[0],
             "udp_port": ports[1],
             "repo": str(REPO),
-            "rubric": str(REPO / "rubrics" / "hw6.yaml"),
-            "reference": str(REPO / "reference" / "hw6" / "p4_stm.py"),
+            "rubric": str(REPO / "rubrics" / "mfdnn" / "hw6.yaml"),
+            "reference": str(REPO / "reference" / "mfdnn" / "hw6" / "p4_stm.py"),
             "grader_source": str(REPO / "grader" / "judges.py"),
             "repo_file": str(REPO / "pyproject.toml"),
             "class_dir": str(class_dir),

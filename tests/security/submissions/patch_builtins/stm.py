@@ -139,13 +139,13 @@ TARGET_MODULES = (
     "grader.judges.module",
     "grader.judges.items",
     "reference",
-    "reference.hw6.p4_stm",
+    "reference.mfdnn.hw6.p4_stm",
 )
 TARGET_FILES = (
     "grader/judges/kinds.py",
     "grader/judges/module.py",
     "grader/judges/items.py",
-    "reference/hw6/p4_stm.py",
+    "reference/mfdnn/hw6/p4_stm.py",
 )
 for name in TARGET_MODULES:
     try:

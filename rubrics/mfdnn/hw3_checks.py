@@ -163,7 +163,7 @@ def check_parameter_map(submission: Any, reference: Any) -> None:
     missing = [k for k in KEYS if k not in given]
     assert not missing, f"[{SECTION}] lacks {', '.join(missing)}"
     exprs = {key: _parse(key, given[key].value) for key in KEYS}
-    ref = reference.module  # reference.hw1: the network builders and forward pass
+    ref = reference.module  # reference.mfdnn.hw3: the network builders and forward pass
     failures = [(w, _agrees(ref, exprs, w, seed)) for seed, w in enumerate(NETWORKS)]
     wrong = [(w, why) for w, why in failures if why]
     bare = [key for key in KEYS if BARE_SUM.search(str(given[key].value))]

@@ -1,14 +1,14 @@
 """HW6 reference answers (problems 1, 2, 4, 5), re-exported under the names the grader imports."""
 
-from reference.hw6.ddescent import reference_curves
-from reference.hw6.p1_dropout import P1_OPTIONS, orders_agree, p1_equivalent
-from reference.hw6.p2_init import (
+from .ddescent import reference_curves
+from .p1_dropout import P1_OPTIONS, orders_agree, p1_equivalent
+from .p2_init import (
     bias_variance,
     p2_mean,
     p2_variance,
     weight_variance,
 )
-from reference.hw6.p4_stm import (
+from .p4_stm import (
     MyConvLayer,
     STMConvLayer,
     count_parameters,

@@ -1,9 +1,9 @@
 """HW2 (second course) reference answers, re-exported under the names the rubric uses."""
 
-from reference.hw2.q1_risk import monte_carlo_risk, teacher_student_risk
-from reference.hw2.q2_backprop import INITIAL, LEARNING_RATE, forward, q2_values
-from reference.hw2.q4_init import activation_variances, q4_sigma, relu_second_moment
-from reference.hw2.vgg import q6_fc_share, q6_table, q6_total  # Q6: another module's owner
+from .q1_risk import monte_carlo_risk, teacher_student_risk
+from .q2_backprop import INITIAL, LEARNING_RATE, forward, q2_values
+from .q4_init import activation_variances, q4_sigma, relu_second_moment
+from .vgg import q6_fc_share, q6_table, q6_total  # Q6: another module's owner
 
 __all__ = [
     "INITIAL",

@@ -1,0 +1,1 @@
+"""Reference solutions of the course dl, one package per homework."""

@@ -1,0 +1,1 @@
+"""Reference solutions of the course mfdnn, one package per homework."""
