@@ -228,7 +228,7 @@ def test_real_run_json_contract(tmp_path: Path) -> None:
     (sub,) = report["submissions"]
     assert {"student", "homework", "score", "max_score", "problems"} <= set(sub)
     assert sub["student"] == "alice"
-    assert sub["homework"] == "hw6"
+    assert sub["homework"] == "mfdnn/hw6"
     rubric = load_rubric(RUBRICS / "hw6.yaml")
     assert sub["max_score"] == rubric.max_score
     assert [p["id"] for p in sub["problems"]] == [p.id for p in rubric.problems]

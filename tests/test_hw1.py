@@ -134,7 +134,7 @@ def test_seed_001_map_is_pending_with_the_students_text(seed_report: GradeReport
 
 def test_template_lists_every_answer_key() -> None:
     text = answer_template(load_rubric(ROOT / "rubrics" / "mfdnn" / "hw3.yaml"))
-    assert 'homework = "hw1"' in text
+    assert 'homework = "hw3"' in text
     for line in ("[p5a]", "[p5c]", "[p5c.map]", '# relu_relu = ""', '# tanh = ""'):
         assert line in text
     for key in ("first_weight", "first_bias", "hidden_weight", "hidden_bias", "last_weight"):
@@ -273,7 +273,7 @@ def test_printed_tensor_test_loss_end_to_end(tmp_path: Path) -> None:
     for name, line in PRINTS.items():
         folder = tmp_path / name
         folder.mkdir()
-        (folder / "answers.toml").write_text('homework = "hw1"\n')
+        (folder / "answers.toml").write_text('homework = "hw3"\n')
         (folder / "mlp.py").write_text(f"{_SMALL_MLP}{line}\n")
     report = grade(sorted(tmp_path.iterdir()), GradeOptions(jobs=1, select="p1 and script"))
     tensor = _checks(_student(report, "tensor"))
@@ -300,7 +300,7 @@ def test_a_script_using_tqdm_runs_as_written(tmp_path: Path) -> None:
     for name, (imported, loop) in _WITH_TQDM.items():
         folder = tmp_path / name
         folder.mkdir()
-        (folder / "answers.toml").write_text('homework = "hw1"\n')
+        (folder / "answers.toml").write_text('homework = "hw3"\n')
         script = _SMALL_MLP.replace("for epoch in range(200):", loop)
         assert loop in script
         (folder / "mlp.py").write_text(f"{imported}\n{script}{PRINTS['tensor']}\n")
@@ -471,7 +471,7 @@ def map_report(tmp_path_factory: pytest.TempPathFactory) -> GradeReport:
     }
     for student, entries in maps.items():
         (root / student).mkdir()
-        sheet = ['homework = "hw1"', "", "[p5c.map]", *(f'{k} = "{v}"' for k, v in entries.items())]
+        sheet = ['homework = "hw3"', "", "[p5c.map]", *(f'{k} = "{v}"' for k, v in entries.items())]
         (root / student / "answers.toml").write_text("\n".join(sheet) + "\n", encoding="utf-8")
     return grade([root], GradeOptions(jobs=1, select="p5c"))
 
@@ -622,7 +622,7 @@ def test_several_different_boxed_formulas_are_for_a_ta(tmp_path: Path) -> None:
         (tmp_path / name).mkdir()
         text = _CASES_5A.format(negative=negative, positive=positive)
         (tmp_path / name / "writeup.md").write_text(text, encoding="utf-8")
-    report = grade([tmp_path], GradeOptions(jobs=1, homework="hw1", select="p5a"))
+    report = grade([tmp_path], GradeOptions(jobs=1, homework="mfdnn/hw3", select="p5a"))
     cases = _checks(_student(report, "cases"))["relu_relu"]
     assert cases.status is W and "2 different boxed formulas" in cases.message, cases.message
     same = _checks(_student(report, "same"))["relu_relu"]  # one answer, boxed twice: wrong
@@ -647,7 +647,7 @@ def test_the_row_sum_spelled_with_numpy_or_torch(tmp_path: Path) -> None:
     for student, (entries, _) in MAP_SPELLINGS.items():
         (tmp_path / student).mkdir()
         lines = [f'{k} = "{v}"' for k, v in {**ADA_MAP, **entries}.items()]
-        sheet = ['homework = "hw1"', "", "[p5c.map]", *lines]
+        sheet = ['homework = "hw3"', "", "[p5c.map]", *lines]
         (tmp_path / student / "answers.toml").write_text("\n".join(sheet) + "\n", encoding="utf-8")
     report = grade([tmp_path], GradeOptions(jobs=1, select="p5c and map"))
     got = {s: _checks(_student(report, s))["map"] for s in MAP_SPELLINGS}

@@ -53,7 +53,7 @@ def report() -> GradeReport:
 def _student(report: GradeReport, name: str) -> SubmissionResult:
     (found,) = [s for s in report.submissions if s.student == name]
     assert found.error is None, found.error
-    assert found.homework == "hw2"
+    assert found.homework == "dl/hw2"
     return found
 
 
