@@ -12,6 +12,7 @@ most a TA can still add. Totals count `score` only: nothing pending is awarded a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -56,6 +57,32 @@ class Plot(BaseModel):
     xlabel: str
     ylabel: str
     series: list[Series]
+
+
+@dataclass(frozen=True)
+class CheckText:
+    """What a check says to whoever reads it, in the one order every output uses: the message,
+    where it points in the student's files, the hint, then the details (which can run to a
+    traceback, so they come last and nothing a student can act on is buried under them).
+
+    Plain text, no markup: the terminal, the Markdown feedback, JUnit and Gradescope each
+    escape it for their own format, but none of them chooses its own parts or order.
+    """
+
+    message: str
+    location: str | None
+    hint: str | None
+    details: tuple[str, ...]
+
+    def lines(self) -> list[str]:
+        """Every part as a line of its own, labelled where a bare line would be ambiguous."""
+        lines = [self.message]
+        if self.location:
+            lines.append(f"at {self.location}")
+        if self.hint:
+            lines.append(f"hint: {self.hint}")
+        lines.extend(self.details)
+        return lines
 
 
 class CheckResult(BaseModel):
@@ -104,6 +131,15 @@ class CheckResult(BaseModel):
         if self.pending_points > max(self.max_score - self.score, 0.0) + 1e-5:  # rounding
             raise ValueError("score + pending_points exceed max_score")
         return self
+
+    def text(self) -> CheckText:
+        """The one text of this result that every report and export renders."""
+        return CheckText(
+            message=self.message,
+            location=str(self.source) if self.source else None,
+            hint=self.hint or None,
+            details=tuple(self.details),
+        )
 
     @property
     def partly_decided(self) -> bool:

@@ -117,10 +117,6 @@ def _pending_points(sub: SubmissionResult) -> float:
     return sum(c.pending_points for _, c in _checks(sub))
 
 
-def _source(check: CheckResult) -> str:
-    return str(check.source) if check.source else ""
-
-
 # --------------------------------------------------------------------------------------------
 # file names
 
@@ -277,12 +273,7 @@ def _gradescope_output(check: CheckResult) -> str:
         )
     elif check.status is Status.SKIPPED:
         lines.append("Not graded automatically.")
-    lines.append(check.message)
-    if check.source:
-        lines.append(f"at {check.source}")
-    if check.hint:
-        lines.append(f"hint: {check.hint}")
-    lines.extend(check.details)
+    lines.extend(check.text().lines())
     return _clean("\n".join(lines))
 
 
@@ -350,12 +341,8 @@ def _xml(text: str) -> str:
 
 
 def _junit_body(check: CheckResult) -> str:
-    lines = [f"{_num(check.score)} / {_num(check.max_score)} points"]
-    if check.source:
-        lines.append(f"at {check.source}")
-    if check.hint:
-        lines.append(f"hint: {check.hint}")
-    lines.extend(check.details)
+    """The points, then the check's one text but its message (the element's `message`)."""
+    lines = [f"{_num(check.score)} / {_num(check.max_score)} points", *check.text().lines()[1:]]
     return _xml("\n".join(lines))
 
 
@@ -372,7 +359,7 @@ def _junit_case(suite: ET.Element, classname: str, name: str, check: CheckResult
     tag = _JUNIT_OUTCOME.get(check.status)
     if tag is None:
         return
-    outcome = ET.SubElement(case, tag, message=_xml(_one_line(check.message)))
+    outcome = ET.SubElement(case, tag, message=_xml(_one_line(check.text().message)))
     if tag != "skipped":
         outcome.set("type", check.status.value)
         outcome.text = _junit_body(check)
@@ -474,14 +461,15 @@ def _md_check(check: CheckResult) -> list[str]:
         head += f" ({_md(check.title)})"
     points = _md_points(check)
     head += f" · {word}" + (f" · {points}" if points else "")
-    head += f": {_md(check.message)}"
+    said = check.text()
+    head += f": {_md(said.message)}"
     lines = [head]
-    if check.source:
-        lines.append(f"  - where: {_md_code_span(str(check.source))}")
-    if check.hint:
-        lines.append(f"  - hint: {_md(check.hint)}")
-    if check.details:
-        lines.extend(["  - details:", "", *_md_code_block(check.details, "    ")])
+    if said.location:
+        lines.append(f"  - where: {_md_code_span(said.location)}")
+    if said.hint:
+        lines.append(f"  - hint: {_md(said.hint)}")
+    if said.details:
+        lines.extend(["  - details:", "", *_md_code_block(list(said.details), "    ")])
     return lines
 
 

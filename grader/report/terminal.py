@@ -26,7 +26,10 @@ def _points(score: float, max_score: float) -> str:
 
 
 def _check_lines(check: CheckResult) -> Text:
+    """The check's one text (`CheckResult.text`), in its order, below a line with the mark and
+    the points."""
     mark, style = MARKS[check.status]
+    said = check.text()
     text = Text()
     text.append(f"  {mark} ", style=style)
     text.append(f"{check.id}", style="bold")
@@ -35,16 +38,16 @@ def _check_lines(check: CheckResult) -> Text:
         if check.partly_decided:  # the score counts; only the rest waits for a TA
             points += f", up to {check.pending_points:g} more for a TA"
         text.append(f" [{points}]", style="dim")
-    text.append(f"  {check.message}")
-    if check.source and check.status in (Status.FAILED, Status.ERROR):
-        text.append(f"\n      at {check.source}", style="cyan")
-    for detail in check.details[:MAX_DETAILS]:
+    text.append(f"  {said.message}")
+    if said.location:
+        text.append(f"\n      at {said.location}", style="cyan")
+    if said.hint:
+        text.append(f"\n      hint: {said.hint}", style="yellow")
+    for detail in said.details[:MAX_DETAILS]:
         text.append(f"\n      {detail}", style="dim")
-    hidden = len(check.details) - MAX_DETAILS
+    hidden = len(said.details) - MAX_DETAILS
     if hidden > 0:  # every line is in --json and in --out's feedback files
         text.append(f"\n      … {hidden} more line(s): see --json or --out feedback/", style="dim")
-    if check.hint:
-        text.append(f"\n      hint: {check.hint}", style="yellow")
     return text
 
 
