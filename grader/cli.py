@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from grader import __version__
 from grader.errors import GraderError, RubricError, UsageError
-from grader.report.exports import figure_paths, results_json, write_exports
+from grader.report.exports import Export, export_class, figure_paths, mark_not_final, results_json
 from grader.report.terminal import render, render_class, render_warnings
 from grader.rubric import DEFAULT_RUBRICS, load_rubric
 from grader.sandbox.cache import CachingRunner
@@ -57,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="DIR",
         help="write grades.csv, results.json, junit.xml, gradescope/ and feedback/ here",
+    )
+    parser.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="let a -k run replace complete results in --out (they are marked partial)",
     )
     parser.add_argument(
         "-k",
@@ -181,7 +186,7 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
         on_observed=observed,
     )
     with progress:
-        report = grade(args.paths, options)
+        report = mark_not_final(grade(args.paths, options))
     if args.quiet:  # the summary only, but never without the warnings (interrupted, -k)
         render_warnings(report, console)
         render_class(report, console)
@@ -191,11 +196,40 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
         args.json.write_text(results_json(report), encoding="utf-8")
         console.print(f"results written to {args.json}")
     if args.out:
-        paths = write_exports(report, args.out)
-        console.print(f"{len(paths)} files written to {args.out}/ (grades.csv, feedback/, ...)")
+        export = export_class(report, args.out, allow_partial=args.allow_partial)
+        _say_export(export, args.out, console)
         for (student, problem), path in sorted(figure_paths(report, args.out).items()):
             console.print(f"  {student} {problem}: curves beside the reference's in {path}")
     return ExitCode.INTERRUPTED if INTERRUPTED_WARNING in report.warnings else ExitCode.OK
+
+
+def _say_export(export: Export, out: Path, console: Console) -> None:
+    """What the export did to the folder, above all what it kept of an earlier run there."""
+    merge = export.merge
+    console.print(
+        f"{len(export.written)} files written to {out}/ (grades.csv, feedback/, ...)",
+        markup=False,
+    )
+    if merge.kept:
+        console.print(
+            f"kept the earlier results of {len(merge.kept)} other student(s) in {out}/; "
+            "grades.csv and results.json hold the whole class",
+            markup=False,
+        )
+    if merge.held:
+        console.print(
+            f"unfinished now, earlier results kept for: {', '.join(merge.held)}",
+            style="yellow",
+            markup=False,
+        )
+    if merge.partial_over_whole:
+        console.print(
+            f"replaced with partial (-k) results: {', '.join(merge.partial_over_whole)}",
+            style="yellow",
+            markup=False,
+        )
+    for path in export.removed:
+        console.print(f"removed stale {path}", markup=False)
 
 
 if __name__ == "__main__":

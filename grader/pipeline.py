@@ -89,13 +89,20 @@ def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
     runner = options.runner or SandboxRunner()
     warnings = [WEAK_ISOLATION_WARNING] if runner.isolation != "bubblewrap" else []
     results: list[SubmissionResult] = [_unrecognised(sub) for sub in unknown]
+    interrupted = False
     try:
         for homework, subs in sorted(by_homework.items()):
             rubric = load_rubric(rubric_path(homework, options.rubrics_dir))
-            graded, interrupted = _grade_homework(rubric, subs, runner, options)
+            if interrupted:  # Ctrl-C stops the whole batch: the rest are unfinished, not graded
+                results.extend(_assemble(rubric, sub, {}, interrupted=True) for sub in subs)
+                continue
+            try:
+                graded, interrupted = _grade_homework(rubric, subs, runner, options)
+            except KeyboardInterrupt:  # outside pytest's session (which turns it into a code)
+                graded, interrupted = [_assemble(rubric, s, {}, True) for s in subs], True
             results.extend(graded)
-            if interrupted:
-                warnings.append(INTERRUPTED_WARNING)
+        if interrupted:
+            warnings.append(INTERRUPTED_WARNING)
     finally:  # the batch is over (or interrupted): no warm worker outlives it
         close_runner(runner)
     results.sort(key=lambda r: r.student)

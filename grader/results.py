@@ -27,6 +27,19 @@ class Status(StrEnum):
     SKIPPED = "skipped"  # not gradable here (no reference installed, deselected, unanswered key)
 
 
+# What a check that was never judged says, as the pipeline writes it (`pipeline._not_run`; a
+# test holds the two together). Exports read them to tell a partial or unfinished result from a
+# whole one: the JSON contract has no other field for it.
+DESELECTED_MESSAGE = "not run (deselected)"
+INTERRUPTED_MESSAGE = "not run (interrupted: run again with --resume)"
+
+
+class Completeness(StrEnum):
+    COMPLETE = "complete"  # every check of the homework was judged
+    PARTIAL = "partial"  # a -k selection left checks out: the total is not the homework's
+    UNFINISHED = "unfinished"  # the run was interrupted before every check was judged
+
+
 class SourceRef(BaseModel):
     """Where in the student's own files something came from (relative path, 1-based line)."""
 
@@ -142,6 +155,15 @@ class CheckResult(BaseModel):
         )
 
     @property
+    def not_run(self) -> bool:
+        """Never judged in this run (deselected by -k or cut off by Ctrl-C): no verdict at all,
+        unlike a check skipped because, say, the reference is not installed."""
+        return self.status is Status.SKIPPED and self.message in (
+            DESELECTED_MESSAGE,
+            INTERRUPTED_MESSAGE,
+        )
+
+    @property
     def partly_decided(self) -> bool:
         """Pending, but with part of its points already decided (awarded or lost): the score
         counts, and only `pending_points` wait for a TA."""
@@ -168,6 +190,26 @@ class SubmissionResult(BaseModel):
     problems: list[ProblemResult]
     notes: list[str] = Field(default_factory=list, description="Submission-wide remarks.")
     error: str | None = Field(default=None, description="Why grading this student failed, if so.")
+
+    def not_run(self) -> list[CheckResult]:
+        """Checks this result holds no verdict for: deselected by -k, or cut off by Ctrl-C."""
+        return [c for p in self.problems for c in p.checks if c.not_run]
+
+    @property
+    def completeness(self) -> Completeness:
+        """Whether `score` is this student's whole homework: only when every check was judged.
+        An interrupted run outranks a selection: finishing it needs --resume, not a new -k."""
+        messages = {c.message for c in self.not_run()}
+        if INTERRUPTED_MESSAGE in messages:
+            return Completeness.UNFINISHED
+        if DESELECTED_MESSAGE in messages:
+            return Completeness.PARTIAL
+        return Completeness.COMPLETE
+
+    def problem_complete(self, problem_id: str) -> bool:
+        """Whether every check of this problem was judged, so its score is the problem's."""
+        problem = next(p for p in self.problems if p.id == problem_id)
+        return not any(c.not_run for c in problem.checks)
 
 
 class GradeReport(BaseModel):

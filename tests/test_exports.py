@@ -105,7 +105,8 @@ def full_submission(
                 hint="dedent `forward`",
                 details=["Traceback (most recent call last):", "```", "ValueError: boom"],
             ),
-            check("stm.backward", Status.SKIPPED, 0.0, 1.0, "not run (deselected)"),
+            # skipped as far as this run can judge it, not deselected: the result is complete
+            check("stm.backward", Status.SKIPPED, 0.0, 1.0, "checked by the course staff"),
             check("stm.name", Status.FAILED, -0.5, 0.0, "class must be named STMConvLayer"),
         ],
     )
