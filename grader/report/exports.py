@@ -169,9 +169,15 @@ def _count_of(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _points(value: float) -> str:
-    """`1 point`, `0.5 points`, `6 points`."""
-    return f"{_num(value)} point" if _num(value) == "1" else f"{_num(value)} points"
+def _points(value: float, more: bool = False) -> str:
+    """`1 point`, `0.5 points`, `6 points` (`1 more point` with `more`): never `1 points`."""
+    noun = "point" if _num(value) == "1" else "points"
+    return f"{_num(value)} more {noun}" if more else f"{_num(value)} {noun}"
+
+
+def _are(value: float) -> str:
+    """The verb that agrees with `_points(value)`."""
+    return "is" if _num(value) == "1" else "are"
 
 
 # --------------------------------------------------------------------------------------------
@@ -328,13 +334,13 @@ def _gradescope_output(check: CheckResult) -> str:
     lines: list[str] = []
     if check.partly_decided:
         lines.append(
-            f"Partly graded: the {_num(check.score)} points shown are awarded for what was "
-            f"graded automatically; a TA will grade the rest (up to {_num(check.pending_points)} "
-            "more points)."
+            f"Partly graded: the {_points(check.score)} shown {_are(check.score)} awarded for "
+            "what was graded automatically; a TA will grade the rest (up to "
+            f"{_points(check.pending_points, more=True)})."
         )
     elif check.status is Status.PENDING:
         lines.append(
-            f"A TA will grade this part (up to {_num(check.pending_points)} points); "
+            f"A TA will grade this part (up to {_points(check.pending_points)}); "
             "the 0 shown here is a placeholder."
         )
     elif check.status is Status.SKIPPED:
@@ -376,7 +382,8 @@ def _gradescope_summary(sub: SubmissionResult) -> str:
     pending = _pending_points(sub)
     if pending:
         lines.append(
-            f"{_num(pending)} of these points are graded by a TA and are not included yet."
+            f"{_num(pending)} of these points {_are(pending)} graded by a TA and "
+            f"{_are(pending)} not included yet."
         )
     lines.extend(f"Note: {note}" for note in _notes(sub))
     return _clean("\n".join(lines))
@@ -411,7 +418,7 @@ def _xml(text: str) -> str:
 
 def _junit_body(check: CheckResult) -> str:
     """The points, then the check's one text but its message (the element's `message`)."""
-    lines = [f"{_num(check.score)} / {_num(check.max_score)} points", *check.text().lines()[1:]]
+    lines = [f"{_num(check.score)} / {_points(check.max_score)}", *check.text().lines()[1:]]
     return _xml("\n".join(lines))
 
 
@@ -519,7 +526,7 @@ def _md_points(check: CheckResult) -> str:
         earned = f"{_num(check.score)} / {_num(check.max_score)}"
         return f"{earned} so far, up to {_num(check.pending_points)} more from a TA"
     if check.status is Status.PENDING:
-        return f"up to {_num(check.pending_points)} points"
+        return f"up to {_points(check.pending_points)}"
     if check.max_score == 0:
         return f"deduction {_num(check.score)}" if check.score else ""
     return f"{_num(check.score)} / {_num(check.max_score)}"
@@ -553,12 +560,13 @@ def _md_summary_table(sub: SubmissionResult) -> list[str]:
 
 
 def _md_pending_line(sub: SubmissionResult, pending: list[CheckResult]) -> str:
-    points = _num(_pending_points(sub))
+    points = _pending_points(sub)
     if not any(c.partly_decided for c in pending):
-        return f"These {points} points are not in the total above yet."
+        these = "This" if _num(points) == "1" else "These"
+        return f"{these} {_points(points)} {_are(points)} not in the total above yet."
     return (
-        f"Up to {points} more points are not in the total above yet; what is already graded "
-        "in a partly graded part is."
+        f"Up to {_points(points, more=True)} {_are(points)} not in the total above yet; what is "
+        "already graded in a partly graded part is."
     )
 
 
@@ -573,8 +581,7 @@ def _md_pending(sub: SubmissionResult) -> list[str]:
         "",
     ]
     lines.extend(
-        f"- ⏳ **{_md(p.id)} {_md(c.id)}** (up to {_num(c.pending_points)} points): "
-        f"{_md(c.message)}"
+        f"- ⏳ **{_md(p.id)} {_md(c.id)}** (up to {_points(c.pending_points)}): {_md(c.message)}"
         for p, c in pending
     )
     return [*lines, ""]

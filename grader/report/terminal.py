@@ -7,7 +7,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from grader.results import CheckResult, GradeReport, Status, SubmissionResult
+from grader.results import CheckResult, GradeReport, ProblemResult, Status, SubmissionResult
 
 MARKS = {
     Status.PASSED: ("✓", "green"),
@@ -51,6 +51,25 @@ def _check_lines(check: CheckResult) -> Text:
     return text
 
 
+def _pending(problem: ProblemResult) -> float:
+    """The most a TA can still add to this problem (never in its score)."""
+    return sum(c.pending_points for c in problem.checks)
+
+
+def _problem_style(problem: ProblemResult) -> str:
+    """Green when full, yellow when only a TA's points are missing (nothing is wrong yet), red
+    when points were lost."""
+    if problem.score >= problem.max_score:
+        return "green"
+    if problem.score + _pending(problem) >= problem.max_score - 1e-9:
+        return "yellow"
+    return "red"
+
+
+def _with_pending(points: str, pending: float) -> str:
+    return f"{points} (+{pending:g} pending)" if pending else points
+
+
 def render_submission(sub: SubmissionResult) -> Panel:
     parts: list[Text | Table] = []
     if sub.error:
@@ -58,15 +77,29 @@ def render_submission(sub: SubmissionResult) -> Panel:
     for note in sub.notes:
         parts.append(Text(f"note: {note}", style="yellow"))
     for problem in sub.problems:
-        full = problem.score >= problem.max_score
         header = Text()
         header.append(f"{problem.id}", style="bold")
         header.append(f" {problem.title}  ")
-        header.append(_points(problem.score, problem.max_score), style="green" if full else "red")
+        points = _with_pending(_points(problem.score, problem.max_score), _pending(problem))
+        header.append(points, style=_problem_style(problem))
         parts.append(header)
         parts.extend(_check_lines(c) for c in problem.checks)
-    title = f"[bold]{sub.student}[/]  {sub.homework}  {_points(sub.score, sub.max_score)}"
+    pending = sum(_pending(p) for p in sub.problems)
+    title = Text()
+    title.append(sub.student, style="bold")
+    title.append(f"  {sub.homework}  {_with_pending(_points(sub.score, sub.max_score), pending)}")
     return Panel(Group(*parts), title=title, title_align="left")
+
+
+def _summary_cell(problem: ProblemResult) -> Text:
+    """A problem's score in the class table; what a TA may still add is shown beside it, so a
+    problem waiting for a TA never reads as a 0 the student earned."""
+    pending = _pending(problem)
+    if not pending:
+        return Text(f"{problem.score:g}")
+    if problem.score == 0 and not any(c.status is not Status.PENDING for c in problem.checks):
+        return Text(f"+{pending:g}?", style="yellow")  # nothing decided yet
+    return Text(f"{problem.score:g} +{pending:g}?", style="yellow")
 
 
 def render_summary(subs: list[SubmissionResult], title: str = "Class summary") -> Table:
@@ -76,7 +109,7 @@ def render_summary(subs: list[SubmissionResult], title: str = "Class summary") -
     for sub in subs:
         for p in sub.problems:
             maxima.setdefault(p.id, p.max_score)
-    table = Table(title=title)
+    table = Table(title=title, caption="+N?: up to N points still to be graded by a TA")
     table.add_column("student", no_wrap=True)
     for pid, max_score in maxima.items():
         table.add_column(f"{pid}\n/{max_score:g}", justify="right", no_wrap=True)
@@ -84,15 +117,15 @@ def render_summary(subs: list[SubmissionResult], title: str = "Class summary") -
     table.add_column("pending\n(points)", justify="right")
     table.add_column("errors", justify="right")
     for sub in subs:
-        scores = {p.id: f"{p.score:g}" for p in sub.problems}
+        cells = {p.id: _summary_cell(p) for p in sub.problems}
         checks = [c for p in sub.problems for c in p.checks]
         pending = sum(c.status is Status.PENDING for c in checks)
         # the most a TA can add: a partly graded check's decided points are in the total
         open_points = sum(c.pending_points for c in checks)
         errors = sum(c.status is Status.ERROR for c in checks) + (1 if sub.error else 0)
         table.add_row(
-            sub.student,
-            *(scores.get(pid, "-") for pid in maxima),
+            Text(sub.student),
+            *(cells.get(pid, Text("-")) for pid in maxima),
             _points(sub.score, sub.max_score),
             f"{pending} ({open_points:g})" if pending else "0",
             str(errors),
@@ -100,37 +133,50 @@ def render_summary(subs: list[SubmissionResult], title: str = "Class summary") -
     return table
 
 
-BARS = " ▁▂▃▄▅▆▇█"
+# A bin nobody fell in is a dot, never a blank: a right-justified cell loses its trailing
+# blanks, which drew an all-zero problem (`█    `) exactly like an all-full one (`    █`).
+EMPTY_BIN = "·"
+BARS = "▁▂▃▄▅▆▇█"
 
 
 def histogram(fractions: list[float], bins: int = 5) -> str:
-    """Scores as a fraction of the maximum, in `bins` bins from 0 to full marks, as bar glyphs."""
+    """Scores as a fraction of the maximum, in `bins` bins from 0 to full marks, as bar glyphs:
+    any non-empty bin shows at least the lowest bar, an empty one a dot."""
     counts = [0] * bins
     for f in fractions:
-        counts[min(int(f * bins), bins - 1)] += 1
+        counts[min(max(int(f * bins), 0), bins - 1)] += 1
     top = max(counts) or 1
-    return "".join(BARS[round(c / top * (len(BARS) - 1))] for c in counts)
+    return "".join(
+        BARS[max(round(c / top * (len(BARS) - 1)), 0)] if c else EMPTY_BIN for c in counts
+    )
 
 
 def render_problem_stats(subs: list[SubmissionResult], title: str = "Per problem") -> Table:
-    """Per problem: mean, share of students with full marks, and the spread of scores."""
+    """Per problem: mean, share of students with full marks, and the spread of scores, over the
+    students whose problem is decided: one still waiting for a TA would count as a 0."""
     table = Table(title=title)
     for column in ("problem", "mean", "full marks", "0 … full"):
         table.add_column(column, justify="left" if column == "problem" else "right")
     graded = [s for s in subs if s.error is None]
-    by_problem: dict[str, list[tuple[float, float]]] = {}
+    by_problem: dict[str, list[ProblemResult]] = {}
     for sub in graded:
         for p in sub.problems:
-            by_problem.setdefault(p.id, []).append((p.score, p.max_score))
-    for pid, scores in by_problem.items():
-        max_score = scores[0][1] or 1.0
-        mean = sum(s for s, _ in scores) / len(scores)
-        full = sum(s >= m for s, m in scores) / len(scores)
+            by_problem.setdefault(p.id, []).append(p)
+    for pid, problems in by_problem.items():
+        max_score = problems[0].max_score or 1.0
+        decided = [p for p in problems if not _pending(p)]
+        waiting = len(problems) - len(decided)
+        suffix = f" ({waiting} pending)" if waiting else ""
+        if not decided:
+            table.add_row(Text(pid), Text(f"for a TA{suffix}", style="yellow"), "", "")
+            continue
+        mean = sum(p.score for p in decided) / len(decided)
+        full = sum(p.score >= p.max_score for p in decided) / len(decided)
         table.add_row(
-            pid,
-            f"{mean:.2f}/{max_score:g}",
+            Text(pid),
+            f"{mean:.2f}/{max_score:g}{suffix}",
             f"{full:.0%}",
-            histogram([s / max_score for s, _ in scores]),
+            histogram([p.score / max_score for p in decided]),
         )
     return table
 
