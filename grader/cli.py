@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
 from grader import __version__
 from grader.errors import GraderError, RubricError, UsageError
@@ -123,10 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return grade_main(args, console)
     except RubricError as exc:
-        errors.print(f"[bold red]error:[/] {exc}", highlight=False)
+        errors.print(Text.assemble(("error:", "bold red"), " ", str(exc)), highlight=False)
         return ExitCode.RUBRIC
-    except GraderError as exc:
-        errors.print(f"[bold red]error:[/] {exc}", highlight=False)
+    except GraderError as exc:  # messages name folders and files a student named
+        errors.print(Text.assemble(("error:", "bold red"), " ", str(exc)), highlight=False)
         return ExitCode.USAGE
 
 
@@ -194,42 +195,35 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
         render(report, console)
     if args.json:
         args.json.write_text(results_json(report), encoding="utf-8")
-        console.print(f"results written to {args.json}")
+        console.print(Text(f"results written to {args.json}"))
     if args.out:
         export = export_class(report, args.out, allow_partial=args.allow_partial)
         _say_export(export, args.out, console)
         for (student, problem), path in sorted(figure_paths(report, args.out).items()):
-            console.print(f"  {student} {problem}: curves beside the reference's in {path}")
+            console.print(Text(f"  {student} {problem}: curves beside the reference's in {path}"))
     return ExitCode.INTERRUPTED if INTERRUPTED_WARNING in report.warnings else ExitCode.OK
 
 
 def _say_export(export: Export, out: Path, console: Console) -> None:
     """What the export did to the folder, above all what it kept of an earlier run there."""
     merge = export.merge
-    console.print(
-        f"{len(export.written)} files written to {out}/ (grades.csv, feedback/, ...)",
-        markup=False,
-    )
+    lines = [Text(f"{len(export.written)} files written to {out}/ (grades.csv, feedback/, ...)")]
     if merge.kept:
-        console.print(
-            f"kept the earlier results of {len(merge.kept)} other student(s) in {out}/; "
-            "grades.csv and results.json hold the whole class",
-            markup=False,
+        lines.append(
+            Text(
+                f"kept the earlier results of {len(merge.kept)} other student(s) in {out}/; "
+                "grades.csv and results.json hold the whole class"
+            )
         )
     if merge.held:
-        console.print(
-            f"unfinished now, earlier results kept for: {', '.join(merge.held)}",
-            style="yellow",
-            markup=False,
-        )
+        held = ", ".join(merge.held)
+        lines.append(Text(f"unfinished now, earlier results kept for: {held}", style="yellow"))
     if merge.partial_over_whole:
-        console.print(
-            f"replaced with partial (-k) results: {', '.join(merge.partial_over_whole)}",
-            style="yellow",
-            markup=False,
-        )
-    for path in export.removed:
-        console.print(f"removed stale {path}", markup=False)
+        names = ", ".join(merge.partial_over_whole)
+        lines.append(Text(f"replaced with partial (-k) results: {names}", style="yellow"))
+    lines.extend(Text(f"removed stale {path}") for path in export.removed)
+    for line in lines:
+        console.print(line)
 
 
 if __name__ == "__main__":

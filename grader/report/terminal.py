@@ -1,4 +1,8 @@
-"""The rich terminal report. It only reads a `GradeReport`; it computes no result."""
+"""The rich terminal report. It only reads a `GradeReport`; it computes no result.
+
+Everything a student or a rubric wrote goes to rich as a `Text`, never as a string: rich parses
+strings as markup (`[/x]` in an exception message crashed the report) and emoji codes.
+"""
 
 from __future__ import annotations
 
@@ -109,10 +113,10 @@ def render_summary(subs: list[SubmissionResult], title: str = "Class summary") -
     for sub in subs:
         for p in sub.problems:
             maxima.setdefault(p.id, p.max_score)
-    table = Table(title=title, caption="+N?: up to N points still to be graded by a TA")
+    table = Table(title=Text(title), caption="+N?: up to N points still to be graded by a TA")
     table.add_column("student", no_wrap=True)
     for pid, max_score in maxima.items():
-        table.add_column(f"{pid}\n/{max_score:g}", justify="right", no_wrap=True)
+        table.add_column(Text(f"{pid}\n/{max_score:g}"), justify="right", no_wrap=True)
     table.add_column("total", justify="right", style="bold", no_wrap=True)
     table.add_column("pending\n(points)", justify="right")
     table.add_column("errors", justify="right")
@@ -154,7 +158,7 @@ def histogram(fractions: list[float], bins: int = 5) -> str:
 def render_problem_stats(subs: list[SubmissionResult], title: str = "Per problem") -> Table:
     """Per problem: mean, share of students with full marks, and the spread of scores, over the
     students whose problem is decided: one still waiting for a TA would count as a 0."""
-    table = Table(title=title)
+    table = Table(title=Text(title))
     for column in ("problem", "mean", "full marks", "0 … full"):
         table.add_column(column, justify="left" if column == "problem" else "right")
     graded = [s for s in subs if s.error is None]
@@ -204,13 +208,13 @@ def render_failures(report: GradeReport) -> Table | None:
     table.add_column("student")
     table.add_column("reason")
     for student, reason in rows:
-        table.add_row(student, reason)
+        table.add_row(Text(student), Text(reason))
     return table
 
 
 def render_warnings(report: GradeReport, console: Console) -> None:
     for warning in report.warnings:
-        console.print(Panel(warning, title="warning", style="bold yellow"))
+        console.print(Panel(Text(warning), title="warning", style="bold yellow"))
 
 
 def render(report: GradeReport, console: Console) -> None:
