@@ -5,17 +5,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import threading
 from enum import IntEnum
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
 from grader import __version__
 from grader.errors import GraderError, RubricError, UsageError
 from grader.report.exports import Export, export_class, figure_paths, mark_not_final, results_json
+from grader.report.live import LiveProgress
 from grader.report.terminal import render, render_class, render_warnings
 from grader.rubric import DEFAULT_RUBRICS, load_rubric
 from grader.sandbox.cache import CachingRunner
@@ -96,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rubrics", type=Path, default=DEFAULT_RUBRICS, help="rubric folder")
     parser.add_argument("--reference", type=Path, default=None, help="reference folder")
     parser.add_argument("--quiet", "-q", action="store_true", help="only the summary table")
+    parser.add_argument(
+        "--full",
+        "-v",
+        action="store_true",
+        help="every check of every student (default for a class: the summary, then only the "
+        "students with failed, crashed or pending checks)",
+    )
     parser.add_argument("--version", action="version", version=f"grader {__version__}")
     return parser
 
@@ -143,29 +149,7 @@ def _runner(args: argparse.Namespace) -> Runner:
 def grade_main(args: argparse.Namespace, console: Console) -> int:
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
-    progress = Progress(
-        TextColumn("running student code (checks)"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("[red]{task.fields[failed]} failed[/]"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    task = progress.add_task("sandbox", total=0, failed=0)
-    counts = {"total": 0, "failed": 0}  # updated from the sandbox threads: one at a time
-    lock = threading.Lock()
-
-    def planned(n: int) -> None:  # once per homework in the batch: the totals add up
-        with lock:
-            counts["total"] += n
-            progress.update(task, total=counts["total"])
-
-    def observed(student: str, failed: bool) -> None:
-        with lock:
-            counts["failed"] += failed
-            progress.update(task, advance=1, failed=counts["failed"])
-
+    progress = LiveProgress(Console(stderr=True))
     runner = _runner(args)
     if runner.isolation != "bubblewrap":  # said before any student code runs, and again after
         Console(stderr=True).print(f"[bold yellow]warning:[/] {WEAK_ISOLATION_WARNING}")
@@ -183,8 +167,10 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
         jobs=args.jobs,
         seed=args.seed,
         runner=runner,
-        on_planned=planned,
-        on_observed=observed,
+        on_observed=progress.observed,
+        on_students=progress.students,
+        on_student=progress.judging,
+        on_graded=progress.graded,
     )
     with progress:
         report = mark_not_final(grade(args.paths, options))
@@ -192,7 +178,7 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
         render_warnings(report, console)
         render_class(report, console)
     else:
-        render(report, console)
+        render(report, console, full=args.full)
     if args.json:
         args.json.write_text(results_json(report), encoding="utf-8")
         console.print(Text(f"results written to {args.json}"))

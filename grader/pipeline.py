@@ -21,6 +21,7 @@ from grader.errors import RubricError, UsageError
 from grader.ingest.submission import Submission, ingest
 from grader.judges.context import check_parts, part_id, part_points
 from grader.plugin import GraderPlugin, GradingSession, compile_selection
+from grader.progress import StudentProgress
 from grader.reference import load_reference
 from grader.results import (
     CheckResult,
@@ -56,6 +57,11 @@ class GradeOptions:
     pytest_args: list[str] = field(default_factory=list)
     on_planned: Callable[[int], None] | None = None
     on_observed: Callable[[str, bool], None] | None = None  # (student, their code failed)
+    # Progress by student, for the command line: how many in the batch, whose checks are being
+    # judged, and each student's result as soon as all their checks are judged.
+    on_students: Callable[[int], None] | None = None
+    on_student: Callable[[str], None] | None = None
+    on_graded: Callable[[SubmissionResult], None] | None = None
 
 
 def rubric_path(homework: str, rubrics_dir: Path) -> Path:
@@ -72,6 +78,8 @@ def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
     if options.select:
         compile_selection(options.select)  # a typo in -k is a usage error, not an empty grade
     submissions = ingest_all(paths, options.rubrics_dir)
+    if options.on_students:
+        options.on_students(len(submissions))
     by_homework: dict[str, list[Submission]] = {}
     unknown: list[Submission] = []
     for sub in submissions:
@@ -89,6 +97,9 @@ def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
     runner = options.runner or SandboxRunner()
     warnings = [WEAK_ISOLATION_WARNING] if runner.isolation != "bubblewrap" else []
     results: list[SubmissionResult] = [_unrecognised(sub) for sub in unknown]
+    if options.on_graded:
+        for result in results:
+            options.on_graded(result)
     interrupted = False
     try:
         for homework, subs in sorted(by_homework.items()):
@@ -200,8 +211,14 @@ def _grade_homework(
     for checks in _custom_check_files(session.rubric_path):
         sys.modules.pop(Path(checks).stem, None)
     plugin = GraderPlugin(session)
+
+    def graded(sub: Submission) -> None:  # as soon as their checks are judged, for progress
+        if options.on_graded is not None:
+            options.on_graded(_assemble(rubric, sub, session.results))
+
+    progress = StudentProgress(subs, options.on_student, graded)
     with contextlib.redirect_stdout(io.StringIO()):
-        code = pytest.main(args, plugins=[plugin])
+        code = pytest.main(args, plugins=[plugin, progress])
     if plugin.collection_errors:  # pytest says "interrupted"; it is the rubric's checks file
         file, _ = plugin.collection_errors[0]
         path = session.rubric_path.parent / file if file else session.rubric_path

@@ -11,7 +11,14 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from grader.results import CheckResult, GradeReport, ProblemResult, Status, SubmissionResult
+from grader.results import (
+    CheckResult,
+    Completeness,
+    GradeReport,
+    ProblemResult,
+    Status,
+    SubmissionResult,
+)
 
 MARKS = {
     Status.PASSED: ("✓", "green"),
@@ -29,7 +36,7 @@ def _points(score: float, max_score: float) -> str:
     return f"{score:g}/{max_score:g}"
 
 
-def _check_lines(check: CheckResult) -> Text:
+def _check_lines(check: CheckResult, limit: int = MAX_DETAILS) -> Text:
     """The check's one text (`CheckResult.text`), in its order, below a line with the mark and
     the points."""
     mark, style = MARKS[check.status]
@@ -47,9 +54,9 @@ def _check_lines(check: CheckResult) -> Text:
         text.append(f"\n      at {said.location}", style="cyan")
     if said.hint:
         text.append(f"\n      hint: {said.hint}", style="yellow")
-    for detail in said.details[:MAX_DETAILS]:
+    for detail in said.details[:limit]:
         text.append(f"\n      {detail}", style="dim")
-    hidden = len(said.details) - MAX_DETAILS
+    hidden = len(said.details) - limit
     if hidden > 0:  # every line is in --json and in --out's feedback files
         text.append(f"\n      … {hidden} more line(s): see --json or --out feedback/", style="dim")
     return text
@@ -74,36 +81,73 @@ def _with_pending(points: str, pending: float) -> str:
     return f"{points} (+{pending:g} pending)" if pending else points
 
 
-def render_submission(sub: SubmissionResult) -> Panel:
+OPEN = (Status.FAILED, Status.ERROR, Status.PENDING)  # what a TA has to look at
+BRIEF_DETAILS = 3  # in the class view; --full shows up to MAX_DETAILS
+
+
+def needs_attention(sub: SubmissionResult) -> bool:
+    """Whether a TA has anything to look at: grading failed, or a check failed, crashed or
+    waits for them."""
+    return bool(sub.error) or any(c.status in OPEN for p in sub.problems for c in p.checks)
+
+
+def render_submission(sub: SubmissionResult, brief: bool = False) -> Panel:
+    """A student's panel: every check, or with `brief` only the checks a TA has to look at
+    (failed, crashed, pending), each with at most `BRIEF_DETAILS` lines of details."""
     parts: list[Text | Table] = []
     if sub.error:
         parts.append(Text(f"not graded: {sub.error}", style="bold red"))
     for note in sub.notes:
         parts.append(Text(f"note: {note}", style="yellow"))
+    left_out = 0
     for problem in sub.problems:
+        checks = [c for c in problem.checks if c.status in OPEN] if brief else problem.checks
+        left_out += len(problem.checks) - len(checks)
+        if not checks:
+            continue
         header = Text()
         header.append(f"{problem.id}", style="bold")
         header.append(f" {problem.title}  ")
         points = _with_pending(_points(problem.score, problem.max_score), _pending(problem))
         header.append(points, style=_problem_style(problem))
         parts.append(header)
-        parts.extend(_check_lines(c) for c in problem.checks)
+        limit = BRIEF_DETAILS if brief else MAX_DETAILS
+        parts.extend(_check_lines(c, limit) for c in checks)
+    if brief and left_out:
+        parts.append(Text(f"({left_out} other checks passed or were not run: --full)", "dim"))
     pending = sum(_pending(p) for p in sub.problems)
     title = Text()
     title.append(sub.student, style="bold")
     title.append(f"  {sub.homework}  {_with_pending(_points(sub.score, sub.max_score), pending)}")
+    if sub.completeness is not Completeness.COMPLETE:
+        title.append(f"  {sub.completeness.value}", style="bold yellow")
     return Panel(Group(*parts), title=title, title_align="left")
+
+
+SUMMARY_KEY = "+N?: up to N points still to be graded by a TA · -: not run · (N): partly run"
 
 
 def _summary_cell(problem: ProblemResult) -> Text:
     """A problem's score in the class table; what a TA may still add is shown beside it, so a
     problem waiting for a TA never reads as a 0 the student earned."""
     pending = _pending(problem)
+    if all(c.not_run for c in problem.checks) and problem.checks:
+        return Text("-", style="dim")  # deselected by -k or cut off: no score at all
+    if any(c.not_run for c in problem.checks):
+        return Text(f"({problem.score:g})", style="yellow")
     if not pending:
         return Text(f"{problem.score:g}")
     if problem.score == 0 and not any(c.status is not Status.PENDING for c in problem.checks):
         return Text(f"+{pending:g}?", style="yellow")  # nothing decided yet
     return Text(f"{problem.score:g} +{pending:g}?", style="yellow")
+
+
+def _total_cell(sub: SubmissionResult) -> Text:
+    """The total, and `partial` or `unfinished` when it is not the homework's."""
+    total = _points(sub.score, sub.max_score)
+    if sub.completeness is Completeness.COMPLETE:
+        return Text(total)
+    return Text(f"{total} {sub.completeness.value}", style="yellow")
 
 
 def render_summary(subs: list[SubmissionResult], title: str = "Class summary") -> Table:
@@ -113,7 +157,7 @@ def render_summary(subs: list[SubmissionResult], title: str = "Class summary") -
     for sub in subs:
         for p in sub.problems:
             maxima.setdefault(p.id, p.max_score)
-    table = Table(title=Text(title), caption="+N?: up to N points still to be graded by a TA")
+    table = Table(title=Text(title), caption=SUMMARY_KEY)
     table.add_column("student", no_wrap=True)
     for pid, max_score in maxima.items():
         table.add_column(Text(f"{pid}\n/{max_score:g}"), justify="right", no_wrap=True)
@@ -130,7 +174,7 @@ def render_summary(subs: list[SubmissionResult], title: str = "Class summary") -
         table.add_row(
             Text(sub.student),
             *(cells.get(pid, Text("-")) for pid in maxima),
-            _points(sub.score, sub.max_score),
+            _total_cell(sub),
             f"{pending} ({open_points:g})" if pending else "0",
             str(errors),
         )
@@ -157,7 +201,8 @@ def histogram(fractions: list[float], bins: int = 5) -> str:
 
 def render_problem_stats(subs: list[SubmissionResult], title: str = "Per problem") -> Table:
     """Per problem: mean, share of students with full marks, and the spread of scores, over the
-    students whose problem is decided: one still waiting for a TA would count as a 0."""
+    students whose problem is decided: one still waiting for a TA, or not run (-k, Ctrl-C),
+    would count as a 0."""
     table = Table(title=Text(title))
     for column in ("problem", "mean", "full marks", "0 … full"):
         table.add_column(column, justify="left" if column == "problem" else "right")
@@ -168,9 +213,13 @@ def render_problem_stats(subs: list[SubmissionResult], title: str = "Per problem
             by_problem.setdefault(p.id, []).append(p)
     for pid, problems in by_problem.items():
         max_score = problems[0].max_score or 1.0
-        decided = [p for p in problems if not _pending(p)]
-        waiting = len(problems) - len(decided)
+        judged = [p for p in problems if not any(c.not_run for c in p.checks)]
+        decided = [p for p in judged if not _pending(p)]
+        waiting = len(judged) - len(decided)
         suffix = f" ({waiting} pending)" if waiting else ""
+        if not judged:
+            table.add_row(Text(pid), Text("not run", style="dim"), "", "")
+            continue
         if not decided:
             table.add_row(Text(pid), Text(f"for a TA{suffix}", style="yellow"), "", "")
             continue
@@ -217,12 +266,30 @@ def render_warnings(report: GradeReport, console: Console) -> None:
         console.print(Panel(Text(warning), title="warning", style="bold yellow"))
 
 
-def render(report: GradeReport, console: Console) -> None:
+def render(report: GradeReport, console: Console, full: bool = False) -> None:
+    """The whole report. `full`: every check of every student, then the class tables (one
+    student gets this always). Otherwise a view that fits a class: the tables first, then only
+    the students a TA has to look at, with only what they have to look at."""
     render_warnings(report, console)
-    for sub in report.submissions:
-        console.print(render_submission(sub))
-    if len(report.submissions) > 1:
-        render_class(report, console)
+    if full or len(report.submissions) <= 1:
+        for sub in report.submissions:
+            console.print(render_submission(sub))
+        if len(report.submissions) > 1:
+            render_class(report, console)
+        return
+    render_class(report, console)
+    shown = [sub for sub in report.submissions if needs_attention(sub)]
+    for sub in shown:
+        console.print(render_submission(sub, brief=True))
+    quiet = len(report.submissions) - len(shown)
+    console.print(
+        Text(
+            f"{len(shown)} student(s) with failed, crashed or pending checks shown"
+            + (f"; {quiet} with nothing to look at not shown" if quiet else "")
+            + "; --full shows every check of every student",
+            style="dim",
+        )
+    )
 
 
 def render_class(report: GradeReport, console: Console) -> None:
