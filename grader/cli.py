@@ -5,17 +5,27 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import UTC, datetime
 from enum import IntEnum
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
 from grader import __version__
 from grader.errors import GraderError, RubricError, UsageError
-from grader.report.exports import Export, export_class, figure_paths, mark_not_final, results_json
+from grader.report.exports import (
+    Export,
+    export_class,
+    figure_paths,
+    fingerprint,
+    mark_not_final,
+    results_json,
+)
 from grader.report.live import LiveProgress
 from grader.report.terminal import render, render_class, render_warnings
+from grader.results import Completeness, GradeReport
 from grader.rubric import DEFAULT_RUBRICS, load_rubric
 from grader.sandbox.cache import CachingRunner
 from grader.sandbox.confinement import WEAK_ISOLATION_WARNING
@@ -56,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         metavar="DIR",
-        help="write grades.csv, results.json, junit.xml, gradescope/ and feedback/ here",
+        help="write grades.csv, results.json, junit.xml, gradescope/, feedback/ and "
+        "provenance.json here; students already there and not graded now are kept",
     )
     parser.add_argument(
         "--allow-partial",
@@ -183,11 +194,30 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
         args.json.write_text(results_json(report), encoding="utf-8")
         console.print(Text(f"results written to {args.json}"))
     if args.out:
-        export = export_class(report, args.out, allow_partial=args.allow_partial)
+        run = _run_record(args, report)
+        export = export_class(report, args.out, allow_partial=args.allow_partial, run=run)
         _say_export(export, args.out, console)
         for (student, problem), path in sorted(figure_paths(report, args.out).items()):
             console.print(Text(f"  {student} {problem}: curves beside the reference's in {path}"))
     return ExitCode.INTERRUPTED if INTERRUPTED_WARNING in report.warnings else ExitCode.OK
+
+
+def _run_record(args: argparse.Namespace, report: GradeReport) -> dict[str, Any]:
+    """This run, for provenance.json: what a result in --out was graded with, and when."""
+    rubrics = {}
+    for homework in sorted({sub.homework for sub in report.submissions}):
+        path = args.rubrics / f"{homework}.yaml"
+        if path.is_file():  # not for `unknown`, whose students no rubric graded
+            checks = path.with_name(f"{homework}_checks.py")
+            rubrics[homework] = fingerprint([path, *([checks] if checks.is_file() else [])])
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "grader_version": __version__,
+        "selection": args.select,
+        "seed": args.seed,
+        "rubrics": rubrics,
+        "interrupted": any(s.completeness is Completeness.UNFINISHED for s in report.submissions),
+    }
 
 
 def _say_export(export: Export, out: Path, console: Console) -> None:

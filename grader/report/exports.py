@@ -45,6 +45,7 @@ RESULTS_JSON = "results.json"
 JUNIT_XML = "junit.xml"
 GRADESCOPE_DIR = "gradescope"
 FEEDBACK_DIR = "feedback"
+PROVENANCE_JSON = "provenance.json"
 
 # Gradescope's documented values (autograder specs, "Controlling test case visibility").
 GRADESCOPE_VISIBILITY = ("visible", "hidden", "after_due_date", "after_published")
@@ -694,6 +695,7 @@ class Merge:
     kept: list[str] = field(default_factory=list)  # earlier students this run did not grade
     held: list[str] = field(default_factory=list)  # unfinished now: their earlier results stay
     partial_over_whole: list[str] = field(default_factory=list)  # replaced by a -k selection
+    graded: set[tuple[str, str]] = field(default_factory=set)  # entries from this run
 
 
 def merge_reports(earlier: GradeReport | None, new: GradeReport) -> Merge:
@@ -705,7 +707,7 @@ def merge_reports(earlier: GradeReport | None, new: GradeReport) -> Merge:
     so the caller can refuse it unless asked.
     """
     if earlier is None:
-        return Merge(report=new)
+        return Merge(report=new, graded={_key(sub) for sub in new.submissions})
     merged = {_key(sub): sub for sub in earlier.submissions}
     kept = {_key(sub) for sub in earlier.submissions}
     merge = Merge(report=new)
@@ -723,6 +725,7 @@ def merge_reports(earlier: GradeReport | None, new: GradeReport) -> Merge:
         ):
             merge.partial_over_whole.append(sub.student)
         merged[key] = sub
+        merge.graded.add(key)
     merge.kept = sorted(student for student, _ in kept)
     merge.report = GradeReport(submissions=_sorted(merged.values()), warnings=new.warnings)
     return merge
@@ -745,7 +748,67 @@ class Export:
     removed: list[Path]
 
 
-def export_class(report: GradeReport, out_dir: Path, *, allow_partial: bool = False) -> Export:
+# --------------------------------------------------------------------------------------------
+# provenance.json: which run produced each result
+
+
+def fingerprint(paths: Iterable[Path]) -> str:
+    """A rubric's fingerprint: sha256 over its files (the YAML and any `_checks.py`), by name
+    and content, so an edited rubric never passes for the one a result was graded with."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return f"sha256:{digest.hexdigest()}"
+
+
+def _student_key(sub: SubmissionResult) -> str:
+    return f"{sub.homework}/{sub.student}"
+
+
+def provenance(earlier: dict[str, Any] | None, merge: Merge, run: dict[str, Any]) -> dict[str, Any]:
+    """provenance.json after this run: every run a result in results.json comes from, and for
+    each result (`homework/student`) the run it comes from.
+
+    Kept apart from results.json on purpose: results.json is a contract whose shape other tools
+    read, and stays byte-identical between runs; this file records dates and versions. A run no
+    result comes from any more is dropped. Results from an export written before this file
+    existed come from run `null`: nobody knows which.
+    """
+    runs: dict[int, dict[str, Any]] = {}
+    students: dict[str, int | None] = {}
+    if earlier:
+        runs = {int(r["id"]): r for r in earlier.get("runs", []) if isinstance(r, dict)}
+        students = dict(earlier.get("students", {}))
+    run_id = max(runs, default=0) + 1
+    mapping: dict[str, int | None] = {}
+    for sub in _sorted(merge.report.submissions):
+        key = _student_key(sub)
+        mapping[key] = run_id if _key(sub) in merge.graded else students.get(key)
+    used = {value for value in mapping.values() if value is not None}
+    kept_runs = [runs[i] for i in sorted(runs) if i in used]
+    if run_id in used:
+        kept_runs.append({"id": run_id, **run})
+    return {"runs": kept_runs, "students": mapping}
+
+
+def _read_provenance(out_dir: Path) -> dict[str, Any] | None:
+    path = out_dir / PROVENANCE_JSON
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path} is not readable JSON ({exc}); move it away") from None
+    return data if isinstance(data, dict) else None
+
+
+def export_class(
+    report: GradeReport,
+    out_dir: Path,
+    *,
+    allow_partial: bool = False,
+    run: dict[str, Any] | None = None,
+) -> Export:
     """Write `report` into out_dir, merged into whatever class an earlier export left there.
 
     Per-student files the earlier export wrote and this one does not (a student whose file name
@@ -762,7 +825,12 @@ def export_class(report: GradeReport, out_dir: Path, *, allow_partial: bool = Fa
             "the homework and would replace them with a partial total. Drop -k, write to "
             "another --out folder, or pass --allow-partial to replace them (marked partial)"
         )
+    earlier_provenance = _read_provenance(out_dir)
     written = write_exports(merge.report, out_dir)
+    if run is not None:
+        record = provenance(earlier_provenance, merge, run)
+        text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+        written.append(_write(out_dir / PROVENANCE_JSON, text))
     removed = []
     if earlier is not None:
         for path in sorted(_export_paths(earlier, out_dir) - set(written)):
