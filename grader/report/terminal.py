@@ -6,6 +6,7 @@ strings as markup (`[/x]` in an exception message crashed the report) and emoji 
 
 from __future__ import annotations
 
+from rich import box
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
@@ -124,7 +125,12 @@ def render_submission(sub: SubmissionResult, brief: bool = False) -> Panel:
     return Panel(Group(*parts), title=title, title_align="left")
 
 
-SUMMARY_KEY = "+N?: up to N points still to be graded by a TA · -: not run · (N): partly run"
+# What a marked cell means, said under the table when such a cell is in it.
+SUMMARY_KEY = {
+    "…": "…: points still to be graded by a TA",
+    "-": "-: not run",
+    "(": "(N): partly run",
+}
 
 
 def _summary_cell(problem: ProblemResult) -> Text:
@@ -137,9 +143,11 @@ def _summary_cell(problem: ProblemResult) -> Text:
         return Text(f"({problem.score:g})", style="yellow")
     if not pending:
         return Text(f"{problem.score:g}")
-    if problem.score == 0 and not any(c.status is not Status.PENDING for c in problem.checks):
-        return Text(f"+{pending:g}?", style="yellow")  # nothing decided yet
-    return Text(f"{problem.score:g} +{pending:g}?", style="yellow")
+    # One character, not the points: a class table of ten problems must fit 80 columns, and
+    # the `pending` column beside the total says how many points wait.
+    if problem.score == 0 and all(c.status is Status.PENDING for c in problem.checks):
+        return Text("…", style="yellow")  # nothing decided yet
+    return Text(f"{problem.score:g}…", style="yellow")
 
 
 def _total_cell(sub: SubmissionResult) -> Text:
@@ -157,15 +165,24 @@ def render_summary(subs: list[SubmissionResult], title: str = "Class summary") -
     for sub in subs:
         for p in sub.problems:
             maxima.setdefault(p.id, p.max_score)
-    table = Table(title=Text(title), caption=SUMMARY_KEY)
+    # No vertical rules and one space between columns: ten problems, a total and the counts
+    # fit 80 columns (boxed, they squeezed the pending and error counts out of sight).
+    table = Table(
+        title=Text(title),
+        box=box.SIMPLE_HEAD,
+        collapse_padding=True,
+        pad_edge=False,
+    )
     table.add_column("student", no_wrap=True)
     for pid, max_score in maxima.items():
         table.add_column(Text(f"{pid}\n/{max_score:g}"), justify="right", no_wrap=True)
     table.add_column("total", justify="right", style="bold", no_wrap=True)
     table.add_column("pending\n(points)", justify="right")
     table.add_column("errors", justify="right")
+    rows: list[dict[str, Text]] = []
     for sub in subs:
         cells = {p.id: _summary_cell(p) for p in sub.problems}
+        rows.append(cells)
         checks = [c for p in sub.problems for c in p.checks]
         pending = sum(c.status is Status.PENDING for c in checks)
         # the most a TA can add: a partly graded check's decided points are in the total
@@ -178,6 +195,9 @@ def render_summary(subs: list[SubmissionResult], title: str = "Class summary") -
             f"{pending} ({open_points:g})" if pending else "0",
             str(errors),
         )
+    shown = "".join(cell.plain for row in rows for cell in row.values())
+    keys = [text for mark, text in SUMMARY_KEY.items() if mark in shown]
+    table.caption = " · ".join(keys) or None
     return table
 
 

@@ -54,8 +54,29 @@ def test_a_problem_waiting_for_a_ta_is_yellow_not_red() -> None:
 def test_the_class_summary_does_not_write_pending_points_as_zero() -> None:
     text = _text(render_summary([ann()]))
     row = next(line for line in text.splitlines() if "ann" in line)
-    cells = [cell.strip() for cell in row.split("│")]
-    assert cells[2:4] == ["24", "+6?"]  # p3 used to read 0, as if the student had earned nothing
+    assert row.split()[:3] == ["ann", "24", "…"]  # p3 read 0, as if the student earned nothing
+    partly = ann().model_copy(update={"problems": [ann().problems[0], _partly_pending()]})
+    row = next(line for line in _text(render_summary([partly])).splitlines() if "ann" in line)
+    assert row.split()[:3] == ["ann", "24", "2…"]
+
+
+def test_the_class_summary_of_ten_problems_fits_80_columns() -> None:
+    problems = [
+        problem_result(f"p{i}", "", 4.0, [_check("c", Status.PENDING, 0.0, 4.0)]) for i in range(10)
+    ]
+    sub = submission_result("student-name", "hw6", problems)
+    text = _text(render_summary([sub]), width=80)
+    row = next(line for line in text.splitlines() if "student-name" in line)
+    assert row.split() == ["student-name", *["…"] * 10, "0/40", "10", "(40)", "0"]
+
+
+def _partly_pending():  # type: ignore[no-untyped-def]
+    return problem_result(
+        "p3",
+        "",
+        6.0,
+        [_check("a", Status.PASSED, 2.0, 2.0), _check("proof", Status.PENDING, 0.0, 4.0)],
+    )
 
 
 def _full(name: str, score: float) -> SubmissionResult:
