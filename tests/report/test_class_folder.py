@@ -18,6 +18,7 @@ import pytest
 
 import grader.pipeline
 from grader.cli import ExitCode, main
+from grader.ingest.submission import Submission
 from grader.pipeline import GradeOptions, _not_run
 from grader.report.exports import export_class, merge_reports
 from grader.results import (
@@ -31,7 +32,7 @@ from grader.results import (
     problem_result,
     submission_result,
 )
-from grader.rubric import load_rubric
+from grader.rubric import Rubric, load_rubric
 
 ROOT = Path(__file__).resolve().parents[2]
 ALICE = ROOT / "submissions" / "alice"
@@ -203,7 +204,9 @@ def test_ctrl_c_during_one_homework_stops_the_whole_batch(monkeypatch: pytest.Mo
     """pytest turns Ctrl-C into an exit code; the loop over homeworks went on to the next one."""
     graded: list[str] = []
 
-    def interrupted(rubric, subs, runner, options):  # type: ignore[no-untyped-def]
+    def interrupted(
+        rubric: Rubric, subs: list[Submission], runner: object, options: GradeOptions
+    ) -> tuple[list[SubmissionResult], bool]:
         graded.append(rubric.homework)
         return [grader.pipeline._assemble(rubric, s, {}, True) for s in subs], True
 

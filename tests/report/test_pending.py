@@ -12,6 +12,7 @@ from grader.report.terminal import render_problem_stats, render_submission, rend
 from grader.results import (
     CheckResult,
     GradeReport,
+    ProblemResult,
     Status,
     SubmissionResult,
     problem_result,
@@ -70,7 +71,7 @@ def test_the_class_summary_of_ten_problems_fits_80_columns() -> None:
     assert row.split() == ["student-name", *["…"] * 10, "0/40", "10", "(40)", "0"]
 
 
-def _partly_pending():  # type: ignore[no-untyped-def]
+def _partly_pending() -> ProblemResult:
     return problem_result(
         "p3",
         "",
