@@ -5,18 +5,28 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import threading
+from datetime import UTC, datetime
 from enum import IntEnum
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
 from grader import __version__
 from grader.courses import DEFAULT_COURSES, load_catalog
 from grader.errors import GraderError, RubricError, UsageError
-from grader.report.exports import figure_paths, results_json, write_exports
+from grader.report.exports import (
+    Export,
+    export_class,
+    figure_paths,
+    fingerprint,
+    mark_not_final,
+    results_json,
+)
+from grader.report.live import LiveProgress
 from grader.report.terminal import render, render_class, render_warnings
+from grader.results import Completeness, GradeReport
 from grader.rubric import load_rubric
 from grader.sandbox.cache import CachingRunner
 from grader.sandbox.confinement import WEAK_ISOLATION_WARNING
@@ -61,7 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         metavar="DIR",
-        help="write grades.csv, results.json, junit.xml, gradescope/ and feedback/ here",
+        help="write grades.csv, results.json, junit.xml, gradescope/, feedback/ and "
+        "provenance.json here; students already there and not graded now are kept",
+    )
+    parser.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="let a -k run replace complete results in --out (they are marked partial)",
     )
     parser.add_argument(
         "-k",
@@ -97,6 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--reference", type=Path, default=None, help="reference folder (overrides the courses')"
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="only the summary table")
+    parser.add_argument(
+        "--full",
+        "-v",
+        action="store_true",
+        help="every check of every student (default for a class: the summary, then only the "
+        "students with failed, crashed or pending checks)",
+    )
     parser.add_argument("--version", action="version", version=f"grader {__version__}")
     return parser
 
@@ -141,10 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return grade_main(args, console)
     except RubricError as exc:
-        errors.print(f"[bold red]error:[/] {exc}", highlight=False)
+        errors.print(Text.assemble(("error:", "bold red"), " ", str(exc)), highlight=False)
         return ExitCode.RUBRIC
-    except GraderError as exc:
-        errors.print(f"[bold red]error:[/] {exc}", highlight=False)
+    except GraderError as exc:  # messages name folders and files a student named
+        errors.print(Text.assemble(("error:", "bold red"), " ", str(exc)), highlight=False)
         return ExitCode.USAGE
 
 
@@ -160,29 +183,7 @@ def _runner(args: argparse.Namespace) -> Runner:
 def grade_main(args: argparse.Namespace, console: Console) -> int:
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
-    progress = Progress(
-        TextColumn("running student code (checks)"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("[red]{task.fields[failed]} failed[/]"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    task = progress.add_task("sandbox", total=0, failed=0)
-    counts = {"total": 0, "failed": 0}  # updated from the sandbox threads: one at a time
-    lock = threading.Lock()
-
-    def planned(n: int) -> None:  # once per homework in the batch: the totals add up
-        with lock:
-            counts["total"] += n
-            progress.update(task, total=counts["total"])
-
-    def observed(student: str, failed: bool) -> None:
-        with lock:
-            counts["failed"] += failed
-            progress.update(task, advance=1, failed=counts["failed"])
-
+    progress = LiveProgress(Console(stderr=True))
     runner = _runner(args)
     if runner.isolation != "bubblewrap":  # said before any student code runs, and again after
         Console(stderr=True).print(f"[bold yellow]warning:[/] {WEAK_ISOLATION_WARNING}")
@@ -201,25 +202,68 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
         jobs=args.jobs,
         seed=args.seed,
         runner=runner,
-        on_planned=planned,
-        on_observed=observed,
+        on_observed=progress.observed,
+        on_students=progress.students,
+        on_student=progress.judging,
+        on_graded=progress.graded,
     )
     with progress:
-        report = grade(args.paths, options)
+        report = mark_not_final(grade(args.paths, options))
     if args.quiet:  # the summary only, but never without the warnings (interrupted, -k)
         render_warnings(report, console)
         render_class(report, console)
     else:
-        render(report, console)
+        render(report, console, full=args.full)
     if args.json:
         args.json.write_text(results_json(report), encoding="utf-8")
-        console.print(f"results written to {args.json}")
+        console.print(Text(f"results written to {args.json}"))
     if args.out:
-        paths = write_exports(report, args.out)
-        console.print(f"{len(paths)} files written to {args.out}/ (grades.csv, feedback/, ...)")
+        run = _run_record(args, report)
+        export = export_class(report, args.out, allow_partial=args.allow_partial, run=run)
+        _say_export(export, args.out, console)
         for (student, problem), path in sorted(figure_paths(report, args.out).items()):
-            console.print(f"  {student} {problem}: curves beside the reference's in {path}")
+            console.print(Text(f"  {student} {problem}: curves beside the reference's in {path}"))
     return ExitCode.INTERRUPTED if INTERRUPTED_WARNING in report.warnings else ExitCode.OK
+
+
+def _run_record(args: argparse.Namespace, report: GradeReport) -> dict[str, Any]:
+    """This run, for provenance.json: what a result in --out was graded with, and when."""
+    rubrics = {}
+    for homework in sorted({sub.homework for sub in report.submissions}):
+        path = args.rubrics / f"{homework}.yaml"
+        if path.is_file():  # not for `unknown`, whose students no rubric graded
+            checks = path.with_name(f"{homework}_checks.py")
+            rubrics[homework] = fingerprint([path, *([checks] if checks.is_file() else [])])
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "grader_version": __version__,
+        "selection": args.select,
+        "seed": args.seed,
+        "rubrics": rubrics,
+        "interrupted": any(s.completeness is Completeness.UNFINISHED for s in report.submissions),
+    }
+
+
+def _say_export(export: Export, out: Path, console: Console) -> None:
+    """What the export did to the folder, above all what it kept of an earlier run there."""
+    merge = export.merge
+    lines = [Text(f"{len(export.written)} files written to {out}/ (grades.csv, feedback/, ...)")]
+    if merge.kept:
+        lines.append(
+            Text(
+                f"kept the earlier results of {len(merge.kept)} other student(s) in {out}/; "
+                "grades.csv and results.json hold the whole class"
+            )
+        )
+    if merge.held:
+        held = ", ".join(merge.held)
+        lines.append(Text(f"unfinished now, earlier results kept for: {held}", style="yellow"))
+    if merge.partial_over_whole:
+        names = ", ".join(merge.partial_over_whole)
+        lines.append(Text(f"replaced with partial (-k) results: {names}", style="yellow"))
+    lines.extend(Text(f"removed stale {path}") for path in export.removed)
+    for line in lines:
+        console.print(line)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from grader.errors import RubricError, UsageError
 from grader.ingest.submission import Submission, ingest
 from grader.judges.items import GraderPlugin, GradingSession
 from grader.judges.kinds import plan_probe
+from grader.judges.progress import StudentProgress
 from grader.judges.selection import compile_selection
 from grader.reference import load_reference
 from grader.results import (
@@ -58,6 +59,11 @@ class GradeOptions:
     pytest_args: list[str] = field(default_factory=list)
     on_planned: Callable[[int], None] | None = None
     on_observed: Callable[[str, bool], None] | None = None  # (student, their code failed)
+    # Progress by student, for the command line: how many in the batch, whose checks are being
+    # judged, and each student's result as soon as all their checks are judged.
+    on_students: Callable[[int], None] | None = None
+    on_student: Callable[[str], None] | None = None
+    on_graded: Callable[[SubmissionResult], None] | None = None
 
 
 def catalog_of(options: GradeOptions) -> Catalog:
@@ -75,6 +81,8 @@ def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
     catalog = catalog_of(options)
     forced = catalog.find(options.homework) if options.homework else None
     submissions = ingest_all(paths, catalog)
+    if options.on_students:
+        options.on_students(len(submissions))
     by_homework: dict[Homework, list[Submission]] = {}
     unknown: list[Submission] = []
     for sub in submissions:
@@ -94,13 +102,24 @@ def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
     runner = options.runner or SandboxRunner()
     warnings = [WEAK_ISOLATION_WARNING] if runner.isolation != "bubblewrap" else []
     results: list[SubmissionResult] = [_unrecognised(sub, catalog) for sub in unknown]
+    if options.on_graded:
+        for result in results:
+            options.on_graded(result)
+    interrupted = False
     try:
         for homework, subs in sorted(by_homework.items(), key=lambda item: item[0].qualified):
             rubric = load_rubric(homework.rubric_path)
-            graded, interrupted = _grade_homework(homework, rubric, subs, runner, options)
+            if interrupted:  # Ctrl-C stops the whole batch: the rest are unfinished, not graded
+                results.extend(_assemble(homework, rubric, s, {}, interrupted=True) for s in subs)
+                continue
+            try:
+                graded, interrupted = _grade_homework(homework, rubric, subs, runner, options)
+            except KeyboardInterrupt:  # outside pytest's session (which turns it into a code)
+                graded = [_assemble(homework, rubric, s, {}, True) for s in subs]
+                interrupted = True
             results.extend(graded)
-            if interrupted:
-                warnings.append(INTERRUPTED_WARNING)
+        if interrupted:
+            warnings.append(INTERRUPTED_WARNING)
     finally:  # the batch is over (or interrupted): no warm worker outlives it
         close_runner(runner)
     results.sort(key=lambda r: r.student)
@@ -227,8 +246,14 @@ def _grade_homework(
     for checks in _custom_check_files(session.rubric_path):
         sys.modules.pop(Path(checks).stem, None)
     plugin = GraderPlugin(session)
+
+    def finished(sub: Submission) -> None:  # as soon as their checks are judged, for progress
+        if options.on_graded is not None:
+            options.on_graded(_assemble(homework, rubric, sub, session.results))
+
+    progress = StudentProgress(subs, options.on_student, finished)
     with contextlib.redirect_stdout(io.StringIO()):
-        code = pytest.main(args, plugins=[plugin])
+        code = pytest.main(args, plugins=[plugin, progress])
     if plugin.collection_errors:  # pytest says "interrupted"; it is the rubric's checks file
         file, _ = plugin.collection_errors[0]
         path = session.rubric_path.parent / file if file else session.rubric_path

@@ -12,6 +12,7 @@ most a TA can still add. Totals count `score` only: nothing pending is awarded a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -24,6 +25,19 @@ class Status(StrEnum):
     ERROR = "error"  # the student's code crashed, hung or could not be run
     PENDING = "pending"  # waits for a TA
     SKIPPED = "skipped"  # not gradable here (no reference installed, deselected, unanswered key)
+
+
+# What a check that was never judged says, as the pipeline writes it (`pipeline._not_run`; a
+# test holds the two together). Exports read them to tell a partial or unfinished result from a
+# whole one: the JSON contract has no other field for it.
+DESELECTED_MESSAGE = "not run (deselected)"
+INTERRUPTED_MESSAGE = "not run (interrupted: run again with --resume)"
+
+
+class Completeness(StrEnum):
+    COMPLETE = "complete"  # every check of the homework was judged
+    PARTIAL = "partial"  # a -k selection left checks out: the total is not the homework's
+    UNFINISHED = "unfinished"  # the run was interrupted before every check was judged
 
 
 class SourceRef(BaseModel):
@@ -56,6 +70,32 @@ class Plot(BaseModel):
     xlabel: str
     ylabel: str
     series: list[Series]
+
+
+@dataclass(frozen=True)
+class CheckText:
+    """What a check says to whoever reads it, in the one order every output uses: the message,
+    where it points in the student's files, the hint, then the details (which can run to a
+    traceback, so they come last and nothing a student can act on is buried under them).
+
+    Plain text, no markup: the terminal, the Markdown feedback, JUnit and Gradescope each
+    escape it for their own format, but none of them chooses its own parts or order.
+    """
+
+    message: str
+    location: str | None
+    hint: str | None
+    details: tuple[str, ...]
+
+    def lines(self) -> list[str]:
+        """Every part as a line of its own, labelled where a bare line would be ambiguous."""
+        lines = [self.message]
+        if self.location:
+            lines.append(f"at {self.location}")
+        if self.hint:
+            lines.append(f"hint: {self.hint}")
+        lines.extend(self.details)
+        return lines
 
 
 class CheckResult(BaseModel):
@@ -105,6 +145,24 @@ class CheckResult(BaseModel):
             raise ValueError("score + pending_points exceed max_score")
         return self
 
+    def text(self) -> CheckText:
+        """The one text of this result that every report and export renders."""
+        return CheckText(
+            message=self.message,
+            location=str(self.source) if self.source else None,
+            hint=self.hint or None,
+            details=tuple(self.details),
+        )
+
+    @property
+    def not_run(self) -> bool:
+        """Never judged in this run (deselected by -k or cut off by Ctrl-C): no verdict at all,
+        unlike a check skipped because, say, the reference is not installed."""
+        return self.status is Status.SKIPPED and self.message in (
+            DESELECTED_MESSAGE,
+            INTERRUPTED_MESSAGE,
+        )
+
     @property
     def partly_decided(self) -> bool:
         """Pending, but with part of its points already decided (awarded or lost): the score
@@ -132,6 +190,26 @@ class SubmissionResult(BaseModel):
     problems: list[ProblemResult]
     notes: list[str] = Field(default_factory=list, description="Submission-wide remarks.")
     error: str | None = Field(default=None, description="Why grading this student failed, if so.")
+
+    def not_run(self) -> list[CheckResult]:
+        """Checks this result holds no verdict for: deselected by -k, or cut off by Ctrl-C."""
+        return [c for p in self.problems for c in p.checks if c.not_run]
+
+    @property
+    def completeness(self) -> Completeness:
+        """Whether `score` is this student's whole homework: only when every check was judged.
+        An interrupted run outranks a selection: finishing it needs --resume, not a new -k."""
+        messages = {c.message for c in self.not_run()}
+        if INTERRUPTED_MESSAGE in messages:
+            return Completeness.UNFINISHED
+        if DESELECTED_MESSAGE in messages:
+            return Completeness.PARTIAL
+        return Completeness.COMPLETE
+
+    def problem_complete(self, problem_id: str) -> bool:
+        """Whether every check of this problem was judged, so its score is the problem's."""
+        problem = next(p for p in self.problems if p.id == problem_id)
+        return not any(c.not_run for c in problem.checks)
 
 
 class GradeReport(BaseModel):

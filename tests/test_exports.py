@@ -105,7 +105,8 @@ def full_submission(
                 hint="dedent `forward`",
                 details=["Traceback (most recent call last):", "```", "ValueError: boom"],
             ),
-            check("stm.backward", Status.SKIPPED, 0.0, 1.0, "not run (deselected)"),
+            # skipped as far as this run can judge it, not deselected: the result is complete
+            check("stm.backward", Status.SKIPPED, 0.0, 1.0, "checked by the course staff"),
             check("stm.name", Status.FAILED, -0.5, 0.0, "class must be named STMConvLayer"),
         ],
     )
@@ -577,13 +578,13 @@ def test_a_partly_graded_check_in_every_export() -> None:
     grads = tests["q2 gradients"]
     assert grads["score"] == 1 and grads["max_score"] == 6 and "status" not in grads
     assert grads["output"].splitlines()[0] == (
-        "Partly graded: the 1 points shown are awarded for what was graded automatically; "
-        "a TA will grade the rest (up to 1 more points)."
+        "Partly graded: the 1 point shown is awarded for what was graded automatically; "
+        "a TA will grade the rest (up to 1 more point)."
     )
     assert tests["q3 plots"]["output"].startswith("A TA will grade this part (up to 3 points)")
     text = feedback_markdown(sub)
     assert "Up to 4 more points are not in the total above yet" in text
-    assert "- ⏳ **q2 gradients** (up to 1 points): for a TA: 2/12 right" in text
+    assert "- ⏳ **q2 gradients** (up to 1 point): for a TA: 2/12 right" in text
     assert "- ⏳ **q3 plots** (up to 3 points): by a TA" in text
     assert "· TA to grade · 1 / 6 so far, up to 1 more from a TA:" in text
     assert GradeReport.model_validate_json(results_json(report)) == report

@@ -312,13 +312,8 @@ class CheckItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, CheckFailed):
             r = excinfo.value.result
-            lines = [f"{r.status.value}: {r.message}"]
-            if r.source:
-                lines.append(f"  at {r.source}")
-            lines += [f"  {d}" for d in r.details]
-            if r.hint:
-                lines.append(f"  hint: {r.hint}")
-            return "\n".join(lines)
+            first, *rest = r.text().lines()
+            return "\n".join([f"{r.status.value}: {first}", *(f"  {line}" for line in rest)])
         return f"grader bug while judging this check:\n{super().repr_failure(excinfo)}"
 
     def reportinfo(self) -> tuple[Path, int | None, str]:

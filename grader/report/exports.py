@@ -24,16 +24,28 @@ import re
 import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.results import CheckResult, GradeReport, ProblemResult, Status, SubmissionResult
+from pydantic import ValidationError
+
+from grader.errors import UsageError
+from grader.results import (
+    CheckResult,
+    Completeness,
+    GradeReport,
+    ProblemResult,
+    Status,
+    SubmissionResult,
+)
 
 GRADES_CSV = "grades.csv"
 RESULTS_JSON = "results.json"
 JUNIT_XML = "junit.xml"
 GRADESCOPE_DIR = "gradescope"
 FEEDBACK_DIR = "feedback"
+PROVENANCE_JSON = "provenance.json"
 
 # Gradescope's documented values (autograder specs, "Controlling test case visibility").
 GRADESCOPE_VISIBILITY = ("visible", "hidden", "after_due_date", "after_published")
@@ -117,8 +129,56 @@ def _pending_points(sub: SubmissionResult) -> float:
     return sum(c.pending_points for _, c in _checks(sub))
 
 
-def _source(check: CheckResult) -> str:
-    return str(check.source) if check.source else ""
+_NOT_FINAL = {
+    Completeness.PARTIAL: "partial result: a -k selection left checks out, so the total is not "
+    "the homework's",
+    Completeness.UNFINISHED: "unfinished result: grading was interrupted before every check "
+    "ran, so the total is not the homework's; run the same command with --resume to finish",
+}
+
+
+def not_final(sub: SubmissionResult) -> str | None:
+    """Why this submission's total is not its grade, or None when every check was judged: said
+    wherever the total is, so a partial or interrupted run never passes for a whole one."""
+    state = sub.completeness
+    if state is Completeness.COMPLETE:
+        return None
+    left = sub.not_run()
+    points = sum(c.max_score for c in left)
+    return f"{_NOT_FINAL[state]} ({_count_of(len(left), 'check')} worth {_points(points)} not run)"
+
+
+def mark_not_final(report: GradeReport) -> GradeReport:
+    """The report with `not_final`'s reason among the notes of each student it applies to, so
+    results.json and --json say it too (their shape has no other place for it)."""
+    subs = []
+    for sub in report.submissions:
+        final = not_final(sub)
+        if final and final not in sub.notes:
+            sub = sub.model_copy(update={"notes": [*sub.notes, final]})
+        subs.append(sub)
+    return report.model_copy(update={"submissions": subs})
+
+
+def _notes(sub: SubmissionResult) -> list[str]:
+    """The notes but the not-final one, which the feedback and Gradescope say louder, first."""
+    final = not_final(sub)
+    return [note for note in sub.notes if note != final]
+
+
+def _count_of(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _points(value: float, more: bool = False) -> str:
+    """`1 point`, `0.5 points`, `6 points` (`1 more point` with `more`): never `1 points`."""
+    noun = "point" if _num(value) == "1" else "points"
+    return f"{_num(value)} more {noun}" if more else f"{_num(value)} {noun}"
+
+
+def _are(value: float) -> str:
+    """The verb that agrees with `_points(value)`."""
+    return "is" if _num(value) == "1" else "are"
 
 
 # --------------------------------------------------------------------------------------------
@@ -209,7 +269,9 @@ def grades_csv(report: GradeReport) -> str:
     Columns: student, homework, each problem's score, total, max_total, pending (checks waiting
     for a TA), pending_points (the most a TA can still add to the total), errors (crashed
     checks, +1 if grading failed) and notes (why, if it failed). A failed submission keeps its
-    row (total 0) so nobody silently drops off the sheet.
+    row (total 0) so nobody silently drops off the sheet. A partial (-k) or unfinished
+    (interrupted) one keeps its row with the total and the unfinished problems left empty, and
+    says why in notes.
     """
     columns = problem_columns(report)
     several = len({hw for hw, _ in columns}) > 1
@@ -229,14 +291,21 @@ def grades_csv(report: GradeReport) -> str:
     ]
     writer.writerow([_csv_text(h) for h in header])
     for sub in _sorted(report.submissions):
-        scores = {(sub.homework, p.id): _num(p.score) for p in sub.problems}
-        note = f"not graded: {_one_line(sub.error)}" if sub.error else ""
+        # A score is written only where every check under it was judged: an LMS must read a
+        # partial or interrupted student as "no grade yet", never as the points that happen to
+        # have been counted so far.
+        scores = {
+            (sub.homework, p.id): _num(p.score) if sub.problem_complete(p.id) else ""
+            for p in sub.problems
+        }
+        final = not_final(sub)
+        note = f"not graded: {_one_line(sub.error)}" if sub.error else (final or "")
         writer.writerow(
             [
                 _csv_text(sub.student),
                 _csv_text(sub.homework),
                 *(scores.get(col, "") for col in columns),
-                _num(sub.score),
+                "" if final else _num(sub.score),
                 _num(sub.max_score),
                 str(_count(sub, Status.PENDING)),
                 _num(_pending_points(sub)),
@@ -266,23 +335,18 @@ def _gradescope_output(check: CheckResult) -> str:
     lines: list[str] = []
     if check.partly_decided:
         lines.append(
-            f"Partly graded: the {_num(check.score)} points shown are awarded for what was "
-            f"graded automatically; a TA will grade the rest (up to {_num(check.pending_points)} "
-            "more points)."
+            f"Partly graded: the {_points(check.score)} shown {_are(check.score)} awarded for "
+            "what was graded automatically; a TA will grade the rest (up to "
+            f"{_points(check.pending_points, more=True)})."
         )
     elif check.status is Status.PENDING:
         lines.append(
-            f"A TA will grade this part (up to {_num(check.pending_points)} points); "
+            f"A TA will grade this part (up to {_points(check.pending_points)}); "
             "the 0 shown here is a placeholder."
         )
     elif check.status is Status.SKIPPED:
         lines.append("Not graded automatically.")
-    lines.append(check.message)
-    if check.source:
-        lines.append(f"at {check.source}")
-    if check.hint:
-        lines.append(f"hint: {check.hint}")
-    lines.extend(check.details)
+    lines.extend(check.text().lines())
     return _clean("\n".join(lines))
 
 
@@ -310,15 +374,19 @@ def _gradescope_test(problem: ProblemResult, check: CheckResult, visibility: str
 
 
 def _gradescope_summary(sub: SubmissionResult) -> str:
-    lines = [f"{sub.homework}: {_num(sub.score)} / {_num(sub.max_score)} points."]
+    lines = [f"{sub.homework}: {_num(sub.score)} / {_points(sub.max_score)}."]
+    final = not_final(sub)
+    if final:
+        lines.insert(0, f"NOT FINAL: {final}.")
     if sub.error:
         lines.append(f"Not graded: {sub.error}")
     pending = _pending_points(sub)
     if pending:
         lines.append(
-            f"{_num(pending)} of these points are graded by a TA and are not included yet."
+            f"{_num(pending)} of these points {_are(pending)} graded by a TA and "
+            f"{_are(pending)} not included yet."
         )
-    lines.extend(f"Note: {note}" for note in sub.notes)
+    lines.extend(f"Note: {note}" for note in _notes(sub))
     return _clean("\n".join(lines))
 
 
@@ -350,12 +418,8 @@ def _xml(text: str) -> str:
 
 
 def _junit_body(check: CheckResult) -> str:
-    lines = [f"{_num(check.score)} / {_num(check.max_score)} points"]
-    if check.source:
-        lines.append(f"at {check.source}")
-    if check.hint:
-        lines.append(f"hint: {check.hint}")
-    lines.extend(check.details)
+    """The points, then the check's one text but its message (the element's `message`)."""
+    lines = [f"{_num(check.score)} / {_points(check.max_score)}", *check.text().lines()[1:]]
     return _xml("\n".join(lines))
 
 
@@ -372,7 +436,7 @@ def _junit_case(suite: ET.Element, classname: str, name: str, check: CheckResult
     tag = _JUNIT_OUTCOME.get(check.status)
     if tag is None:
         return
-    outcome = ET.SubElement(case, tag, message=_xml(_one_line(check.message)))
+    outcome = ET.SubElement(case, tag, message=_xml(_one_line(check.text().message)))
     if tag != "skipped":
         outcome.set("type", check.status.value)
         outcome.text = _junit_body(check)
@@ -403,6 +467,8 @@ def _junit_suite(parent: ET.Element, sub: SubmissionResult) -> dict[str, int]:
         ("max_score", _num(sub.max_score)),
     ):
         ET.SubElement(properties, "property", name=key, value=_xml(value))
+    if sub.completeness is not Completeness.COMPLETE:  # only then, so whole runs read as before
+        ET.SubElement(properties, "property", name="completeness", value=sub.completeness.value)
     for classname, name, check in cases:
         _junit_case(suite, classname, name, check)
     return counts
@@ -461,7 +527,7 @@ def _md_points(check: CheckResult) -> str:
         earned = f"{_num(check.score)} / {_num(check.max_score)}"
         return f"{earned} so far, up to {_num(check.pending_points)} more from a TA"
     if check.status is Status.PENDING:
-        return f"up to {_num(check.pending_points)} points"
+        return f"up to {_points(check.pending_points)}"
     if check.max_score == 0:
         return f"deduction {_num(check.score)}" if check.score else ""
     return f"{_num(check.score)} / {_num(check.max_score)}"
@@ -474,14 +540,15 @@ def _md_check(check: CheckResult) -> list[str]:
         head += f" ({_md(check.title)})"
     points = _md_points(check)
     head += f" · {word}" + (f" · {points}" if points else "")
-    head += f": {_md(check.message)}"
+    said = check.text()
+    head += f": {_md(said.message)}"
     lines = [head]
-    if check.source:
-        lines.append(f"  - where: {_md_code_span(str(check.source))}")
-    if check.hint:
-        lines.append(f"  - hint: {_md(check.hint)}")
-    if check.details:
-        lines.extend(["  - details:", "", *_md_code_block(check.details, "    ")])
+    if said.location:
+        lines.append(f"  - where: {_md_code_span(said.location)}")
+    if said.hint:
+        lines.append(f"  - hint: {_md(said.hint)}")
+    if said.details:
+        lines.extend(["  - details:", "", *_md_code_block(list(said.details), "    ")])
     return lines
 
 
@@ -494,12 +561,13 @@ def _md_summary_table(sub: SubmissionResult) -> list[str]:
 
 
 def _md_pending_line(sub: SubmissionResult, pending: list[CheckResult]) -> str:
-    points = _num(_pending_points(sub))
+    points = _pending_points(sub)
     if not any(c.partly_decided for c in pending):
-        return f"These {points} points are not in the total above yet."
+        these = "This" if _num(points) == "1" else "These"
+        return f"{these} {_points(points)} {_are(points)} not in the total above yet."
     return (
-        f"Up to {points} more points are not in the total above yet; what is already graded "
-        "in a partly graded part is."
+        f"Up to {_points(points, more=True)} {_are(points)} not in the total above yet; what is "
+        "already graded in a partly graded part is."
     )
 
 
@@ -514,8 +582,7 @@ def _md_pending(sub: SubmissionResult) -> list[str]:
         "",
     ]
     lines.extend(
-        f"- ⏳ **{_md(p.id)} {_md(c.id)}** (up to {_num(c.pending_points)} points): "
-        f"{_md(c.message)}"
+        f"- ⏳ **{_md(p.id)} {_md(c.id)}** (up to {_points(c.pending_points)}): {_md(c.message)}"
         for p, c in pending
     )
     return [*lines, ""]
@@ -526,13 +593,17 @@ def feedback_markdown(sub: SubmissionResult) -> str:
     lines = [
         f"# Feedback: {_md(sub.student)} · {_md(sub.homework)}",
         "",
-        f"**Total: {_num(sub.score)} / {_num(sub.max_score)} points**",
+        f"**Total: {_num(sub.score)} / {_points(sub.max_score)}**",
         "",
     ]
+    final = not_final(sub)
+    if final:
+        lines[2] = f"**Total so far: {_num(sub.score)} / {_points(sub.max_score)} (not final)**"
+        lines[3:3] = ["", f"> **Not your grade yet:** {_md(final)}."]
     if sub.error:
         lines.extend([f"> **Not graded:** {_md(sub.error)}", ""])
-    if sub.notes:
-        lines.extend([*(f"- note: {_md(note)}" for note in sub.notes), ""])
+    if _notes(sub):
+        lines.extend([*(f"- note: {_md(note)}" for note in _notes(sub)), ""])
     if sub.problems:
         lines.extend([*_md_summary_table(sub), ""])
     lines.extend(_md_pending(sub))
@@ -585,6 +656,190 @@ def write_exports(report: GradeReport, out_dir: Path) -> list[Path]:
         written.append(_write(_inside(out_dir, FEEDBACK_DIR, f"{stem}.md"), feedback_markdown(sub)))
     written.extend(write_figures(report, out_dir))
     return written
+
+
+# --------------------------------------------------------------------------------------------
+# exporting into a folder that already holds a class
+
+
+def read_results(out_dir: Path) -> GradeReport | None:
+    """The report an earlier `--out` left in out_dir, or None when there is none.
+
+    A results.json that is not ours is a usage error: merging into it, or writing over it,
+    would lose whatever it is.
+    """
+    path = out_dir / RESULTS_JSON
+    if not path.is_file():
+        return None
+    try:
+        return GradeReport.model_validate_json(path.read_bytes())
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "top level"
+        raise UsageError(
+            f"{path} is not a grader results file ({where}: {first['msg']}); choose another "
+            "--out folder or move that file away"
+        ) from None
+
+
+def _key(sub: SubmissionResult) -> tuple[str, str]:
+    return (sub.student, sub.homework)
+
+
+@dataclass
+class Merge:
+    """The report an export writes: this run's students over the earlier run's, and what that
+    decided, so the command line can say it."""
+
+    report: GradeReport
+    kept: list[str] = field(default_factory=list)  # earlier students this run did not grade
+    held: list[str] = field(default_factory=list)  # unfinished now: their earlier results stay
+    partial_over_whole: list[str] = field(default_factory=list)  # replaced by a -k selection
+    graded: set[tuple[str, str]] = field(default_factory=set)  # entries from this run
+
+
+def merge_reports(earlier: GradeReport | None, new: GradeReport) -> Merge:
+    """This run's results over an earlier export's, student by student (and homework).
+
+    Regrading one student into the class folder must keep the other students; an interrupted
+    run must not wipe out finished results with unfinished ones (the earlier result stays until
+    a run finishes that student). A partial (-k) result over a whole one is replaced but listed,
+    so the caller can refuse it unless asked.
+    """
+    if earlier is None:
+        return Merge(report=new, graded={_key(sub) for sub in new.submissions})
+    merged = {_key(sub): sub for sub in earlier.submissions}
+    kept = {_key(sub) for sub in earlier.submissions}
+    merge = Merge(report=new)
+    for sub in new.submissions:
+        key = _key(sub)
+        before = merged.get(key)
+        kept.discard(key)
+        if before is not None and sub.completeness is Completeness.UNFINISHED:
+            merge.held.append(sub.student)
+            continue
+        if (
+            before is not None
+            and sub.completeness is Completeness.PARTIAL
+            and before.completeness is Completeness.COMPLETE
+        ):
+            merge.partial_over_whole.append(sub.student)
+        merged[key] = sub
+        merge.graded.add(key)
+    merge.kept = sorted(student for student, _ in kept)
+    merge.report = GradeReport(submissions=_sorted(merged.values()), warnings=new.warnings)
+    return merge
+
+
+def _export_paths(report: GradeReport, out_dir: Path) -> set[Path]:
+    """Every per-student file an export of this report writes (not the class-wide files)."""
+    stems = file_stems(report)
+    paths = set(figure_paths(report, out_dir).values())
+    for stem in stems.values():
+        paths.add(_inside(out_dir, GRADESCOPE_DIR, stem, "results.json"))
+        paths.add(_inside(out_dir, FEEDBACK_DIR, f"{stem}.md"))
+    return paths
+
+
+@dataclass
+class Export:
+    merge: Merge
+    written: list[Path]
+    removed: list[Path]
+
+
+# --------------------------------------------------------------------------------------------
+# provenance.json: which run produced each result
+
+
+def fingerprint(paths: Iterable[Path]) -> str:
+    """A rubric's fingerprint: sha256 over its files (the YAML and any `_checks.py`), by name
+    and content, so an edited rubric never passes for the one a result was graded with."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return f"sha256:{digest.hexdigest()}"
+
+
+def _student_key(sub: SubmissionResult) -> str:
+    return f"{sub.homework}/{sub.student}"
+
+
+def provenance(earlier: dict[str, Any] | None, merge: Merge, run: dict[str, Any]) -> dict[str, Any]:
+    """provenance.json after this run: every run a result in results.json comes from, and for
+    each result (`homework/student`) the run it comes from.
+
+    Kept apart from results.json on purpose: results.json is a contract whose shape other tools
+    read, and stays byte-identical between runs; this file records dates and versions. A run no
+    result comes from any more is dropped. Results from an export written before this file
+    existed come from run `null`: nobody knows which.
+    """
+    runs: dict[int, dict[str, Any]] = {}
+    students: dict[str, int | None] = {}
+    if earlier:
+        runs = {int(r["id"]): r for r in earlier.get("runs", []) if isinstance(r, dict)}
+        students = dict(earlier.get("students", {}))
+    run_id = max(runs, default=0) + 1
+    mapping: dict[str, int | None] = {}
+    for sub in _sorted(merge.report.submissions):
+        key = _student_key(sub)
+        mapping[key] = run_id if _key(sub) in merge.graded else students.get(key)
+    used = {value for value in mapping.values() if value is not None}
+    kept_runs = [runs[i] for i in sorted(runs) if i in used]
+    if run_id in used:
+        kept_runs.append({"id": run_id, **run})
+    return {"runs": kept_runs, "students": mapping}
+
+
+def _read_provenance(out_dir: Path) -> dict[str, Any] | None:
+    path = out_dir / PROVENANCE_JSON
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path} is not readable JSON ({exc}); move it away") from None
+    return data if isinstance(data, dict) else None
+
+
+def export_class(
+    report: GradeReport,
+    out_dir: Path,
+    *,
+    allow_partial: bool = False,
+    run: dict[str, Any] | None = None,
+) -> Export:
+    """Write `report` into out_dir, merged into whatever class an earlier export left there.
+
+    Per-student files the earlier export wrote and this one does not (a student whose file name
+    changed, say) are removed: only those, named by the earlier results.json, never anything
+    else in the folder. A -k selection that would replace a whole result is refused unless
+    `allow_partial`: the class folder is where grades are uploaded from.
+    """
+    earlier = read_results(out_dir)
+    merge = merge_reports(earlier, report)
+    if merge.partial_over_whole and not allow_partial:
+        names = ", ".join(merge.partial_over_whole)
+        raise UsageError(
+            f"{out_dir} holds complete results for {names}; this -k run graded only part of "
+            "the homework and would replace them with a partial total. Drop -k, write to "
+            "another --out folder, or pass --allow-partial to replace them (marked partial)"
+        )
+    earlier_provenance = _read_provenance(out_dir)
+    written = write_exports(merge.report, out_dir)
+    if run is not None:
+        record = provenance(earlier_provenance, merge, run)
+        text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+        written.append(_write(out_dir / PROVENANCE_JSON, text))
+    removed = []
+    if earlier is not None:
+        for path in sorted(_export_paths(earlier, out_dir) - set(written)):
+            if path.is_file():
+                path.unlink()
+                removed.append(path)
+                if path.parent != out_dir and not any(path.parent.iterdir()):
+                    path.parent.rmdir()  # gradescope/<student>/, now empty
+    return Export(merge=merge, written=written, removed=removed)
 
 
 # --- figures ------------------------------------------------------------------------------------
