@@ -229,10 +229,12 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
 def _run_record(args: argparse.Namespace, report: GradeReport) -> dict[str, Any]:
     """This run, for provenance.json: what a result in --out was graded with, and when."""
     rubrics = {}
+    catalog = load_catalog([args.rubrics, *args.course])
     for homework in sorted({sub.homework for sub in report.submissions}):
-        path = args.rubrics / f"{homework}.yaml"
-        if path.is_file():  # not for `unknown`, whose students no rubric graded
-            checks = path.with_name(f"{homework}_checks.py")
+        found = catalog.lookup(homework)
+        if found is not None:  # not for `unknown`, whose students no rubric graded
+            path = found.rubric_path
+            checks = path.with_name(f"{path.stem}_checks.py")
             rubrics[homework] = fingerprint([path, *([checks] if checks.is_file() else [])])
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),

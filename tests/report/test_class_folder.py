@@ -18,6 +18,7 @@ import pytest
 
 import grader.pipeline
 from grader.cli import ExitCode, main
+from grader.courses import Homework
 from grader.ingest.submission import Submission
 from grader.pipeline import GradeOptions, _not_run
 from grader.report.exports import export_class, merge_reports
@@ -55,7 +56,7 @@ def student(name: str, score: float = 2.0, *, not_run: str | None = None) -> Sub
         _check("b", Status.SKIPPED, 0.0, not_run) if not_run else _check("b", Status.PASSED, 2.0)
     )
     p2 = problem_result("p2", "", 2.0, [second])
-    return submission_result(name, "hw6", [p1, p2])
+    return submission_result(name, "mfdnn/hw6", [p1, p2])
 
 
 def rows(out: Path) -> dict[str, dict[str, str]]:
@@ -115,7 +116,7 @@ def test_stale_files_of_the_earlier_export_are_removed(tmp_path: Path) -> None:
     hw2 = student("alice").model_copy(update={"homework": "hw2"})
     export = export_class(GradeReport(submissions=[hw2]), out)
     names = sorted(p.name for p in (out / "feedback").iterdir())
-    assert names == ["alice.hw2.md", "alice.hw6.md", "bob.md", "notes-by-ta.md"]
+    assert names == ["alice.hw2.md", "alice.mfdnn_hw6.md", "bob.md", "notes-by-ta.md"]
     assert sorted(p.name for p in (out / "gradescope").iterdir()) == [
         "alice.hw2",
         "alice.hw6",
@@ -205,17 +206,21 @@ def test_ctrl_c_during_one_homework_stops_the_whole_batch(monkeypatch: pytest.Mo
     graded: list[str] = []
 
     def interrupted(
-        rubric: Rubric, subs: list[Submission], runner: object, options: GradeOptions
+        homework: Homework,
+        rubric: Rubric,
+        subs: list[Submission],
+        runner: object,
+        options: GradeOptions,
     ) -> tuple[list[SubmissionResult], bool]:
-        graded.append(rubric.homework)
-        return [grader.pipeline._assemble(rubric, s, {}, True) for s in subs], True
+        graded.append(homework.qualified)
+        return [grader.pipeline._assemble(homework, rubric, s, {}, True) for s in subs], True
 
     monkeypatch.setattr(grader.pipeline, "_grade_homework", interrupted)
     runner = grader.pipeline.SandboxRunner(use_bwrap=False)
     report = grader.pipeline.grade([ROOT / "submissions"], GradeOptions(runner=runner))
-    assert graded == ["hw1"]  # the first homework in the batch, and no other
+    assert graded == ["dl/hw2"]  # the first homework in the batch, and no other
     homeworks = {s.homework for s in report.submissions}
-    assert {"hw1", "hw2", "hw6"} <= homeworks
+    assert {"dl/hw2", "mfdnn/hw3", "mfdnn/hw6"} <= homeworks
     for sub in report.submissions:
         if sub.error is None:
             assert sub.completeness is Completeness.UNFINISHED, sub.student

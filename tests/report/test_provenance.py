@@ -82,9 +82,10 @@ def test_the_command_line_records_version_rubric_and_selection(
     (only,) = data["runs"]
     assert only["grader_version"] == grader.__version__
     assert only["selection"] == "p4a"
-    rubric = ROOT / "rubrics"
-    assert only["rubrics"] == {"hw6": fingerprint([rubric / "hw6.yaml", rubric / "hw6_checks.py"])}
+    rubric = ROOT / "rubrics" / "mfdnn"
+    hw6 = fingerprint([rubric / "hw6.yaml", rubric / "hw6_checks.py"])
+    assert only["rubrics"] == {"mfdnn/hw6": hw6}
     assert only["date"].endswith("+00:00")
-    assert data["students"] == {"hw6/alice": 1}
+    assert data["students"] == {"mfdnn/hw6/alice": 1}
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert list(results) == ["submissions", "warnings"]  # the contract's shape is unchanged
