@@ -119,7 +119,7 @@ def test_stale_files_of_the_earlier_export_are_removed(tmp_path: Path) -> None:
     assert names == ["alice.hw2.md", "alice.mfdnn_hw6.md", "bob.md", "notes-by-ta.md"]
     assert sorted(p.name for p in (out / "gradescope").iterdir()) == [
         "alice.hw2",
-        "alice.hw6",
+        "alice.mfdnn_hw6",
         "bob",
     ]
     assert out / "feedback" / "alice.md" in export.removed
