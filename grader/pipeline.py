@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import torch
 
-from grader.discover import class_homework, discover
+from grader.discover import class_homework, discover, submission_ids
 from grader.errors import RubricError, UsageError
-from grader.ingest.submission import Submission, ingest
+from grader.ingest.submission import ANSWER_SHEET, Submission, ingest
 from grader.judges.context import check_parts, part_id, part_points
 from grader.plugin import GraderPlugin, GradingSession, compile_selection
 from grader.reference import load_reference
@@ -30,7 +30,7 @@ from grader.results import (
     problem_result,
     submission_result,
 )
-from grader.rubric import DEFAULT_RUBRICS, Rubric, load_rubric
+from grader.rubric import DEFAULT_RUBRICS, Rubric, known_rubrics, load_rubric
 from grader.sandbox.confinement import WEAK_ISOLATION_WARNING
 from grader.sandbox.jobs import Runner
 from grader.sandbox.observe import Observer
@@ -59,11 +59,16 @@ class GradeOptions:
 
 
 def rubric_path(homework: str, rubrics_dir: Path) -> Path:
-    path = rubrics_dir / f"{homework}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in rubrics_dir.glob("*.yaml"))
+    """The rubric of a homework id the course staff asked for (`--homework`, a session's rubric).
+
+    Looked up among the rubrics that exist (`known_rubrics`), never built from the id.
+    """
+    known = known_rubrics(rubrics_dir)
+    path = known.get(homework.lower())
+    if path is None:
         raise UsageError(
-            f"unknown homework {homework!r}: no rubric {path} (known: {', '.join(known) or 'none'})"
+            f"unknown homework {homework!r}: no rubric {rubrics_dir / (homework + '.yaml')} "
+            f"(known: {', '.join(known) or 'none'})"
         )
     return path
 
@@ -71,15 +76,27 @@ def rubric_path(homework: str, rubrics_dir: Path) -> Path:
 def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
     if options.select:
         compile_selection(options.select)  # a typo in -k is a usage error, not an empty grade
+    # The staff's own choices are checked before any student code runs: a wrong --homework or a
+    # rubric folder without rubrics is a usage error. What a student writes never is one.
+    if options.homework is not None:
+        rubric_path(options.homework, options.rubrics_dir)
     submissions = ingest_all(paths, options.rubrics_dir)
+    if not known_rubrics(options.rubrics_dir):
+        stated = next((s.homework for s in submissions if s.homework), None)
+        what = f"unknown homework {stated[:40]!r}: " if stated else ""
+        raise UsageError(f"{what}no rubric in {options.rubrics_dir} (known: none)")
     by_homework: dict[str, list[Submission]] = {}
     unknown: list[Submission] = []
+    unrecognised: list[Submission] = []
     for sub in submissions:
-        homework = options.homework or sub.homework
-        if homework is None:
+        if options.homework is not None:
+            by_homework.setdefault(options.homework.lower(), []).append(sub)
+        elif sub.homework_error is not None:
+            unrecognised.append(sub)
+        elif sub.homework is None:
             unknown.append(sub)
         else:
-            by_homework.setdefault(homework, []).append(sub)
+            by_homework.setdefault(sub.homework, []).append(sub)
     if unknown and len(by_homework) == 1:
         (only,) = by_homework
         for sub in unknown:
@@ -88,7 +105,7 @@ def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
         unknown = []
     runner = options.runner or SandboxRunner()
     warnings = [WEAK_ISOLATION_WARNING] if runner.isolation != "bubblewrap" else []
-    results: list[SubmissionResult] = [_unrecognised(sub) for sub in unknown]
+    results: list[SubmissionResult] = [_unrecognised(sub) for sub in unknown + unrecognised]
     try:
         for homework, subs in sorted(by_homework.items()):
             rubric = load_rubric(rubric_path(homework, options.rubrics_dir))
@@ -117,19 +134,53 @@ def ingest_all(paths: Sequence[Path], rubrics_dir: Path) -> list[Submission]:
     """Every submission under `paths`, each knowing its homework where anything tells it.
 
     A student folder inside a class folder named after a homework (`submissions/hw2/alice`) is
-    that homework when nothing in the folder itself says which homework it is.
+    that homework when nothing in the folder itself says which homework it is. A homework the
+    folder names is only ever compared with the ids of the rubrics in `rubrics_dir`: anything
+    else (`"hw7"`, `"../mine"`) leaves that one folder unrecognised (`homework_error`), whatever
+    the rest of the batch. Each submission's `student` is unique in the batch
+    (`submission_ids`): folders that share a name are never merged.
     """
-    homeworks = {p.stem.lower() for p in rubrics_dir.glob("*.yaml")}
+    known = known_rubrics(rubrics_dir)
+    found = [(path, folder) for path in paths for folder in discover(path, set(known))]
+    ids = submission_ids(found)
     submissions = []
-    for path in paths:
-        for folder in discover(path, homeworks):
-            sub = ingest(folder)
-            named = class_homework(folder, homeworks)
-            if sub.homework is None and named is not None:
-                sub.homework_hint = named
-                sub.notes.append(f"homework {named} taken from the class folder's name")
-            submissions.append(sub)
+    done: set[Path] = set()
+    for _, folder in found:
+        resolved = folder.resolve()
+        if resolved in done:
+            continue
+        done.add(resolved)
+        sub = ingest(folder, student=ids[resolved])
+        if sub.homework is not None and sub.homework not in known:
+            if sub.homework_stated_at is not None:  # the student's own words: theirs to fix
+                sub.homework_error = _homework_error(sub, known)
+            else:  # our guess from the content: only a note
+                sub.notes.append(f"this looks like {sub.homework}, for which there is no rubric")
+                sub.homework_hint = None
+        named = class_homework(folder, set(known))
+        if sub.homework is None and named is not None:
+            sub.homework_hint = named
+            sub.notes.append(f"homework {named} taken from the class folder's name")
+        elif sub.homework_error is None and named is not None and sub.homework != named:
+            sub.notes.append(
+                f"graded as {sub.homework}, as its answer sheet says, though its class folder "
+                f"is {named}'s"
+            )
+        submissions.append(sub)
     return submissions
+
+
+def _homework_error(sub: Submission, known: dict[str, Path]) -> str:
+    """Why a folder's stated homework cannot be graded: who, where, and what can be."""
+    stated = sub.homework or ""
+    shown = stated if len(stated) <= 40 else stated[:39] + "…"
+    at = sub.homework_stated_at
+    where = f"{at.file}, line {at.line}" if at is not None and at.line else ANSWER_SHEET
+    return (
+        f"{sub.student}: {where}: homework = {shown!r} is not a homework graded here "
+        f"(graded here: {', '.join(known)}); write one of them, or the course staff can pass "
+        "--homework"
+    )
 
 
 def make_session(path: Path, folders: Sequence[Path], options: GradeOptions) -> GradingSession:
@@ -245,7 +296,7 @@ def _not_run(check: Any, part: str | None, cid: str, interrupted: bool = False) 
 
 
 def _unrecognised(sub: Submission) -> SubmissionResult:
-    reason = (
+    reason = sub.homework_error or (
         'cannot tell which homework this is: add `homework = "hw6"` to answers.toml '
         "or pass --homework"
     )

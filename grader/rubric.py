@@ -529,6 +529,15 @@ def answer_key(problem: Problem, check: _CheckBase) -> str:
     return check.answer or f"{problem.id}.{check.id}"
 
 
+def known_rubrics(rubrics_dir: Path) -> dict[str, Path]:
+    """The homework ids graded with `rubrics_dir` (each rubric file's name), and their files.
+
+    The only way from a homework id to a file: an id a student wrote (`homework = "../x"`) is
+    looked up here, never joined to a path, so it can only ever name one of these rubrics.
+    """
+    return {p.stem.lower(): p for p in sorted(rubrics_dir.glob("*.yaml")) if p.is_file()}
+
+
 def load_rubric(path: Path) -> Rubric:
     """Read and validate a rubric, turning every problem into 'line N: field: reason'."""
     try:
