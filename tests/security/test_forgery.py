@@ -88,7 +88,7 @@ def honest_version(attack: Path, dst: Path) -> Path:
 # forged weights
 
 
-FORGERIES = ("forged_weights_inplace", "forged_shared_copies")
+FORGERIES = ("forged_weights_inplace", "forged_shared_copies", "forged_structure")
 
 
 @dataclass
@@ -149,6 +149,23 @@ def test_a_shared_layer_reported_as_independent_copies_earns_nothing(
                 "the observation cannot be trusted: parameter paths.1.0.weight does not hold "
                 "the values the grader gave it"
             )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="HOLE (SECURITY.md, 'A probe can lie about itself'): a layer whose outputs the "
+    "reference does not explain has nothing its structure can be checked against. A probe "
+    "patched to list a decoy of 32 independent paths (given, and reporting, the grader's own "
+    "weights) gets param_count, independent and backward credited for a shared layer: 6/9 "
+    "against its honest 4/9; only equivalence, on the verified weights, still fails",
+)
+def test_a_decoy_structure_earns_nothing(forgeries: ForgeryRun) -> None:
+    attacker = student(forgeries.report, "forged_structure")
+    honest = student(forgeries.report, "forged_structure_honest")
+    assert forgeries.observation("forged_structure").n_tensors == 192  # the forgery ran
+    assert p4b_score(honest) == 4.0
+    assert p4b(attacker)["stm.equivalence"] == (Status.FAILED, 0.0)  # the verified part holds
+    assert p4b_score(attacker) <= p4b_score(honest)
 
 
 def test_every_other_check_of_a_forger_is_graded_as_honest(forgeries: ForgeryRun) -> None:
