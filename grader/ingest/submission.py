@@ -221,8 +221,8 @@ def _read_answer_sheet(path: Path, sub: Submission) -> None:
     )
     if stated:
         sub.homework_hint = stated.group(1).decode().lower()
-        line = raw.count(b"\n", 0, stated.start(1)) + 1
-        sub.homework_source = SourceRef(file=path.name, line=line)
+        at = raw.count(b"\n", 0, stated.start(1)) + 1
+        sub.homework_source = SourceRef(file=path.name, line=at)
     try:
         text = raw.decode("utf-8-sig")  # Windows editors prepend a byte-order mark
         data = tomllib.loads(text)
