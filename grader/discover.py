@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from grader.errors import UsageError
@@ -77,3 +77,47 @@ def _expand(folder: Path, names: Collection[str], depth: int) -> list[Path]:
 
 def _is_class(folder: Path, names: Collection[str]) -> bool:
     return folder.name.lower() in names and not _has_code_or_sheet(folder)
+
+
+def submission_ids(found: Sequence[tuple[Path, Path]]) -> dict[Path, str]:
+    """A unique id per submission folder, for results, caches and exports alike.
+
+    `found` holds (the folder graded, a submission folder found in it). A folder's id is its
+    name, as long as no other submission in the batch has that name; folders that share a name
+    (two sections' `alice`, or `class/alice` beside `class/hw6/alice`) are told apart by their
+    paths below the folder graded (`alice` and `hw6/alice`), or, when several graded folders
+    hold the same path, by as many of their parent folders' names as it takes. Keys are the
+    resolved folders, so one folder reached twice (`grade class class/alice`) is one submission.
+    """
+    where: dict[Path, Path] = {}
+    for root, folder in found:
+        where.setdefault(folder.resolve(), root.resolve())
+    by_name: dict[str, list[Path]] = {}
+    for folder in where:
+        by_name.setdefault(folder.name, []).append(folder)
+    ids: dict[Path, str] = {}
+    for name, folders in by_name.items():
+        if len(folders) == 1:
+            ids[folders[0]] = name
+            continue
+        below = {f: _below(f, where[f]) for f in folders}
+        if len(set(below.values())) == len(folders):
+            ids.update(below)
+            continue
+        depth = 2
+        while len({_tail(f, depth) for f in folders}) < len(folders):
+            depth += 1
+        ids.update({f: _tail(f, depth) for f in folders})
+    return ids
+
+
+def _below(folder: Path, root: Path) -> str:
+    """`hw6/alice` for `class/hw6/alice` graded as part of `class`; the name for the root itself."""
+    if folder == root:
+        return folder.name
+    return folder.relative_to(root).as_posix() if folder.is_relative_to(root) else folder.name
+
+
+def _tail(folder: Path, depth: int) -> str:
+    """The folder's last `depth` path parts: `sec1/alice`."""
+    return "/".join(folder.parts[-depth:])

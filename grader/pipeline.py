@@ -16,9 +16,9 @@ import pytest
 import torch
 
 from grader.courses import DEFAULT_COURSES, Catalog, Homework, load_catalog, rubric_fingerprints
-from grader.discover import discover
+from grader.discover import discover, submission_ids
 from grader.errors import RubricError, UsageError
-from grader.ingest.submission import Submission, ingest
+from grader.ingest.submission import ANSWER_SHEET, Submission, ingest
 from grader.judges.items import GraderPlugin, GradingSession
 from grader.judges.kinds import plan_probe
 from grader.judges.progress import StudentProgress
@@ -85,12 +85,15 @@ def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
         options.on_students(len(submissions))
     by_homework: dict[Homework, list[Submission]] = {}
     unknown: list[Submission] = []
+    unrecognised: list[Submission] = []
     for sub in submissions:
         homework = forced or _homework_of(sub, catalog)
-        if homework is None:
-            unknown.append(sub)
-        else:
+        if homework is not None:
             by_homework.setdefault(homework, []).append(sub)
+        elif sub.homework is not None and sub.homework_stated_at is not None:
+            unrecognised.append(sub)  # what it states is no homework here: never folded in
+        else:
+            unknown.append(sub)
     if unknown and len(by_homework) == 1:
         (only,) = by_homework
         for sub in unknown:
@@ -101,7 +104,7 @@ def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
         unknown = []
     runner = options.runner or SandboxRunner()
     warnings = [WEAK_ISOLATION_WARNING] if runner.isolation != "bubblewrap" else []
-    results: list[SubmissionResult] = [_unrecognised(sub, catalog) for sub in unknown]
+    results = [_unrecognised(sub, catalog) for sub in unknown + unrecognised]
     if options.on_graded:
         for result in results:
             options.on_graded(result)
@@ -142,22 +145,35 @@ def ingest_all(paths: Sequence[Path], catalog: Catalog) -> list[Submission]:
 
     A student folder inside a class folder named after a homework (`submissions/mfdnn/hw6/alice`,
     `submissions/dl-hw2/grace`, `submissions/hw4/ann`) is that homework unless its own answer
-    sheet says otherwise: the class folder's name beats a guess from the content.
+    sheet says otherwise: the class folder's name beats a guess from the content. A homework a
+    folder names is only ever compared with the ids of the courses' homeworks (`Catalog`):
+    anything else (`"hw7"`, `"../mine"`) leaves that one folder unrecognised. Each submission's
+    `student` is unique in the batch (`submission_ids`): folders that share a name are never
+    merged.
     """
     fingerprints = rubric_fingerprints(catalog)
+    found = [(path, folder) for path in paths for folder in discover(path, catalog.names)]
+    ids = submission_ids(found)
     submissions = []
-    for path in paths:
-        for folder in discover(path, catalog.names):
-            sub = ingest(folder, fingerprints=fingerprints)
-            named = catalog.class_of(folder)
-            if named is not None and "homework" not in sub.answers:
-                if sub.homework_hint != named.qualified:
-                    sub.notes = [n for n in sub.notes if "from the content" not in n]
-                    sub.notes.append(
-                        f"homework {named.qualified} taken from the class folder's name"
-                    )
-                sub.homework_hint = named.qualified
-            submissions.append(sub)
+    done: set[Path] = set()
+    for _, folder in found:
+        resolved = folder.resolve()
+        if resolved in done:
+            continue
+        done.add(resolved)
+        sub = ingest(folder, student=ids[resolved], fingerprints=fingerprints)
+        named = catalog.class_of(folder)
+        if named is not None and "homework" not in sub.answers:
+            if sub.homework_hint != named.qualified:
+                sub.notes = [n for n in sub.notes if "from the content" not in n]
+                sub.notes.append(f"homework {named.qualified} taken from the class folder's name")
+            sub.homework_hint = named.qualified
+        elif named is not None and _homework_of(sub, catalog) not in (None, named):
+            sub.notes.append(
+                f"graded as {sub.homework}, as its answer sheet says, though its class folder "
+                f"is {named.qualified}'s"
+            )
+        submissions.append(sub)
     return submissions
 
 
@@ -166,10 +182,7 @@ def _homework_of(sub: Submission, catalog: Catalog) -> Homework | None:
     stated = sub.homework
     if stated is None:
         return None
-    found = catalog.lookup(stated, sub.course)
-    if found is None and sub.course is None and "/" not in stated:
-        return None
-    return found
+    return catalog.lookup(stated, sub.course)
 
 
 def make_session(path: Path, folders: Sequence[Path], options: GradeOptions) -> GradingSession:
@@ -307,16 +320,16 @@ def _not_run(check: Check, part: str | None, cid: str, interrupted: bool = False
 
 def _unrecognised(sub: Submission, catalog: Catalog) -> SubmissionResult:
     stated = sub.homework
-    if stated is not None and "homework" in sub.answers:
-        answer = sub.answers["homework"]
-        where = (
-            f"{answer.source.file}, line {answer.source.line}" if answer.source else "answers.toml"
-        )
-        course = f" of course {sub.course!r}" if sub.course else ""
+    at = sub.homework_stated_at
+    if stated is not None and at is not None:  # the student's own words: theirs to fix
+        where = f"{at.file}, line {at.line}" if at.line else ANSWER_SHEET
+        shown = stated if len(stated) <= 40 else stated[:39] + "…"
+        course = f" (course {sub.course!r})" if sub.course else ""
         known = ", ".join(h.qualified for h in catalog.homeworks)
         reason = (
-            f"{where} names homework {stated!r}{course}, which is not a homework graded here "
-            f"(known: {known}): fix the sheet, or pass --homework"
+            f"{sub.student}: {where}: homework = {shown!r}{course} is not a homework graded "
+            f"here (graded here: {known}); write one of them, or the course staff can pass "
+            "--homework"
         )
     else:
         example = catalog.homeworks[0].id if catalog.homeworks else "hw6"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -206,6 +207,24 @@ def test_k_selects_only_p4a(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
             assert check["status"] == "skipped", check
             assert check["score"] == 0
             assert "deselected" in check["message"]
+
+
+def test_a_students_unknown_homework_is_not_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`homework = "hw7"` in one answer sheet once stopped the batch with exit 2 after grading."""
+    cls = tmp_path / "class"
+    shutil.copytree(ALICE, cls / "alice")
+    shutil.copytree(ALICE, cls / "mallory")
+    sheet = cls / "mallory" / "answers.toml"
+    sheet.write_text(sheet.read_text().replace('homework = "hw6"', 'homework = "hw7"'))
+    out = tmp_path / "out.json"
+    assert main([str(cls), "-k", "p4a", "--json", str(out), "--quiet"]) == 0
+    report = {s["student"]: s for s in json.loads(out.read_text())["submissions"]}
+    assert report["alice"]["score"] == 2.0
+    assert report["mallory"]["homework"] == "unknown"
+    assert report["mallory"]["error"].startswith("mallory: answers.toml, line ")
+    assert "homework = 'hw7' is not a homework graded here" in report["mallory"]["error"]
 
 
 # --- one real run -----------------------------------------------------------------------------

@@ -133,3 +133,46 @@ def test_other_sub_folders_stay_inside_their_student(
     _folder(cls / "src", *files)
     _folder(cls / "src" / "part1", "stm.py")
     assert discover(cls, homeworks=homeworks) == [cls / "src"]
+
+
+# --- ids: folders that share a name are never one student -----------------------------------
+
+
+def test_a_unique_name_is_the_id(tmp_path: Path) -> None:
+    from grader.discover import submission_ids
+
+    cls = tmp_path / "class"
+    found = [(cls, _folder(cls / "alice", "a.py")), (cls, _folder(cls / "bob", "a.py"))]
+    assert submission_ids(found) == {f.resolve(): f.name for _, f in found}
+
+
+def test_namesakes_are_told_apart_by_their_path_below_the_graded_folder(tmp_path: Path) -> None:
+    from grader.discover import submission_ids
+
+    cls = tmp_path / "class"
+    top, nested = _folder(cls / "alice", "a.py"), _folder(cls / "hw6" / "alice", "a.py")
+    ids = submission_ids([(cls, top), (cls, nested)])
+    assert ids == {top.resolve(): "alice", nested.resolve(): "hw6/alice"}
+
+
+def test_namesakes_in_two_graded_folders_get_their_parents_names(tmp_path: Path) -> None:
+    from grader.discover import submission_ids
+
+    one, two = tmp_path / "sec1", tmp_path / "x" / "sec2"
+    a, b = _folder(one / "alice", "a.py"), _folder(two / "alice", "a.py")
+    single = _folder(tmp_path / "y" / "sec1" / "alice", "a.py")  # `sec1/alice` twice: one more
+    ids = submission_ids([(one, a), (two, b), (single, single)])
+    assert ids == {
+        a.resolve(): f"{tmp_path.name}/sec1/alice",
+        b.resolve(): "x/sec2/alice",
+        single.resolve(): "y/sec1/alice",
+    }
+    assert len(set(ids.values())) == 3
+
+
+def test_one_folder_reached_twice_is_one_submission(tmp_path: Path) -> None:
+    from grader.discover import submission_ids
+
+    cls = tmp_path / "class"
+    alice = _folder(cls / "alice", "a.py")
+    assert submission_ids([(cls, alice), (alice, alice)]) == {alice.resolve(): "alice"}

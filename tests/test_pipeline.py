@@ -72,3 +72,80 @@ def test_a_stated_homework_is_only_ever_an_id(tmp_path: Path) -> None:
     catalog = load_catalog([courses])
     for stated in ("../hw6", "/etc/hw6", "hw6.yaml", "mfdnn/../mfdnn/hw6", "hw7", ""):
         assert catalog.lookup(stated) is None, stated
+
+
+def _answers_only(folder: Path, homework: str, extra: str = "") -> Path:
+    """Alice's answer sheet under another name and homework: no code, so no sandbox runs."""
+    folder.mkdir(parents=True)
+    sheet = (ROOT / "submissions" / "mfdnn" / "hw6" / "alice" / "answers.toml").read_text(
+        encoding="utf-8"
+    )
+    sheet = sheet.replace('homework = "hw6"', f"homework = {homework}")
+    (folder / "answers.toml").write_text(extra + sheet, encoding="utf-8")
+    return folder
+
+
+def test_a_homework_a_student_names_is_only_matched_against_known_rubrics(tmp_path: Path) -> None:
+    cls = tmp_path / "class"
+    _answers_only(cls / "alice", '"hw6"')
+    _answers_only(cls / "mallory", '"hw7"', extra="# a comment line first\n")
+    evil = _answers_only(cls / "eve", '"../../eve/mine"')
+    (evil / "mine.yaml").write_text(
+        (ROOT / "rubrics" / "mfdnn" / "hw6.yaml").read_text(encoding="utf-8")
+    )
+    from grader.pipeline import GradeOptions, grade
+
+    subs = {s.student: s for s in grade([cls], GradeOptions(select="p4a")).submissions}
+    assert subs["alice"].error is None and subs["alice"].homework == "mfdnn/hw6"
+    line = 1 + next(  # the line of `homework =` in the sheet
+        i
+        for i, text in enumerate((cls / "mallory" / "answers.toml").read_text().splitlines())
+        if text.startswith("homework")
+    )
+    assert subs["mallory"].error == (
+        f"mallory: answers.toml, line {line}: homework = 'hw7' is not a homework graded here "
+        "(graded here: dl/hw2, mfdnn/hw3, mfdnn/hw6); write one of them, or the course staff "
+        "can pass --homework"
+    )
+    assert subs["eve"].error is not None
+    assert "eve: answers.toml, line" in subs["eve"].error
+    assert "'../../eve/mine' is not a homework graded here" in subs["eve"].error
+
+
+def test_an_unknown_homework_leaves_one_student_unrecognised_and_grades_the_rest(
+    tmp_path: Path,
+) -> None:
+    from grader.pipeline import GradeOptions, grade
+
+    cls = tmp_path / "class"
+    _answers_only(cls / "alice", '"hw6"')
+    _answers_only(cls / "mallory", '"hw7"')
+    evil = _answers_only(cls / "eve", f'"{(tmp_path / "class" / "eve" / "mine").as_posix()}"')
+    (evil / "mine.yaml").write_text(
+        (ROOT / "rubrics" / "mfdnn" / "hw6.yaml").read_text(encoding="utf-8")
+    )
+    options = GradeOptions(select="not p5")
+    together = {s.student: s for s in grade([cls], options).submissions}
+    alone = grade([cls / "alice"], options).submissions[0]
+    assert together["alice"].model_dump() == alone.model_dump()
+    for name in ("mallory", "eve"):
+        sub = together[name]
+        assert (sub.homework, sub.score, sub.max_score, sub.problems) == ("unknown", 0, 0, [])
+        assert sub.error is not None and sub.error.startswith(f"{name}: answers.toml, line ")
+
+
+def test_namesakes_are_graded_apart_each_as_alone(tmp_path: Path) -> None:
+    from grader.pipeline import GradeOptions, grade
+
+    cls = tmp_path / "class"
+    right = _answers_only(cls / "alice", '"hw6"')
+    wrong = _answers_only(cls / "hw6" / "alice", '"hw6"')
+    sheet = (wrong / "answers.toml").read_text()
+    (wrong / "answers.toml").write_text(sheet.replace("params_naive = 213504", "params_naive = 1"))
+    options = GradeOptions(select="not p5")
+    together = {s.student: s for s in grade([cls], options).submissions}
+    assert sorted(together) == ["alice", "hw6/alice"]
+    for student, folder in (("alice", right), ("hw6/alice", wrong)):
+        alone = grade([folder], options).submissions[0]
+        assert together[student].model_dump() == {**alone.model_dump(), "student": student}
+    assert together["alice"].score == together["hw6/alice"].score + 1

@@ -221,12 +221,12 @@ def normal_run(
 
 def expected_normal() -> dict[str, np.ndarray]:
     """The same module built here and given the probe's fresh weights: what the arrays must hold."""
-    from grader.sandbox.inside.probe import _reinitialise
+    from grader.sandbox.inside.probe import _distinct_parameters, _reinitialise
 
     holder = torch.nn.Module()
     holder.w = torch.nn.Parameter(torch.full((3,), 0.5))
     holder.lin = torch.nn.Linear(3, 3)
-    _reinitialise(holder, SEED)
+    _reinitialise(_distinct_parameters(holder)[1], SEED)
     w, lin = holder.w, holder.lin
     x = torch.from_numpy(INPUTS["x0"])
     out = lin(x) * w

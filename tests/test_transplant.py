@@ -30,7 +30,7 @@ from grader.judges.transplant import (
     transplant_weights,
 )
 from grader.rubric import ModuleCheck
-from grader.sandbox.inside.probe import _record_parameters
+from grader.sandbox.inside.probe import _distinct_parameters, _record_parameters
 from grader.sandbox.observations import ParamInfo
 from reference.mfdnn.hw6 import STMConvLayer
 
@@ -299,7 +299,7 @@ def observe(module: nn.Module) -> tuple[list[ParamInfo], dict[str, np.ndarray]]:
     """The parameter records and arrays the sandbox would send back for this module."""
     obs: dict[str, Any] = {}
     arrays: dict[str, Any] = {}
-    _record_parameters(module, obs, arrays)
+    _record_parameters(*_distinct_parameters(module), obs, arrays)
     return [ParamInfo.model_validate(p) for p in obs["params"]], arrays
 
 

@@ -103,6 +103,10 @@ class Submission:
     unassembled: dict[str, str] = field(default_factory=dict)  # symbol -> why not built
 
     homework_hint: str | None = None  # a broken answer sheet's `homework =` line, or the content
+    homework_source: SourceRef | None = None  # where a broken answer sheet's `homework =` is
+    # Why the homework this folder names cannot be graded here (no rubric has that id): set by
+    # the pipeline, which knows the rubrics in use; the folder is then reported unrecognised.
+    homework_error: str | None = None
 
     @property
     def homework(self) -> str | None:
@@ -118,6 +122,21 @@ class Submission:
         if answer and isinstance(answer.value, str):
             return answer.value.strip().lower()
         return None
+
+    @property
+    def seed_name(self) -> str:
+        """The folder's own name, which the grader's inputs are drawn from: `student` may be a
+        path (`hw6/alice`) when two folders share a name, and each must get the inputs, so the
+        grades, that it gets when graded alone."""
+        return self.student.rpartition("/")[2]
+
+    @property
+    def homework_stated_at(self) -> SourceRef | None:
+        """Where the student wrote the homework (answers.toml and its line), if they did."""
+        answer = self.answers.get("homework")
+        if answer and isinstance(answer.value, str):
+            return answer.source
+        return self.homework_source
 
 
 @dataclass(frozen=True)
@@ -205,6 +224,8 @@ def _read_answer_sheet(path: Path, sub: Submission) -> None:
     )
     if stated:
         sub.homework_hint = stated.group(1).decode().lower()
+        at = raw.count(b"\n", 0, stated.start(1)) + 1
+        sub.homework_source = SourceRef(file=path.name, line=at)
     try:
         text = raw.decode("utf-8-sig")  # Windows editors prepend a byte-order mark
         data = tomllib.loads(text)

@@ -28,6 +28,7 @@ from grader.judges.transplant import (
     student_pieces,
     transplant_weights,
 )
+from grader.judges.weights import weights_problem
 from grader.results import CheckResult, SourceRef, Status
 from grader.rubric import ModuleCheck, Problem
 from grader.sandbox.observations import ExceptionInfo, ModuleObservation
@@ -57,6 +58,11 @@ class Equivalence:
     missing: tuple[str, ...] = ()
 
 
+WEIGHTS_HINT = (
+    "before any forward, the grader sets every parameter to random values of its own and "
+    "checks that they were kept: parameters that overlap in memory (views of one tensor) "
+    "or code that changes parameters as they are set break that"
+)
 NO_PARAMETERS_HINT = (
     "submodules kept in a plain Python list or dict are invisible to PyTorch (parameters(), "
     "optimizers, .to(device)): hold them in an nn.ModuleList or nn.ModuleDict"
@@ -153,6 +159,16 @@ def _run_probe(problem: Problem, check: ModuleCheck, ctx: GradingContext) -> Pro
     obs = outcome.observation
     if not isinstance(obs, ModuleObservation) or not consistent(obs, outcome.arrays):
         return _Failure(Status.ERROR, "the observation was tampered with", [], source=source)
+    assert target.request is not None
+    forged = weights_problem(obs, outcome.arrays, int(target.request.spec["seed"]))
+    if forged is not None:
+        return _Failure(
+            Status.ERROR,
+            f"the observation cannot be trusted: {forged}",
+            [],
+            hint=WEIGHTS_HINT,
+            source=source,
+        )
     if obs.error is not None:
         return _crash(obs.error, obs.stage, source, where)
     if obs.class_found is False:
@@ -468,6 +484,16 @@ def _close(got: np.ndarray, want: np.ndarray, check: ModuleCheck) -> bool:
 def _compute_equivalence(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Equivalence:
     assert ctx.reference is not None
     reference = ctx.reference
+    changed = probed.obs.weights_changed
+    if changed is not None:  # the outputs were not all computed on the recorded weights
+        names = ", ".join(changed.names[:3]) + (" ..." if len(changed.names) > 3 else "")
+        return Equivalence(
+            None,
+            None,
+            f"your layer changes its parameters when it runs ({changed.stage} changed {names}): "
+            "outputs are compared on the weights the grader set before the first forward, "
+            "and forward must leave them as they are",
+        )
     pieces = student_pieces(probed.obs.params, probed.arrays)
     outputs = _outputs(probed)
     xs = [torch.from_numpy(x).double() for x in _inputs(probed)]

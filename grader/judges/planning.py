@@ -41,7 +41,7 @@ def plan_module(
     if not lookup.exact and sub.documents and ensure_class(sub, check.symbol) is not None:
         lookup = find_class(sub, check.symbol)
     pid = probe_id(problem, check)
-    seed = derive_seed(run_seed, sub.student, pid)
+    seed = derive_seed(run_seed, sub.seed_name, pid)
     rng = np.random.default_rng(seed)
     inputs: dict[str, np.ndarray] = {
         f"{pid}.x{i}": rng.standard_normal(shape).astype(np.float32)
@@ -109,7 +109,7 @@ def plan_script(
         spec={
             "file": file,
             "globals": check.observed_globals,  # what the analysis may read, not only require
-            "seed": derive_seed(run_seed, sub.student, pid),
+            "seed": derive_seed(run_seed, sub.seed_name, pid),
             **_generated(sub, file),
         },
     )

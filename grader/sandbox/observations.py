@@ -68,6 +68,13 @@ class BackwardObs(_Obs):
     error: ExceptionInfo | None = None
 
 
+class WeightsChanged(_Obs):
+    """Parameters a forward or the backward changed (values, or which tensors are registered)."""
+
+    stage: str = Field(max_length=100)
+    names: list[Annotated[str, Field(max_length=500)]] = Field(default_factory=list, max_length=20)
+
+
 class ModuleObservation(_Obs):
     kind: Literal["module"]
     id: str
@@ -82,6 +89,7 @@ class ModuleObservation(_Obs):
     n_tensors: int = 0
     forwards: list[ForwardObs] = Field(default_factory=list, max_length=100)
     backward: BackwardObs | None = None
+    weights_changed: WeightsChanged | None = None
 
 
 class GlobalInfo(_Obs):

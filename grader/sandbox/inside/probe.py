@@ -16,6 +16,7 @@ import importlib.machinery
 import importlib.util
 import io
 import json
+import math
 import os
 import random
 import re
@@ -134,65 +135,137 @@ def probe_module(
         obs["stage"] = "instantiate"
         model = cls(*req.get("init_args", []))
         obs["stage"] = "parameters"
-        _reinitialise(model, req["seed"])
-        _record_parameters(model, obs, arrays)
+        named, tensors = _distinct_parameters(model)
+        _reinitialise(tensors, req["seed"])
+        saved = _record_parameters(named, tensors, obs, arrays)
         obs["forwards"] = []
         for i, key in enumerate(req["inputs"]):
             obs["stage"] = f"forward {i}"
             obs["forwards"].append(_forward(model, torch.from_numpy(inputs[key]), i, arrays))
+            _note_changes(model, named, saved, f"forward on input {i}", obs)
         obs["stage"] = "backward"
         obs["backward"] = _backward(
             model,
+            tensors,
             torch.from_numpy(inputs[req["inputs"][0]]),
-            obs,
             arrays,
             inputs.get(req.get("cotangent", "")),
         )
+        _note_changes(model, named, saved, "backward", obs)
         obs["stage"] = "done"
 
 
-def _reinitialise(model: Any, seed: int) -> None:
+def _identity(p: Any) -> Any:
+    """What makes two parameters one tensor: the same memory viewed the same way.
+
+    Not only the same Python object (`[m] * k`): `nn.Parameter(other.data)` is a new object
+    over the same numbers, and giving it values of its own would overwrite the other's.
+    """
+    if p.numel() == 0:  # empty tensors may all report address 0
+        return ("empty", id(p))
+    return (
+        p.untyped_storage().data_ptr(),
+        p.storage_offset(),
+        tuple(p.shape),
+        tuple(p.stride()),
+        p.dtype,
+    )
+
+
+def _distinct_parameters(model: Any) -> tuple[list[tuple[str, int]], list[Any]]:
+    """Every registered parameter as (name, index of its distinct tensor), and those tensors in
+    the order of their first registration: the order the grader re-derives the weights in."""
+    index: dict[Any, int] = {}
+    named: list[tuple[str, int]] = []
+    tensors: list[Any] = []
+    for name, p in model.named_parameters(remove_duplicate=False):
+        key = _identity(p)
+        if key not in index:
+            index[key] = len(tensors)
+            tensors.append(p)
+        named.append((name, index[key]))
+    return named, tensors
+
+
+MAX_FAN_IN = 2**60  # a student chooses the shapes; the grader computes the same bound
+
+
+def _reinitialise(tensors: list[Any], seed: int) -> None:
     """Give every parameter fresh random values drawn from the grader's seed.
 
     Equivalence is judged on these weights, not on the student's own initialisation: a layer
-    that zeroes its weights (and so outputs zeros like any layer would) proves nothing.
+    that zeroes its weights (and so outputs zeros like any layer would) proves nothing. The
+    grader draws the same values itself (`grader.judges.weights`) and rejects an observation
+    that reports others, so the weights the outputs are compared on are never the student's
+    choice.
     """
     import torch
 
     generator = torch.Generator().manual_seed(seed)
-    seen: set[int] = set()
     with torch.no_grad():
-        for p in model.parameters():
-            if id(p) in seen or not p.is_floating_point():
+        for p in tensors:
+            if not p.is_floating_point() or p.numel() == 0:
                 continue
-            seen.add(id(p))
-            fan_in = p[0].numel() if p.dim() > 1 else p.numel()
-            bound = 1.0 / max(fan_in, 1) ** 0.5
+            fan_in = math.prod(p.shape[1:]) if p.dim() > 1 else p.numel()
+            bound = 1.0 / max(min(fan_in, MAX_FAN_IN), 1) ** 0.5
             fresh = torch.empty(p.shape, dtype=torch.float64).uniform_(
                 -bound, bound, generator=generator
             )
             p.copy_(fresh.to(p.dtype))
 
 
-def _record_parameters(model: Any, obs: dict[str, Any], arrays: dict[str, Any]) -> None:
-    tensors: dict[int, int] = {}
-    params = []
-    for name, p in model.named_parameters(remove_duplicate=False):
-        if id(p) not in tensors:
-            tensors[id(p)] = len(tensors)
-            arrays[f"param{tensors[id(p)]}"] = p.detach().cpu().double().numpy()
-        index = tensors[id(p)]
-        params.append(
-            {
-                "name": name,
-                "shape": list(p.shape),
-                "tensor": index,
-                "requires_grad": bool(p.requires_grad),
-                "dtype": str(p.dtype).replace("torch.", ""),
-            }
-        )
-    obs["params"] = params
+def _copy(p: Any) -> Any:
+    """The tensor's values now, in float64, in memory of their own (never a view: a float64
+    parameter changed in place later must not change what was recorded)."""
+    import torch
+
+    return p.detach().to("cpu", torch.float64, copy=True)
+
+
+def _record_parameters(
+    named: list[tuple[str, int]], tensors: list[Any], obs: dict[str, Any], arrays: dict[str, Any]
+) -> list[Any]:
+    """Record the parameters as set, before any forward runs; returns the copies kept."""
+    saved = [_copy(p) for p in tensors]
+    for k, copy in enumerate(saved):
+        arrays[f"param{k}"] = copy.numpy()
+    obs["params"] = [
+        {
+            "name": name,
+            "shape": list(tensors[k].shape),
+            "tensor": k,
+            "requires_grad": bool(tensors[k].requires_grad),
+            "dtype": str(tensors[k].dtype).replace("torch.", ""),
+        }
+        for name, k in named
+    ]
     obs["n_tensors"] = len(tensors)
+    return saved
+
+
+def _note_changes(
+    model: Any, named: list[tuple[str, int]], saved: list[Any], stage: str, obs: dict[str, Any]
+) -> None:
+    """Say which parameters `stage` changed (values, or which tensors are registered), once.
+
+    Outputs are compared with the reference on the weights recorded before the first forward;
+    a forward that changes them was not computed on those weights.
+    """
+    import torch
+
+    if obs.get("weights_changed"):
+        return
+    try:
+        now, tensors = _distinct_parameters(model)
+        if now != named or len(tensors) != len(saved):
+            changed = sorted({n for n, _ in now} ^ {n for n, _ in named}) or ["(their order)"]
+        else:
+            differ = {k for k, p in enumerate(tensors) if not torch.equal(_copy(p), saved[k])}
+            changed = [n for n, k in named if k in differ]
+    except Exception as exc:  # student code (a property, a hook) may raise here too
+        changed = [f"(cannot be read again: {type(exc).__name__})"]
+    if changed:
+        obs["weights_changed"] = {"stage": stage, "names": changed[:20]}
 
 
 def _forward(model: Any, x: Any, i: int, arrays: dict[str, Any]) -> dict[str, Any]:
@@ -205,12 +278,12 @@ def _forward(model: Any, x: Any, i: int, arrays: dict[str, Any]) -> dict[str, An
         return {"ok": False, "error": exception_info(exc)}
     if not isinstance(out, torch.Tensor):
         return {"ok": False, "returned": type(out).__name__}
-    arrays[f"out{i}"] = out.detach().cpu().double().numpy()
+    arrays[f"out{i}"] = _copy(out).numpy()  # a copy: the module may keep and change its output
     return {"ok": True, "shape": list(out.shape), "dtype": str(out.dtype).replace("torch.", "")}
 
 
 def _backward(
-    model: Any, x: Any, obs: dict[str, Any], arrays: dict[str, Any], cotangent: Any
+    model: Any, tensors: list[Any], x: Any, arrays: dict[str, Any], cotangent: Any
 ) -> dict[str, Any]:
     import torch
 
@@ -226,18 +299,13 @@ def _backward(
         loss.backward()
     except Exception as exc:
         return {"ok": False, "error": exception_info(exc)}
-    seen: set[int] = set()
     grads = []
-    for p in model.parameters():
-        if id(p) in seen:
-            continue
-        k = len(seen)
-        seen.add(id(p))
+    for k, p in enumerate(tensors):
         if p.grad is None:
             grads.append(False)
         else:
             grads.append(True)
-            arrays[f"grad{k}"] = p.grad.detach().cpu().double().numpy()
+            arrays[f"grad{k}"] = _copy(p.grad).numpy()
     return {"ok": True, "has_grad": grads}
 
 
