@@ -23,7 +23,7 @@ from grader.judges.items import GraderPlugin, GradingSession
 from grader.judges.kinds import plan_probe
 from grader.judges.progress import StudentProgress
 from grader.judges.selection import compile_selection
-from grader.reference import load_reference
+from grader.reference import Reference, load_reference
 from grader.results import (
     CheckResult,
     GradeReport,
@@ -198,6 +198,19 @@ def make_session(path: Path, folders: Sequence[Path], options: GradeOptions) -> 
     return _session(homework, rubric, subs, options.runner or SandboxRunner(), options)
 
 
+def _checked_reference(
+    homework: Homework, rubric: Rubric, options: GradeOptions
+) -> Reference | None:
+    """The homework's reference, checked against the rubric before any student is graded: a
+    `{ref: ...}` it lacks is an invalid rubric (exit 3), not an error in every student's report."""
+    reference = load_reference(rubric, options.reference_dir or homework.reference_root)
+    if reference is not None:
+        missing = reference.missing(rubric)
+        if missing:
+            raise RubricError(homework.rubric_path, missing)
+    return reference
+
+
 def _session(
     homework: Homework,
     rubric: Rubric,
@@ -212,7 +225,7 @@ def _session(
         rubric=rubric,
         rubric_path=homework.rubric_path,
         submissions=subs,
-        reference=load_reference(rubric, options.reference_dir or homework.reference_root),
+        reference=_checked_reference(homework, rubric, options),
         observer=Observer(runner, plan_probe, options.seed),
         run_seed=options.seed,
         jobs=options.jobs,

@@ -65,6 +65,17 @@ class Reference:
             param.grad = None
         return module
 
+    def missing(self, rubric: Rubric) -> list[str]:
+        """What the rubric asks of this reference that it does not have, one line per check:
+        a typo in `{ref: ...}` is the instructor's to fix before any student is graded."""
+        return [
+            f"problem {problem.id}, check {check.id}: the reference has no {name!r}"
+            for problem in rubric.problems
+            for check in problem.checks
+            for name in dict.fromkeys(check.reference_names())
+            if not hasattr(self.module, name)
+        ]
+
     def value(self, ref: RefValue) -> Any:
         key = f"{ref.ref}{sorted(ref.args.items())}"
         if key not in self._values:

@@ -46,6 +46,23 @@ Expected = Annotated[
 ]
 
 
+def _ref_values(model: BaseModel) -> list[RefValue]:
+    """The `{ref: ...}` values anywhere in a model's fields."""
+    found: list[RefValue] = []
+    stack: list[Any] = [getattr(model, name) for name in type(model).model_fields]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, RefValue):
+            found.append(value)
+        elif isinstance(value, BaseModel):
+            stack.extend(getattr(value, name) for name in type(value).model_fields)
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple):
+            stack.extend(value)
+    return found
+
+
 #: A check's block on a blank answer sheet: (section, commented lines); section "" is the top.
 TemplateEntry = tuple[str, list[str]]
 
@@ -85,6 +102,13 @@ class _CheckBase(_Model):
         """Names only an answer to this check contains (a class, a script's stem): what
         recognises the homework of a folder that does not state it."""
         return []
+
+    def reference_names(self) -> list[str]:
+        """Every name this check needs from the homework's reference package: its `{ref: ...}`
+        values, and the reference class or function it compares with."""
+        names = [v.ref for v in _ref_values(self)]
+        own = getattr(self, "reference", None)
+        return [*names, *([own] if isinstance(own, str) else [])]
 
     def template_entry(self, problem_id: str, key: str) -> TemplateEntry | None:
         """What `grade template` prints for this check on a blank answer sheet: the section

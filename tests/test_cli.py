@@ -387,3 +387,35 @@ def test_a_selection_that_matches_no_check_says_so_even_quiet(
 def test_a_selection_that_matches_is_not_warned_about(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(ALICE), "-k", "p2", "--no-cache", "--quiet"]) == ExitCode.OK
     assert "no check matches" not in capsys.readouterr().out
+
+
+def _course_copy(tmp_path: Path) -> Path:
+    """The mfdnn course copied, its references still the repository's."""
+    course = tmp_path / "mfdnn"
+    shutil.copytree(ROOT / "rubrics" / "mfdnn", course)
+    (course / "course.yaml").write_text(
+        f"id: mfdnn\nreference: {ROOT / 'reference' / 'mfdnn'}\n", encoding="utf-8"
+    )
+    return course
+
+
+def test_a_reference_typo_in_a_rubric_exits_3_before_grading(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`{ref: p2_varience}` used to load, then give every student an internal error."""
+    course = _course_copy(tmp_path)
+    rubric = course / "hw6.yaml"
+    rubric.write_text(rubric.read_text().replace("ref: p2_variance", "ref: p2_varience"))
+    assert main([str(ALICE), "--rubrics", str(course), "-k", "p4a", "--no-cache"]) == 3
+    err = capsys.readouterr().err
+    assert "problem p2, check variance: the reference has no 'p2_varience'" in err
+
+
+def test_a_grader_bug_names_no_server_path() -> None:
+    from grader.judges.items import grader_bug
+    from grader.rubric import ManualCheck
+
+    check = ManualCheck(id="m", points=1, kind="manual")
+    bug = OSError(2, "No such file or directory", "/srv/grading/secret/reference/hw6.py")
+    result = grader_bug(check, None, bug)
+    assert "/srv" not in result.message and "hw6.py" in result.message

@@ -10,6 +10,7 @@ so pytest counts them, `repr_failure` prints the message a student reads. `Grade
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -254,14 +255,21 @@ class StudentNode(pytest.Collector):
                     )
 
 
+#: An absolute path in a message: the grading machine's folders are not the student's business.
+_HOST_PATH = re.compile(r"(?<![\w.])/(?:[\w.\-]+/)+([\w.\-]+)")
+
+
 def grader_bug(check: Check, part: str | None, exc: BaseException) -> CheckResult:
+    """A bug of the grader costs this check only, and says so without the server's paths (the
+    feedback goes to the student); the traceback is pytest's, for the course staff."""
+    reason = _HOST_PATH.sub(r"\1", str(exc))[:300]
     return CheckResult(
         id=check.part_id(part),
         status=Status.ERROR,
         score=0.0,
         max_score=check.points_of(part),
         message=f"internal grader error, not your fault ({type(exc).__name__}: "
-        f"{exc}); please tell the course staff",
+        f"{reason}); please tell the course staff",
         title=check.title,
     )
 
