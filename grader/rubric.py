@@ -156,7 +156,7 @@ class NumberCheck(_CheckBase):
         if self.share:
             example = ['# a share: a fraction (0.25) or a percent in quotes ("25%")']
         else:
-            example = ["# a number (213504 or 213_504)"]
+            example = ["# a number: 1234, 1_234 or \"1,234\" (not the answer)"]
         return section, [self._heading(problem_id), *example, f"# {name} = 0"]
 
 
@@ -519,7 +519,7 @@ class ValuesCheck(_CheckBase):
         share = self.points / len(self.quantities)
         lines = [
             f"# {problem_id}: {self.title or self.id} ({self.points:g} points, {share:g} each)",
-            '# numbers in quotes, with the digits you computed: "0.0765" is judged at 4 decimals',
+            '# numbers in quotes, with the digits you computed: "0.1234" is judged at 4 decimals',
         ]
         lines.extend(f'# {name} = ""' for name in self.quantities)
         return self.section or problem_id, lines
