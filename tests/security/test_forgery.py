@@ -222,7 +222,10 @@ def test_a_homework_named_by_path_or_unknown_id_leaves_one_student_unrecognised(
         line = next(i for i, text in enumerate(sheet, 1) if text.startswith("homework ="))
         assert result.error is not None
         assert result.error.startswith(f"{name}: answers.toml, line {line}: homework = ")
-        assert "is not a homework graded here (graded here: hw1, hw2, hw6)" in result.error
+        assert (
+            "is not a homework graded here (graded here: dl/hw2, mfdnn/hw3, mfdnn/hw6)"
+            in result.error
+        )
 
 
 def test_classmates_of_an_unknown_homework_are_graded_as_alone(
