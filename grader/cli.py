@@ -136,6 +136,51 @@ def template_main(argv: list[str], console: Console) -> int:
     return ExitCode.OK
 
 
+def check_main(argv: list[str], console: Console) -> int:
+    """`grade check mfdnn/hw6`: the rubric against its reference, before any student."""
+    parser = argparse.ArgumentParser(
+        prog="grade check",
+        description="Check a homework's rubric against its reference: every ref: resolves, "
+        "module variants differ, custom checks import. Exit 3 when anything is wrong.",
+    )
+    parser.add_argument("homework", nargs="*", help="`course/hw` (default: every homework)")
+    _course_options(parser)
+    args = parser.parse_args(argv)
+    from grader.authoring import check_homework  # imports torch for the variants
+
+    catalog = load_catalog([args.rubrics, *args.course])
+    homeworks = [catalog.find(h) for h in args.homework] or list(catalog.homeworks)
+    failed = False
+    for homework in homeworks:
+        found = check_homework(homework)
+        failed = failed or bool(found.problems)
+        mark = Text("✗ ", style="bold red") if found.problems else Text("✓ ", style="green")
+        console.print(mark + Text(f"{homework.qualified} ({homework.rubric_path})"))
+        for line in found.problems:
+            console.print(Text(f"    error: {line}"))
+        for line in found.notes:
+            console.print(Text(f"    note: {line}"))
+    return ExitCode.RUBRIC if failed else ExitCode.OK
+
+
+def new_main(argv: list[str], console: Console) -> int:
+    """`grade new mfdnn/hw5`: a rubric, a reference package and a test of it, to fill in."""
+    parser = argparse.ArgumentParser(
+        prog="grade new",
+        description="Scaffold a homework: a course folder if needed, a rubric, a reference "
+        "package and a test of the reference (see docs/adding-a-homework.md).",
+    )
+    parser.add_argument("homework", help="`course/hw`, e.g. mfdnn/hw5")
+    parser.add_argument("--rubrics", type=Path, default=DEFAULT_COURSES, help="courses folder")
+    args = parser.parse_args(argv)
+    from grader.authoring import scaffold
+
+    for path in scaffold(args.homework, args.rubrics):
+        console.print(Text(f"wrote {path}"))
+    console.print(Text(f"next: fill them in, then run `grade check {args.homework}`"))
+    return ExitCode.OK
+
+
 def _course_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rubrics",
@@ -161,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv[:1] == ["template"] and not Path("template").is_dir():
             return template_main(argv[1:], console)
+        if argv[:1] == ["check"] and not Path("check").is_dir():
+            return check_main(argv[1:], console)
+        if argv[:1] == ["new"] and not Path("new").is_dir():
+            return new_main(argv[1:], console)
         args = build_parser().parse_args(argv)
         return grade_main(args, console)
     except RubricError as exc:

@@ -156,7 +156,7 @@ class NumberCheck(_CheckBase):
         if self.share:
             example = ['# a share: a fraction (0.25) or a percent in quotes ("25%")']
         else:
-            example = ["# a number: 1234, 1_234 or \"1,234\" (not the answer)"]
+            example = ['# a number: 1234, 1_234 or "1,234" (not the answer)']
         return section, [self._heading(problem_id), *example, f"# {name} = 0"]
 
 

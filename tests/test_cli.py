@@ -419,3 +419,28 @@ def test_a_grader_bug_names_no_server_path() -> None:
     bug = OSError(2, "No such file or directory", "/srv/grading/secret/reference/hw6.py")
     result = grader_bug(check, None, bug)
     assert "/srv" not in result.message and "hw6.py" in result.message
+
+
+def test_new_scaffolds_a_homework_that_check_accepts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`grade new` writes a rubric, a reference and its test; `grade check` passes them, and
+    fails once the rubric asks the reference for a name it lacks."""
+    rubrics = tmp_path / "rubrics"
+    assert main(["new", "newcourse/hw1", "--rubrics", str(rubrics)]) == 0
+    assert (rubrics / "newcourse" / "hw1.yaml").is_file()
+    assert (tmp_path / "reference" / "newcourse" / "hw1" / "__init__.py").is_file()
+    assert (tmp_path / "tests" / "test_reference_newcourse_hw1.py").is_file()
+    assert main(["check", "newcourse/hw1", "--rubrics", str(rubrics)]) == 0
+    rubric = rubrics / "newcourse" / "hw1.yaml"
+    rubric.write_text(rubric.read_text().replace("ref: p1_answer", "ref: p1_answr"))
+    capsys.readouterr()
+    assert main(["check", "newcourse/hw1", "--rubrics", str(rubrics)]) == 3
+    assert "the reference has no 'p1_answr'" in capsys.readouterr().out
+    assert main(["new", "newcourse/hw1", "--rubrics", str(rubrics)]) == 2  # never overwrites
+
+
+def test_check_passes_every_demo_homework(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out
+    assert "mfdnn/hw6" in out and "dl/hw2" in out

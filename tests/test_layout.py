@@ -25,6 +25,7 @@ LAYERS = [
     "report",
     "discover",
     "template",
+    "authoring",
     "pipeline",
     "plugin",
     "cli",
