@@ -28,8 +28,11 @@ from grader.rubric import load_rubric
 from grader.template import answer_template
 
 ROOT = Path(__file__).resolve().parent.parent
-HW3 = ROOT / "rubrics" / "mfdnn" / "hw3.yaml"
-CLASS = ROOT / "submissions" / "mfdnn" / "hw3"
+# The first, reconstructed HW3 (mlp.py, a loss curve, a printed test loss), kept as a test course
+# (tests/data/hw1-course/course.yaml); the real one is rubrics/mfdnn/hw3.yaml.
+COURSE = ROOT / "tests" / "data" / "hw1-course"
+HW3 = COURSE / "hw3.yaml"
+CLASS = ROOT / "tests" / "data" / "hw1-course-class"
 SEED = ROOT / "tests" / "data" / "hw1" / "seed-001"
 P, F, E, W = Status.PASSED, Status.FAILED, Status.ERROR, Status.PENDING
 SCRIPT = ("script.runs", "script.loss_decreases", "script.test_loss", "script.figure")
@@ -59,7 +62,7 @@ def _student(report: GradeReport, name: str) -> SubmissionResult:
 @pytest.fixture(scope="module")
 def answers_report() -> GradeReport:
     """Only the answer-sheet checks: no student code runs."""
-    return grade([CLASS], GradeOptions(jobs=1, select="p5a or p5c"))
+    return grade([CLASS], GradeOptions(rubrics_dir=COURSE, jobs=1, select="p5a or p5c"))
 
 
 @pytest.mark.parametrize("student", list(ANSWER_VERDICTS))
@@ -79,7 +82,7 @@ def test_wrong_answers_say_why(answers_report: GradeReport) -> None:
 
 @pytest.fixture(scope="module")
 def class_report() -> GradeReport:
-    return grade([CLASS], GradeOptions(jobs=2, select="p1"))
+    return grade([CLASS], GradeOptions(rubrics_dir=COURSE, jobs=2, select="p1"))
 
 
 @pytest.mark.slow
@@ -105,7 +108,7 @@ def test_script_messages(class_report: GradeReport) -> None:
 
 @pytest.fixture(scope="module")
 def seed_report() -> GradeReport:
-    return grade([SEED], GradeOptions(jobs=1))
+    return grade([SEED], GradeOptions(rubrics_dir=COURSE, jobs=1))
 
 
 @pytest.mark.slow
@@ -133,7 +136,7 @@ def test_seed_001_map_is_pending_with_the_students_text(seed_report: GradeReport
 
 
 def test_template_lists_every_answer_key() -> None:
-    text = answer_template(load_rubric(ROOT / "rubrics" / "mfdnn" / "hw3.yaml"))
+    text = answer_template(load_rubric(HW3))
     assert 'homework = "hw3"' in text
     for line in ("[p5a]", "[p5c]", "[p5c.map]", '# relu_relu = ""', '# tanh = ""'):
         assert line in text
@@ -178,7 +181,7 @@ def test_a_printed_test_loss_counts_only_from_a_run_that_trained(
     from grader.judges.script import _test_loss
     from grader.reference import load_reference
 
-    rubric = load_rubric(ROOT / "rubrics" / "mfdnn" / "hw3.yaml")
+    rubric = load_rubric(HW3)
     check = next(c for c in rubric.problem("p1").checks if c.id == "script")
     ctx = SimpleNamespace(reference=load_reference(rubric, homework_at(HW3).reference_root))
     verdict = _test_loss(check, _recorded(losses, "Test Loss: 0.1\n"), ctx)  # type: ignore[arg-type]
@@ -192,7 +195,7 @@ def _judge_printed(losses: list[float] | None, printed: str) -> Any:
     from grader.judges.script import _test_loss
     from grader.reference import load_reference
 
-    rubric = load_rubric(ROOT / "rubrics" / "mfdnn" / "hw3.yaml")
+    rubric = load_rubric(HW3)
     check = next(c for c in rubric.problem("p1").checks if c.id == "script")
     ctx = SimpleNamespace(reference=load_reference(rubric, homework_at(HW3).reference_root))
     return _test_loss(check, _recorded(losses, printed), ctx)  # type: ignore[arg-type]
@@ -275,7 +278,9 @@ def test_printed_tensor_test_loss_end_to_end(tmp_path: Path) -> None:
         folder.mkdir()
         (folder / "answers.toml").write_text('homework = "hw3"\n')
         (folder / "mlp.py").write_text(f"{_SMALL_MLP}{line}\n")
-    report = grade(sorted(tmp_path.iterdir()), GradeOptions(jobs=1, select="p1 and script"))
+    report = grade(
+        sorted(tmp_path.iterdir()), GradeOptions(rubrics_dir=COURSE, jobs=1, select="p1 and script")
+    )
     tensor = _checks(_student(report, "tensor"))
     assert tensor["script.runs"].status is P, tensor["script.runs"].message
     assert tensor["script.test_loss"].status is P, tensor["script.test_loss"].message
@@ -304,7 +309,9 @@ def test_a_script_using_tqdm_runs_as_written(tmp_path: Path) -> None:
         script = _SMALL_MLP.replace("for epoch in range(200):", loop)
         assert loop in script
         (folder / "mlp.py").write_text(f"{imported}\n{script}{PRINTS['tensor']}\n")
-    report = grade(sorted(tmp_path.iterdir()), GradeOptions(jobs=2, select="p1 and script"))
+    report = grade(
+        sorted(tmp_path.iterdir()), GradeOptions(rubrics_dir=COURSE, jobs=2, select="p1 and script")
+    )
     for name in _WITH_TQDM:
         checks = _checks(_student(report, name))
         assert checks["script.runs"].status is P, (name, checks["script.runs"].message)
@@ -355,7 +362,7 @@ P5C_WITHOUT_SIGMOID = [
 def hw1() -> tuple[Any, Any]:
     from grader.reference import load_reference
 
-    rubric = load_rubric(ROOT / "rubrics" / "mfdnn" / "hw3.yaml")
+    rubric = load_rubric(HW3)
     return rubric, load_reference(rubric, homework_at(HW3).reference_root)
 
 
@@ -473,7 +480,7 @@ def map_report(tmp_path_factory: pytest.TempPathFactory) -> GradeReport:
         (root / student).mkdir()
         sheet = ['homework = "hw3"', "", "[p5c.map]", *(f'{k} = "{v}"' for k, v in entries.items())]
         (root / student / "answers.toml").write_text("\n".join(sheet) + "\n", encoding="utf-8")
-    return grade([root], GradeOptions(jobs=1, select="p5c"))
+    return grade([root], GradeOptions(rubrics_dir=COURSE, jobs=1, select="p5c"))
 
 
 @pytest.mark.parametrize("student", ["loops", "indexing"])
@@ -525,7 +532,7 @@ def test_a_loss_list_reused_after_training_does_not_hide_the_plotted_curve(
 
     from grader.judges.script import _loss_decreases
 
-    rubric = load_rubric(ROOT / "rubrics" / "mfdnn" / "hw3.yaml")
+    rubric = load_rubric(HW3)
     check = next(c for c in rubric.problem("p1").checks if c.id == "script")
     ran = _with_plotted_loss(_recorded(reused, "Test loss: 0.12\n"), plotted)
     verdict = _loss_decreases(check, ran, SimpleNamespace())  # type: ignore[arg-type]
@@ -572,7 +579,7 @@ def test_an_unlabelled_loss_figure_is_recognised_by_its_data(
 
     from grader.judges.script import _loss_decreases, _training_figure
 
-    rubric = load_rubric(ROOT / "rubrics" / "mfdnn" / "hw3.yaml")
+    rubric = load_rubric(HW3)
     check = next(c for c in rubric.problem("p1").checks if c.id == "script")
     ran = _recorded(losses, "Test loss: 0.12\n")
     for x, y in drawn:
@@ -622,7 +629,9 @@ def test_several_different_boxed_formulas_are_for_a_ta(tmp_path: Path) -> None:
         (tmp_path / name).mkdir()
         text = _CASES_5A.format(negative=negative, positive=positive)
         (tmp_path / name / "writeup.md").write_text(text, encoding="utf-8")
-    report = grade([tmp_path], GradeOptions(jobs=1, homework="mfdnn/hw3", select="p5a"))
+    report = grade(
+        [tmp_path], GradeOptions(rubrics_dir=COURSE, jobs=1, homework="hw1course/hw3", select="p5a")
+    )
     cases = _checks(_student(report, "cases"))["relu_relu"]
     assert cases.status is W and "2 different boxed formulas" in cases.message, cases.message
     same = _checks(_student(report, "same"))["relu_relu"]  # one answer, boxed twice: wrong
@@ -649,7 +658,7 @@ def test_the_row_sum_spelled_with_numpy_or_torch(tmp_path: Path) -> None:
         lines = [f'{k} = "{v}"' for k, v in {**ADA_MAP, **entries}.items()]
         sheet = ['homework = "hw3"', "", "[p5c.map]", *lines]
         (tmp_path / student / "answers.toml").write_text("\n".join(sheet) + "\n", encoding="utf-8")
-    report = grade([tmp_path], GradeOptions(jobs=1, select="p5c and map"))
+    report = grade([tmp_path], GradeOptions(rubrics_dir=COURSE, jobs=1, select="p5c and map"))
     got = {s: _checks(_student(report, s))["map"] for s in MAP_SPELLINGS}
     assert {s: c.status for s, c in got.items()} == {
         s: status for s, (_, status) in MAP_SPELLINGS.items()

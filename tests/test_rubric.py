@@ -322,7 +322,7 @@ def test_formula_function_options_that_can_be_met_load(tmp_path: Path) -> None:
 
 def test_hw1_formula_checks_require_and_limit_calls() -> None:
     """5a: one call in all (a restatement needs two); 5c: sigmoid must be called."""
-    hw1 = load_rubric(ROOT / "rubrics" / "mfdnn" / "hw3.yaml")
+    hw1 = load_rubric(ROOT / "tests" / "data" / "hw1-course" / "hw3.yaml")
     (relu_relu,) = hw1.problem("p5a").checks
     tanh = hw1.problem("p5c").checks[0]
     assert isinstance(relu_relu, FormulaCheck) and isinstance(tanh, FormulaCheck)
