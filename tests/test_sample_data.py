@@ -62,8 +62,14 @@ def _folders(root: Path) -> list[Path]:
 
 
 def _hw6_students() -> list[Path]:
-    """The HW6 demo class: submissions/ beside the other homeworks' class folders (hw1/, hw2/)."""
-    return [p for p in _folders(CLASS_ROOT) if not (REPO / "rubrics" / f"{p.name}.yaml").exists()]
+    """The HW6 demo class: submissions/ beside the other homeworks' class folders (hw1/, hw2/)
+    and the courses' folders (mfdnn/, named after rubrics/mfdnn/)."""
+    rubrics = REPO / "rubrics"
+    return [
+        p
+        for p in _folders(CLASS_ROOT)
+        if not (rubrics / f"{p.name}.yaml").exists() and not (rubrics / p.name).is_dir()
+    ]
 
 
 SUBMISSIONS = [*_folders(SCENARIO_ROOT), *_hw6_students()]
