@@ -1,0 +1,121 @@
+"""Tests that verify the mfdnn HW3 additions to the HW1-era reference (tests/test_reference_hw1.py
+verifies the rest), and the problem 1 checks on observations built as the sandbox sends them.
+
+The count is checked against the hand calculation and a module built here; the fit measure
+against its definition (a constant offset c costs c^2) and against a Monte Carlo estimate of the
+test MSE under x ~ N(0, 1).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+from torch import nn
+
+from grader.reference import Reference
+from grader.sandbox.jobs import ProbeOutcome
+from grader.sandbox.observations import ExceptionInfo, ScriptObservation
+from reference.mfdnn import hw3
+from reference.mfdnn.hw3 import TEST_LOSS_BAND, expected_test_mse, f_true, params_mlp
+
+ROOT = Path(__file__).resolve().parents[2]
+GRID = np.linspace(-2, 2, 1024)
+
+
+def test_parameter_count() -> None:
+    assert params_mlp() == 64 + 64 + 64 * 64 + 64 + 64 + 1 == 4353
+    layers = [nn.Linear(1, 64), nn.Linear(64, 64), nn.Linear(64, 1)]
+    assert params_mlp() == sum(p.numel() for layer in layers for p in layer.parameters())
+
+
+def test_fit_measure_of_an_offset_is_its_square() -> None:
+    for c in (0.0, 0.1, 0.7):
+        assert expected_test_mse(GRID, f_true(GRID) + c) == pytest.approx(c**2, rel=1e-9)
+
+
+def test_fit_measure_is_the_test_mse_under_a_truncated_normal() -> None:
+    x = np.random.default_rng(0).normal(size=2_000_000)
+    x = x[np.abs(x) <= 2]
+    predict = np.sin  # any function
+    monte_carlo = float(np.mean((predict(x) - f_true(x)) ** 2))
+    assert expected_test_mse(GRID, predict(GRID)) == pytest.approx(monte_carlo, rel=5e-3)
+
+
+def test_learning_nothing_is_outside_the_band() -> None:
+    best_constant = expected_test_mse(GRID, np.zeros_like(GRID))
+    assert best_constant > TEST_LOSS_BAND.high
+
+
+# --- problem 1's checks ----------------------------------------------------------------------
+
+
+def _checks() -> Any:
+    path = ROOT / "rubrics" / "mfdnn" / "hw3_checks.py"
+    spec = importlib.util.spec_from_file_location("mfdnn_hw3_checks", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+CHECKS = _checks()
+REFERENCE = Reference(hw3)
+
+
+def _observation(lines: list[tuple[np.ndarray, np.ndarray]], error: str | None = None) -> Any:
+    arrays, series = {}, []
+    for k, (x, y) in enumerate(lines):
+        arrays[f"fig.{k}"] = np.stack([x, y], axis=1)
+        series.append({"key": f"fig.{k}", "kind": "line", "length": len(x)})
+    obs = ScriptObservation(
+        kind="script",
+        id="p1.run",
+        stage="done",
+        figures=[{"number": 1, "axes": [{"series": series}]}] if series else [],
+        error=None if error is None else ExceptionInfo(type=error, message="boom"),
+    )
+    outcome = ProbeOutcome(observation=obs, arrays=arrays)
+    return lambda problem, check: outcome
+
+
+def _verdict(name: str, observation: Any) -> str:
+    try:
+        getattr(CHECKS, name)(SimpleNamespace(unassembled={}), REFERENCE, observation)
+    except AssertionError as exc:
+        return f"failed: {exc}"
+    except pytest.skip.Exception as exc:
+        return str(exc.msg)
+    return "passed"
+
+
+def _data() -> tuple[np.ndarray, np.ndarray]:
+    x = np.random.default_rng(1).normal(size=512)
+    return x, f_true(x)
+
+
+def test_a_good_fit_beside_the_data_and_f_star_passes() -> None:
+    seen = _observation([_data(), (GRID, f_true(GRID)), (GRID, f_true(GRID) + 0.2)])
+    assert _verdict("check_fit", seen) == "passed"
+    assert _verdict("check_figure", seen) == "passed"
+
+
+def test_a_flat_fit_fails_and_a_loss_curve_is_not_a_fit() -> None:
+    epochs = np.arange(1000.0)
+    flat = _observation([(epochs, np.exp(-epochs)), _data(), (GRID, np.zeros_like(GRID))])
+    assert _verdict("check_fit", flat).startswith("failed: the plotted trained function is far")
+    only_loss = _observation([(epochs, np.exp(-epochs))])
+    assert _verdict("check_fit", only_loss).startswith("failed: no plot of the trained")
+    assert _verdict("check_figure", only_loss).startswith("failed")
+
+
+def test_a_stopped_script_is_for_a_ta() -> None:
+    crashed = _observation([], error="ModuleNotFoundError")
+    assert _verdict("check_fit", crashed).startswith("pending")
+    assert _verdict("check_figure", crashed).startswith("pending")
