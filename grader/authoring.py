@@ -104,6 +104,7 @@ def _custom_checks(homework: Homework, rubric: Rubric) -> list[str]:
     if spec is None or spec.loader is None:
         return [f"{path.name} cannot be imported"]
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses in the file look their module up there
     try:
         spec.loader.exec_module(module)
     except Exception as exc:  # an instructor's file: any error is theirs to see

@@ -104,8 +104,8 @@ def test_a_homework_a_student_names_is_only_matched_against_known_rubrics(tmp_pa
     )
     assert subs["mallory"].error == (
         f"mallory: answers.toml, line {line}: homework = 'hw7' is not a homework graded here "
-        "(graded here: dl/hw2, mfdnn/hw3, mfdnn/hw6); write one of them, or the course staff "
-        "can pass --homework"
+        "(graded here: dl/hw2, mfdnn/hw2, mfdnn/hw3, mfdnn/hw4, mfdnn/hw6); write one of them, "
+        "or the course staff can pass --homework"
     )
     assert subs["eve"].error is not None
     assert "eve: answers.toml, line" in subs["eve"].error

@@ -223,8 +223,8 @@ def test_a_homework_named_by_path_or_unknown_id_leaves_one_student_unrecognised(
         assert result.error is not None
         assert result.error.startswith(f"{name}: answers.toml, line {line}: homework = ")
         assert (
-            "is not a homework graded here (graded here: dl/hw2, mfdnn/hw3, mfdnn/hw6)"
-            in result.error
+            "is not a homework graded here (graded here: dl/hw2, mfdnn/hw2, mfdnn/hw3, "
+            "mfdnn/hw4, mfdnn/hw6)" in result.error
         )
 
 
