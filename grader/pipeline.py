@@ -163,6 +163,7 @@ def ingest_all(paths: Sequence[Path], catalog: Catalog) -> list[Submission]:
         done.add(resolved)
         sub = ingest(folder, student=ids[resolved], fingerprints=fingerprints)
         named = catalog.class_of(folder)
+        sub.class_homework = named.qualified if named is not None else None
         if named is not None and "homework" not in sub.answers:
             if sub.homework_hint != named.qualified:
                 sub.notes = [n for n in sub.notes if "from the content" not in n]
@@ -182,7 +183,13 @@ def _homework_of(sub: Submission, catalog: Catalog) -> Homework | None:
     stated = sub.homework
     if stated is None:
         return None
-    return catalog.lookup(stated, sub.course)
+    found = catalog.lookup(stated, sub.course)
+    if found is None and sub.course is None and sub.class_homework is not None:
+        # a short id several courses have (`hw2`), in a class folder of one of them
+        in_class = catalog.lookup(sub.class_homework)
+        if in_class is not None and in_class.id == stated.strip().lower():
+            return in_class
+    return found
 
 
 def make_session(path: Path, folders: Sequence[Path], options: GradeOptions) -> GradingSession:

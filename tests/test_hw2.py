@@ -263,7 +263,7 @@ def test_equations_take_the_last_number_of_each_chain() -> None:
 
 # --- doubt and the answer sheet's digits --------------------------------------------------------
 def _grade_one(folder: Path) -> SubmissionResult:
-    (sub,) = grade([folder], GradeOptions(select="q2 and forward", homework="hw2")).submissions
+    (sub,) = grade([folder], GradeOptions(select="q2 and forward", homework="dl/hw2")).submissions
     return sub
 
 
@@ -291,7 +291,8 @@ def test_bare_toml_floats_are_judged_at_the_digits_written_in_the_sheet(tmp_path
     """TOML reads 0.590 as 0.59; the sheet's own text keeps the third decimal, which is wrong
     (the loss is 0.5932), where 0.59 would have been right."""
     (tmp_path / "answers.toml").write_text(
-        'homework = "hw2"\n[q2]\nh1 = 0.99\nh2 = "0.995"\no1 = 0.890\no2 = 0.80\nloss = 0.590\n'
+        'homework = "hw2"\ncourse = "dl"\n'
+        '[q2]\nh1 = 0.99\nh2 = "0.995"\no1 = 0.890\no2 = 0.80\nloss = 0.590\n'
     )
     forward = _check(_grade_one(tmp_path), "q2", "forward")
     assert _verdicts(forward) == {
@@ -301,15 +302,15 @@ def test_bare_toml_floats_are_judged_at_the_digits_written_in_the_sheet(tmp_path
         "o2": "right",
         "loss": "wrong",
     }
-    assert any("loss = 0.590 (answers.toml:7)" in d for d in forward.details)
+    assert any("loss = 0.590 (answers.toml:8)" in d for d in forward.details)
 
 
 @pytest.mark.parametrize(
     "sheet",
     [
-        'homework = "hw2"\nq2.loss = 0.590\n',  # a dotted key
-        'homework = "hw2"\nq2 = { loss = 0.590 }\n',  # an inline table
-        'homework = "hw2"\n[q2]\n"loss" = 0.590\n',  # a quoted key
+        'homework = "hw2"\ncourse = "dl"\nq2.loss = 0.590\n',  # a dotted key
+        'homework = "hw2"\ncourse = "dl"\nq2 = { loss = 0.590 }\n',  # an inline table
+        'homework = "hw2"\ncourse = "dl"\n[q2]\n"loss" = 0.590\n',  # a quoted key
     ],
 )
 def test_toml_floats_keep_their_digits_however_the_key_is_written(
@@ -324,7 +325,8 @@ def test_one_significant_digit_is_too_coarse_to_earn_credit(tmp_path: Path) -> N
     """Writing "1" for every forward value agrees with h1 = 0.987 ... loss = 0.593 at the one
     digit written; it must not earn the marks a careful computation earns."""
     (tmp_path / "answers.toml").write_text(
-        'homework = "hw2"\n[q2]\nh1 = "1"\nh2 = "1"\no1 = "0.9"\no2 = "0.8"\nloss = "0.59"\n'
+        'homework = "hw2"\ncourse = "dl"\n'
+        '[q2]\nh1 = "1"\nh2 = "1"\no1 = "0.9"\no2 = "0.8"\nloss = "0.59"\n'
     )
     forward = _check(_grade_one(tmp_path), "q2", "forward")
     assert _verdicts(forward) == {
@@ -338,7 +340,7 @@ def test_one_significant_digit_is_too_coarse_to_earn_credit(tmp_path: Path) -> N
 
 
 def _grade_updates(folder: Path) -> CheckResult:
-    (sub,) = grade([folder], GradeOptions(select="q2", homework="hw2")).submissions
+    (sub,) = grade([folder], GradeOptions(select="q2", homework="dl/hw2")).submissions
     return _check(sub, "q2", "updates")
 
 
@@ -349,7 +351,7 @@ def test_weights_left_unchanged_earn_nothing_where_the_step_is_too_small_to_see(
     is also the weight before the step. Without right gradients behind it, that is for a TA."""
     unchanged = [f'w{i}_new = "{i / 10 if i < 10 else 0.1:.3f}"' for i in range(1, 11)]
     (tmp_path / "answers.toml").write_text(
-        'homework = "hw2"\n[q2]\n' + "\n".join(unchanged) + '\nb1_new = "0.500"\n'
+        'homework = "hw2"\ncourse = "dl"\n[q2]\n' + "\n".join(unchanged) + '\nb1_new = "0.500"\n'
     )
     verdicts = _verdicts(_grade_updates(tmp_path))
     assert verdicts["w1_new"] == verdicts["b1_new"] == "pending"
@@ -371,7 +373,7 @@ COARSE = {"h1": "1", "h2": "1", "o1": "0.9", "o2": "0.8", "loss": "0.6"}  # one 
 
 def _forward_of(tmp_path: Path, values: dict[str, str]) -> SubmissionResult:
     lines = "".join(f'{k} = "{v}"\n' for k, v in values.items())
-    (tmp_path / "answers.toml").write_text(f'homework = "hw2"\n[q2]\n{lines}')
+    (tmp_path / "answers.toml").write_text(f'homework = "hw2"\ncourse = "dl"\n[q2]\n{lines}')
     return _grade_one(tmp_path)
 
 
@@ -587,7 +589,7 @@ def test_gradients_and_updates_in_a_table_with_headers(tmp_path: Path) -> None:
     (tmp_path / "writeup.md").write_text(
         "# HW2\n\n## Question 2 - Backprop\n\n" + "\n".join(rows) + "\n"
     )
-    (sub,) = grade([tmp_path], GradeOptions(select="q2", homework="hw2")).submissions
+    (sub,) = grade([tmp_path], GradeOptions(select="q2", homework="dl/hw2")).submissions
     grads, updates = _check(sub, "q2", "gradients"), _check(sub, "q2", "updates")
     assert _verdicts(grads) == _grads("dL_dw1 dL_dw2 dL_dw3 dL_dw4 dL_dw5 dL_dw6 dL_dw7 dL_dw8 "
                                       "dL_dw10 dL_db1 dL_db2")  # fmt: skip
@@ -595,7 +597,7 @@ def test_gradients_and_updates_in_a_table_with_headers(tmp_path: Path) -> None:
     # a header that names no quantity: for a TA, never missing nor wrong
     text = (tmp_path / "writeup.md").read_text().replace("Gradient", "Foo")
     (tmp_path / "writeup.md").write_text(text.replace("Updated", "Bar"))
-    (sub,) = grade([tmp_path], GradeOptions(select="q2", homework="hw2")).submissions
+    (sub,) = grade([tmp_path], GradeOptions(select="q2", homework="dl/hw2")).submissions
     assert set(_verdicts(_check(sub, "q2", "gradients")).values()) == {"pending"}
 
 

@@ -103,6 +103,9 @@ class Submission:
     unassembled: dict[str, str] = field(default_factory=dict)  # symbol -> why not built
 
     homework_hint: str | None = None  # a broken answer sheet's `homework =` line, or the content
+    # The homework (full id) the folder's class folder is named after, set by the pipeline: it
+    # says which course a short id the sheet states (`hw2`, in two courses) belongs to.
+    class_homework: str | None = None
     homework_source: SourceRef | None = None  # where a broken answer sheet's `homework =` is
     # Why the homework this folder names cannot be graded here (no rubric has that id): set by
     # the pipeline, which knows the rubrics in use; the folder is then reported unrecognised.

@@ -2,7 +2,7 @@
 soon as their checks are judged; the command line prints a line per student when piped.
 
 `-k p5c` selects answer-sheet checks and an instructor's custom check
-(`rubrics/mfdnn/hw3_checks.py`),
+(`tests/data/hw1-course/hw3_checks.py`),
 so no student code runs.
 """
 
@@ -28,7 +28,9 @@ from grader.results import (
 from grader.sandbox.runner import SandboxRunner
 
 ROOT = Path(__file__).resolve().parents[2]
-HW1 = ROOT / "submissions" / "mfdnn" / "hw3"
+# the reconstructed HW3 as a test course (tests/data/hw1-course): -k p5c runs no student code
+COURSE = ROOT / "tests" / "data" / "hw1-course"
+HW1 = ROOT / "tests" / "data" / "hw1-course-class"
 
 
 def test_each_student_is_finished_before_the_next_starts_and_as_reported() -> None:
@@ -43,6 +45,7 @@ def test_each_student_is_finished_before_the_next_starts_and_as_reported() -> No
         graded[result.student] = result
 
     options = GradeOptions(
+        rubrics_dir=COURSE,
         select="p5c",
         runner=SandboxRunner(use_bwrap=False),
         on_students=totals.append,
@@ -63,7 +66,7 @@ def test_piped_the_command_line_prints_a_line_per_finished_student(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COLUMNS", "300")
-    assert main([str(HW1), "-k", "p5c", "--no-cache", "-q"]) == 0
+    assert main([str(HW1), "--rubrics", str(COURSE), "-k", "p5c", "--no-cache", "-q"]) == 0
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.startswith("[")]
     assert [line.split("] ")[1].split()[0] for line in lines] == ["ada", "ben", "cleo"]
