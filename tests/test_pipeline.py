@@ -8,7 +8,7 @@ import pytest
 
 from grader.courses import load_catalog
 from grader.errors import UsageError
-from grader.pipeline import ingest_all
+from grader.pipeline import _homework_of, ingest_all
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,6 +63,14 @@ def test_a_homework_id_several_courses_have_needs_its_course(tmp_path: Path) -> 
     assert subs["bo"].homework == "mfdnn/hw2"
     assert subs["cy"].homework is None  # `hw2` alone names no single homework
     assert catalog.lookup(subs["dee"].homework or "", subs["dee"].course) is not None
+    # a sheet's bare `hw2` inside a course's class folder is that course's
+    (cls / "dl" / "hw2" / "eve").mkdir()
+    (cls / "dl" / "hw2" / "eve" / "answers.toml").write_text('homework = "hw2"\n')
+    (cls / "hw2" / "fred").mkdir()
+    (cls / "hw2" / "fred" / "answers.toml").write_text('homework = "hw2"\n')
+    subs = {s.student: s for s in ingest_all([cls], catalog)}
+    assert _homework_of(subs["eve"], catalog) == catalog.lookup("dl/hw2")
+    assert _homework_of(subs["fred"], catalog) is None  # `hw2/` says no more than the sheet
 
 
 def test_a_stated_homework_is_only_ever_an_id(tmp_path: Path) -> None:
