@@ -211,6 +211,7 @@ def test_k_selects_only_p4a(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 # --- one real run -----------------------------------------------------------------------------
 
 
+@pytest.mark.sandbox
 @pytest.mark.slow
 def test_real_run_json_contract(tmp_path: Path) -> None:
     out = tmp_path / "out.json"
@@ -253,6 +254,7 @@ def test_real_run_json_contract(tmp_path: Path) -> None:
     assert "alice" in proc.stdout and f"results written to {out}" in proc.stdout
 
 
+@pytest.mark.sandbox
 @pytest.mark.slow
 def test_interrupted_batch_resumes_to_the_uninterrupted_result(tmp_path: Path) -> None:
     """Ctrl-C mid-batch leaves partial results and exit 130; --resume finishes from the cache

@@ -11,6 +11,9 @@ p5c tanh 1, map 3; the proofs are the TA's):
 - seed-001 (tests/data/hw1/seed-001, the real writeup unchanged): its script imports sklearn,
   which it never uses and the grading machine lacks: pending for a TA, not failed; the formulas
   are not boxed and the map cannot be read from prose: pending with the excerpt. Nothing fails.
+
+The scripts' sandbox runs are replayed from tests/data/recorded/ (`pytest --record-sandbox`
+records them again); only the tqdm stand-in, a part of the sandbox, is tested in the real one.
 """
 
 from __future__ import annotations
@@ -55,9 +58,9 @@ def _student(report: GradeReport, name: str) -> SubmissionResult:
 
 
 @pytest.fixture(scope="module")
-def answers_report() -> GradeReport:
-    """Only the answer-sheet checks: no student code runs."""
-    return grade([CLASS], GradeOptions(jobs=1, select="p5a or p5c"))
+def answers_report(recorded_runner: Any) -> GradeReport:
+    """Only the answer-sheet checks: no student code runs (nothing is recorded for them)."""
+    return grade([CLASS], GradeOptions(jobs=1, select="p5a or p5c", runner=recorded_runner()))
 
 
 @pytest.mark.parametrize("student", list(ANSWER_VERDICTS))
@@ -76,11 +79,10 @@ def test_wrong_answers_say_why(answers_report: GradeReport) -> None:
 
 
 @pytest.fixture(scope="module")
-def class_report() -> GradeReport:
-    return grade([CLASS], GradeOptions(jobs=2, select="p1"))
+def class_report(recorded_runner: Any) -> GradeReport:
+    return grade([CLASS], GradeOptions(jobs=2, select="p1", runner=recorded_runner()))
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("student", list(SCRIPT_VERDICTS))
 def test_script_verdicts(class_report: GradeReport, student: str) -> None:
     checks = _checks(_student(class_report, student))
@@ -88,7 +90,6 @@ def test_script_verdicts(class_report: GradeReport, student: str) -> None:
     assert got == SCRIPT_VERDICTS[student], {c: checks[c].message for c in SCRIPT}
 
 
-@pytest.mark.slow
 def test_script_messages(class_report: GradeReport) -> None:
     ben = _checks(_student(class_report, "ben"))
     assert "diverged" in ben["script.loss_decreases"].message
@@ -102,11 +103,10 @@ def test_script_messages(class_report: GradeReport) -> None:
 
 
 @pytest.fixture(scope="module")
-def seed_report() -> GradeReport:
-    return grade([SEED], GradeOptions(jobs=1))
+def seed_report(recorded_runner: Any) -> GradeReport:
+    return grade([SEED], GradeOptions(jobs=1, runner=recorded_runner()))
 
 
-@pytest.mark.slow
 def test_seed_001_nothing_fails_everything_checkable_is_pending(seed_report: GradeReport) -> None:
     (sub,) = seed_report.submissions
     checks = _checks(sub)
@@ -116,7 +116,6 @@ def test_seed_001_nothing_fails_everything_checkable_is_pending(seed_report: Gra
     assert sub.score == 0
 
 
-@pytest.mark.slow
 def test_seed_001_script_is_pending_for_the_unused_sklearn_import(seed_report: GradeReport) -> None:
     runs = _checks(seed_report.submissions[0])["script.runs"]
     assert "imports sklearn" in runs.message and "grading machine" in runs.message
@@ -124,7 +123,6 @@ def test_seed_001_script_is_pending_for_the_unused_sklearn_import(seed_report: G
     assert runs.source is not None and runs.source.file == "writeup.txt"
 
 
-@pytest.mark.slow
 def test_seed_001_map_is_pending_with_the_students_text(seed_report: GradeReport) -> None:
     mapped = _checks(seed_report.submissions[0])["map"]
     assert mapped.message.startswith("pending") and "writeup.txt lines 103-127" in mapped.message
@@ -237,8 +235,9 @@ def test_an_unreadable_test_loss_of_a_run_that_did_not_train_fails() -> None:
     assert verdict_status is F and "did not decrease" in message
 
 
-# The printed-value path end to end: a small script (a few seconds of CPU) run in the real sandbox,
-# its test loss kept in a variable the rubric does not name, so only what it printed is read.
+# The printed-value path end to end: a small script (a few seconds of CPU in the sandbox; its run
+# is recorded), its test loss kept in a variable the rubric does not name, so only what it printed
+# is read.
 _SMALL_MLP = """
 import torch
 from torch import nn
@@ -266,14 +265,14 @@ PRINTS = {
 }
 
 
-@pytest.mark.slow
-def test_printed_tensor_test_loss_end_to_end(tmp_path: Path) -> None:
+def test_printed_tensor_test_loss_end_to_end(tmp_path: Path, recorded_runner: Any) -> None:
     for name, line in PRINTS.items():
         folder = tmp_path / name
         folder.mkdir()
         (folder / "answers.toml").write_text('homework = "hw1"\n')
         (folder / "mlp.py").write_text(f"{_SMALL_MLP}{line}\n")
-    report = grade(sorted(tmp_path.iterdir()), GradeOptions(jobs=1, select="p1 and script"))
+    options = GradeOptions(jobs=1, select="p1 and script", runner=recorded_runner())
+    report = grade(sorted(tmp_path.iterdir()), options)
     tensor = _checks(_student(report, "tensor"))
     assert tensor["script.runs"].status is P, tensor["script.runs"].message
     assert tensor["script.test_loss"].status is P, tensor["script.test_loss"].message
@@ -293,7 +292,7 @@ _WITH_TQDM = {
 }
 
 
-@pytest.mark.slow
+@pytest.mark.sandbox
 def test_a_script_using_tqdm_runs_as_written(tmp_path: Path) -> None:
     for name, (imported, loop) in _WITH_TQDM.items():
         folder = tmp_path / name

@@ -1,8 +1,12 @@
-"""Tests for grader.plugin pieces used outside pytest's own flow (grading runs: test_cli.py)."""
+"""Tests for grader.plugin pieces used outside pytest's own flow (grading runs: test_cli.py).
+
+The grading runs here replay recorded sandbox runs (tests/data/recorded/).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,7 +75,9 @@ def test_a_malformed_selection_is_a_usage_error(select: str) -> None:
         compile_selection(select)
 
 
-def test_selection_ignores_the_rubric_folder_and_the_student_names(tmp_path: Path) -> None:
+def test_selection_ignores_the_rubric_folder_and_the_student_names(
+    tmp_path: Path, recorded_runner: Any
+) -> None:
     """pytest's own -k matched every folder above the rubric: with the rubrics under a folder
     whose name holds 'p5', `-k "not p5"` deselected every check and the class scored 0."""
     import shutil
@@ -82,23 +88,27 @@ def test_selection_ignores_the_rubric_folder_and_the_student_names(tmp_path: Pat
     shutil.copytree(ROOT / "rubrics", rubrics)
     student = tmp_path / "class" / "p5smith"
     shutil.copytree(ROOT / "submissions" / "alice", student)
-    report = grade([student], GradeOptions(rubrics_dir=rubrics, select="not p5 and p2", jobs=1))
+    options = GradeOptions(
+        rubrics_dir=rubrics, select="not p5 and p2", jobs=1, runner=recorded_runner()
+    )
+    report = grade([student], options)
     (sub,) = report.submissions
     ran = {(p.id, c.id) for p in sub.problems for c in p.checks if "deselected" not in c.message}
     assert ran == {("p2", "mean"), ("p2", "variance")}
     assert sub.score > 0
 
 
-def test_custom_checks_answer_to_their_problem_id() -> None:
+def test_custom_checks_answer_to_their_problem_id(recorded_runner: Any) -> None:
     from grader.pipeline import GradeOptions, grade
 
-    report = grade([ROOT / "submissions" / "alice"], GradeOptions(select="p4b and finite", jobs=1))
+    options = GradeOptions(select="p4b and finite", jobs=1, runner=recorded_runner())
+    report = grade([ROOT / "submissions" / "alice"], options)
     (sub,) = report.submissions
     ran = {(p.id, c.id) for p in sub.problems for c in p.checks if "deselected" not in c.message}
     assert ran == {("p4b", "finite")}
 
 
-def test_two_rubric_folders_in_one_process_both_grade(tmp_path: Path) -> None:
+def test_two_rubric_folders_in_one_process_both_grade(tmp_path: Path, recorded_runner: Any) -> None:
     """Each folder's `hw6_checks.py` is imported by path: the second used to clash with the
     first's module, stop collection and come back as an 'interrupted' grade of zeros."""
     import shutil
@@ -109,14 +119,19 @@ def test_two_rubric_folders_in_one_process_both_grade(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "rubrics", copy)
     alice = ROOT / "submissions" / "alice"
     for rubrics in (copy, ROOT / "rubrics"):
-        report = grade([alice], GradeOptions(rubrics_dir=rubrics, select="finite", jobs=1))
+        options = GradeOptions(
+            rubrics_dir=rubrics, select="finite", jobs=1, runner=recorded_runner()
+        )
+        report = grade([alice], options)
         assert report.warnings == []
         (sub,) = report.submissions
         finite = next(c for p in sub.problems for c in p.checks if c.id == "finite")
         assert finite.status.value == "passed", finite.message
 
 
-def test_a_checks_file_that_does_not_import_is_a_rubric_error(tmp_path: Path) -> None:
+def test_a_checks_file_that_does_not_import_is_a_rubric_error(
+    tmp_path: Path, recorded_runner: Any
+) -> None:
     import shutil
 
     from grader.errors import RubricError
@@ -128,6 +143,7 @@ def test_a_checks_file_that_does_not_import_is_a_rubric_error(tmp_path: Path) ->
     lines = checks.read_text(encoding="utf-8").count("\n")
     checks.write_text(checks.read_text(encoding="utf-8") + "def check_x(submission):\n    1 +\n")
     with pytest.raises(RubricError) as raised:
-        grade([ROOT / "submissions" / "alice"], GradeOptions(rubrics_dir=copy, jobs=1))
+        options = GradeOptions(rubrics_dir=copy, jobs=1, runner=recorded_runner())
+        grade([ROOT / "submissions" / "alice"], options)
     assert raised.value.path == checks
     assert f"line {lines + 2}" in str(raised.value) and "SyntaxError" in str(raised.value)

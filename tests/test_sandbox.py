@@ -240,6 +240,7 @@ def expected_normal() -> dict[str, np.ndarray]:
     return arrays
 
 
+@pytest.mark.sandbox
 def test_normal_module_is_observed(normal_run: SandboxResult) -> None:
     obs = observed(normal_run.outcomes["p.m"])
     assert normal_run.limit_hit is None and not normal_run.timed_out
@@ -261,6 +262,7 @@ def test_normal_module_is_observed(normal_run: SandboxResult) -> None:
         np.testing.assert_allclose(arrays[key], value, rtol=1e-6, err_msg=key)
 
 
+@pytest.mark.sandbox
 def test_printed_fake_results_only_land_in_printed(
     tmp_path: Path, normal_run: SandboxResult
 ) -> None:
@@ -324,6 +326,7 @@ def spin_requests(timeout_s: float) -> tuple[ProbeRequest, ...]:
     return (probe_request("p.warm", "good.py"), probe_request("p.m", "m.py", timeout_s))
 
 
+@pytest.mark.sandbox
 @pytest.mark.slow
 @pytest.mark.parametrize("use_bwrap", RUNNERS)
 def test_infinite_forward_hits_the_probe_timeout(use_bwrap: bool, tmp_path: Path) -> None:
@@ -341,6 +344,7 @@ def test_infinite_forward_hits_the_probe_timeout(use_bwrap: bool, tmp_path: Path
     assert elapsed < limits.wall_s
 
 
+@pytest.mark.sandbox
 @pytest.mark.slow
 @pytest.mark.parametrize("use_bwrap", RUNNERS)
 def test_swallowed_timeout_is_stopped_by_the_wall_clock(use_bwrap: bool, tmp_path: Path) -> None:
@@ -387,6 +391,7 @@ def exits_run(
     return run(folder, requests, request.param)
 
 
+@pytest.mark.sandbox
 @pytest.mark.parametrize(
     ("probe", "exception"), [("sysexit", "SystemExit"), ("kbint", "KeyboardInterrupt")]
 )
@@ -397,6 +402,7 @@ def test_exit_at_import_is_an_error(exits_run: SandboxResult, probe: str, except
     assert obs.class_found is None and obs.forwards == [] and obs.backward is None
 
 
+@pytest.mark.sandbox
 def test_os_exit_at_import_leaves_no_observation(exits_run: SandboxResult) -> None:
     outcome = exits_run.outcomes["p.osexit"]
     assert exits_run.exit_code == 0  # a clean exit status must not be mistaken for success
@@ -424,6 +430,7 @@ class M(torch.nn.Module):
 """
 
 
+@pytest.mark.sandbox
 @pytest.mark.slow
 @pytest.mark.parametrize("use_bwrap", RUNNERS)
 def test_memory_hog_gets_a_memory_error(use_bwrap: bool, tmp_path: Path) -> None:
@@ -467,6 +474,7 @@ class M(torch.nn.Module):
 """
 
 
+@pytest.mark.sandbox
 @pytest.mark.slow
 @NEEDS_BWRAP
 def test_files_in_tmpdir_count_against_the_memory_limit(tmp_path: Path) -> None:
@@ -689,6 +697,7 @@ def fallback_isolation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Iso
     yield from isolation_run(tmp_path_factory.mktemp("isolation-fallback"), use_bwrap=False)
 
 
+@pytest.mark.sandbox
 def test_bwrap_hides_files_outside_the_submission(bwrap_isolation: IsolationRun) -> None:
     for target in bwrap_isolation.targets:
         assert target.read_bytes(), f"{target} must exist and be readable here for the test"
@@ -699,6 +708,7 @@ def test_bwrap_hides_files_outside_the_submission(bwrap_isolation: IsolationRun)
     assert local == 1.0, "control: the student must be able to read its own files"
 
 
+@pytest.mark.sandbox
 def test_bwrap_hides_the_graders_environment(bwrap_isolation: IsolationRun) -> None:
     in_env, value_in_env, in_proc, control = flags(bwrap_isolation.result.outcomes["p.env"])
     assert control == 1.0
@@ -706,11 +716,13 @@ def test_bwrap_hides_the_graders_environment(bwrap_isolation: IsolationRun) -> N
     assert in_proc == 0.0, "another process's environment was readable through /proc"
 
 
+@pytest.mark.sandbox
 def test_bwrap_blocks_the_network(bwrap_isolation: IsolationRun) -> None:
     assert flags(bwrap_isolation.result.outcomes["p.net"]) == [0.0]
     assert bwrap_isolation.received is None
 
 
+@pytest.mark.sandbox
 def test_bwrap_writes_stay_in_the_scratch_copy(bwrap_isolation: IsolationRun) -> None:
     scratch, own_source, original, escape = flags(bwrap_isolation.result.outcomes["p.write"])
     assert (scratch, own_source) == (1.0, 1.0), "control: writing its own scratch copy works"
@@ -720,6 +732,7 @@ def test_bwrap_writes_stay_in_the_scratch_copy(bwrap_isolation: IsolationRun) ->
     assert not bwrap_isolation.escape.exists()
 
 
+@pytest.mark.sandbox
 @pytest.mark.parametrize("which", ["bwrap", "fallback"])
 def test_symlinks_out_of_the_submission_are_not_followed(
     request: pytest.FixtureRequest, which: str
@@ -745,6 +758,7 @@ def test_copy_submission_skips_symlinks(tmp_path: Path) -> None:
     assert any(s.startswith("linkdir") for s in skipped)
 
 
+@pytest.mark.sandbox
 def test_detectors_see_what_the_fallback_does_not_hide(fallback_isolation: IsolationRun) -> None:
     """Without bwrap the same hostile files do reach the secrets: proof that every detector the
     bwrap tests rely on can fire, and a record of what the fallback (as its warning says) does
@@ -827,6 +841,7 @@ def spawn_run(
         kill_all(processes_with(marker))
 
 
+@pytest.mark.sandbox
 @pytest.mark.slow
 def test_spawning_children_does_not_hang_the_run(spawn_run: SpawnRun) -> None:
     plain, detached = flags(spawn_run.result.outcomes["p.m"])
@@ -835,11 +850,13 @@ def test_spawning_children_does_not_hang_the_run(spawn_run: SpawnRun) -> None:
     assert spawn_run.seconds < spawn_run.limits.wall_s
 
 
+@pytest.mark.sandbox
 @pytest.mark.slow
 def test_children_do_not_outlive_the_run(spawn_run: SpawnRun) -> None:
     assert spawn_run.plain_left == [], f"{len(spawn_run.plain_left)} children survived"
 
 
+@pytest.mark.sandbox
 @pytest.mark.slow
 def test_detached_children_do_not_outlive_the_run(spawn_run: SpawnRun) -> None:
     """setsid() children leave the process group: bwrap's PID namespace or the fallback's
@@ -848,6 +865,7 @@ def test_detached_children_do_not_outlive_the_run(spawn_run: SpawnRun) -> None:
     assert left == [], f"{len(left)} setsid children survived the run"
 
 
+@pytest.mark.sandbox
 @pytest.mark.slow
 @pytest.mark.xfail(
     IS_ROOT,
@@ -891,6 +909,7 @@ class M(torch.nn.Module):
 """
 
 
+@pytest.mark.sandbox
 @pytest.mark.slow
 def test_a_later_probe_cannot_forge_an_earlier_observation(tmp_path: Path) -> None:
     """Each probe runs in its own process and scratch folder: a later file's import-time code
@@ -1026,6 +1045,7 @@ print(json.dumps(result))
 """
 
 
+@pytest.mark.sandbox
 @NEEDS_BWRAP
 @pytest.mark.parametrize("warm", [False, True])
 def test_the_sandbox_root_and_dev_are_read_only(tmp_path: Path, warm: bool) -> None:

@@ -1,13 +1,16 @@
-"""The `script` check kind end to end: HW6 p5 (`ddescent.py`) run as written in the real sandbox.
+"""The `script` check kind end to end: HW6 p5 (`ddescent.py`) as written, judged on recorded runs.
 
-The demo class holds one script per verdict (submissions/README.md); the two real seeds' scripts
-(tests/data/hw6-p5/) take minutes each, as written, and run under the `seeds` marker (CI runs
-them in a step of their own).
+The demo class holds one script per verdict (submissions/README.md). Their sandbox runs are
+replayed from tests/data/recorded/ (`pytest --record-sandbox` records them again); judging
+them is still slow, as it computes the reference's double-descent curves. The two real seeds'
+scripts (tests/data/hw6-p5/) take minutes each, as written, and run in the real sandbox under the
+`seeds` marker (CI runs them in a step of their own).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,8 +39,9 @@ def _p5(sub: SubmissionResult) -> dict[str, CheckResult]:
 
 
 @pytest.fixture(scope="module")
-def class_report() -> GradeReport:
-    return grade([ROOT / "submissions" / name for name in CLASS], GradeOptions(jobs=2, select="p5"))
+def class_report(recorded_runner: Any) -> GradeReport:
+    options = GradeOptions(jobs=2, select="p5", runner=recorded_runner())
+    return grade([ROOT / "submissions" / name for name in CLASS], options)
 
 
 @pytest.mark.slow
@@ -64,12 +68,12 @@ def test_demo_class_p5_messages(class_report: GradeReport) -> None:
     assert "never filled" in by_student["frank"]["fixed_curve"].message
 
 
-def test_missing_script_is_named(tmp_path: Path) -> None:
+def test_missing_script_is_named(tmp_path: Path, recorded_runner: Any) -> None:
     folder = tmp_path / "zoe"
     folder.mkdir()
     (folder / "answers.toml").write_text('homework = "hw6"\n')
     (folder / "other.py").write_text("x = 1\n")
-    report = grade([folder], GradeOptions(select="p5"))
+    report = grade([folder], GradeOptions(select="p5", runner=recorded_runner()))
     checks = _p5(report.submissions[0])
     assert all(c.status is F for c in checks.values())
     assert "no ddescent.py found" in checks["runs"].message and "other.py" in checks["runs"].message
@@ -87,7 +91,7 @@ SEEDS: dict[str, tuple[Status, Status, Status, Status]] = {
 
 
 @pytest.mark.seeds
-@pytest.mark.slow
+@pytest.mark.sandbox
 def test_seed_scripts_get_a_careful_tas_verdicts() -> None:
     folders = [ROOT / "tests" / "data" / "hw6-p5" / name for name in SEEDS]
     report = grade(folders, GradeOptions(jobs=2, select="p5"))
@@ -165,13 +169,14 @@ STYLES: dict[str, tuple[str, tuple[Status, Status, Status, Status]]] = {
 
 
 @pytest.mark.slow
-def test_script_styles_of_correct_and_wrong_students(tmp_path: Path) -> None:
+def test_script_styles_of_correct_and_wrong_students(tmp_path: Path, recorded_runner: Any) -> None:
     for name, (source, _) in STYLES.items():
         folder = tmp_path / name
         folder.mkdir()
         (folder / "answers.toml").write_text('homework = "hw6"\n')
         (folder / "ddescent.py").write_text(source)
-    report = grade([tmp_path / name for name in STYLES], GradeOptions(jobs=2, select="p5"))
+    options = GradeOptions(jobs=2, select="p5", runner=recorded_runner())
+    report = grade([tmp_path / name for name in STYLES], options)
     got = {}
     for sub in report.submissions:
         checks = _p5(sub)

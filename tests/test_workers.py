@@ -36,6 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 INPUTS = {"x0": np.ones((2, 3), np.float32), "g0": np.ones((2, 3))}
 
 pytestmark = [
+    pytest.mark.sandbox,
     pytest.mark.slow,
     pytest.mark.skipif(
         not bubblewrap_available(),

@@ -66,6 +66,7 @@ LOOP_TIMEOUT_S = 60.0  # the rubric's default module timeout, which the import l
 LONG_FIRST = ("loop_import", "find_reference", "memory", "disk", "fork_bomb")
 
 pytestmark = [
+    pytest.mark.sandbox,
     pytest.mark.slow,
     pytest.mark.skipif(
         not bubblewrap_available(),
