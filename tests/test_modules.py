@@ -1,4 +1,4 @@
-"""End-to-end verdicts of the `module` check kind (HW6 p4b), through the real sandbox.
+"""End-to-end verdicts of the `module` check kind (HW6 p4b), on recorded sandbox runs.
 
 Every sample submission in tests/data/hw6 (SCENARIOS.md) and every student of the demo class
 (submissions/README.md) is graded once, in one `grade()` call shared by the whole file; the tests
@@ -10,6 +10,9 @@ each row's p4b score is the rubric's sum of its statuses, so the table cannot dr
 
 Where the engine is wrong the expectation stays right and the case is a strict xfail naming the
 bug (KNOWN_BUGS), so fixing the engine turns it into an XPASS that fails until the mark goes.
+
+The sandbox runs are replayed from tests/data/recorded/ (the probe's own files, read by the
+same strict reader as a live run); `pytest --record-sandbox` records them again.
 """
 
 from __future__ import annotations
@@ -33,7 +36,6 @@ SCENARIO_ROOT = REPO / "tests" / "data" / "hw6"
 CLASS_ROOT = REPO / "submissions"
 RUBRIC = load_rubric(DEFAULT_RUBRICS / "hw6.yaml")
 
-pytestmark = pytest.mark.slow  # one real sandbox run per submission, 34 in all
 
 # --- expectations --------------------------------------------------------------------------------
 
@@ -145,8 +147,8 @@ def _line_of(path: Path, needle: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def report() -> Iterator[GradeReport]:
-    """All 28 scenarios and the 6-student class, graded once through the real sandbox.
+def report(recorded_runner: Any) -> Iterator[GradeReport]:
+    """All 28 scenarios and the 6-student class, graded once on their recorded sandbox runs.
 
     The grader's own process only runs the reference on tiny tensors; on a 2-core machine already
     busy with two sandboxes, torch's thread pool makes that many times slower, hence one thread.
@@ -157,7 +159,8 @@ def report() -> Iterator[GradeReport]:
     try:
         class_folders = [CLASS_ROOT / name for name in sorted(CLASS)]
         yield grade(
-            [*folders, *class_folders], GradeOptions(jobs=2, select=f"not {SCRIPT_PROBLEM}")
+            [*folders, *class_folders],
+            GradeOptions(jobs=2, select=f"not {SCRIPT_PROBLEM}", runner=recorded_runner()),
         )
     finally:
         torch.set_num_threads(before)

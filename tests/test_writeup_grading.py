@@ -17,7 +17,8 @@ The verdicts asserted are the ones a careful TA gives by hand:
   p4a right; p4b pasted as plain paragraphs whose indentation is lost (a `for` body cannot be
   told apart): pending for a TA, not failed.
 
-All students are graded in one real sandbox run. Only the p5 script probe is left out (it runs a
+All students are graded in one run, on sandbox runs recorded in tests/data/recorded/
+(`pytest --record-sandbox` records them again). Only the p5 script probe is left out (it runs a
 student's double-descent experiment for tens of seconds and is graded in test_scripts.py): the
 runner below drops it, the way `-k` deselects its pytest items.
 """
@@ -25,7 +26,9 @@ runner below drops it, the way `-k` deselects its pytest items.
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,9 +38,8 @@ from grader.pipeline import GradeOptions, grade
 from grader.results import CheckResult, GradeReport, Status, SubmissionResult
 from grader.rubric import ModuleCheck, load_rubric
 from grader.sandbox.exchange import write_extra_files
-from grader.sandbox.jobs import SandboxJob, SandboxResult
+from grader.sandbox.jobs import Runner, SandboxJob, SandboxResult
 from grader.sandbox.observe import plan_module
-from grader.sandbox.runner import SandboxRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "writeups-graded"
@@ -47,14 +49,21 @@ FOLDERS = ("seed-000", "seed-002", "own-style", "notebook", "notebook-crash", "n
 STM_ASPECTS = ("instantiate", "param_count", "independent", "output_shape", "equivalence")
 
 
-class WithoutScripts(SandboxRunner):
-    """The real sandbox, minus the p5 script probe (deselected here, slow, tested elsewhere)."""
+class WithoutScripts:
+    """A runner minus the p5 script probe (deselected here, slow, tested elsewhere)."""
+
+    def __init__(self, inner: Runner) -> None:
+        self.inner = inner
+        self.isolation = inner.isolation
 
     def run(self, job: SandboxJob) -> SandboxResult:
         requests = tuple(r for r in job.requests if r.kind != "script")
-        return super().run(
-            SandboxJob(job.submission_dir, requests, job.inputs, job.limits, job.extra_files)
-        )
+        return self.inner.run(replace(job, requests=requests))
+
+
+@pytest.fixture
+def runner(recorded_runner: Any) -> WithoutScripts:
+    return WithoutScripts(recorded_runner())
 
 
 def _line_of(path: Path, needle: str) -> int:
@@ -68,11 +77,10 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def report() -> GradeReport:
+def report(recorded_runner: Any) -> GradeReport:
     before = {name: _snapshot(DATA / name) for name in FOLDERS}
-    graded = grade(
-        [DATA / name for name in FOLDERS], GradeOptions(select=SELECT, runner=WithoutScripts())
-    )
+    runner = WithoutScripts(recorded_runner())
+    graded = grade([DATA / name for name in FOLDERS], GradeOptions(select=SELECT, runner=runner))
     after = {name: _snapshot(DATA / name) for name in FOLDERS}
     assert after == before, "generated sources must go to the sandbox's copy, never the folder"
     return graded
@@ -96,14 +104,12 @@ def _status(sub: SubmissionResult, problem: str, check: str) -> Status:
 # --- seed 000 ---------------------------------------------------------------------------------
 
 
-@pytest.mark.slow  # the shared real sandbox run (~20 s)
 def test_seed_000_is_recognised_as_hw6_from_its_content(report: GradeReport) -> None:
     sub = _student(report, "seed-000")
     assert sub.homework == "hw6"
     assert any("recognised from the content" in n for n in sub.notes)
 
 
-@pytest.mark.slow  # the shared real sandbox run (~20 s)
 def test_seed_000_answers_graded_from_the_writeup(report: GradeReport) -> None:
     sub = _student(report, "seed-000")
     writeup = DATA / "seed-000" / "writeup.md"
@@ -126,7 +132,6 @@ def test_seed_000_answers_graded_from_the_writeup(report: GradeReport) -> None:
     assert stm.source is not None and stm.source.line == _line_of(writeup, "= 78,592")
 
 
-@pytest.mark.slow  # the shared real sandbox run (~20 s)
 def test_seed_000_forward_nested_in_init_is_reported_at_the_writeup_line(
     report: GradeReport,
 ) -> None:
@@ -153,7 +158,6 @@ def test_seed_000_forward_nested_in_init_is_reported_at_the_writeup_line(
 # --- seed 002 ---------------------------------------------------------------------------------
 
 
-@pytest.mark.slow  # the shared real sandbox run (~20 s)
 def test_seed_002_formula_and_counts(report: GradeReport) -> None:
     sub = _student(report, "seed-002")
     writeup = DATA / "seed-002" / "writeup.md"
@@ -169,7 +173,6 @@ def test_seed_002_formula_and_counts(report: GradeReport) -> None:
     assert _status(sub, "p4a", "params_stm") is Status.PASSED
 
 
-@pytest.mark.slow  # the shared real sandbox run (~20 s)
 def test_seed_002_class_pasted_as_prose_is_pending_with_the_excerpt(report: GradeReport) -> None:
     sub = _student(report, "seed-002")
     for aspect in STM_ASPECTS:
@@ -183,7 +186,6 @@ def test_seed_002_class_pasted_as_prose_is_pending_with_the_excerpt(report: Grad
 # --- writeups and notebooks of our own ------------------------------------------------------
 
 
-@pytest.mark.slow  # the shared real sandbox run (~20 s)
 def test_own_style_writeup_earns_full_credit(report: GradeReport) -> None:
     sub = _student(report, "own-style")
     graded = [p for p in sub.problems if p.id in ("p1", "p2", "p4a", "p4b")]
@@ -194,7 +196,6 @@ def test_own_style_writeup_earns_full_credit(report: GradeReport) -> None:
     assert _check(sub, "p2", "variance").details[0].startswith("answer read from report.txt:")
 
 
-@pytest.mark.slow  # the shared real sandbox run (~20 s)
 def test_notebook_is_graded_with_cells_as_sources(report: GradeReport) -> None:
     sub = _student(report, "notebook")
     graded = [p for p in sub.problems if p.id in ("p1", "p2", "p4a", "p4b")]
@@ -205,7 +206,6 @@ def test_notebook_is_graded_with_cells_as_sources(report: GradeReport) -> None:
     assert any(n.startswith("STMConvLayer taken from hw6.ipynb cells") for n in sub.notes)
 
 
-@pytest.mark.slow  # the shared real sandbox run (~20 s)
 def test_notebook_crash_points_at_cell_and_line(report: GradeReport) -> None:
     sub = _student(report, "notebook-crash")
     result = _check(sub, "p4b", "stm.output_shape")
@@ -220,7 +220,6 @@ def test_notebook_crash_points_at_cell_and_line(report: GradeReport) -> None:
     assert _status(sub, "p1", "equivalent") is Status.PENDING
 
 
-@pytest.mark.slow  # the shared real sandbox run (~20 s)
 def test_nothing_recognisable_is_pending_with_a_clear_message(report: GradeReport) -> None:
     sub = _student(report, "nothing")
     checks = {
@@ -234,7 +233,7 @@ def test_nothing_recognisable_is_pending_with_a_clear_message(report: GradeRepor
     assert "no class STMConvLayer" in stm.message
 
 
-# --- fast checks: no sandbox ------------------------------------------------------------------
+# --- one student at a time ------------------------------------------------------------------
 
 
 def _copy(name: str, tmp_path: Path) -> Path:
@@ -243,17 +242,19 @@ def _copy(name: str, tmp_path: Path) -> Path:
     return target
 
 
-def test_unrecognised_writeup_alone_names_the_homework_option(tmp_path: Path) -> None:
+def test_unrecognised_writeup_alone_names_the_homework_option(
+    tmp_path: Path, runner: WithoutScripts
+) -> None:
     folder = _copy("nothing", tmp_path)
-    report = grade([folder], GradeOptions(select=SELECT, runner=WithoutScripts()))
+    report = grade([folder], GradeOptions(select=SELECT, runner=runner))
     (sub,) = report.submissions
     assert sub.error is not None and "--homework" in sub.error
 
 
-def test_answer_sheet_comes_before_the_writeup(tmp_path: Path) -> None:
+def test_answer_sheet_comes_before_the_writeup(tmp_path: Path, runner: WithoutScripts) -> None:
     folder = _copy("seed-000", tmp_path)
     (folder / "answers.toml").write_text('homework = "hw6"\n[p4a]\nparams_naive = 1\n')
-    (sub,) = grade([folder], GradeOptions(select="p4a", runner=WithoutScripts())).submissions
+    (sub,) = grade([folder], GradeOptions(select="p4a", runner=runner)).submissions
     naive, stm = _check(sub, "p4a", "params_naive"), _check(sub, "p4a", "params_stm")
     assert naive.status is Status.FAILED and naive.source is not None
     assert naive.source.file == "answers.toml"
@@ -262,12 +263,14 @@ def test_answer_sheet_comes_before_the_writeup(tmp_path: Path) -> None:
     assert stm.source is not None and stm.source.file == "writeup.md"
 
 
-def test_a_readme_does_not_turn_a_missing_answer_into_a_pending_one(tmp_path: Path) -> None:
+def test_a_readme_does_not_turn_a_missing_answer_into_a_pending_one(
+    tmp_path: Path, runner: WithoutScripts
+) -> None:
     folder = tmp_path / "student"
     folder.mkdir()
     (folder / "answers.toml").write_text('homework = "hw6"\n[p4a]\nparams_naive = 213504\n')
     (folder / "README.md").write_text("# My submission\n\nRun `python stm.py`.\n")
-    (sub,) = grade([folder], GradeOptions(select="p4a", runner=WithoutScripts())).submissions
+    (sub,) = grade([folder], GradeOptions(select="p4a", runner=runner)).submissions
     stm = _check(sub, "p4a", "params_stm")
     assert stm.status is Status.FAILED and stm.message.startswith("not answered")
 
@@ -311,12 +314,12 @@ def test_a_readme_does_not_turn_a_missing_answer_into_a_pending_one(tmp_path: Pa
     ],
 )
 def test_numbers_follow_the_rubric_rule_not_the_expected_value(
-    tmp_path: Path, section: str, naive: Status, stm: Status
+    tmp_path: Path, section: str, naive: Status, stm: Status, runner: WithoutScripts
 ) -> None:
     folder = tmp_path / "student"
     folder.mkdir()
     (folder / "writeup.md").write_text(f"# HW 6\n\n## 4\n\n{section}\n(b) see code\n")
-    (sub,) = grade([folder], GradeOptions(select="p4a", runner=WithoutScripts())).submissions
+    (sub,) = grade([folder], GradeOptions(select="p4a", runner=runner)).submissions
     assert _status(sub, "p4a", "params_naive") is naive
     assert _status(sub, "p4a", "params_stm") is stm
 
@@ -336,12 +339,12 @@ def test_numbers_follow_the_rubric_rule_not_the_expected_value(
     ],
 )
 def test_answer_line_in_a_writeup_is_read_for_what_it_chooses(
-    tmp_path: Path, answer: str, status: Status, score: float
+    tmp_path: Path, answer: str, status: Status, score: float, runner: WithoutScripts
 ) -> None:
     folder = tmp_path / "student"
     folder.mkdir()
     (folder / "writeup.md").write_text(f"# Homework 6\n\n## Problem 1\n{answer}\n\n## Problem 2\n")
-    (sub,) = grade([folder], GradeOptions(select="p1", runner=WithoutScripts())).submissions
+    (sub,) = grade([folder], GradeOptions(select="p1", runner=runner)).submissions
     check = _check(sub, "p1", "equivalent")
     assert check.status is status, check.message
     assert check.score == pytest.approx(score)
