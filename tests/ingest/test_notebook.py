@@ -31,7 +31,7 @@ from grader.ingest.writeup import (
     section_text,
 )
 
-NOTEBOOK = Path(__file__).resolve().parent / "data" / "writeups" / "hw6_notebook.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[1] / "data" / "writeups" / "hw6_notebook.ipynb"
 NAME = NOTEBOOK.name
 
 

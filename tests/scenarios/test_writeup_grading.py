@@ -41,7 +41,7 @@ from grader.sandbox.exchange import write_extra_files
 from grader.sandbox.jobs import Runner, SandboxJob, SandboxResult
 from grader.sandbox.observe import plan_module
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "writeups-graded"
 HW6 = ROOT / "rubrics" / "hw6.yaml"
 SELECT = "p1 or p2 or p4a or p4b"

@@ -47,7 +47,7 @@ from grader.sandbox.jobs import Limits, ProbeOutcome, ProbeRequest, SandboxJob, 
 from grader.sandbox.observations import MAX_ARRAY_BYTES, ModuleObservation
 from grader.sandbox.runner import SandboxRunner
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 REFERENCE_FILE = REPO / "reference" / "hw6" / "p4_stm.py"
 GRADER_SOURCE = Path(grader.sandbox.runner.__file__).resolve()
 

@@ -16,7 +16,7 @@ import pytest
 
 tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from 3.11")
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SCENARIO_ROOT = REPO / "tests" / "data" / "hw6"
 CLASS_ROOT = REPO / "submissions"
 SCENARIOS_MD = SCENARIO_ROOT / "SCENARIOS.md"

@@ -28,7 +28,7 @@ from grader.rubric import (
     load_rubric,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ALICE = ROOT / "submissions" / "alice"
 RUBRICS = ROOT / "rubrics"
 STATUSES = {"passed", "failed", "error", "pending", "skipped"}

@@ -39,7 +39,7 @@ from grader.reference import load_reference
 from grader.results import CheckResult, Status
 from grader.rubric import TableCheck, load_rubric
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "hw2-q6"
 RUBRIC = load_rubric(ROOT / "rubrics" / "hw2.yaml")
 Q6 = RUBRIC.problem("q6")

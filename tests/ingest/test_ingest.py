@@ -15,7 +15,7 @@ import pytest
 
 from grader.ingest.submission import ANSWER_SHEET, CodeUnit, Submission, find_class, ingest
 
-DATA = Path(__file__).resolve().parent / "data" / "hw6"
+DATA = Path(__file__).resolve().parents[1] / "data" / "hw6"
 
 
 def _line_of(text: str, needle: str, occurrence: int = 1) -> int:

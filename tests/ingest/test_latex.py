@@ -1,9 +1,10 @@
-"""Tests for grader.ingest.latex: LaTeX/unicode formulas -> grader.ingest.exprs expressions, and locating them.
+"""Tests for grader.ingest.latex: LaTeX/unicode formulas -> grader.ingest.exprs expressions,
+and locating them.
 
 Every conversion is checked *numerically* against the HW6 p2 reference written out in plain
-Python (`_reference`, independent of the converter and of grader.ingest.exprs), at random widths, and
-every successful conversion must be accepted by `grader.ingest.exprs.parse_expression`, the evaluator
-the grader really uses. Wrong formulas must convert and evaluate differently; formulas the
+Python (`_reference`, independent of the converter and of grader.ingest.exprs), at random widths,
+and every successful conversion must be accepted by `grader.ingest.exprs.parse_expression`, the
+evaluator the grader really uses. Wrong formulas must convert and evaluate differently; formulas the
 converter cannot read with confidence must raise `LatexError`, never anything else.
 """
 
@@ -27,7 +28,7 @@ from grader.ingest.latex import (
 )
 from grader.ingest.writeup import find_sections, section_text
 
-DATA = Path(__file__).resolve().parent / "data" / "writeups"
+DATA = Path(__file__).resolve().parents[1] / "data" / "writeups"
 SEED_000 = DATA / "seeds" / "000_15d5dac498a59869.txt"
 SEED_002 = DATA / "seeds" / "002_49fb73e83455085e.txt"
 VARIABLES = {"L": "int", "n": "int_list"}  # as in rubrics/hw6.yaml (n has length L)

@@ -42,7 +42,7 @@ from grader.rubric import (
 )
 from grader.sandbox.observe import Observer
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HW6 = ROOT / "rubrics" / "hw6.yaml"
 OPTIONS = ("relu", "sigmoid", "leaky_relu")
 CORRECT_P1 = {"relu", "leaky_relu"}

@@ -14,7 +14,7 @@ from grader.plugin import code_failed
 from grader.sandbox.jobs import ProbeOutcome
 from grader.sandbox.observations import ExceptionInfo, ModuleObservation, ScriptObservation
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 CRASH = ExceptionInfo(type="RuntimeError", message="boom")
 MODULE = {"kind": "module", "id": "p.m", "stage": "done"}

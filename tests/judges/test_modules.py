@@ -31,7 +31,7 @@ from grader.pipeline import DEFAULT_RUBRICS, GradeOptions, grade
 from grader.results import CheckResult, GradeReport, Status, SubmissionResult
 from grader.rubric import ManualCheck, ModuleCheck, ScriptCheck, load_rubric
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SCENARIO_ROOT = REPO / "tests" / "data" / "hw6"
 CLASS_ROOT = REPO / "submissions"
 RUBRIC = load_rubric(DEFAULT_RUBRICS / "hw6.yaml")
@@ -124,7 +124,9 @@ KNOWN_BUGS: dict[tuple[str, str], str] = {}
 
 P4B_CHECKS = ("finite", *(f"stm.{a}" for a in ASPECTS), "stm.name")
 MANUAL = {"p3": ("derivation",)}
-SCRIPT_PROBLEM = "p5"  # graded in tests/test_scripts.py; deselected here to keep this run short
+SCRIPT_PROBLEM = (
+    "p5"  # graded in tests/judges/test_scripts.py; deselected here to keep this run short
+)
 RUBRIC_CHECKS = {
     "p1": ("equivalent",),
     "p2": ("mean", "variance"),

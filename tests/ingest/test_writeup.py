@@ -32,7 +32,7 @@ from grader.ingest.writeup import (
     section_text,
 )
 
-DATA = Path(__file__).resolve().parent / "data" / "writeups"
+DATA = Path(__file__).resolve().parents[1] / "data" / "writeups"
 SEEDS = DATA / "seeds"
 SEED_000 = SEEDS / "000_15d5dac498a59869.txt"
 SEED_001 = SEEDS / "001_e974bf08661550a8.txt"
@@ -143,7 +143,7 @@ def test_seed_000_ddescent_joined_with_a_warning_about_the_page_break() -> None:
 
 
 def test_seed_000_p2_mean_and_variance_are_located() -> None:
-    """(The variance converts and is numerically wrong: tests/test_latex.py.)"""
+    """(The variance converts and is numerically wrong: tests/ingest/test_latex.py.)"""
     from grader.ingest.latex import MEAN, VARIANCE, find_final_formula
 
     text, first = _section(_read(SEED_000), "2")

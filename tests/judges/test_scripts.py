@@ -17,7 +17,7 @@ import pytest
 from grader.pipeline import GradeOptions, grade
 from grader.results import CheckResult, GradeReport, Status, SubmissionResult
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ASPECTS = ("runs", "fixed_curve", "tuned_curve", "figure")
 P, F, E = Status.PASSED, Status.FAILED, Status.ERROR
 

@@ -1,6 +1,7 @@
 """HW2 (second course) graded end to end, and the `values` check's pieces.
 
-Verdicts a careful TA gives by hand, from reference/hw2 (tests/test_reference_hw2.py verifies it):
+Verdicts a careful TA gives by hand, from reference/hw2 (tests/references/test_reference_hw2.py
+verifies it):
 - seed 004 (tests/data/hw2/seed-004, the real writeup copied unchanged): the forward values are
   right (written to 6 decimals, truncated: o1 = 0.889550 for 0.8895506). Gradients: dL/dw1 0.002,
   dw3 0.008, dw7 0.0765, dw8 0.118 right; dw2 0.00095 (truth 0.000404), dw4 0.0037 (0.00162),
@@ -38,7 +39,7 @@ from grader.report.terminal import render_submission, render_summary
 from grader.results import CheckResult, GradeReport, Status, SubmissionResult
 from reference.hw2 import q2_values
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "tests" / "data" / "hw2" / "seed-004"
 DEMO = ROOT / "submissions" / "hw2"
 SELECT = "q1 or q2 or q3 or q4 or q5"

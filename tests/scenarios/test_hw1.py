@@ -29,7 +29,7 @@ from grader.results import CheckResult, GradeReport, Status, SubmissionResult
 from grader.rubric import load_rubric
 from grader.template import answer_template
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CLASS = ROOT / "submissions" / "hw1"
 SEED = ROOT / "tests" / "data" / "hw1" / "seed-001"
 P, F, E, W = Status.PASSED, Status.FAILED, Status.ERROR, Status.PENDING

@@ -1,7 +1,8 @@
-"""Tests for grader.sandbox.cache: a re-grade reads back exactly what the sandbox produced, or runs again.
+"""Tests for grader.sandbox.cache: a re-grade reads back exactly what the sandbox produced, or runs
+again.
 
 The inner runner here returns a recorded result (the cache is under test, not the sandbox: the
-real sandbox behind the cache is exercised by tests/test_cli.py's interrupted-batch test).
+real sandbox behind the cache is exercised by tests/scenarios/test_cli.py's interrupted-batch test).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""Tests for grader.sandbox.observations' array reader: what a probe's packed arrays may and may not hold.
+"""Tests for grader.sandbox.observations' array reader: what a probe's packed arrays may and may
+not hold.
 
-The hostile cases through the whole sandbox path are in tests/test_sandbox.py; these pin the
+The hostile cases through the whole sandbox path are in tests/sandbox/test_sandbox.py; these pin the
 reader itself, on files written as the probe writes them, and on hand-broken ones.
 """
 
@@ -42,7 +43,7 @@ def test_the_probe_writes_the_same_format(tmp_path: Path) -> None:
 
     spec = importlib.util.spec_from_file_location(
         "probe_copy",
-        Path(__file__).resolve().parents[1] / "grader" / "sandbox" / "inside" / "probe.py",
+        Path(__file__).resolve().parents[2] / "grader" / "sandbox" / "inside" / "probe.py",
     )
     assert spec is not None and spec.loader is not None
     probe = importlib.util.module_from_spec(spec)

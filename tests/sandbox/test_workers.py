@@ -5,7 +5,7 @@ fresh sandbox and interpreter): the same observation for the same inputs, and no
 leaves behind (processes, files in /tmp, /dev/shm, HOME or TMPDIR, patched modules, student
 modules) reaches the next run in the same worker. Tests that reuse a worker check that they did
 (`pool.started` stays 1), so they cannot pass by accident on fresh workers. Hostile code reports
-what it sees through the tensor its `forward` returns, as in tests/test_sandbox.py.
+what it sees through the tensor its `forward` returns, as in tests/sandbox/test_sandbox.py.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from grader.sandbox.jobs import Limits, ProbeOutcome, ProbeRequest, SandboxJob, 
 from grader.sandbox.observe import Observer
 from grader.sandbox.runner import SandboxRunner
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 INPUTS = {"x0": np.ones((2, 3), np.float32), "g0": np.ones((2, 3))}
 
 pytestmark = [

@@ -24,7 +24,7 @@ from reference.hw2 import (
     teacher_student_risk,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -1,4 +1,7 @@
-"""Tests for grader.pipeline's gathering of submissions (grading itself: tests/test_cli.py)."""
+"""Tests for grader.pipeline's gathering of submissions.
+
+Grading itself: tests/scenarios/test_cli.py.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from pathlib import Path
 
 from grader.pipeline import ingest_all
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_class_folder_name_gives_the_homework_when_nothing_else_does(tmp_path: Path) -> None:
