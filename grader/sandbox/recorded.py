@@ -165,7 +165,7 @@ class _CapturingRunner(SandboxRunner):
     """The real cold runner, keeping a copy of each probe's `out/` files before they are read."""
 
     def __init__(self) -> None:
-        super().__init__(use_bwrap=True, warm=False)
+        super().__init__(warm=False)  # bubblewrap if available: RecordingRunner insists on it
         self._local = threading.local()
 
     def _run_one(

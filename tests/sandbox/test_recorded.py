@@ -16,6 +16,7 @@ import pytest
 
 from grader.ingest.submission import ingest
 from grader.rubric import ModuleCheck, Problem, Rubric, load_rubric
+from grader.sandbox.confinement import bubblewrap_available
 from grader.sandbox.jobs import ProbeOutcome, ProbeRequest, SandboxJob
 from grader.sandbox.observations import ModuleObservation
 from grader.sandbox.observe import Observer
@@ -157,6 +158,7 @@ class M(torch.nn.Module):
 
 
 @pytest.mark.sandbox
+@pytest.mark.skipif(not bubblewrap_available(), reason="recordings are made under bubblewrap only")
 def test_a_recording_replays_what_the_real_sandbox_returned(tmp_path: Path) -> None:
     sub = tmp_path / "sub"
     sub.mkdir()
