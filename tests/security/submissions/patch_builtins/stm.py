@@ -130,8 +130,10 @@ json.dump = _dump
 np.savez = _savez
 builtins.print = lambda *args, **kwargs: None
 
-# The grader's own modules: patch them if they can be found at all.
-for name in ("grader", "grader.judges", "grader.modules", "reference", "reference.hw6.p4_stm"):
+# The grader's own modules: patch them if they can be found at all (the judges of the `module`
+# kind; tests/security/test_attacks.py names the same modules).
+JUDGES = ("grader.judges.basic", "grader.judges.module", "grader.judges.transplant")
+for name in ("grader", "grader.judges", *JUDGES, "reference", "reference.hw6.p4_stm"):
     try:
         module = importlib.import_module(name)
     except BaseException as exc:  # noqa: BLE001
@@ -145,7 +147,7 @@ for name in ("grader", "grader.judges", "grader.modules", "reference", "referenc
 found = []
 for entry in sys.path:
     base = Path(entry)
-    for rel in ("grader/judges.py", "grader/modules.py", "reference/hw6/p4_stm.py"):
+    for rel in ("grader/judges", "grader/sandbox", "reference/hw6/p4_stm.py"):
         if (base / rel).exists():
             found.append(str(base / rel))
     if base.is_dir():
@@ -154,8 +156,8 @@ for entry in sys.path:
             for line in text.splitlines():
                 if "MAPPING" in line and "{" in line:
                     for path in [p for p in line.split("'") if p.startswith("/")]:
-                        for rel in ("judges.py", "modules.py"):
-                            if readable(Path(path) / rel):
-                                found.append(str(Path(path) / rel))
+                        for source in Path(path).glob("judges/*.py"):
+                            if readable(source):
+                                found.append(str(source))
                     attempts["editable_mapping"] = line[:200]
 report(imports=attempts, found=found)
