@@ -21,7 +21,7 @@ working fails instead of passing. The host paths an attacker would aim at are ha
 Artefacts that are big or host-specific (a 200 MiB file, pickles, symlinks, 50,000-deep literals)
 are created at run time in tmp_path, never committed. Known holes are strict xfails whose reason
 says exactly what leaks, so a fix shows up as an XPASS to unmark. The containment tests of the
-runner alone live in tests/test_sandbox.py; this file does not repeat them.
+runner alone live in tests/sandbox/test_sandbox.py; this file does not repeat them.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ LOOP_TIMEOUT_S = 60.0  # the rubric's default module timeout, which the import l
 LONG_FIRST = ("loop_import", "find_reference", "memory", "disk", "fork_bomb")
 
 pytestmark = [
+    pytest.mark.sandbox,
     pytest.mark.slow,
     pytest.mark.skipif(
         not bubblewrap_available(),

@@ -2,7 +2,7 @@
 
 A formula check compares the student's right-hand side with these at sampled z, so the claim the
 student states (ReLU(ReLU(z)) = ..., tanh(z) = ... in terms of sigmoid) is what gets checked.
-tests/test_reference_hw1.py verifies them against torch's own activations.
+tests/references/test_reference_hw1.py verifies them against torch's own activations.
 """
 
 from __future__ import annotations

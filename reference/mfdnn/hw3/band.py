@@ -3,8 +3,9 @@
 Derived by bench/calibrate_hw1_band.py (figures in bench/RESULTS.md) from reference runs of the
 starter configuration (reference.mfdnn.hw3.training), one per seed (own data and initial weights):
 the band is [best / 10, high] with `high` halfway between the worst correct run and the test loss of
-learning nothing (the best constant prediction). tests/test_reference_hw1.py re-derives the
-constant-prediction loss and (slow) re-runs seeds held out of the calibration against the band.
+learning nothing (the best constant prediction). tests/references/test_reference_hw1.py
+re-derives the constant-prediction loss and (slow) re-runs seeds held out of the calibration
+against the band.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ C y + d = 2 C s + (d - C 1) gives, for the sigmoid network (A_i, b_i):
 - hidden layers: A_i = 4 C_i,  b_i = 2 d_i - 2 C_i 1  (input 2 s - 1, pre-activation doubled)
 - last layer:    A_L = 2 C_L,  b_L = d_L - C_L 1      (input 2 s - 1, linear output)
 
-where C 1 is the vector of C's row sums. tests/test_reference_hw1.py verifies this by building
-both networks in torch; the grader uses the same builders to check a student's map.
+where C 1 is the vector of C's row sums. tests/references/test_reference_hw1.py verifies this by
+building both networks in torch; the grader uses the same builders to check a student's map.
 """
 
 from __future__ import annotations
