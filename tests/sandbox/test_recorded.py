@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from grader.ingest.submission import ingest
+from grader.judges.kinds import plan_probe
 from grader.rubric import ModuleCheck, Problem, Rubric, load_rubric
 from grader.sandbox.confinement import bubblewrap_available
 from grader.sandbox.jobs import ProbeOutcome, ProbeRequest, SandboxJob
@@ -46,8 +47,8 @@ def _observe(
     runner: RecordedRunner, hw6: tuple[Rubric, Problem, ModuleCheck], folder: Path, seed: int = 0
 ) -> ProbeOutcome | None:
     """The outcome of p4b's module probe as the grader plans it (`Observer`), from `runner`."""
-    rubric, problem, check = hw6
-    outcome, _ = Observer(rubric, runner, run_seed=seed).outcome(ingest(folder), problem, check)
+    _, problem, check = hw6
+    outcome, _ = Observer(runner, plan_probe, run_seed=seed).outcome(ingest(folder), problem, check)
     return outcome
 
 
