@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from grader.ingest.documents import (
     read_document,
 )
 from grader.ingest.files import iter_submission_files
+from grader.ingest.tex import TEX_SUFFIX, is_main_tex
 from grader.ingest.writeup import detect_homework
 from grader.results import SourceRef
 
@@ -135,15 +136,21 @@ def ingest(
     """
     sub = Submission(root=root, student=student or root.name)
     skipped: list[str] = []
+    listed: dict[str, Path] = {}
+    tex: list[tuple[Path, str]] = []
     for path in iter_submission_files(root, skipped):
         rel = path.relative_to(root).as_posix()
         sub.files.append(rel)
+        listed[rel] = path
         if path.name == ANSWER_SHEET and path.parent == root:
             _read_answer_sheet(path, sub)
         elif path.suffix == ".py":
             _read_python(path, rel, sub)
+        elif path.suffix.lower() == TEX_SUFFIX:
+            tex.append((path, rel))
         elif path.suffix.lower() == NOTEBOOK_SUFFIX or is_writeup(rel):
             _read_document(path, rel, sub)
+    _read_tex_documents(tex, listed, sub)
     sub.documents.sort(key=lambda d: (PRECEDENCE.index(d.kind), d.file.count("/"), d.file))
     sub.notes.extend(f"ignored {s}" for s in skipped)
     if sub.homework is None:
@@ -151,11 +158,37 @@ def ingest(
     return sub
 
 
-def _read_document(path: Path, rel: str, sub: Submission) -> None:
+def _read_document(
+    path: Path, rel: str, sub: Submission, fetch: Callable[[str], bytes | None] | None = None
+) -> None:
     try:
-        sub.documents.append(read_document(path.read_bytes(), rel))
+        document = read_document(path.read_bytes(), rel, fetch)
     except DocumentError as exc:
         sub.parse_problems.append(ParseProblem(rel, None, exc.message))
+        return
+    sub.documents.append(document)
+    sub.notes.extend(document.notes)
+
+
+def _read_tex_documents(
+    tex: list[tuple[Path, str]], listed: dict[str, Path], sub: Submission
+) -> None:
+    """LaTeX writeups: each file LaTeX compiles (with what it `\\input`s), else each fragment.
+
+    A fragment a main file includes is read there, in place, not again on its own. `fetch`
+    reads only files of the submission's own listing (no symlink, nothing outside the folder).
+    """
+
+    def fetch(rel: str) -> bytes | None:
+        path = listed.get(rel)
+        if path is None or path.stat().st_size > MAX_SOURCE_BYTES:
+            return None
+        return path.read_bytes()
+
+    heads = {rel: path.read_bytes()[:65536] for path, rel in tex}
+    mains = [(path, rel) for path, rel in tex if is_main_tex(heads[rel])]
+    for path, rel in mains or tex:
+        _read_document(path, rel, sub, fetch)
 
 
 def _detect_homework(sub: Submission, fingerprints: Fingerprints) -> None:

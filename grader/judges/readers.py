@@ -148,7 +148,7 @@ def section_span(doc: Document, section: Section) -> str:
     if doc.notebook is not None:
         first = doc.notebook.locate(section.start_line)
         return f"cell {first[0]}" if first else "section"
-    return f"lines {section.start_line}-{section.end_line}"
+    return doc.lines_of(section.start_line, section.end_line)
 
 
 def _pending(
