@@ -39,6 +39,15 @@ from grader.results import SourceRef
 ANSWER_SHEET = "answers.toml"
 MAX_SOURCE_BYTES = 2 * 2**20
 MODULE_BASES = {"Module", "nn.Module", "torch.nn.Module"}
+#: Writeups in forms the grader does not read: what may hold an answer is for a TA to look at.
+UNREAD_WRITEUPS = {
+    ".pdf": "PDF writeups are not read by the grader",
+    ".docx": "Word documents are not read by the grader",
+    ".doc": "Word documents are not read by the grader",
+    ".odt": "OpenDocument text is not read by the grader",
+    ".rtf": "RTF documents are not read by the grader",
+    ".pages": "Pages documents are not read by the grader",
+}
 HOMEWORK_CONFIDENCE = 0.6  # detect_homework: a title ("HW 6") or two rubric fingerprints
 
 
@@ -102,6 +111,9 @@ class Submission:
     generated: dict[str, GeneratedSource] = field(default_factory=dict)
     document_answers: dict[str, Answer] = field(default_factory=dict)
     unassembled: dict[str, str] = field(default_factory=dict)  # symbol -> why not built
+    # Files that may hold answers but could not be read (a PDF or Word writeup, a notebook that
+    # is not valid JSON): (file, why). An answer missing elsewhere is for a TA to find there.
+    unread_documents: list[tuple[str, str]] = field(default_factory=list)
 
     homework_hint: str | None = None  # a broken answer sheet's `homework =` line, or the content
 
@@ -150,6 +162,8 @@ def ingest(
             tex.append((path, rel))
         elif path.suffix.lower() == NOTEBOOK_SUFFIX or is_writeup(rel):
             _read_document(path, rel, sub)
+        elif path.suffix.lower() in UNREAD_WRITEUPS:
+            sub.unread_documents.append((rel, UNREAD_WRITEUPS[path.suffix.lower()]))
     _read_tex_documents(tex, listed, sub)
     sub.documents.sort(key=lambda d: (PRECEDENCE.index(d.kind), d.file.count("/"), d.file))
     sub.notes.extend(f"ignored {s}" for s in skipped)
@@ -165,6 +179,7 @@ def _read_document(
         document = read_document(path.read_bytes(), rel, fetch)
     except DocumentError as exc:
         sub.parse_problems.append(ParseProblem(rel, None, exc.message))
+        sub.unread_documents.append((rel, exc.message))
         return
     sub.documents.append(document)
     sub.notes.extend(document.notes)
