@@ -21,6 +21,7 @@ from grader.ingest.latex import find_final_formula, latex_to_python
 from grader.ingest.submission import ingest
 from grader.ingest.tex import MAX_INCLUDE_DEPTH, read_tex
 from grader.ingest.writeup import assemble_class
+from grader.results import Status, SubmissionResult
 
 ROOT = Path(__file__).resolve().parent.parent
 TEX = ROOT / "tests" / "data" / "tex"
@@ -337,27 +338,53 @@ def test_pathological_tex_ends_in_bounded_time_and_memory(tmp_path: Path, kind: 
 
 
 # --- graded like the converted text ------------------------------------------------------------
+def _verdicts(sub: SubmissionResult) -> list[tuple[str, str, Status, float]]:
+    return [(p.id, c.id, c.status, c.score) for p in sub.problems for c in p.checks]
+
+
 @pytest.mark.slow
-def test_the_tex_gets_the_verdicts_of_its_converted_text(tmp_path: Path) -> None:
-    """seed-000 typed in LaTeX: the verdicts and scores of its converted text, citing .tex lines."""
+def test_the_tex_and_its_pdf_get_the_verdicts_of_its_converted_text(tmp_path: Path) -> None:
+    """seed-000 typed in LaTeX, and printed to PDF: the verdicts and scores of its converted
+    text, citing .tex lines and PDF pages.
+
+    The PDF is written at test time from the converted text with a known layout (tests/pdfmake:
+    a header and page numbers on every page, the listings in Courier with their indentation as
+    x offsets and a page break inside one, the class name letter-spaced in the prose), so it
+    carries what the conversion kept, and must be graded the same.
+    """
     from grader.pipeline import GradeOptions, grade
     from tests.test_writeup_grading import WithoutScripts
 
-    report = grade(
-        [SEED_MD, TEX / "seed-000-tex"],
-        GradeOptions(select="p1 or p2 or p4a or p4b", runner=WithoutScripts()),
-    )
+    folders = [SEED_MD, TEX / "seed-000-tex"]
+    try:
+        import pypdf  # noqa: F401
+
+        from tests.pdfmake import pdf_from_markdown
+    except ImportError:
+        pdf_folder = None
+    else:
+        pdf_folder = tmp_path / "seed-000-pdf"
+        pdf_folder.mkdir()
+        converted = (SEED_MD / "writeup.md").read_text()
+        (pdf_folder / "report.pdf").write_bytes(
+            pdf_from_markdown(
+                converted,
+                header="Mathematical Foundation of DNN : HW 6",
+                lines_per_page=44,
+                spaced=("STMConvLayer",),
+            )
+        )
+        folders.append(pdf_folder)
+    report = grade(folders, GradeOptions(select="p1 or p2 or p4a or p4b", runner=WithoutScripts()))
     by_student = {s.student: s for s in report.submissions}
     md, tex = by_student["seed-000"], by_student["seed-000-tex"]
+    assert _verdicts(tex) == _verdicts(md)
+    assert tex.score == md.score
     pairs = [
         (a, b)
         for pa, pb in zip(md.problems, tex.problems, strict=True)
         for a, b in zip(pa.checks, pb.checks, strict=True)
     ]
-    assert [(a.id, a.status, a.score) for a, _ in pairs] == [
-        (b.id, b.status, b.score) for _, b in pairs
-    ]
-    assert tex.score == md.score
     source = (TEX / "seed-000-tex" / "report.tex").read_text().split("\n")
     cited = {b.id: b.source for _, b in pairs if b.source is not None}
     assert cited["params_naive"].file == "report.tex"
@@ -366,6 +393,13 @@ def test_the_tex_gets_the_verdicts_of_its_converted_text(tmp_path: Path) -> None
     assert cited["stm.output_shape"].file == "report.tex"
     assert "def forward" in source[cited["stm.output_shape"].line - 1]
     json.dumps(report.model_dump(mode="json"))  # serialisable as --json writes it
+    if pdf_folder is not None:
+        pdf = by_student["seed-000-pdf"]
+        assert _verdicts(pdf) == _verdicts(md)
+        checks = {c.id: c for p in pdf.problems for c in p.checks}
+        assert checks["params_naive"].source is not None
+        assert checks["params_naive"].source.file == "report.pdf"
+        assert "report.pdf, page " in checks["stm.output_shape"].message
 
 
 def test_a_folder_with_only_a_tex_writeup_is_a_submission(tmp_path: Path) -> None:

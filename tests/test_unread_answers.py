@@ -51,7 +51,7 @@ def _mean(folder: Path) -> CheckResult:
             "notes.md",
         ),
         # forms the grader does not read
-        ({"report.pdf": "%PDF-1.4\n"}, Status.PENDING, "report.pdf (PDF writeups", "report.pdf"),
+        ({"report.pdf": "%PDF-1.4\n"}, Status.PENDING, "report.pdf (", "report.pdf"),
         ({"hw6.docx": "PK"}, Status.PENDING, "hw6.docx (Word documents", "hw6.docx"),
         ({"hw6.ipynb": "{not json"}, Status.PENDING, "hw6.ipynb (", "hw6.ipynb"),
         # nothing that could hold it

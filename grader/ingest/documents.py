@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from grader.ingest.notebook import NotebookDocument, NotebookError, read_notebook
+from grader.ingest.pdf import PDF_SUFFIX, PdfError, read_pdf
 from grader.ingest.tex import TEX_SUFFIX, read_tex
 from grader.ingest.writeup import (
     CodeBlock,
@@ -27,7 +28,7 @@ from grader.ingest.writeup import (
 )
 from grader.results import SourceRef
 
-WRITEUP_SUFFIXES = frozenset({".md", ".txt", ".markdown", TEX_SUFFIX})
+WRITEUP_SUFFIXES = frozenset({".md", ".txt", ".markdown", TEX_SUFFIX, PDF_SUFFIX})
 NOTEBOOK_SUFFIX = ".ipynb"
 # .txt files that are never answers: a student's dependency list, a licence.
 NOT_WRITEUPS = ("requirements", "license", "licence", "cmakelists")
@@ -64,6 +65,11 @@ class Document:
         (file_a, a), (file_b, b) = self.origin(first), self.origin(last)
         if file_a == file_b == self.file:
             return f"lines {a}-{b}"
+        if ", page " in file_a and ", page " in file_b:
+            page_a, page_b = file_a.rsplit(" ", 1)[-1], file_b.rsplit(" ", 1)[-1]
+            if page_a == page_b:
+                return f"page {page_a}, lines {a}-{b}"
+            return f"page {page_a} line {a} to page {page_b} line {b}"
         return f"{file_a}:{a} to {file_b}:{b}"
 
     def describe(self, line: int | None) -> str:
@@ -73,7 +79,7 @@ class Document:
         if self.notebook is not None:
             return self.notebook.describe(line)
         file, line = self.origin(line)
-        return f"{file}:{line}"
+        return f"{file}, line {line}" if ", page " in file else f"{file}:{line}"
 
     def ref(self, line: int | None) -> SourceRef:
         """A `SourceRef` for a line of `text`.
@@ -84,6 +90,8 @@ class Document:
         if self.notebook is not None or not line:
             return SourceRef(file=self.file)
         file, line = self.origin(line)
+        if ", page " in file:  # a PDF: the file; the page and line are in `describe`
+            return SourceRef(file=self.file)
         return SourceRef(file=file, line=line)
 
     def excerpt(self, start: int, end: int, focus: int | None = None, limit: int = 5) -> list[str]:
@@ -108,6 +116,8 @@ class Document:
             where = self.notebook.locate(line)
             return f"cell {where[0]}, line {where[1]}" if where else "    "
         file, line = self.origin(line)
+        if file.startswith(f"{self.file}, page "):
+            return f"p{file.rsplit(' ', 1)[-1]}:{line:<3}"
         return f"{line:>4}" if file == self.file else f"{file}:{line}"
 
 
@@ -172,6 +182,8 @@ def read_document(
         except NotebookError as exc:
             raise DocumentError(exc.message) from None
         return Document(rel, NOTEBOOK, nb.text, nb.code_blocks, tuple(find_sections(nb.text)), nb)
+    if rel.lower().endswith(PDF_SUFFIX):
+        return _pdf_document(raw, rel)
     if len(raw) > MAX_WRITEUP_BYTES:
         raise DocumentError(f"{rel} is too large to read as a writeup")
     if rel.lower().endswith(TEX_SUFFIX):
@@ -189,6 +201,30 @@ def read_document(
     text = raw.decode("utf-8-sig", errors="replace")
     return Document(
         rel, WRITEUP, text, tuple(extract_code_blocks(text)), tuple(find_sections(text))
+    )
+
+
+def _pdf_document(raw: bytes, rel: str) -> Document:
+    """A PDF writeup; one with pages that have no text layer (scanned, handwritten) is refused
+    whole, so that every answer in it goes to a TA rather than a part being graded alone."""
+    try:
+        pdf = read_pdf(raw, rel)
+    except PdfError as exc:
+        raise DocumentError(exc.message) from None
+    if pdf.textless_pages:
+        pages = ", ".join(map(str, pdf.textless_pages[:10]))
+        raise DocumentError(
+            f"{rel}: page(s) {pages} have no text layer (scanned or handwritten): "
+            "the writeup is for a TA to read"
+        )
+    return Document(
+        rel,
+        WRITEUP,
+        pdf.text,
+        tuple(extract_code_blocks(pdf.text)),
+        tuple(find_sections(pdf.text)),
+        origins=pdf.origins,
+        notes=pdf.notes,
     )
 
 

@@ -41,7 +41,6 @@ MAX_SOURCE_BYTES = 2 * 2**20
 MODULE_BASES = {"Module", "nn.Module", "torch.nn.Module"}
 #: Writeups in forms the grader does not read: what may hold an answer is for a TA to look at.
 UNREAD_WRITEUPS = {
-    ".pdf": "PDF writeups are not read by the grader",
     ".docx": "Word documents are not read by the grader",
     ".doc": "Word documents are not read by the grader",
     ".odt": "OpenDocument text is not read by the grader",

@@ -1,0 +1,210 @@
+"""PDF writeups read directly (grader.ingest.pdf): text laid out from glyph positions, every line
+mapped to its page, bounded reads and clear messages for what cannot be read.
+
+The PDFs are written at test time by tests/pdfmake.py (hand-written PDF syntax, so every glyph's
+position is known); pypdf is a declared dependency, but these tests skip with a reason where an
+environment has not installed it yet.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+from grader.ingest.documents import DocumentError, read_document
+from grader.ingest.pdf import MAX_PAGES
+from grader.ingest.submission import ingest
+from grader.ingest.writeup import assemble_class
+from tests.pdfmake import Run, make_pdf, pdf_from_markdown, text_page
+
+pypdf = pytest.importorskip("pypdf", reason="pypdf is not installed (scripts/setup installs it)")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CLASS = """class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList()
+        for _ in range(4):
+            self.layers.append(nn.Linear(8, 8))
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+"""
+WRITEUP = f"""Problem 4
+
+(a) The plain layer has 213,504 parameters.
+
+(b) My STMConvLayer is below.
+
+```python
+{CLASS}```
+"""
+
+
+def test_a_listing_keeps_its_indentation_and_headers_and_page_numbers_go() -> None:
+    pdf = pdf_from_markdown(WRITEUP, lines_per_page=40)
+    doc = read_document(pdf, "report.pdf")
+    (block,) = doc.blocks
+    assert block.text == CLASS.rstrip("\n").replace("\n\n", "\n")  # blank lines are not drawn
+    assert "1" not in [line.strip() for line in doc.text.split("\n")]  # the page number
+    assert [s.problem for s in doc.sections] == ["4", "4a", "4b"]
+    built = assemble_class(list(doc.blocks), "Net")
+    assert built is not None and built.syntax_error is None
+
+
+def test_a_listing_cut_by_a_page_break_is_joined_and_cited_by_page() -> None:
+    pdf = pdf_from_markdown(WRITEUP, header="HW 6 -- D. Student", lines_per_page=12)
+    doc = read_document(pdf, "report.pdf")  # the page breaks inside the class
+    assert "D. Student" not in doc.text  # the header of both pages
+    assert not {"1", "2"} & {line.strip() for line in doc.text.split("\n")}
+    built = assemble_class(list(doc.blocks), "Net")
+    assert built is not None and built.syntax_error is None, built
+    assert "return x" in built.source
+    first = next(n for n, line in enumerate(doc.text.split("\n"), 1) if "class Net" in line)
+    assert doc.describe(first).startswith("report.pdf, page 1, line ")
+    last = next(n for n, line in enumerate(doc.text.split("\n"), 1) if "return x" in line)
+    assert doc.describe(last).startswith("report.pdf, page 2, line ")
+    assert doc.ref(last).file == "report.pdf"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "spaced", "expected"),
+    [
+        ("My STMConvLayer is short.", ("STMConvLayer",), "My STMConvLayer is short."),
+        ("a b c STMConvLayer", ("STMConvLayer",), "a b c STMConvLayer"),
+        ("The layer and its forward", ("layer", "and", "forward"), "The layer and its forward"),
+    ],
+)
+def test_letter_spaced_words_are_joined(
+    sentence: str, spaced: tuple[str, ...], expected: str
+) -> None:
+    doc = read_document(pdf_from_markdown(sentence, spaced=spaced), "report.pdf")
+    assert doc.text.strip().split("\n")[0] == expected
+
+
+def _pdf_folder(tmp_path: Path, pdf: bytes) -> Path:
+    (tmp_path / "answers.toml").write_text('homework = "hw6"\n[p4a]\nparams_naive = 213504\n')
+    (tmp_path / "report.pdf").write_bytes(pdf)
+    return tmp_path
+
+
+def test_a_scanned_page_sends_the_writeup_to_a_ta(tmp_path: Path) -> None:
+    from grader.pipeline import GradeOptions, grade
+
+    pdf = make_pdf([text_page(["Problem 2", "The mean is 0."]), []])
+    folder = _pdf_folder(tmp_path, pdf)
+    sub = ingest(folder)
+    assert sub.documents == []
+    (unread,) = sub.unread_documents
+    assert unread[0] == "report.pdf" and "page(s) 2 have no text layer" in unread[1]
+    (graded,) = grade([folder], GradeOptions(select="p2")).submissions
+    (mean,) = [c for p in graded.problems if p.id == "p2" for c in p.checks if c.id == "mean"]
+    assert mean.status.value == "pending" and "no text layer" in mean.message
+
+
+def _encrypted() -> bytes:
+    reader = pypdf.PdfReader(io.BytesIO(make_pdf([text_page(["Problem 1", "ReLU."])])))
+    writer = pypdf.PdfWriter()
+    for page in reader.pages:
+        writer.add_page(page)
+    writer.encrypt(user_password="secret", owner_password="owner", algorithm="RC4-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _flate_bomb() -> bytes:
+    """A page whose content stream inflates to 512 MiB of zeros from half a MB."""
+    packer = zlib.compressobj(1)
+    chunk = bytes(2**20)
+    body = b"".join(packer.compress(chunk) for _ in range(512)) + packer.flush()
+    pdf = make_pdf([text_page(["Problem 1"])], compress=False)
+    stream = b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(body) + body
+    start = pdf.index(b"6 0 obj\n") + len(b"6 0 obj\n")
+    end = pdf.index(b"\nendstream", start)
+    return pdf[:start] + stream + pdf[end:]  # xref offsets after it are off: readers repair
+
+
+def _nested() -> bytes:
+    """An object bomb: arrays nested 200,000 deep in the page's resources."""
+    bomb = b"[" * 200_000 + b"]" * 200_000
+    pdf = make_pdf([text_page(["Problem 1"])])
+    return pdf.replace(b"/Resources << /Font", b"/Resources << /Bomb " + bomb + b" /Font", 1)
+
+
+def _cycle() -> bytes:
+    pdf = make_pdf([text_page(["Problem 1"])])
+    return pdf.replace(b"/Kids [5 0 R]", b"/Kids [2 0 R 5 0 R]", 1)
+
+
+# Each case is read in a subprocess under a wall-clock limit; the reader bounds its own child.
+_PROBE = """
+import sys
+from grader.ingest.documents import DocumentError, read_document
+raw = open(sys.argv[1], "rb").read()
+try:
+    doc = read_document(raw, "report.pdf")
+    print("read", len(doc.text.split(chr(10))), *doc.notes)
+except DocumentError as exc:
+    print("refused", exc.message)
+"""
+
+
+@pytest.mark.parametrize(
+    ("case", "outcome", "says"),
+    [
+        ("encrypted", "refused", "encrypted"),
+        ("flate-bomb", "refused", "could not be read"),
+        ("nested", "refused", ""),  # pypdf cannot parse the page: a TA reads it
+        ("cycle", "refused", "could not be read"),
+        ("pages", "read", f"only the first {MAX_PAGES} of its 2000 pages"),
+        ("not-a-pdf", "refused", "not a PDF"),
+        ("truncated", "refused", "could not be read"),
+    ],
+)
+def test_pathological_pdfs_end_in_a_clear_message_in_bounded_time(
+    tmp_path: Path, case: str, outcome: str, says: str
+) -> None:
+    if case == "encrypted":
+        raw = _encrypted()
+    elif case == "flate-bomb":
+        raw = _flate_bomb()
+    elif case == "nested":
+        raw = _nested()
+    elif case == "cycle":
+        raw = _cycle()
+    elif case == "pages":
+        raw = make_pdf([[Run(72, 700, f"page {k} text line")] for k in range(2000)])
+    elif case == "not-a-pdf":
+        raw = b"hello, this is a Word file renamed" * 10
+    else:
+        raw = make_pdf([text_page(["Problem 1", "ReLU."])])[:300]
+    path = tmp_path / "report.pdf"
+    path.write_bytes(raw)
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=150,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    verdict = done.stdout.strip()
+    assert verdict.startswith(("read", "refused")), verdict
+    if outcome:
+        assert verdict.startswith(outcome), verdict
+    assert says in verdict
+
+
+def test_read_document_refuses_what_is_not_a_pdf() -> None:
+    with pytest.raises(DocumentError, match="not a PDF"):
+        read_document(b"PK\x03\x04 a zip", "report.pdf")
