@@ -208,3 +208,50 @@ def test_pathological_pdfs_end_in_a_clear_message_in_bounded_time(
 def test_read_document_refuses_what_is_not_a_pdf() -> None:
     with pytest.raises(DocumentError, match="not a PDF"):
         read_document(b"PK\x03\x04 a zip", "report.pdf")
+
+
+def _graded(tmp_path: Path, pages: list[list[Run]], select: str) -> dict[str, object]:
+    from grader.pipeline import GradeOptions, grade
+
+    (tmp_path / "report.pdf").write_bytes(make_pdf(pages))
+    (sub,) = grade([tmp_path], GradeOptions(select=select, homework="hw6")).submissions
+    return {c.id: c for p in sub.problems for c in p.checks}
+
+
+def test_exponents_are_read_as_exponents_not_digits(tmp_path: Path) -> None:
+    """'2.1 × 10⁵' typeset: the raised 5 is an exponent (a rounded count, for a TA), not the
+    number 105; exact counts written plainly pass."""
+    page = text_page(["Problem 4", "", "(a)"], top=740)
+    page += [
+        Run(72, 690, "The plain layer has about 2.1 × 10"),
+        Run(265, 695, "5", size=7),
+        Run(272, 690, "parameters."),
+        Run(72, 676, "The STM layer has 78,592 parameters."),
+        Run(72, 600, "Text enough to set the body size of this page, in plain words."),
+    ]
+    checks = _graded(tmp_path, [page], "p4a")
+    naive, stm = checks["params_naive"], checks["params_stm"]
+    assert naive.status.value == "pending", naive.message  # rounded: a TA's call
+    assert stm.status.value == "passed", stm.message
+    assert "report.pdf, page 1" in " ".join(stm.details)
+
+
+def test_a_typeset_formula_goes_to_a_ta_with_its_page(tmp_path: Path) -> None:
+    """A formula extracted from typeset math is never guessed (a fraction's numerator and
+    denominator are separate lines of text): pending, with the page."""
+    page = text_page(
+        [
+            "Problem 2",
+            "",
+            "E[y_L] = 0",
+            "",
+            "Var[y_L] = 1 + L/3",
+            "",
+            "Text enough to set the body size of this page, in plain words.",
+        ]
+    )
+    checks = _graded(tmp_path, [page], "p2")
+    for name in ("mean", "variance"):
+        assert checks[name].status.value == "pending", checks[name].message
+        assert "typeset in a PDF" in checks[name].message
+        assert "report.pdf, page 1, line" in checks[name].message

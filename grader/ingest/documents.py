@@ -53,6 +53,9 @@ class Document:
     # the student's own files each line of `text` came from; None when `text` is the file.
     origins: tuple[tuple[str, int], ...] | None = None
     notes: tuple[str, ...] = ()  # what the reader could not read, for the report
+    # Text extracted from a typeset PDF: its math is glyphs laid out in two dimensions (stacked
+    # fractions, limits above sums), which text cannot carry unambiguously.
+    typeset: bool = False
 
     def origin(self, line: int) -> tuple[str, int]:
         """The student's file and line a line of `text` came from."""
@@ -225,6 +228,7 @@ def _pdf_document(raw: bytes, rel: str) -> Document:
         tuple(find_sections(pdf.text)),
         origins=pdf.origins,
         notes=pdf.notes,
+        typeset=True,
     )
 
 

@@ -169,6 +169,7 @@ class _Run:
     size: float
     mono: bool
     text: str
+    script: str = ""  # "^" raised (an exponent), "_" lowered (an index), "" on the baseline
 
     def width(self) -> float:
         return len(self.text.lstrip(" ")) * self.size * (0.6 if self.mono else 0.5)
@@ -226,6 +227,12 @@ class _Line:
         spaced = _letter_spaced(self.runs, gaps)
         out = ""
         for k, run in enumerate(self.runs):
+            if run.script:
+                if k and self.runs[k - 1].script == run.script and out.endswith("}"):
+                    out = out[:-1] + run.text.strip() + "}"  # one exponent in several runs
+                else:
+                    out = out.rstrip(" ") + f"{run.script}{{{run.text.strip()}}}"
+                continue
             if k:
                 previous, gap = self.runs[k - 1], gaps[k]
                 space = previous.size * (0.6 if previous.mono else 0.25)
@@ -241,14 +248,41 @@ class _Line:
 
 
 def _lines(runs: list[_Run]) -> list[_Line]:
-    """Runs grouped by baseline, top to bottom, each line's runs left to right."""
-    runs = sorted(runs, key=lambda r: (-r.y, r.x))
+    """Runs grouped by baseline, top to bottom, each line's runs left to right.
+
+    Smaller runs raised or lowered against a line of text (exponents, indices: `10^5`,
+    `n_{l-1}` as typeset) join that line as `^{..}` / `_{..}`, so `2.1 × 10^{5}` is not read
+    as 2.1 × 105. Stacked fractions are not rebuilt: formula answers read from a PDF go to a TA
+    unless written as LaTeX source (`grader.judges.readers.read_formula`).
+    """
+    sizes = sorted(r.size for r in runs for _ in range(max(1, len(r.text.strip()))))
+    body_size = sizes[len(sizes) // 2] if sizes else 10.0
+    normal = [r for r in runs if r.size >= 0.8 * body_size]
+    small = [r for r in runs if r.size < 0.8 * body_size]
     lines: list[_Line] = []
-    for run in runs:
+    for run in sorted(normal, key=lambda r: (-r.y, r.x)):
         if lines and abs(lines[-1].y - run.y) <= 0.35 * max(run.size, 1.0):
             lines[-1].runs.append(run)
         else:
             lines.append(_Line(run.y, [run]))
+    for run in small:
+        near = [
+            line
+            for line in lines
+            if -0.5 * line.runs[0].size <= run.y - line.y <= 0.7 * line.runs[0].size
+            and line.runs[0].x - run.size <= run.x
+        ]
+        if not near:
+            lines.append(_Line(run.y, [run]))  # a footnote, a caption: a line of its own
+            continue
+        line = min(near, key=lambda candidate: abs(candidate.y - run.y))
+        offset = run.y - line.y
+        if offset > 0.12 * line.runs[0].size:
+            run.script = "^"
+        elif offset < -0.08 * line.runs[0].size:
+            run.script = "_"
+        line.runs.append(run)
+    lines.sort(key=lambda line: -line.y)
     for line in lines:
         line.runs.sort(key=lambda r: r.x)
     return lines

@@ -408,6 +408,19 @@ def read_formula(
         reason = f"no formula for {what} found in section {section.problem}"
         return _pending(doc, key, reason, section, None, 0.1)
     tex, line = found
+    lines = split_lines(doc.text)
+    if doc.typeset and not re.search(r"[$\\]", lines[line - 1] if line <= len(lines) else ""):
+        # a formula typeset in a PDF: its fractions and limits are laid out in two dimensions
+        # and text cannot say which glyph belongs where; never guessed, for a TA to read
+        return _pending(
+            doc,
+            key,
+            f"the formula for {what} at {doc.describe(line)} is typeset in a PDF and cannot be "
+            "read unambiguously",
+            section,
+            line,
+            0.5,
+        )
     kinds: dict[str, str] = {name: var.kind for name, var in check.variables.items()}
     try:
         expression = latex_to_python(_renamed(tex, check.rename), kinds)
