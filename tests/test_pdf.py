@@ -20,6 +20,7 @@ from grader.ingest.documents import DocumentError, read_document
 from grader.ingest.pdf import MAX_PAGES
 from grader.ingest.submission import ingest
 from grader.ingest.writeup import assemble_class
+from grader.results import Status
 from tests.pdfmake import Run, make_pdf, pdf_from_markdown, text_page
 
 pypdf = pytest.importorskip("pypdf", reason="pypdf is not installed (scripts/setup installs it)")
@@ -255,3 +256,86 @@ def test_a_typeset_formula_goes_to_a_ta_with_its_page(tmp_path: Path) -> None:
         assert checks[name].status.value == "pending", checks[name].message
         assert "typeset in a PDF" in checks[name].message
         assert "report.pdf, page 1, line" in checks[name].message
+
+
+def test_a_typeset_thousands_separator_is_not_read_as_two_numbers(tmp_path: Path) -> None:
+    """Math mode puts a space after a comma: '= 213, 504' was read as 213 and failed a right
+    answer. It is a TA's call (a separator, or a list of two numbers)."""
+    page = text_page(
+        [
+            "Problem 4",
+            "",
+            "(a)",
+            "(128 × 256 + 128) + (128 × 9 × 128 + 128) + (256 × 128 + 256) = 213, 504",
+            "32 × 2456 = 78,592",
+            "",
+            "Text enough to set the body size of this page, in plain words.",
+        ]
+    )
+    checks = _graded(tmp_path, [page], "p4a")
+    naive, stm = checks["params_naive"], checks["params_stm"]
+    assert naive.status.value == "pending" and "213, 504" in naive.message, naive.message
+    assert stm.status.value == "passed", stm.message
+
+
+def test_letter_spaced_code_in_one_run_is_joined() -> None:
+    """Listings place code one glyph at a time; extraction returns 'S T M C o n v L a y e r'."""
+    runs = [
+        Run(72, 700, "class S T M C o n v L a y e r ( nn . M o d u l e ):", "F2", 10),
+        Run(96, 686, "def forward ( self , x ):", "F2", 10),
+        Run(120, 672, "return x", "F2", 10),
+        Run(72, 600, "Text enough to set the body size of this page, in plain words."),
+    ]
+    doc = read_document(make_pdf([runs]), "report.pdf")
+    built = assemble_class(list(doc.blocks), "STMConvLayer")
+    assert built is not None and built.syntax_error is None, doc.text
+    assert "class STMConvLayer ( nn . Module ):" in doc.text
+
+
+@pytest.mark.slow
+def test_a_pdf_compiled_by_pdflatex_is_never_graded_differently_than_its_text(
+    tmp_path: Path,
+) -> None:
+    """seed-000's .tex compiled by a real LaTeX: every verdict is the converted text's, or
+    pending for a TA where typesetting lost what the text kept (math, listings' spacing).
+    Needs pdflatex (texlive-latex-base); skipped where it is absent."""
+    import shutil
+
+    from grader.pipeline import GradeOptions, grade
+    from tests.test_writeup_grading import WithoutScripts
+
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex is not installed (texlive-latex-base)")
+    build = tmp_path / "build"
+    build.mkdir()
+    shutil.copy(ROOT / "tests" / "data" / "tex" / "seed-000-tex" / "report.tex", build)
+    done = subprocess.run(
+        [
+            "pdflatex",
+            "-interaction=nonstopmode",
+            "-halt-on-error",
+            "-no-shell-escape",
+            "report.tex",
+        ],
+        cwd=build,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:]
+    folder = tmp_path / "seed-000-pdf"
+    folder.mkdir()
+    shutil.copy(build / "report.pdf", folder)
+    seed = ROOT / "tests" / "data" / "writeups-graded" / "seed-000"
+    report = grade(
+        [seed, folder], GradeOptions(select="p1 or p2 or p4a or p4b", runner=WithoutScripts())
+    )
+    by_student = {s.student: s for s in report.submissions}
+    text, pdf = by_student["seed-000"], by_student["seed-000-pdf"]
+    for pa, pb in zip(text.problems, pdf.problems, strict=True):
+        for a, b in zip(pa.checks, pb.checks, strict=True):
+            assert b.status in (a.status, Status.PENDING, Status.SKIPPED), (a, b)
+            if b.status is a.status and a.status is not Status.PENDING:
+                assert b.score == a.score
+    checks = {c.id: c for p in pdf.problems for c in p.checks}
+    assert checks["equivalent"].status is Status.PASSED  # the prose verdict is read

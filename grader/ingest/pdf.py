@@ -102,7 +102,13 @@ try:
             y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
             scale = abs(tm[0] * cm[0]) or abs(tm[3] * cm[3]) or 1.0
             name = str((font or {}).get("/BaseFont", "")) if hasattr(font, "get") else ""
-            runs.append([round(x, 2), round(y, 2), round(size * scale, 2), name, text])
+            em = 0.0
+            try:  # the font's own advance (median of /Widths, in ems): exact for monospace
+                widths = [float(w) for w in font.get_object().get("/Widths", []) if float(w) > 0]
+                em = sorted(widths)[len(widths) // 2] / 1000 if widths else 0.0
+            except Exception:  # noqa: BLE001  (a font without usable widths: estimated later)
+                em = 0.0
+            runs.append([round(x, 2), round(y, 2), round(size * scale, 2), name, text, em])
         page.extract_text(visitor_text=visit)
         total += len(runs)
         resources = page.get("/Resources") or {}
@@ -170,9 +176,15 @@ class _Run:
     mono: bool
     text: str
     script: str = ""  # "^" raised (an exponent), "_" lowered (an index), "" on the baseline
+    em: float = 0.0  # the font's median advance in ems (0: unknown)
+
+    @property
+    def advance(self) -> float:
+        """One character's advance in points: the font's own, else an estimate."""
+        return self.size * (self.em or (0.6 if self.mono else 0.5))
 
     def width(self) -> float:
-        return len(self.text.lstrip(" ")) * self.size * (0.6 if self.mono else 0.5)
+        return len(self.text.lstrip(" ")) * self.advance
 
 
 def _advance(char: str) -> float:
@@ -218,7 +230,9 @@ class _Line:
 
     @property
     def mono(self) -> bool:
-        return all(r.mono for r in self.runs)
+        """Mostly monospace characters: a listing line (a comment in another font stays in)."""
+        chars = sum(len(r.text.strip()) for r in self.runs)
+        return sum(len(r.text.strip()) for r in self.runs if r.mono) >= 0.7 * max(chars, 1)
 
     def text(self) -> str:
         gaps = [0.0] + [
@@ -243,8 +257,18 @@ class _Line:
                     out += " " * max(1, round(gap / space))
                 elif gap > space and not out.endswith(" ") and not run.text.startswith(" "):
                     out += " "
-            out += run.text
-        return out.rstrip()
+            out += run.text if k else run.text.lstrip(" ")
+        return _join_spaced(out.rstrip(), 3 if self.mono else 4)
+
+
+_SPACED = {n: re.compile(rf"(?<![\w.])(?:\w ){{{n - 1},}}\w(?![\w.])") for n in (3, 4)}
+
+
+def _join_spaced(text: str, least: int) -> str:
+    """Letter-spaced words as extraction gives them ('S T M C o n v L a y e r', one glyph at a
+    time with a space between) joined: `least` or more single characters separated by single
+    spaces. In code no valid statement has three single-character names in a row."""
+    return _SPACED[least].sub(lambda m: m.group(0).replace(" ", ""), text)
 
 
 def _lines(runs: list[_Run]) -> list[_Line]:
@@ -301,8 +325,15 @@ def _layout(data: dict[str, object], rel: str) -> PdfText:
     heights: list[float] = []
     for number, page in enumerate(pages, 1):
         runs = [
-            _Run(float(x), float(y), float(size) or 10.0, bool(_MONO.search(font)), str(text))
-            for x, y, size, font, text in page["runs"]
+            _Run(
+                float(x),
+                float(y),
+                float(size) or 10.0,
+                bool(_MONO.search(font)),
+                str(text).replace("\n", " ").rstrip(),
+                em=float(em),
+            )
+            for x, y, size, font, text, em in page["runs"]
         ]
         lines = _lines(runs)
         per_page.append(lines)
@@ -346,7 +377,7 @@ def _layout(data: dict[str, object], rel: str) -> PdfText:
                 origins.append((label, k))
             indent = 0
             if line.mono or _CODE_START.match(text):
-                column = size * (0.6 if line.mono else 0.5)
+                column = line.runs[0].advance
                 indent = max(0, round((line.x - left) / column)) if line.x > left else 0
             out.append(" " * indent + text)
             origins.append((label, k))

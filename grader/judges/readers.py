@@ -306,11 +306,30 @@ def read_number(
             )
         value, line = results[0] if pick == "first" else results[-1]
     others = tuple(dict.fromkeys(v for v, _ in results if v != value))
+    if doc.typeset and _TYPESET_SEPARATOR.search(_line_text(doc, line)):
+        # typeset math puts a space after every comma: '213, 504' is 213,504 or a list of two
+        return _pending(
+            doc,
+            key,
+            f"{doc.describe(line)} has a number typeset with a comma and a space ('213, 504'): "
+            "a thousands separator or two numbers, for a TA to read",
+            section,
+            line,
+            0.5,
+        )
     written = _as_written(text, line - section.start_line, value)
     if written is not None:  # '2.1 \\times 10^5': the judge knows it as a rounded count
         return replace(_confident(doc, key, written, line), others=others)
     value = int(value) if float(value).is_integer() else value
     return replace(_confident(doc, key, value, line), others=others)
+
+
+_TYPESET_SEPARATOR = re.compile(r"\d,\s+\d{3}(?!\d)")
+
+
+def _line_text(doc: Document, line: int) -> str:
+    lines = split_lines(doc.text)
+    return lines[line - 1] if 1 <= line <= len(lines) else ""
 
 
 def _as_written(text: str, index: int, value: float) -> str | None:
