@@ -158,7 +158,9 @@ def _extract(raw: bytes) -> dict[str, object]:
 
 
 # --- layout -------------------------------------------------------------------------------------
-_MONO = re.compile(r"courier|mono|cmtt|typewriter|consol|menlo|sfmono|inconsolata|code", re.I)
+_MONO = re.compile(
+    r"courier|mono|cm\w{0,3}tt|typewriter|consol|menlo|sfmono|inconsolata|code", re.I
+)
 _PAGE_NUMBER = re.compile(
     r"^\s*(?:page\s*)?[-–—]?\s*\d{1,4}\s*[-–—]?\s*(?:(?:/|of)\s*\d{1,4})?\s*$", re.I
 )
@@ -194,6 +196,71 @@ def _advance(char: str) -> float:
     if char in "mwMW":
         return 0.87
     return 0.68 if char.isupper() else 0.55
+
+
+def _body(
+    lines: list[_Line], height: float, number: int, pages: int, edge: dict[str, int]
+) -> list[_Line]:
+    """The page's lines without its header, footer and page number: lines at the top or bottom
+    edge that are page numbers or repeat on other pages, and a last line that is the page's own
+    number (LaTeX's footer sits higher than the edge)."""
+    kept = [
+        line
+        for line in lines
+        if not (
+            (line.y > 0.92 * height or line.y < 0.08 * height)
+            and (
+                _PAGE_NUMBER.match(line.text())
+                or (pages > 1 and edge.get(_normal(line.text()), 0) > 1)
+            )
+        )
+    ]
+    if kept and kept[-1].y < 0.25 * height and kept[-1].text().strip() == str(number):
+        kept.pop()
+    return kept
+
+
+def _margin(lines: list[_Line]) -> float:
+    """The page's left text margin: where its leftmost line starts (prose or listing)."""
+    return min((line.x for line in lines), default=0.0)
+
+
+def _columns(pages: list[list[_Line]]) -> dict[float, float]:
+    """Per monospace font size on a page, the column width that puts every listing line's x
+    offset on a whole column.
+
+    Why not the glyph advance: listings places code on its own grid (0.6 em of the font's quad,
+    wider than cmtt's glyphs), so offsets divided by the advance drift off whole columns and a
+    `for` body can round to a different indentation than its neighbour. The width searched for
+    lies within 0.45-0.7 of the font size; of the widths that fit, the one nearest the font's
+    own advance is taken (any consistent width keeps Python's levels consistent).
+    """
+    groups: dict[float, list[float]] = {}
+    advances: dict[float, float] = {}
+    for lines in pages:
+        left = _margin(lines)
+        for line in lines:
+            if line.mono and line.x - left > 1.0:
+                size = round(line.runs[0].size, 1)
+                groups.setdefault(size, []).append(round(line.x - left, 2))
+                advances[size] = line.runs[0].advance
+    found: dict[float, float] = {}
+    for size, members in groups.items():
+        offsets = sorted(set(members))
+        advance = advances[size]
+        best: tuple[float, float, float] | None = None
+        for offset in offsets[:8]:
+            for count in range(1, 41):
+                width = offset / count
+                if not 0.45 * size <= width <= 0.7 * size:
+                    continue
+                misfit = max(abs(o / width - round(o / width)) for o in offsets)
+                key = (round(misfit, 2), abs(width - advance), width)
+                if best is None or key < best:
+                    best = key
+        if best is not None and best[0] <= 0.12:
+            found[size] = best[2]
+    return found
 
 
 def _letter_spaced(runs: list[_Run], gaps: list[float]) -> dict[int, bool]:
@@ -346,38 +413,41 @@ def _layout(data: dict[str, object], rel: str) -> PdfText:
         for line in lines:
             if line.y > 0.92 * height or line.y < 0.08 * height:
                 edge[_normal(line.text())] = edge.get(_normal(line.text()), 0) + 1
+    bodies = [
+        _body(lines, height, number, len(per_page), edge)
+        for number, (lines, height) in enumerate(zip(per_page, heights, strict=True), 1)
+    ]
+    columns = _columns(bodies)
     out: list[str] = []
     origins: list[tuple[str, int]] = []
-    for number, (lines, height) in enumerate(zip(per_page, heights, strict=True), 1):
+    for number, body in enumerate(bodies, 1):
         label = f"{rel}, page {number}"
-        body = [
-            line
-            for line in lines
-            if not (
-                (line.y > 0.92 * height or line.y < 0.08 * height)
-                and (
-                    _PAGE_NUMBER.match(line.text())
-                    or (len(per_page) > 1 and edge.get(_normal(line.text()), 0) > 1)
-                )
-            )
-        ]
-        mono = [line.x for line in body if line.mono]
-        left = min(mono) if mono else min((line.x for line in body), default=0.0)
+        left = _margin(body)
+        sizes = sorted(r.size for line in body for r in line.runs if not r.script)
+        body_size = sizes[len(sizes) // 2] if sizes else 10.0
+        after_heading = False
         previous_y: float | None = None
         in_code = False
         for k, line in enumerate(body, 1):
             text = line.text()
             size = line.runs[0].size
-            if line.mono != in_code:  # a listing (monospace lines) is fenced, as converters do
-                out.append("```python" if line.mono else "```")
-                origins.append((label, k if line.mono else k - 1))
-                in_code = line.mono
-            if previous_y is not None and previous_y - line.y > 2.2 * size and not line.mono:
-                out.append("")  # a paragraph break
+            if in_code and not line.mono:
+                out.append("```")
+                origins.append((label, k - 1))
+                in_code = False
+            heading = size >= 1.07 * body_size and not line.mono  # set larger: a heading
+            gap = previous_y is not None and previous_y - line.y > 2.2 * size and not line.mono
+            if (gap or heading or after_heading) and out and out[-1]:
+                out.append("")  # a paragraph break; headings stand alone, as typeset
                 origins.append((label, k))
+            after_heading = heading
+            if line.mono and not in_code:  # a listing (monospace lines) is fenced
+                out.append("```python")
+                origins.append((label, k))
+                in_code = True
             indent = 0
             if line.mono or _CODE_START.match(text):
-                column = line.runs[0].advance
+                column = columns.get(round(size, 1), line.runs[0].advance)
                 indent = max(0, round((line.x - left) / column)) if line.x > left else 0
             out.append(" " * indent + text)
             origins.append((label, k))

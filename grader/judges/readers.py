@@ -306,13 +306,14 @@ def read_number(
             )
         value, line = results[0] if pick == "first" else results[-1]
     others = tuple(dict.fromkeys(v for v, _ in results if v != value))
-    if doc.typeset and _TYPESET_SEPARATOR.search(_line_text(doc, line)):
+    separated = _TYPESET_SEPARATOR.search(_line_text(doc, line)) if doc.typeset else None
+    if separated is not None:
         # typeset math puts a space after every comma: '213, 504' is 213,504 or a list of two
         return _pending(
             doc,
             key,
-            f"{doc.describe(line)} has a number typeset with a comma and a space ('213, 504'): "
-            "a thousands separator or two numbers, for a TA to read",
+            f"{doc.describe(line)} has a number typeset with a comma and a space "
+            f"('{separated.group(0)}'): a thousands separator or two numbers, for a TA to read",
             section,
             line,
             0.5,
@@ -324,7 +325,7 @@ def read_number(
     return replace(_confident(doc, key, value, line), others=others)
 
 
-_TYPESET_SEPARATOR = re.compile(r"\d,\s+\d{3}(?!\d)")
+_TYPESET_SEPARATOR = re.compile(r"\d+,\s+\d{3}(?!\d)")
 
 
 def _line_text(doc: Document, line: int) -> str:
