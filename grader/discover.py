@@ -8,7 +8,7 @@ from pathlib import Path
 from grader.errors import UsageError
 
 CODE_OR_SHEET = {".py", ".ipynb"}
-WRITEUP = {".md", ".txt", ".pdf"}
+WRITEUP = {".md", ".txt", ".pdf", ".tex"}
 
 
 def _files(folder: Path) -> list[Path]:

@@ -13,9 +13,12 @@ has no such lines: its cells are laid out in one flattened text (`grader.ingest.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from grader.ingest.notebook import NotebookDocument, NotebookError, read_notebook
+from grader.ingest.pdf import PDF_SUFFIX, PdfError, read_pdf
+from grader.ingest.tex import TEX_SUFFIX, read_tex
 from grader.ingest.writeup import (
     CodeBlock,
     Section,
@@ -25,7 +28,7 @@ from grader.ingest.writeup import (
 )
 from grader.results import SourceRef
 
-WRITEUP_SUFFIXES = frozenset({".md", ".txt", ".markdown"})
+WRITEUP_SUFFIXES = frozenset({".md", ".txt", ".markdown", TEX_SUFFIX, PDF_SUFFIX})
 NOTEBOOK_SUFFIX = ".ipynb"
 # .txt files that are never answers: a student's dependency list, a licence.
 NOT_WRITEUPS = ("requirements", "license", "licence", "cmakelists")
@@ -46,6 +49,31 @@ class Document:
     blocks: tuple[CodeBlock, ...]
     sections: tuple[Section, ...] = ()
     notebook: NotebookDocument | None = None
+    # A writeup laid out from other files (a .tex and what it \input's): the (file, line) of
+    # the student's own files each line of `text` came from; None when `text` is the file.
+    origins: tuple[tuple[str, int], ...] | None = None
+    notes: tuple[str, ...] = ()  # what the reader could not read, for the report
+    # Text extracted from a typeset PDF: its math is glyphs laid out in two dimensions (stacked
+    # fractions, limits above sums), which text cannot carry unambiguously.
+    typeset: bool = False
+
+    def origin(self, line: int) -> tuple[str, int]:
+        """The student's file and line a line of `text` came from."""
+        if self.origins is not None and 1 <= line <= len(self.origins):
+            return self.origins[line - 1]
+        return self.file, line
+
+    def lines_of(self, first: int, last: int) -> str:
+        """'lines 12-30' (or 'report.tex:12 to parts/p4.tex:3') for a span of `text`."""
+        (file_a, a), (file_b, b) = self.origin(first), self.origin(last)
+        if file_a == file_b == self.file:
+            return f"lines {a}-{b}"
+        if ", page " in file_a and ", page " in file_b:
+            page_a, page_b = file_a.rsplit(" ", 1)[-1], file_b.rsplit(" ", 1)[-1]
+            if page_a == page_b:
+                return f"page {page_a}, lines {a}-{b}"
+            return f"page {page_a} line {a} to page {page_b} line {b}"
+        return f"{file_a}:{a} to {file_b}:{b}"
 
     def describe(self, line: int | None) -> str:
         """Where a line of `text` is, as the student looks it up ('writeup.md:12')."""
@@ -53,7 +81,8 @@ class Document:
             return self.file
         if self.notebook is not None:
             return self.notebook.describe(line)
-        return f"{self.file}:{line}"
+        file, line = self.origin(line)
+        return f"{file}, line {line}" if ", page " in file else f"{file}:{line}"
 
     def ref(self, line: int | None) -> SourceRef:
         """A `SourceRef` for a line of `text`.
@@ -63,7 +92,10 @@ class Document:
         """
         if self.notebook is not None or not line:
             return SourceRef(file=self.file)
-        return SourceRef(file=self.file, line=line)
+        file, line = self.origin(line)
+        if ", page " in file:  # a PDF: the file; the page and line are in `describe`
+            return SourceRef(file=self.file)
+        return SourceRef(file=file, line=line)
 
     def excerpt(self, start: int, end: int, focus: int | None = None, limit: int = 5) -> list[str]:
         """Up to `limit` non-blank lines of start..end (around `focus`), numbered, for a TA."""
@@ -86,7 +118,10 @@ class Document:
         if self.notebook is not None:
             where = self.notebook.locate(line)
             return f"cell {where[0]}, line {where[1]}" if where else "    "
-        return f"{line:>4}"
+        file, line = self.origin(line)
+        if file.startswith(f"{self.file}, page "):
+            return f"p{file.rsplit(' ', 1)[-1]}:{line:<3}"
+        return f"{line:>4}" if file == self.file else f"{file}:{line}"
 
 
 def _shorten(text: str, limit: int = 160) -> str:
@@ -127,7 +162,7 @@ class GeneratedSource:
             cells = sorted({c[0] for c in (a, b) if c})
             label = "cell" if len(cells) == 1 else "cells"
             return f"{self.origin.file} {label} {'-'.join(map(str, cells))}"
-        return f"{self.origin.file} lines {first}-{last}"
+        return f"{self.origin.file} {self.origin.lines_of(first, last)}"
 
 
 def is_writeup(rel: str) -> bool:
@@ -136,19 +171,64 @@ def is_writeup(rel: str) -> bool:
     return suffix in WRITEUP_SUFFIXES and not name.startswith(NOT_WRITEUPS)
 
 
-def read_document(raw: bytes, rel: str) -> Document:
-    """A writeup or notebook from its bytes. Raises `DocumentError` when it cannot be read."""
+def read_document(
+    raw: bytes, rel: str, fetch: Callable[[str], bytes | None] | None = None
+) -> Document:
+    """A writeup or notebook from its bytes. Raises `DocumentError` when it cannot be read.
+
+    `fetch` gives a .tex writeup the other files of the submission it `\\input`s (by path
+    relative to the submission root; None for a file that is not there): only those are read.
+    """
     if rel.lower().endswith(NOTEBOOK_SUFFIX):
         try:
             nb = read_notebook(raw, rel)
         except NotebookError as exc:
             raise DocumentError(exc.message) from None
         return Document(rel, NOTEBOOK, nb.text, nb.code_blocks, tuple(find_sections(nb.text)), nb)
+    if rel.lower().endswith(PDF_SUFFIX):
+        return _pdf_document(raw, rel)
     if len(raw) > MAX_WRITEUP_BYTES:
         raise DocumentError(f"{rel} is too large to read as a writeup")
+    if rel.lower().endswith(TEX_SUFFIX):
+        tex = read_tex(raw, rel, fetch or (lambda _path: None))
+        notes = tuple(f"{file}:{line}: {message}" for file, line, message in tex.notes)
+        return Document(
+            rel,
+            WRITEUP,
+            tex.text,
+            tuple(extract_code_blocks(tex.text)),
+            tuple(find_sections(tex.text)),
+            origins=tex.origins,
+            notes=notes,
+        )
     text = raw.decode("utf-8-sig", errors="replace")
     return Document(
         rel, WRITEUP, text, tuple(extract_code_blocks(text)), tuple(find_sections(text))
+    )
+
+
+def _pdf_document(raw: bytes, rel: str) -> Document:
+    """A PDF writeup; one with pages that have no text layer (scanned, handwritten) is refused
+    whole, so that every answer in it goes to a TA rather than a part being graded alone."""
+    try:
+        pdf = read_pdf(raw, rel)
+    except PdfError as exc:
+        raise DocumentError(exc.message) from None
+    if pdf.textless_pages:
+        pages = ", ".join(map(str, pdf.textless_pages[:10]))
+        raise DocumentError(
+            f"{rel}: page(s) {pages} have no text layer (scanned or handwritten): "
+            "the writeup is for a TA to read"
+        )
+    return Document(
+        rel,
+        WRITEUP,
+        pdf.text,
+        tuple(extract_code_blocks(pdf.text)),
+        tuple(find_sections(pdf.text)),
+        origins=pdf.origins,
+        notes=pdf.notes,
+        typeset=True,
     )
 
 

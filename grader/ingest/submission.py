@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,12 +32,21 @@ from grader.ingest.documents import (
     read_document,
 )
 from grader.ingest.files import iter_submission_files
+from grader.ingest.tex import TEX_SUFFIX, is_main_tex
 from grader.ingest.writeup import detect_homework
 from grader.results import SourceRef
 
 ANSWER_SHEET = "answers.toml"
 MAX_SOURCE_BYTES = 2 * 2**20
 MODULE_BASES = {"Module", "nn.Module", "torch.nn.Module"}
+#: Writeups in forms the grader does not read: what may hold an answer is for a TA to look at.
+UNREAD_WRITEUPS = {
+    ".docx": "Word documents are not read by the grader",
+    ".doc": "Word documents are not read by the grader",
+    ".odt": "OpenDocument text is not read by the grader",
+    ".rtf": "RTF documents are not read by the grader",
+    ".pages": "Pages documents are not read by the grader",
+}
 HOMEWORK_CONFIDENCE = 0.6  # detect_homework: a title ("HW 6") or two rubric fingerprints
 
 
@@ -101,6 +110,9 @@ class Submission:
     generated: dict[str, GeneratedSource] = field(default_factory=dict)
     document_answers: dict[str, Answer] = field(default_factory=dict)
     unassembled: dict[str, str] = field(default_factory=dict)  # symbol -> why not built
+    # Files that may hold answers but could not be read (a PDF or Word writeup, a notebook that
+    # is not valid JSON): (file, why). An answer missing elsewhere is for a TA to find there.
+    unread_documents: list[tuple[str, str]] = field(default_factory=list)
 
     homework_hint: str | None = None  # a broken answer sheet's `homework =` line, or the content
     # The homework (full id) the folder's class folder is named after, set by the pipeline: it
@@ -166,15 +178,23 @@ def ingest(
     """
     sub = Submission(root=root, student=student or root.name)
     skipped: list[str] = []
+    listed: dict[str, Path] = {}
+    tex: list[tuple[Path, str]] = []
     for path in iter_submission_files(root, skipped):
         rel = path.relative_to(root).as_posix()
         sub.files.append(rel)
+        listed[rel] = path
         if path.name == ANSWER_SHEET and path.parent == root:
             _read_answer_sheet(path, sub)
         elif path.suffix == ".py":
             _read_python(path, rel, sub)
+        elif path.suffix.lower() == TEX_SUFFIX:
+            tex.append((path, rel))
         elif path.suffix.lower() == NOTEBOOK_SUFFIX or is_writeup(rel):
             _read_document(path, rel, sub)
+        elif path.suffix.lower() in UNREAD_WRITEUPS:
+            sub.unread_documents.append((rel, UNREAD_WRITEUPS[path.suffix.lower()]))
+    _read_tex_documents(tex, listed, sub)
     sub.documents.sort(key=lambda d: (PRECEDENCE.index(d.kind), d.file.count("/"), d.file))
     sub.notes.extend(f"ignored {s}" for s in skipped)
     if sub.homework is None:
@@ -182,11 +202,38 @@ def ingest(
     return sub
 
 
-def _read_document(path: Path, rel: str, sub: Submission) -> None:
+def _read_document(
+    path: Path, rel: str, sub: Submission, fetch: Callable[[str], bytes | None] | None = None
+) -> None:
     try:
-        sub.documents.append(read_document(path.read_bytes(), rel))
+        document = read_document(path.read_bytes(), rel, fetch)
     except DocumentError as exc:
         sub.parse_problems.append(ParseProblem(rel, None, exc.message))
+        sub.unread_documents.append((rel, exc.message))
+        return
+    sub.documents.append(document)
+    sub.notes.extend(document.notes)
+
+
+def _read_tex_documents(
+    tex: list[tuple[Path, str]], listed: dict[str, Path], sub: Submission
+) -> None:
+    """LaTeX writeups: each file LaTeX compiles (with what it `\\input`s), else each fragment.
+
+    A fragment a main file includes is read there, in place, not again on its own. `fetch`
+    reads only files of the submission's own listing (no symlink, nothing outside the folder).
+    """
+
+    def fetch(rel: str) -> bytes | None:
+        path = listed.get(rel)
+        if path is None or path.stat().st_size > MAX_SOURCE_BYTES:
+            return None
+        return path.read_bytes()
+
+    heads = {rel: path.read_bytes()[:65536] for path, rel in tex}
+    mains = [(path, rel) for path, rel in tex if is_main_tex(heads[rel])]
+    for path, rel in mains or tex:
+        _read_document(path, rel, sub, fetch)
 
 
 def _detect_homework(sub: Submission, fingerprints: Fingerprints) -> None:

@@ -56,6 +56,8 @@ MAX_PARSE_CHARS = 300_000
 """`ast.parse` is not attempted on bigger candidate sources."""
 MAX_JOIN_LINES = 12
 """Lines merged to complete one bracketed statement pasted as prose."""
+MAX_HEADINGS = 1000
+"""Headings read from one writeup (a homework has tens; sections are quadratic in them)."""
 
 # Names a writeup's code often uses without importing them (the import was on another page, or
 # the student pasted only the class). Added with line_map 0 when used and not bound.
@@ -1133,6 +1135,8 @@ def _headings(lines: list[str], outside: list[bool]) -> list[_Heading]:
     for index, line in enumerate(lines):
         if not outside[index] or not line.strip():
             continue
+        if len(found) >= MAX_HEADINGS:
+            break
         number = index + 1
         blank_around = (index == 0 or not lines[index - 1].strip()) and (
             index + 1 >= len(lines) or not lines[index + 1].strip()

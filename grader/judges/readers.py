@@ -57,11 +57,14 @@ def document_answer(
 ) -> Answer | None:
     """The answer to `check` read from the submission's notebooks and writeups, or None.
 
-    None when there are no documents. Otherwise an Answer:
-    a confident one (notebooks before writeups), else a pending one saying why and showing the
-    excerpt. Results are kept in `sub.document_answers`.
+    A confident Answer (notebooks before writeups), else a pending one saying why and where to
+    look (issue 12, point 7: an answer that could not be read is not "not answered"): the
+    document's section for the problem; else a document that may hold it without a section we
+    recognise (a notebook, a writeup other than a README); else a writeup the grader does not
+    read (a PDF, a Word file, a broken notebook). None only when nothing in the submission could
+    hold the answer: the caller says "not answered". Results are kept in `sub.document_answers`.
     """
-    if not sub.documents:
+    if not sub.documents and not sub.unread_documents:
         return None
     key = answer_key(problem, check)
     if key in sub.document_answers:
@@ -69,11 +72,43 @@ def document_answer(
     found = [_answer_from(doc, problem, check, key, read) for doc in sub.documents]
     confident = [a for a in found if a.pending_reason is None]
     in_section = [a for a in found if a.confidence > 0]
-    if not in_section and sub.answers:
-        return None  # an answer sheet without this key, and no document addresses the problem
-    answer = (confident or in_section or found)[0]
+    holders = [a for doc, a in zip(sub.documents, found, strict=True) if may_hold_answers(doc)]
+    if confident or in_section or holders:
+        answer = (confident or in_section or holders)[0]
+    elif sub.unread_documents:
+        answer = _unread(sub, key, problem)
+    elif found and not sub.answers:
+        answer = found[0]  # no answer sheet: the only document there is, for a TA
+    else:
+        return None  # an answer sheet without this key, and only a README beside it
     sub.document_answers[key] = answer
     return answer
+
+
+def may_hold_answers(doc: Document) -> bool:
+    """Whether a document may hold answers the grader did not find: any notebook or writeup,
+    except a README without a single problem section (it says how to run the code)."""
+    stem = doc.file.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower()
+    return doc.notebook is not None or bool(doc.sections) or stem != "readme"
+
+
+def _unread(sub: Submission, key: str, problem: Problem) -> Answer:
+    """Pending: the answer may be in a writeup the grader could not read; name it for a TA."""
+    number, part = problem_label(problem.id)
+    files = [f"{file} ({why})" for file, why in sub.unread_documents[:5]]
+    first = sub.unread_documents[0][0]
+    return Answer(
+        key,
+        None,
+        SourceRef(file=first),
+        confidence=0.0,
+        pending_reason=(
+            f"no answer to problem {number}{part} was read, and {'; '.join(files)} may hold it"
+        ),
+        excerpt=tuple(f"look in {file}" for file, _ in sub.unread_documents[:5]),
+        origin=first,
+        where=first,
+    )
 
 
 _PROBLEM_ID = re.compile(r"[a-z]*?(\d{1,3})[._\-]?([a-z]{0,4})", re.I)
@@ -148,7 +183,7 @@ def section_span(doc: Document, section: Section) -> str:
     if doc.notebook is not None:
         first = doc.notebook.locate(section.start_line)
         return f"cell {first[0]}" if first else "section"
-    return f"lines {section.start_line}-{section.end_line}"
+    return doc.lines_of(section.start_line, section.end_line)
 
 
 def _pending(
@@ -271,11 +306,31 @@ def read_number(
             )
         value, line = results[0] if pick == "first" else results[-1]
     others = tuple(dict.fromkeys(v for v, _ in results if v != value))
+    separated = _TYPESET_SEPARATOR.search(_line_text(doc, line)) if doc.typeset else None
+    if separated is not None:
+        # typeset math puts a space after every comma: '213, 504' is 213,504 or a list of two
+        return _pending(
+            doc,
+            key,
+            f"{doc.describe(line)} has a number typeset with a comma and a space "
+            f"('{separated.group(0)}'): a thousands separator or two numbers, for a TA to read",
+            section,
+            line,
+            0.5,
+        )
     written = _as_written(text, line - section.start_line, value)
     if written is not None:  # '2.1 \\times 10^5': the judge knows it as a rounded count
         return replace(_confident(doc, key, written, line), others=others)
     value = int(value) if float(value).is_integer() else value
     return replace(_confident(doc, key, value, line), others=others)
+
+
+_TYPESET_SEPARATOR = re.compile(r"\d+,\s+\d{3}(?!\d)")
+
+
+def _line_text(doc: Document, line: int) -> str:
+    lines = split_lines(doc.text)
+    return lines[line - 1] if 1 <= line <= len(lines) else ""
 
 
 def _as_written(text: str, index: int, value: float) -> str | None:
@@ -373,6 +428,19 @@ def read_formula(
         reason = f"no formula for {what} found in section {section.problem}"
         return _pending(doc, key, reason, section, None, 0.1)
     tex, line = found
+    lines = split_lines(doc.text)
+    if doc.typeset and not re.search(r"[$\\]", lines[line - 1] if line <= len(lines) else ""):
+        # a formula typeset in a PDF: its fractions and limits are laid out in two dimensions
+        # and text cannot say which glyph belongs where; never guessed, for a TA to read
+        return _pending(
+            doc,
+            key,
+            f"the formula for {what} at {doc.describe(line)} is typeset in a PDF and cannot be "
+            "read unambiguously",
+            section,
+            line,
+            0.5,
+        )
     kinds: dict[str, str] = {name: var.kind for name, var in check.variables.items()}
     try:
         expression = latex_to_python(_renamed(tex, check.rename), kinds)

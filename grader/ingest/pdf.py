@@ -1,0 +1,472 @@
+"""Read typeset PDF writeups directly: text laid out from glyph positions, as the Markdown path
+reads it, every line mapped to its page.
+
+Why positions and not plain extraction: plain extraction loses a listing's indentation (a
+`for` body cannot be told from the line after it) and reads letter-spaced code as
+`S T M C o n v L a y e r`. Here the text runs of each page are taken with their positions
+(pypdf's text visitor) and laid out again: runs on one baseline form a line; a gap wider than a
+space between two runs is a space, a narrower one joins them (letter spacing); a line in a
+monospace font (a listing) gets its indentation back from its x offset; lines at the top or
+bottom of the page that repeat on other pages (headers, footers) or are page numbers are
+dropped. A listing cut by a page break is joined by the writeup reader's own page-break logic.
+
+Why pypdf: BSD-licensed, pure Python, no mandatory dependencies, maintained; universities that
+redistribute the grader can ship it (PyMuPDF is AGPL; pdfminer.six, MIT, pulls in more).
+
+Bounds and safety: a PDF is untrusted input and parsers have had pathological cases (object
+bombs, decompression bombs, reference cycles). It is parsed in a child process under an address
+space limit, a CPU limit and a wall-clock timeout, reading at most `MAX_PAGES` pages of a file of
+at most `MAX_PDF_BYTES`; an encrypted PDF, a broken one or one that exceeds a bound ends in a
+`PdfError` with a message for the report. Nothing in the PDF is executed.
+
+A page with no text layer (a scan, a photo of handwriting) cannot be read: the caller sends the
+whole writeup to a TA (`PdfText.textless_pages`), never a zero.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+
+__all__ = ["MAX_PAGES", "MAX_PDF_BYTES", "PDF_SUFFIX", "PdfError", "PdfText", "read_pdf"]
+
+PDF_SUFFIX = ".pdf"
+MAX_PDF_BYTES = 32 * 2**20
+MAX_PAGES = 150
+"""Pages read; a homework writeup has tens. The rest is not read (and said so)."""
+MAX_RUNS = 400_000
+"""Text runs read over all pages (a page of dense text has a few thousand)."""
+CHILD_MEMORY = 1536 * 2**20
+CHILD_CPU_SECONDS = 40
+CHILD_WALL_SECONDS = 60
+MIN_PAGE_CHARS = 15
+"""A page with fewer characters of text than this has no usable text layer."""
+
+
+class PdfError(ValueError):
+    """The PDF cannot be read; `message` says why, for the report."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class PdfText:
+    """The laid-out text; `origins[i]` is ("report.pdf, page 3", line on that page) of line i+1."""
+
+    text: str
+    origins: tuple[tuple[str, int], ...]
+    pages: int
+    textless_pages: tuple[int, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+# The child: pypdf's visitor gives each text-showing operation with its matrices and font.
+_CHILD = r"""
+import io, json, resource, sys
+MEMORY, CPU = int(sys.argv[3]), int(sys.argv[4])
+resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))  # the limits come first: set here,
+resource.setrlimit(resource.RLIMIT_CPU, (CPU, CPU))  # not in a preexec_fn (unsafe with threads)
+resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+try:
+    import pypdf
+except ImportError:
+    print(json.dumps({"error": "reading PDF writeups needs the pypdf package (scripts/setup)"}))
+    sys.exit(0)
+MAX_PAGES, MAX_RUNS = int(sys.argv[1]), int(sys.argv[2])
+raw = sys.stdin.buffer.read()
+try:
+    reader = pypdf.PdfReader(io.BytesIO(raw), strict=False)
+    if reader.is_encrypted:
+        try:
+            ok = reader.decrypt("")
+        except Exception as exc:  # noqa: BLE001  (the parent reports it)
+            ok = 0
+        if not ok:
+            print(json.dumps({"error": "the PDF is encrypted (password protected)"}))
+            sys.exit(0)
+    count = len(reader.pages)
+    pages, total = [], 0
+    for number in range(min(count, MAX_PAGES)):
+        page = reader.pages[number]
+        box = page.mediabox
+        runs = []
+        def visit(text, cm, tm, font, size):
+            if not text or not text.strip():
+                return
+            x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+            scale = abs(tm[0] * cm[0]) or abs(tm[3] * cm[3]) or 1.0
+            name = str((font or {}).get("/BaseFont", "")) if hasattr(font, "get") else ""
+            em = 0.0
+            try:  # the font's own advance (median of /Widths, in ems): exact for monospace
+                widths = [float(w) for w in font.get_object().get("/Widths", []) if float(w) > 0]
+                em = sorted(widths)[len(widths) // 2] / 1000 if widths else 0.0
+            except Exception:  # noqa: BLE001  (a font without usable widths: estimated later)
+                em = 0.0
+            runs.append([round(x, 2), round(y, 2), round(size * scale, 2), name, text, em])
+        page.extract_text(visitor_text=visit)
+        total += len(runs)
+        resources = page.get("/Resources") or {}
+        images = bool(resources.get("/XObject")) if hasattr(resources, "get") else False
+        pages.append({"runs": runs, "height": float(box.height), "left": float(box.left),
+                      "bottom": float(box.bottom), "images": images})
+        if total > MAX_RUNS:
+            break
+    print(json.dumps({"count": count, "pages": pages}))
+except Exception as exc:  # noqa: BLE001  (any parser failure is the PDF's, reported as such)
+    print(json.dumps({"error": f"the PDF could not be read ({type(exc).__name__}: {exc})"[:300]}))
+"""
+
+
+def _extract(raw: bytes) -> dict[str, object]:
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-s",
+                "-P",
+                "-c",
+                _CHILD,
+                str(MAX_PAGES),
+                str(MAX_RUNS),
+                str(CHILD_MEMORY),
+                str(CHILD_CPU_SECONDS),
+            ],
+            input=raw,
+            capture_output=True,
+            timeout=CHILD_WALL_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise PdfError(f"reading the PDF took longer than {CHILD_WALL_SECONDS} s") from None
+    if done.returncode != 0 or not done.stdout.strip():
+        raise PdfError("reading the PDF exceeded the memory or time allowed")
+    try:
+        data = json.loads(done.stdout.decode("utf-8", errors="replace").strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise PdfError("the PDF reader gave no result") from None
+    if not isinstance(data, dict):
+        raise PdfError("the PDF reader gave no result")
+    if "error" in data:
+        raise PdfError(str(data["error"]))
+    return data
+
+
+# --- layout -------------------------------------------------------------------------------------
+_MONO = re.compile(
+    r"courier|mono|cm\w{0,3}tt|typewriter|consol|menlo|sfmono|inconsolata|code", re.I
+)
+_PAGE_NUMBER = re.compile(
+    r"^\s*(?:page\s*)?[-–—]?\s*\d{1,4}\s*[-–—]?\s*(?:(?:/|of)\s*\d{1,4})?\s*$", re.I
+)
+_CODE_START = re.compile(
+    r"^(?:def|class|return|for|while|if|elif|else|try|except|finally|with|import|from|self\.|"
+    r"super\(|[A-Za-z_][\w.]*\s*(?:=|\(|\+=|-=))"
+)
+
+
+@dataclass
+class _Run:
+    x: float
+    y: float
+    size: float
+    mono: bool
+    text: str
+    script: str = ""  # "^" raised (an exponent), "_" lowered (an index), "" on the baseline
+    em: float = 0.0  # the font's median advance in ems (0: unknown)
+
+    @property
+    def advance(self) -> float:
+        """One character's advance in points: the font's own, else an estimate."""
+        return self.size * (self.em or (0.6 if self.mono else 0.5))
+
+    def width(self) -> float:
+        return len(self.text.lstrip(" ")) * self.advance
+
+
+def _advance(char: str) -> float:
+    """A glyph's advance in a proportional text font, in ems (Helvetica/Times-like averages)."""
+    if char in "iljtfrI.,:;'|!()[]{}` ":
+        return 0.3
+    if char in "mwMW":
+        return 0.87
+    return 0.68 if char.isupper() else 0.55
+
+
+def _body(
+    lines: list[_Line], height: float, number: int, pages: int, edge: dict[str, int]
+) -> list[_Line]:
+    """The page's lines without its header, footer and page number: lines at the top or bottom
+    edge that are page numbers or repeat on other pages, and a last line that is the page's own
+    number (LaTeX's footer sits higher than the edge)."""
+    kept = [
+        line
+        for line in lines
+        if not (
+            (line.y > 0.92 * height or line.y < 0.08 * height)
+            and (
+                _PAGE_NUMBER.match(line.text())
+                or (pages > 1 and edge.get(_normal(line.text()), 0) > 1)
+            )
+        )
+    ]
+    if kept and kept[-1].y < 0.25 * height and kept[-1].text().strip() == str(number):
+        kept.pop()
+    return kept
+
+
+def _margin(lines: list[_Line]) -> float:
+    """The page's left text margin: where its leftmost line starts (prose or listing)."""
+    return min((line.x for line in lines), default=0.0)
+
+
+def _columns(pages: list[list[_Line]]) -> dict[float, float]:
+    """Per monospace font size on a page, the column width that puts every listing line's x
+    offset on a whole column.
+
+    Why not the glyph advance: listings places code on its own grid (0.6 em of the font's quad,
+    wider than cmtt's glyphs), so offsets divided by the advance drift off whole columns and a
+    `for` body can round to a different indentation than its neighbour. The width searched for
+    lies within 0.45-0.7 of the font size; of the widths that fit, the one nearest the font's
+    own advance is taken (any consistent width keeps Python's levels consistent).
+    """
+    groups: dict[float, list[float]] = {}
+    advances: dict[float, float] = {}
+    for lines in pages:
+        left = _margin(lines)
+        for line in lines:
+            if line.mono and line.x - left > 1.0:
+                size = round(line.runs[0].size, 1)
+                groups.setdefault(size, []).append(round(line.x - left, 2))
+                advances[size] = line.runs[0].advance
+    found: dict[float, float] = {}
+    for size, members in groups.items():
+        offsets = sorted(set(members))
+        advance = advances[size]
+        best: tuple[float, float, float] | None = None
+        for offset in offsets[:8]:
+            for count in range(1, 41):
+                width = offset / count
+                if not 0.45 * size <= width <= 0.7 * size:
+                    continue
+                misfit = max(abs(o / width - round(o / width)) for o in offsets)
+                key = (round(misfit, 2), abs(width - advance), width)
+                if best is None or key < best:
+                    best = key
+        if best is not None and best[0] <= 0.12:
+            found[size] = best[2]
+    return found
+
+
+def _letter_spaced(runs: list[_Run], gaps: list[float]) -> dict[int, bool]:
+    """For runs inside letter-spaced text (`S T M C o n v`: four or more runs of one glyph in a
+    row), whether a space goes before run k: only where the step from the previous glyph is
+    clearly wider than its advance plus the letter spacing (a word boundary), never between
+    the letters of a word."""
+    decided: dict[int, bool] = {}
+    k = 0
+    while k < len(runs):
+        j = k
+        while j < len(runs) and len(runs[j].text.strip()) == 1 and not runs[j].mono:
+            j += 1
+        if j - k >= 4:
+            extra = {
+                i: runs[i].x - runs[i - 1].x - _advance(runs[i - 1].text.strip()) * runs[i].size
+                for i in range(k + 1, j)
+            }
+            spacing = sorted(extra.values())[len(extra) // 2]
+            for i, value in extra.items():
+                decided[i] = value > spacing + 0.2 * runs[i].size
+        k = max(j, k + 1)
+    return decided
+
+
+@dataclass
+class _Line:
+    y: float
+    runs: list[_Run]
+
+    @property
+    def x(self) -> float:
+        return self.runs[0].x
+
+    @property
+    def mono(self) -> bool:
+        """Mostly monospace characters: a listing line (a comment in another font stays in)."""
+        chars = sum(len(r.text.strip()) for r in self.runs)
+        return sum(len(r.text.strip()) for r in self.runs if r.mono) >= 0.7 * max(chars, 1)
+
+    def text(self) -> str:
+        gaps = [0.0] + [
+            b.x - (a.x + a.width()) for a, b in zip(self.runs, self.runs[1:], strict=False)
+        ]
+        spaced = _letter_spaced(self.runs, gaps)
+        out = ""
+        for k, run in enumerate(self.runs):
+            if run.script:
+                if k and self.runs[k - 1].script == run.script and out.endswith("}"):
+                    out = out[:-1] + run.text.strip() + "}"  # one exponent in several runs
+                else:
+                    out = out.rstrip(" ") + f"{run.script}{{{run.text.strip()}}}"
+                continue
+            if k:
+                previous, gap = self.runs[k - 1], gaps[k]
+                space = previous.size * (0.6 if previous.mono else 0.25)
+                if k in spaced:  # pypdf's own space before a glyph is letter spacing too
+                    out = out.rstrip(" ") + (" " if spaced[k] else "") + run.text.lstrip(" ")
+                    continue
+                elif previous.mono and gap > 0.4 * space:
+                    out += " " * max(1, round(gap / space))
+                elif gap > space and not out.endswith(" ") and not run.text.startswith(" "):
+                    out += " "
+            out += run.text if k else run.text.lstrip(" ")
+        return _join_spaced(out.rstrip(), 3 if self.mono else 4)
+
+
+_SPACED = {n: re.compile(rf"(?<![\w.])(?:\w ){{{n - 1},}}\w(?![\w.])") for n in (3, 4)}
+
+
+def _join_spaced(text: str, least: int) -> str:
+    """Letter-spaced words as extraction gives them ('S T M C o n v L a y e r', one glyph at a
+    time with a space between) joined: `least` or more single characters separated by single
+    spaces. In code no valid statement has three single-character names in a row."""
+    return _SPACED[least].sub(lambda m: m.group(0).replace(" ", ""), text)
+
+
+def _lines(runs: list[_Run]) -> list[_Line]:
+    """Runs grouped by baseline, top to bottom, each line's runs left to right.
+
+    Smaller runs raised or lowered against a line of text (exponents, indices: `10^5`,
+    `n_{l-1}` as typeset) join that line as `^{..}` / `_{..}`, so `2.1 × 10^{5}` is not read
+    as 2.1 × 105. Stacked fractions are not rebuilt: formula answers read from a PDF go to a TA
+    unless written as LaTeX source (`grader.judges.readers.read_formula`).
+    """
+    sizes = sorted(r.size for r in runs for _ in range(max(1, len(r.text.strip()))))
+    body_size = sizes[len(sizes) // 2] if sizes else 10.0
+    normal = [r for r in runs if r.size >= 0.8 * body_size]
+    small = [r for r in runs if r.size < 0.8 * body_size]
+    lines: list[_Line] = []
+    for run in sorted(normal, key=lambda r: (-r.y, r.x)):
+        if lines and abs(lines[-1].y - run.y) <= 0.35 * max(run.size, 1.0):
+            lines[-1].runs.append(run)
+        else:
+            lines.append(_Line(run.y, [run]))
+    for run in small:
+        near = [
+            line
+            for line in lines
+            if -0.5 * line.runs[0].size <= run.y - line.y <= 0.7 * line.runs[0].size
+            and line.runs[0].x - run.size <= run.x
+        ]
+        if not near:
+            lines.append(_Line(run.y, [run]))  # a footnote, a caption: a line of its own
+            continue
+        line = min(near, key=lambda candidate: abs(candidate.y - run.y))
+        offset = run.y - line.y
+        if offset > 0.12 * line.runs[0].size:
+            run.script = "^"
+        elif offset < -0.08 * line.runs[0].size:
+            run.script = "_"
+        line.runs.append(run)
+    lines.sort(key=lambda line: -line.y)
+    for line in lines:
+        line.runs.sort(key=lambda r: r.x)
+    return lines
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"\d+", "#", text.strip().lower())
+
+
+def _layout(data: dict[str, object], rel: str) -> PdfText:
+    pages = data.get("pages")
+    assert isinstance(pages, list)
+    count = int(data.get("count", len(pages)))  # type: ignore[call-overload]
+    per_page: list[list[_Line]] = []
+    textless: list[int] = []
+    heights: list[float] = []
+    for number, page in enumerate(pages, 1):
+        runs = [
+            _Run(
+                float(x),
+                float(y),
+                float(size) or 10.0,
+                bool(_MONO.search(font)),
+                str(text).replace("\n", " ").rstrip(),
+                em=float(em),
+            )
+            for x, y, size, font, text, em in page["runs"]
+        ]
+        lines = _lines(runs)
+        per_page.append(lines)
+        heights.append(float(page["height"]) + float(page["bottom"]))
+        if sum(len(r.text.strip()) for r in runs) < MIN_PAGE_CHARS:
+            textless.append(number)
+    # headers and footers: top/bottom lines repeated on other pages, or page numbers
+    edge: dict[str, int] = {}
+    for lines, height in zip(per_page, heights, strict=True):
+        for line in lines:
+            if line.y > 0.92 * height or line.y < 0.08 * height:
+                edge[_normal(line.text())] = edge.get(_normal(line.text()), 0) + 1
+    bodies = [
+        _body(lines, height, number, len(per_page), edge)
+        for number, (lines, height) in enumerate(zip(per_page, heights, strict=True), 1)
+    ]
+    columns = _columns(bodies)
+    out: list[str] = []
+    origins: list[tuple[str, int]] = []
+    for number, body in enumerate(bodies, 1):
+        label = f"{rel}, page {number}"
+        left = _margin(body)
+        sizes = sorted(r.size for line in body for r in line.runs if not r.script)
+        body_size = sizes[len(sizes) // 2] if sizes else 10.0
+        after_heading = False
+        previous_y: float | None = None
+        in_code = False
+        for k, line in enumerate(body, 1):
+            text = line.text()
+            size = line.runs[0].size
+            if in_code and not line.mono:
+                out.append("```")
+                origins.append((label, k - 1))
+                in_code = False
+            heading = size >= 1.07 * body_size and not line.mono  # set larger: a heading
+            gap = previous_y is not None and previous_y - line.y > 2.2 * size and not line.mono
+            if (gap or heading or after_heading) and out and out[-1]:
+                out.append("")  # a paragraph break; headings stand alone, as typeset
+                origins.append((label, k))
+            after_heading = heading
+            if line.mono and not in_code:  # a listing (monospace lines) is fenced
+                out.append("```python")
+                origins.append((label, k))
+                in_code = True
+            indent = 0
+            if line.mono or _CODE_START.match(text):
+                column = columns.get(round(size, 1), line.runs[0].advance)
+                indent = max(0, round((line.x - left) / column)) if line.x > left else 0
+            out.append(" " * indent + text)
+            origins.append((label, k))
+            previous_y = line.y
+        if in_code:
+            out.append("```")
+            origins.append((label, len(body)))
+        out.append("")
+        origins.append((label, len(body) + 1))
+    notes = []
+    if count > len(pages):
+        notes.append(f"{rel}: only the first {len(pages)} of its {count} pages are read")
+    return PdfText("\n".join(out), tuple(origins), count, tuple(textless), tuple(notes))
+
+
+def read_pdf(raw: bytes, rel: str) -> PdfText:
+    """The laid-out text of a PDF writeup. Raises `PdfError` when it cannot be read."""
+    if len(raw) > MAX_PDF_BYTES:
+        raise PdfError(f"{rel} is larger than {MAX_PDF_BYTES // 2**20} MiB: not read")
+    if not raw.lstrip()[:1024].startswith(b"%PDF") and b"%PDF" not in raw[:1024]:
+        raise PdfError(f"{rel} is not a PDF file")
+    return _layout(_extract(raw), rel)

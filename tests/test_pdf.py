@@ -1,0 +1,348 @@
+"""PDF writeups read directly (grader.ingest.pdf): text laid out from glyph positions, every line
+mapped to its page, bounded reads and clear messages for what cannot be read.
+
+The PDFs are written at test time by tests/pdfmake.py (hand-written PDF syntax, so every glyph's
+position is known); pypdf is a declared dependency, but these tests skip with a reason where an
+environment has not installed it yet.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+from grader.ingest.documents import DocumentError, read_document
+from grader.ingest.pdf import MAX_PAGES
+from grader.ingest.submission import ingest
+from grader.ingest.writeup import assemble_class
+from grader.results import Status
+from tests.pdfmake import Run, make_pdf, pdf_from_markdown, text_page
+
+pypdf = pytest.importorskip("pypdf", reason="pypdf is not installed (scripts/setup installs it)")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CLASS = """class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList()
+        for _ in range(4):
+            self.layers.append(nn.Linear(8, 8))
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+"""
+WRITEUP = f"""Problem 4
+
+(a) The plain layer has 213,504 parameters.
+
+(b) My STMConvLayer is below.
+
+```python
+{CLASS}```
+"""
+
+
+def test_a_listing_keeps_its_indentation_and_headers_and_page_numbers_go() -> None:
+    pdf = pdf_from_markdown(WRITEUP, lines_per_page=40)
+    doc = read_document(pdf, "report.pdf")
+    (block,) = doc.blocks
+    assert block.text == CLASS.rstrip("\n").replace("\n\n", "\n")  # blank lines are not drawn
+    assert "1" not in [line.strip() for line in doc.text.split("\n")]  # the page number
+    assert [s.problem for s in doc.sections] == ["4", "4a", "4b"]
+    built = assemble_class(list(doc.blocks), "Net")
+    assert built is not None and built.syntax_error is None
+
+
+def test_a_listing_cut_by_a_page_break_is_joined_and_cited_by_page() -> None:
+    pdf = pdf_from_markdown(WRITEUP, header="HW 6 -- D. Student", lines_per_page=12)
+    doc = read_document(pdf, "report.pdf")  # the page breaks inside the class
+    assert "D. Student" not in doc.text  # the header of both pages
+    assert not {"1", "2"} & {line.strip() for line in doc.text.split("\n")}
+    built = assemble_class(list(doc.blocks), "Net")
+    assert built is not None and built.syntax_error is None, built
+    assert "return x" in built.source
+    first = next(n for n, line in enumerate(doc.text.split("\n"), 1) if "class Net" in line)
+    assert doc.describe(first).startswith("report.pdf, page 1, line ")
+    last = next(n for n, line in enumerate(doc.text.split("\n"), 1) if "return x" in line)
+    assert doc.describe(last).startswith("report.pdf, page 2, line ")
+    assert doc.ref(last).file == "report.pdf"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "spaced", "expected"),
+    [
+        ("My STMConvLayer is short.", ("STMConvLayer",), "My STMConvLayer is short."),
+        ("a b c STMConvLayer", ("STMConvLayer",), "a b c STMConvLayer"),
+        ("The layer and its forward", ("layer", "and", "forward"), "The layer and its forward"),
+    ],
+)
+def test_letter_spaced_words_are_joined(
+    sentence: str, spaced: tuple[str, ...], expected: str
+) -> None:
+    doc = read_document(pdf_from_markdown(sentence, spaced=spaced), "report.pdf")
+    assert doc.text.strip().split("\n")[0] == expected
+
+
+def _pdf_folder(tmp_path: Path, pdf: bytes) -> Path:
+    (tmp_path / "answers.toml").write_text('homework = "hw6"\n[p4a]\nparams_naive = 213504\n')
+    (tmp_path / "report.pdf").write_bytes(pdf)
+    return tmp_path
+
+
+def test_a_scanned_page_sends_the_writeup_to_a_ta(tmp_path: Path) -> None:
+    from grader.pipeline import GradeOptions, grade
+
+    pdf = make_pdf([text_page(["Problem 2", "The mean is 0."]), []])
+    folder = _pdf_folder(tmp_path, pdf)
+    sub = ingest(folder)
+    assert sub.documents == []
+    (unread,) = sub.unread_documents
+    assert unread[0] == "report.pdf" and "page(s) 2 have no text layer" in unread[1]
+    (graded,) = grade([folder], GradeOptions(select="p2")).submissions
+    (mean,) = [c for p in graded.problems if p.id == "p2" for c in p.checks if c.id == "mean"]
+    assert mean.status.value == "pending" and "no text layer" in mean.message
+
+
+def _encrypted() -> bytes:
+    reader = pypdf.PdfReader(io.BytesIO(make_pdf([text_page(["Problem 1", "ReLU."])])))
+    writer = pypdf.PdfWriter()
+    for page in reader.pages:
+        writer.add_page(page)
+    writer.encrypt(user_password="secret", owner_password="owner", algorithm="RC4-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _flate_bomb() -> bytes:
+    """A page whose content stream inflates to 512 MiB of zeros from half a MB."""
+    packer = zlib.compressobj(1)
+    chunk = bytes(2**20)
+    body = b"".join(packer.compress(chunk) for _ in range(512)) + packer.flush()
+    pdf = make_pdf([text_page(["Problem 1"])], compress=False)
+    stream = b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(body) + body
+    start = pdf.index(b"6 0 obj\n") + len(b"6 0 obj\n")
+    end = pdf.index(b"\nendstream", start)
+    return pdf[:start] + stream + pdf[end:]  # xref offsets after it are off: readers repair
+
+
+def _nested() -> bytes:
+    """An object bomb: arrays nested 200,000 deep in the page's resources."""
+    bomb = b"[" * 200_000 + b"]" * 200_000
+    pdf = make_pdf([text_page(["Problem 1"])])
+    return pdf.replace(b"/Resources << /Font", b"/Resources << /Bomb " + bomb + b" /Font", 1)
+
+
+def _cycle() -> bytes:
+    pdf = make_pdf([text_page(["Problem 1"])])
+    return pdf.replace(b"/Kids [5 0 R]", b"/Kids [2 0 R 5 0 R]", 1)
+
+
+# Each case is read in a subprocess under a wall-clock limit; the reader bounds its own child.
+_PROBE = """
+import sys
+from grader.ingest.documents import DocumentError, read_document
+raw = open(sys.argv[1], "rb").read()
+try:
+    doc = read_document(raw, "report.pdf")
+    print("read", len(doc.text.split(chr(10))), *doc.notes)
+except DocumentError as exc:
+    print("refused", exc.message)
+"""
+
+
+@pytest.mark.parametrize(
+    ("case", "outcome", "says"),
+    [
+        ("encrypted", "refused", "encrypted"),
+        ("flate-bomb", "refused", "could not be read"),
+        ("nested", "refused", ""),  # pypdf cannot parse the page: a TA reads it
+        ("cycle", "refused", "could not be read"),
+        ("pages", "read", f"only the first {MAX_PAGES} of its 2000 pages"),
+        ("not-a-pdf", "refused", "not a PDF"),
+        ("truncated", "refused", "could not be read"),
+    ],
+)
+def test_pathological_pdfs_end_in_a_clear_message_in_bounded_time(
+    tmp_path: Path, case: str, outcome: str, says: str
+) -> None:
+    if case == "encrypted":
+        raw = _encrypted()
+    elif case == "flate-bomb":
+        raw = _flate_bomb()
+    elif case == "nested":
+        raw = _nested()
+    elif case == "cycle":
+        raw = _cycle()
+    elif case == "pages":
+        raw = make_pdf([[Run(72, 700, f"page {k} text line")] for k in range(2000)])
+    elif case == "not-a-pdf":
+        raw = b"hello, this is a Word file renamed" * 10
+    else:
+        raw = make_pdf([text_page(["Problem 1", "ReLU."])])[:300]
+    path = tmp_path / "report.pdf"
+    path.write_bytes(raw)
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=150,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    verdict = done.stdout.strip()
+    assert verdict.startswith(("read", "refused")), verdict
+    if outcome:
+        assert verdict.startswith(outcome), verdict
+    assert says in verdict
+
+
+def test_read_document_refuses_what_is_not_a_pdf() -> None:
+    with pytest.raises(DocumentError, match="not a PDF"):
+        read_document(b"PK\x03\x04 a zip", "report.pdf")
+
+
+def _graded(tmp_path: Path, pages: list[list[Run]], select: str) -> dict[str, object]:
+    from grader.pipeline import GradeOptions, grade
+
+    (tmp_path / "report.pdf").write_bytes(make_pdf(pages))
+    (sub,) = grade([tmp_path], GradeOptions(select=select, homework="hw6")).submissions
+    return {c.id: c for p in sub.problems for c in p.checks}
+
+
+def test_exponents_are_read_as_exponents_not_digits(tmp_path: Path) -> None:
+    """'2.1 × 10⁵' typeset: the raised 5 is an exponent (a rounded count, for a TA), not the
+    number 105; exact counts written plainly pass."""
+    page = text_page(["Problem 4", "", "(a)"], top=740)
+    page += [
+        Run(72, 690, "The plain layer has about 2.1 × 10"),
+        Run(265, 695, "5", size=7),
+        Run(272, 690, "parameters."),
+        Run(72, 676, "The STM layer has 78,592 parameters."),
+        Run(72, 600, "Text enough to set the body size of this page, in plain words."),
+    ]
+    checks = _graded(tmp_path, [page], "p4a")
+    naive, stm = checks["params_naive"], checks["params_stm"]
+    assert naive.status.value == "pending", naive.message  # rounded: a TA's call
+    assert stm.status.value == "passed", stm.message
+    assert "report.pdf, page 1" in " ".join(stm.details)
+
+
+def test_a_typeset_formula_goes_to_a_ta_with_its_page(tmp_path: Path) -> None:
+    """A formula extracted from typeset math is never guessed (a fraction's numerator and
+    denominator are separate lines of text): pending, with the page."""
+    page = text_page(
+        [
+            "Problem 2",
+            "",
+            "E[y_L] = 0",
+            "",
+            "Var[y_L] = 1 + L/3",
+            "",
+            "Text enough to set the body size of this page, in plain words.",
+        ]
+    )
+    checks = _graded(tmp_path, [page], "p2")
+    for name in ("mean", "variance"):
+        assert checks[name].status.value == "pending", checks[name].message
+        assert "typeset in a PDF" in checks[name].message
+        assert "report.pdf, page 1, line" in checks[name].message
+
+
+def test_a_typeset_thousands_separator_is_not_read_as_two_numbers(tmp_path: Path) -> None:
+    """Math mode puts a space after a comma: '= 213, 504' was read as 213 and failed a right
+    answer. It is a TA's call (a separator, or a list of two numbers)."""
+    page = text_page(
+        [
+            "Problem 4",
+            "",
+            "(a)",
+            "(128 × 256 + 128) + (128 × 9 × 128 + 128) + (256 × 128 + 256) = 213, 504",
+            "32 × 2456 = 78,592",
+            "",
+            "Text enough to set the body size of this page, in plain words.",
+        ]
+    )
+    checks = _graded(tmp_path, [page], "p4a")
+    naive, stm = checks["params_naive"], checks["params_stm"]
+    assert naive.status.value == "pending" and "213, 504" in naive.message, naive.message
+    assert stm.status.value == "passed", stm.message
+
+
+def test_letter_spaced_code_in_one_run_is_joined() -> None:
+    """Listings place code one glyph at a time; extraction returns 'S T M C o n v L a y e r'."""
+    runs = [
+        Run(72, 700, "class S T M C o n v L a y e r ( nn . M o d u l e ):", "F2", 10),
+        Run(96, 686, "def forward ( self , x ):", "F2", 10),
+        Run(120, 672, "return x", "F2", 10),
+        Run(72, 600, "Text enough to set the body size of this page, in plain words."),
+    ]
+    doc = read_document(make_pdf([runs]), "report.pdf")
+    built = assemble_class(list(doc.blocks), "STMConvLayer")
+    assert built is not None and built.syntax_error is None, doc.text
+    assert "class STMConvLayer ( nn . Module ):" in doc.text
+
+
+@pytest.mark.slow
+def test_a_pdf_compiled_by_pdflatex_is_never_graded_differently_than_its_text(
+    tmp_path: Path,
+) -> None:
+    """seed-000's .tex compiled by a real LaTeX: every verdict is the converted text's, or
+    pending for a TA where typesetting lost what the text kept (math, listings' spacing).
+    Needs pdflatex (texlive-latex-base); skipped where it is absent."""
+    import shutil
+
+    from grader.pipeline import GradeOptions, grade
+    from tests.test_writeup_grading import WithoutScripts
+
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex is not installed (texlive-latex-base)")
+    build = tmp_path / "build"
+    build.mkdir()
+    shutil.copy(ROOT / "tests" / "data" / "tex" / "seed-000-tex" / "report.tex", build)
+    done = subprocess.run(
+        [
+            "pdflatex",
+            "-interaction=nonstopmode",
+            "-halt-on-error",
+            "-no-shell-escape",
+            "report.tex",
+        ],
+        cwd=build,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:]
+    folder = tmp_path / "seed-000-pdf"
+    folder.mkdir()
+    shutil.copy(build / "report.pdf", folder)
+    seed = ROOT / "tests" / "data" / "writeups-graded" / "seed-000"
+    report = grade(
+        [seed, folder], GradeOptions(select="p1 or p2 or p4a or p4b", runner=WithoutScripts())
+    )
+    by_student = {s.student: s for s in report.submissions}
+    text, pdf = by_student["seed-000"], by_student["seed-000-pdf"]
+    for pa, pb in zip(text.problems, pdf.problems, strict=True):
+        for a, b in zip(pa.checks, pb.checks, strict=True):
+            assert b.status in (a.status, Status.PENDING, Status.SKIPPED), (a, b)
+            if b.status is a.status and a.status is not Status.PENDING:
+                assert b.score == a.score
+    checks = {c.id: c for p in pdf.problems for c in p.checks}
+    assert checks["equivalent"].status is Status.PASSED  # the prose verdict is read
+    # the class comes back from listings' glyph-by-glyph layout across a page break, with the
+    # student's own mistake (forward indented inside __init__) cited by page and line
+    assert checks["stm.param_count"].status is Status.PASSED
+    assert checks["stm.output_shape"].status is Status.ERROR
+    assert "`def forward` at report.pdf, page " in checks["stm.output_shape"].message
+    # '213,504' typeset in math reads '213, 504': for a TA, never 213
+    assert checks["params_naive"].status is Status.PENDING
