@@ -428,8 +428,9 @@ def read_formula(
         reason = f"no formula for {what} found in section {section.problem}"
         return _pending(doc, key, reason, section, None, 0.1)
     tex, line = found
-    lines = split_lines(doc.text)
-    if doc.typeset and not re.search(r"[$\\]", lines[line - 1] if line <= len(lines) else ""):
+    doc_lines = split_lines(doc.text)
+    written = doc_lines[line - 1] if line <= len(doc_lines) else ""
+    if doc.typeset and not re.search(r"[$\\]", written):
         # a formula typeset in a PDF: its fractions and limits are laid out in two dimensions
         # and text cannot say which glyph belongs where; never guessed, for a TA to read
         return _pending(

@@ -1,9 +1,9 @@
 """PDF writeups read directly (grader.ingest.pdf): text laid out from glyph positions, every line
 mapped to its page, bounded reads and clear messages for what cannot be read.
 
-The PDFs are written at test time by tests/pdfmake.py (hand-written PDF syntax, so every glyph's
-position is known); pypdf is a declared dependency, but these tests skip with a reason where an
-environment has not installed it yet.
+The PDFs are written at test time by tests/ingest/pdfmake.py (hand-written PDF syntax, so every
+glyph's position is known); pypdf is a declared dependency, but these tests skip with a reason
+where an environment has not installed it yet.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from grader.ingest.pdf import MAX_PAGES
 from grader.ingest.submission import ingest
 from grader.ingest.writeup import assemble_class
 from grader.results import Status
-from tests.pdfmake import Run, make_pdf, pdf_from_markdown, text_page
+from tests.ingest.pdfmake import Run, make_pdf, pdf_from_markdown, text_page
 
 pypdf = pytest.importorskip("pypdf", reason="pypdf is not installed (scripts/setup installs it)")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 CLASS = """class Net(nn.Module):
     def __init__(self):
@@ -301,8 +301,9 @@ def test_a_pdf_compiled_by_pdflatex_is_never_graded_differently_than_its_text(
     Needs pdflatex (texlive-latex-base); skipped where it is absent."""
     import shutil
 
-    from grader.pipeline import GradeOptions, grade
     from tests.test_writeup_grading import WithoutScripts
+
+    from grader.pipeline import GradeOptions, grade
 
     if shutil.which("pdflatex") is None:
         pytest.skip("pdflatex is not installed (texlive-latex-base)")

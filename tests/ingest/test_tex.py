@@ -23,7 +23,7 @@ from grader.ingest.tex import MAX_INCLUDE_DEPTH, read_tex
 from grader.ingest.writeup import assemble_class
 from grader.results import Status, SubmissionResult
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEX = ROOT / "tests" / "data" / "tex"
 SEED_MD = ROOT / "tests" / "data" / "writeups-graded" / "seed-000"
 
@@ -347,19 +347,21 @@ def test_the_tex_and_its_pdf_get_the_verdicts_of_its_converted_text(tmp_path: Pa
     """seed-000 typed in LaTeX, and printed to PDF: the verdicts and scores of its converted
     text, citing .tex lines and PDF pages.
 
-    The PDF is written at test time from the converted text with a known layout (tests/pdfmake:
-    a header and page numbers on every page, the listings in Courier with their indentation as
-    x offsets and a page break inside one, the class name letter-spaced in the prose), so it
+    The PDF is written at test time from the converted text with a known layout
+    (tests/ingest/pdfmake: a header and page numbers on every page, the listings in Courier with
+    their indentation as x offsets and a page break inside one, the class name letter-spaced in
+    the prose), so it
     carries what the conversion kept, and must be graded the same.
     """
-    from grader.pipeline import GradeOptions, grade
     from tests.test_writeup_grading import WithoutScripts
+
+    from grader.pipeline import GradeOptions, grade
 
     folders = [SEED_MD, TEX / "seed-000-tex"]
     try:
         import pypdf  # noqa: F401
 
-        from tests.pdfmake import pdf_from_markdown
+        from tests.ingest.pdfmake import pdf_from_markdown
     except ImportError:
         pdf_folder = None
     else:
