@@ -18,6 +18,7 @@ import torch
 
 from grader.discover import class_homework, discover
 from grader.errors import RubricError, UsageError
+from grader.ingest.budget import not_graded_message
 from grader.ingest.submission import Submission, ingest
 from grader.judges.context import check_parts, part_id, part_points
 from grader.plugin import GraderPlugin, GradingSession, compile_selection
@@ -74,8 +75,11 @@ def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
     submissions = ingest_all(paths, options.rubrics_dir)
     by_homework: dict[str, list[Submission]] = {}
     unknown: list[Submission] = []
+    refused = [sub for sub in submissions if sub.not_graded is not None]  # over its ingest budget
     for sub in submissions:
         homework = options.homework or sub.homework
+        if sub.not_graded is not None:
+            continue
         if homework is None:
             unknown.append(sub)
         else:
@@ -88,7 +92,7 @@ def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
         unknown = []
     runner = options.runner or SandboxRunner()
     warnings = [WEAK_ISOLATION_WARNING] if runner.isolation != "bubblewrap" else []
-    results: list[SubmissionResult] = [_unrecognised(sub) for sub in unknown]
+    results: list[SubmissionResult] = [_unrecognised(sub) for sub in unknown + refused]
     try:
         for homework, subs in sorted(by_homework.items()):
             rubric = load_rubric(rubric_path(homework, options.rubrics_dir))
@@ -251,6 +255,8 @@ def _unrecognised(sub: Submission) -> SubmissionResult:
     )
     if sub.answer_sheet_error:
         reason = f"{sub.answer_sheet_error}; {reason}"
+    if sub.not_graded is not None:
+        reason = not_graded_message(sub.not_graded)
     return SubmissionResult(
         student=sub.student,
         homework="unknown",
