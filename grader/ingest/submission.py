@@ -337,6 +337,8 @@ def _flatten(data: dict[str, Any]) -> list[tuple[str, Any]]:
 
 _HEADER = re.compile(r"^\[([^\],]+)\]")  # a header holds no comma: `["CONV3-64", ...],` is data
 _ASSIGNMENT = re.compile(r'^"?([A-Za-z0-9_.\-]+)"?\s*=')
+# One fixed pattern for `name = {`: compiling one per line (per name) cost most of the time.
+_INLINE_TABLE = re.compile(r"^[A-Za-z0-9_.\-]+\s*=\s*\{")
 _INLINE_KEY = re.compile(r"[{,]\s*([A-Za-z0-9_\-]+)\s*=")
 
 
@@ -366,7 +368,7 @@ class _TomlLines:
             if assignment:
                 name = assignment.group(1)
                 self.assigned.setdefault(f"{current}.{name}" if current else name, number)
-                if re.match(rf"^{re.escape(name)}\s*=\s*\{{", line):  # p4a = {params_naive = 1}
+                if _INLINE_TABLE.match(line):  # p4a = {params_naive = 1, ...}
                     for key in _INLINE_KEY.findall(line):
                         self.inline.setdefault((name, key), number)
 

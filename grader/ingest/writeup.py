@@ -277,6 +277,7 @@ def scan_fences(lines: list[str]) -> tuple[list[_Raw], list[bool]]:
     blocks: list[_Raw] = []
     index = 0
     while index < len(lines):
+        budget.check()
         match = _FENCE_OPEN.match(lines[index])
         if not match or (match.group(1)[0] == "`" and "`" in match.group(2)):
             index += 1
@@ -413,6 +414,7 @@ def _prose_blocks(lines: list[str], usable: list[bool]) -> list[_Raw]:
 
     index = 0
     while index < len(lines):
+        budget.check()
         if not usable[index]:
             flush()
             index += 1
@@ -464,6 +466,7 @@ def _indented_blocks(lines: list[str], usable: list[bool]) -> list[_Raw]:
     blocks: list[_Raw] = []
     index = 0
     while index < len(lines):
+        budget.check()
         starts = (
             usable[index]
             and not _is_blank(lines[index])
@@ -497,6 +500,7 @@ def _numbered_outside(lines: list[str], usable: list[bool]) -> list[_Raw]:
     blocks: list[_Raw] = []
     index = 0
     while index < len(lines):
+        budget.check()
         if not (usable[index] and _MARGIN.match(lines[index]) and lines[index].strip()):
             index += 1
             continue
@@ -1173,6 +1177,7 @@ def _headings(raw_lines: list[str], outside: list[bool]) -> list[_Heading]:
     sub_prev, sub_style = "", ""
     sub_count = 0
     for index, line in enumerate(lines):
+        budget.check()
         if not outside[index] or not line.strip():
             continue
         number = index + 1
@@ -1343,6 +1348,7 @@ def detect_homework(
     title_votes: dict[str, int] = {}
     body_votes: dict[str, int] = {}
     for index, line in enumerate(lines):
+        budget.check()
         for match in _HOMEWORK.finditer(line):
             hw = f"hw{int(match.group(1))}"
             votes = title_votes if index < 15 or line.lstrip().startswith("#") else body_votes
@@ -1404,6 +1410,7 @@ def _prepared_lines(text: str, first_line: int = 1) -> list[tuple[int, str]]:
     _, outside = scan_fences(lines)
     out = []
     for index, line in enumerate(lines):
+        budget.check()
         if not outside[index] or not line.strip():
             continue
         masked = _SCI.sub(_scientific, line)
@@ -1466,6 +1473,7 @@ def extract_number_candidates(text: str, first_line: int = 1) -> list[tuple[floa
     """
     out: list[tuple[float, int]] = []
     for number, line in _prepared_lines(text, first_line):
+        budget.check()
         out.extend((value, number) for _, _, value in _numbers_in(line))
     return out
 
@@ -1489,6 +1497,7 @@ def extract_result_numbers(text: str, first_line: int = 1) -> list[tuple[float, 
     132,863,336'. A subset of `extract_number_candidates`, better for exact-answer matching."""
     out: list[tuple[float, int]] = []
     for number, line in _prepared_lines(text, first_line):
+        budget.check()
         cleaned = re.sub(r"\\text\{\s*\}|[&$]", " ", line)
         seen: set[int] = set()
         for start, end, value in _numbers_in(cleaned):
@@ -1526,6 +1535,7 @@ def extract_tables(text: str, first_line: int = 1) -> list[Table]:
         rows, numbers = [], []
 
     for index, line in enumerate(raw_lines):
+        budget.check()
         line = line[:MAX_LINE_CHARS]
         cells: tuple[str, ...] | None = None
         stripped = line.strip()
