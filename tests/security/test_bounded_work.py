@@ -382,21 +382,21 @@ def test_sigterm_removes_the_worker_folders(tmp_path: Path) -> None:
         print("ready", flush=True)
         time.sleep(600)
     """
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(code)], cwd=REPO, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-        deadline = time.monotonic() + 120
-        while not list(tmp_path.glob("grader-worker-*/io/probe.py")):
-            assert time.monotonic() < deadline, "control: the worker never started"
-            time.sleep(0.2)
-        time.sleep(2.0)  # the worker is up and idle
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == -signal.SIGTERM
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    ) as proc:
+        try:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+            deadline = time.monotonic() + 120
+            while not list(tmp_path.glob("grader-worker-*/io/probe.py")):
+                assert time.monotonic() < deadline, "control: the worker never started"
+                time.sleep(0.2)
+            time.sleep(2.0)  # the worker is up and idle
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=60) == -signal.SIGTERM
+        finally:
+            if proc.poll() is None:
+                proc.kill()
     assert list(tmp_path.iterdir()) == []
 
 
