@@ -1168,9 +1168,12 @@ def _heading_view(line: str) -> str:
 
 def _headings(raw_lines: list[str], outside: list[bool]) -> list[_Heading]:
     lines = [_heading_view(line) for line in raw_lines]
-    keyword_mode = any(
-        outside[i] and _keyword_heading(line) is not None for i, line in enumerate(lines)
-    )
+    keyword_mode = False
+    for i, line in enumerate(lines):
+        budget.check()
+        if outside[i] and _keyword_heading(line) is not None:
+            keyword_mode = True
+            break
     found: list[_Heading] = []
     last_number = 0
     current: str | None = None
