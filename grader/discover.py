@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from grader.errors import UsageError
+from grader.ingest.files import MAX_ENTRIES
 
 CODE_OR_SHEET = {".py", ".ipynb"}
 WRITEUP = {".md", ".txt", ".pdf", ".tex"}
@@ -20,7 +23,19 @@ def _files(folder: Path) -> list[Path]:
 
 
 def _has_code_or_sheet(folder: Path) -> bool:
-    return any(p.suffix in CODE_OR_SHEET or p.name == "answers.toml" for p in _files(folder))
+    """Whether `folder` holds code or an answer sheet at its top: at most `MAX_ENTRIES` entries
+    looked at (a student's folder of a million files costs no more), never a recursion."""
+    try:
+        with os.scandir(folder) as listing:
+            for entry in itertools.islice(listing, MAX_ENTRIES):
+                path = Path(entry.path)
+                if entry.name.startswith(".") or not entry.is_file(follow_symlinks=False):
+                    continue
+                if path.suffix in CODE_OR_SHEET or entry.name == "answers.toml":
+                    return True
+    except OSError:
+        return False
+    return False
 
 
 def _student_folders(folder: Path) -> list[Path]:

@@ -18,6 +18,7 @@ import torch
 from grader.courses import DEFAULT_COURSES, Catalog, Homework, load_catalog, rubric_fingerprints
 from grader.discover import discover, submission_ids
 from grader.errors import RubricError, UsageError
+from grader.ingest.budget import not_graded_message
 from grader.ingest.submission import ANSWER_SHEET, Submission, ingest
 from grader.judges.items import GraderPlugin, GradingSession
 from grader.judges.kinds import plan_probe
@@ -86,7 +87,10 @@ def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
     by_homework: dict[Homework, list[Submission]] = {}
     unknown: list[Submission] = []
     unrecognised: list[Submission] = []
+    refused = [sub for sub in submissions if sub.not_graded is not None]  # over its ingest budget
     for sub in submissions:
+        if sub.not_graded is not None:
+            continue
         homework = forced or _homework_of(sub, catalog)
         if homework is not None:
             by_homework.setdefault(homework, []).append(sub)
@@ -104,7 +108,7 @@ def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
         unknown = []
     runner = options.runner or SandboxRunner()
     warnings = [WEAK_ISOLATION_WARNING] if runner.isolation != "bubblewrap" else []
-    results = [_unrecognised(sub, catalog) for sub in unknown + unrecognised]
+    results = [_unrecognised(sub, catalog) for sub in unknown + unrecognised + refused]
     if options.on_graded:
         for result in results:
             options.on_graded(result)
@@ -359,6 +363,8 @@ def _unrecognised(sub: Submission, catalog: Catalog) -> SubmissionResult:
         )
     if sub.answer_sheet_error:
         reason = f"{sub.answer_sheet_error}; {reason}"
+    if sub.not_graded is not None:
+        reason = not_graded_message(sub.not_graded)
     return SubmissionResult(
         student=sub.student,
         homework="unknown",

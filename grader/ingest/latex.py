@@ -24,6 +24,7 @@ import ast
 import bisect
 import keyword
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from grader.ingest.exprs import ExpressionError, parse_expression
@@ -728,9 +729,63 @@ _ROW_NOISE = [
 ]
 
 
+_NESTED_OPEN = re.compile(r"\\begin\{(cases|[pbvBV]?matrix|array|smallmatrix|subarray)\}")
+_NESTED_CLOSE = re.compile(r"\\end\{(cases|[pbvBV]?matrix|array|smallmatrix|subarray)\}")
+_DISPLAY_OPEN = re.compile(r"(?=(\$\$|\\\[|\\begin\{(?:equation|align|gather|multline)\*?\}))")
+_DISPLAY_CLOSE = re.compile(r"(?=(\$\$|\\\]|\\end\{(?:equation|align|gather|multline)\*?\}))")
+
+
+def _display_closing(opener: str) -> str:
+    return {"$$": "$$", "\\[": "\\]"}.get(opener) or opener.replace("\\begin", "\\end", 1)
+
+
+def closed_matches(
+    pattern: re.Pattern[str],
+    text: str,
+    opener: re.Pattern[str],
+    closer: re.Pattern[str],
+    closing: Callable[[str], str] = str,
+    gap: int = 0,
+) -> list[re.Match[str]]:
+    """`pattern.finditer(text)` for a pattern `OPEN (.*?) CLOSE`, in linear time.
+
+    The regex engine tries a lazy `OPEN(.*?)CLOSE` at every opener and, when no closer follows,
+    scans to the end of the text each time: quadratic in unclosed openers (a few thousand
+    `\\[` lines took minutes). Here each opener (found by `opener`, overlapping ones included)
+    is tried only if a closer of its kind (`closer`'s group 1; `closing` maps an opener's
+    group 1 to it; the same text by default) starts at least `gap` characters after it: the
+    match, which then stops at that closer, costs only its own length, and matches never
+    overlap. The matches are exactly `finditer`'s.
+    """
+    ends: dict[str, list[int]] = {}
+    for match in closer.finditer(text):
+        ends.setdefault(match.group(1), []).append(match.start())
+    found: list[re.Match[str]] = []
+    position = 0
+    for match in opener.finditer(text):
+        start = match.start()
+        if start < position:
+            continue
+        token = match.group(1)
+        stops = ends.get(closing(token), [])
+        first = start + len(token) + gap
+        if bisect.bisect_left(stops, first) == len(stops):
+            continue
+        full = pattern.match(text, start)
+        if full is not None and full.end() > full.start():
+            found.append(full)
+            position = full.end()
+    return found
+
+
 def _rows(segment: str) -> list[tuple[int, str]]:
     """(offset, row) of an aligned/multi-line formula, rows split at top-level \\\\."""
-    protected = _NESTED_ENV.sub(lambda m: m.group(0).replace("\\\\", "\u0000"), segment)
+    nested = closed_matches(_NESTED_ENV, segment, _NESTED_OPEN, _NESTED_CLOSE)
+    pieces, last = [], 0
+    for match in nested:
+        pieces += [segment[last : match.start()], match.group(0).replace("\\\\", "\u0000")]
+        last = match.end()
+    protected = "".join([*pieces, segment[last:]])
     rows: list[tuple[int, str]] = []
     offset = 0
     for row in re.split(r"\\\\", protected):
@@ -770,8 +825,10 @@ def _equations(segment: str, line: int, display: bool, syntax: str) -> list[Form
     if boxed_spans:
         return found
     chain_lhs = ""
+    row_line, counted = line, 0
     for offset, row in _rows(segment):
-        row_line = line + segment[:offset].count("\n")
+        row_line += segment.count("\n", counted, offset)  # counted once: rows can be many
+        counted = max(counted, offset)
         for piece in _pieces(_clean_row(row)):
             parts = top_level_split(piece, _RELATIONS)
             if len(parts) == 1:
@@ -786,6 +843,7 @@ def _equations(segment: str, line: int, display: bool, syntax: str) -> list[Form
     return found
 
 
+_BLANKS = re.compile(r"[^\S\n]+")
 _SEPARATOR = re.compile(r"[,;]?\s*\\q?quad(?![A-Za-z])|\\text\{\s*(?:and|,)\s*\}|;")
 
 
@@ -811,7 +869,12 @@ def find_formulas(section_text: str, first_line: int = 1) -> list[Formula]:
         return []
     lines = split_lines(section_text[:MAX_SECTION_CHARS])
     _, outside = scan_fences(lines)
-    text = "\n".join(line if out else "" for line, out in zip(lines, outside, strict=True))
+    # Runs of blanks squashed to one space (line breaks kept, so lines keep their numbers): the
+    # row patterns (`\s*` before optional parts) backtrack over long runs, and no formula needs
+    # more than one space.
+    text = "\n".join(
+        _BLANKS.sub(" ", line) if out else "" for line, out in zip(lines, outside, strict=True)
+    )
     found: list[tuple[int, Formula]] = []
 
     starts = [0] + [m.end() for m in re.finditer("\n", text)]
@@ -820,7 +883,8 @@ def find_formulas(section_text: str, first_line: int = 1) -> list[Formula]:
         return first_line + bisect.bisect_right(starts, offset) - 1
 
     masked = list(text)
-    for match in DISPLAY_MATH.finditer(text):
+    closing = _display_closing
+    for match in closed_matches(DISPLAY_MATH, text, _DISPLAY_OPEN, _DISPLAY_CLOSE, closing, gap=1):
         body = match.group(1) or match.group(2) or match.group(5) or ""
         start = match.start(1) if match.group(1) is not None else match.start(0)
         for formula in _equations(body, line_of(start), True, "latex"):

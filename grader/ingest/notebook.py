@@ -16,10 +16,13 @@ number back into what the student sees: "cell 3, line 2" (`describe`).
 
 from __future__ import annotations
 
+import bisect
+import functools
 import json
 import re
 from dataclasses import dataclass
 
+from grader.ingest.budget import check as check_budget
 from grader.ingest.writeup import CodeBlock
 
 __all__ = [
@@ -32,6 +35,12 @@ __all__ = [
 
 MAX_NOTEBOOK_BYTES = 64 * 2**20
 """Bigger files are refused (outputs with images make notebooks large; sources are small)."""
+MAX_JSON_VALUES = 2_000_000
+"""Upper bound on the JSON values (and keys) a notebook may hold, counted before parsing as its
+`{`, `[`, `,` and `:` bytes (every value but the first in a container follows a comma, every key
+precedes a colon). Parsed, a value costs up to ~100 bytes of Python objects whatever its size in
+the file, so this bounds the parse at a few hundred MB: a 64 MiB file of `{},` would otherwise
+cost 1.7 GB. Real notebooks hold about one such byte in 15 (outputs are long strings)."""
 MAX_CELLS = 5000
 MAX_SOURCE_CHARS = 2_000_000
 """Characters of cell sources read in total; the rest of the notebook is ignored."""
@@ -72,11 +81,20 @@ class NotebookDocument:
     notes: tuple[str, ...] = ()
 
     def locate(self, line: int) -> tuple[int, int] | None:
-        """(cell number, line within the cell) of a line of `text`, or None (fence/blank)."""
-        for cell in self.cells:
-            if cell.first_line and cell.first_line <= line <= cell.last_line:
-                return cell.number, line - cell.first_line + 1
+        """(cell number, line within the cell) of a line of `text`, or None (fence/blank).
+
+        A binary search over the cells (laid out in order): callers ask for every line of a
+        section, which a scan of all cells per line made quadratic."""
+        cells = self._with_lines
+        index = bisect.bisect_right(cells, line, key=lambda c: c.first_line) - 1
+        if index >= 0 and line <= cells[index].last_line:
+            cell = cells[index]
+            return cell.number, line - cell.first_line + 1
         return None
+
+    @functools.cached_property
+    def _with_lines(self) -> list[Cell]:
+        return [cell for cell in self.cells if cell.first_line]
 
     def describe(self, line: int) -> str:
         """'analysis.ipynb, cell 3, line 2' for a line of `text` (or the file name alone)."""
@@ -136,6 +154,11 @@ def read_notebook(raw: bytes, file_name: str) -> NotebookDocument:
         raise NotebookError(
             f"{file_name} is too large to read ({len(raw) // 2**20} MiB; clear the outputs)"
         )
+    values = sum(raw.count(mark) for mark in (b"{", b"[", b",", b":"))
+    if values > MAX_JSON_VALUES:
+        raise NotebookError(
+            f"{file_name} holds too many JSON values to read ({values:,}; clear the outputs)"
+        )
     try:
         text = bytes(raw).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -159,6 +182,7 @@ def _layout(cells: list[dict[str, object]], file_name: str) -> NotebookDocument:
     notes: list[str] = []
     budget = MAX_SOURCE_CHARS
     for number, cell in enumerate(cells, start=1):
+        check_budget()
         kind = cell.get("cell_type")
         kind = kind if kind in ("code", "markdown", "raw") else "raw"
         source = _source(cell, "source", number)[: max(budget, 0)]
@@ -185,7 +209,7 @@ def _layout(cells: list[dict[str, object]], file_name: str) -> NotebookDocument:
                 code.append((len(lines) + 1, line.replace("\t", "    ")))
             lines.append(line)
         last = len(lines) if source_lines else 0
-        if kind != "code" and len(re.findall(r"^\s*(?:`{3,}|~{3,})", source, flags=re.M)) % 2:
+        if kind != "code" and len(re.findall(r"^[^\S\n]*(?:`{3,}|~{3,})", source, flags=re.M)) % 2:
             lines.append("```")  # close a fence the cell left open, so it cannot swallow others
         if kind == "code":
             lines.append(fence)

@@ -22,7 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import AnswerSheetError
+from grader.ingest import budget
+from grader.ingest.budget import BudgetExceeded, student_budget
 from grader.ingest.documents import (
+    MAX_WRITEUP_BYTES,
     NOTEBOOK_SUFFIX,
     PRECEDENCE,
     Document,
@@ -31,13 +34,18 @@ from grader.ingest.documents import (
     is_writeup,
     read_document,
 )
-from grader.ingest.files import iter_submission_files
+from grader.ingest.files import TooLarge, iter_submission_files, read_capped
+from grader.ingest.notebook import MAX_NOTEBOOK_BYTES
 from grader.ingest.tex import TEX_SUFFIX, is_main_tex
 from grader.ingest.writeup import detect_homework
 from grader.results import SourceRef
 
 ANSWER_SHEET = "answers.toml"
 MAX_SOURCE_BYTES = 2 * 2**20
+MAX_SHEET_BYTES = 2**20  # an answer sheet is a few KB
+MAX_PYTHON_FILES = 300  # .py files parsed per submission (shallowest first)
+MAX_DOCUMENTS = 16  # writeups and notebooks read per submission (shallowest first)
+MAX_READ_BYTES = 256 * 2**20  # bytes read per submission, all files together
 MODULE_BASES = {"Module", "nn.Module", "torch.nn.Module"}
 #: Writeups in forms the grader does not read: what may hold an answer is for a TA to look at.
 UNREAD_WRITEUPS = {
@@ -122,6 +130,9 @@ class Submission:
     # Why the homework this folder names cannot be graded here (no rubric has that id): set by
     # the pipeline, which knows the rubrics in use; the folder is then reported unrecognised.
     homework_error: str | None = None
+    # Why the grader refused to finish reading this folder (its ingest budget ran out): nothing
+    # else of it is kept, and the pipeline reports "not graded: ..." for this student alone.
+    not_graded: str | None = None
 
     @property
     def homework(self) -> str | None:
@@ -169,44 +180,94 @@ Fingerprints = Mapping[str, tuple[str, ...]]
 
 
 def ingest(
-    root: Path, student: str | None = None, fingerprints: Fingerprints | None = None
+    root: Path,
+    student: str | None = None,
+    fingerprints: Fingerprints | None = None,
+    budget_s: float | None = None,
 ) -> Submission:
-    """Build the normalised submission for one folder.
+    """Build the normalised submission for one folder, within a time budget.
 
-    Without `fingerprints` no homework is guessed from the content (only an answer sheet's
-    `homework` names it).
+    Reading is bounded per file (each read is capped before it happens), per submission (at most
+    `MAX_PYTHON_FILES` .py files, `MAX_DOCUMENTS` writeups and notebooks, `MAX_READ_BYTES` in
+    all; shallowest files first, the rest noted) and in time: past `budget_s` seconds
+    (default `budget.ingest_seconds()`) the folder is returned with `not_graded` set and nothing
+    else read, so one hostile folder never stalls the batch. Without `fingerprints` no homework
+    is guessed from the content (only an answer sheet's `homework` names it).
     """
-    sub = Submission(root=root, student=student or root.name)
+    name = student or root.name
+    seconds = budget.ingest_seconds() if budget_s is None else budget_s
+    try:
+        with student_budget(seconds):
+            return _ingest(root, name, fingerprints or {})
+    except BudgetExceeded as exc:
+        return Submission(root=root, student=name, not_graded=exc.reason)
+
+
+def _ingest(root: Path, student: str, fingerprints: Fingerprints) -> Submission:
+    sub = Submission(root=root, student=student)
     skipped: list[str] = []
-    listed: dict[str, Path] = {}
-    tex: list[tuple[Path, str]] = []
-    for path in iter_submission_files(root, skipped):
-        rel = path.relative_to(root).as_posix()
+    paths = iter_submission_files(root, skipped)
+    rels = [path.relative_to(root).as_posix() for path in paths]
+    chosen = _within_caps(rels, skipped)
+    listed = dict(zip(rels, paths, strict=True))
+    tex: list[tuple[bytes, str]] = []
+    read_bytes = 0
+    for path, rel in zip(paths, rels, strict=True):
+        budget.check()
         sub.files.append(rel)
-        listed[rel] = path
+        if rel not in chosen:
+            continue
+        suffix = path.suffix.lower()
         if path.name == ANSWER_SHEET and path.parent == root:
-            _read_answer_sheet(path, sub)
+            kind = "sheet"
         elif path.suffix == ".py":
-            _read_python(path, rel, sub)
-        elif path.suffix.lower() == TEX_SUFFIX:
-            tex.append((path, rel))
-        elif path.suffix.lower() == NOTEBOOK_SUFFIX or is_writeup(rel):
-            _read_document(path, rel, sub)
-        elif path.suffix.lower() in UNREAD_WRITEUPS:
-            sub.unread_documents.append((rel, UNREAD_WRITEUPS[path.suffix.lower()]))
+            kind = "python"
+        elif suffix in (TEX_SUFFIX, NOTEBOOK_SUFFIX) or is_writeup(rel):
+            kind = "document"
+        else:
+            if suffix in UNREAD_WRITEUPS:
+                sub.unread_documents.append((rel, UNREAD_WRITEUPS[suffix]))
+            continue
+        own_cap = MAX_NOTEBOOK_BYTES if suffix == NOTEBOOK_SUFFIX else _CAPS[kind]
+        try:
+            raw = read_capped(path, min(own_cap, MAX_READ_BYTES - read_bytes))
+        except TooLarge as exc:
+            if exc.size <= own_cap:  # the file is fine; the submission read too much before it
+                skipped.append(f"{rel} (the submission's files are too large to read in all)")
+            elif kind == "sheet":
+                sub.answer_sheet_error = AnswerSheetError(path, None, "too large to read")
+            else:
+                sub.parse_problems.append(ParseProblem(rel, None, _too_large(rel, exc)))
+                sub.unread_documents.append((rel, _too_large(rel, exc)))
+            continue
+        except OSError as exc:
+            sub.parse_problems.append(ParseProblem(rel, None, f"cannot be read ({exc.strerror})"))
+            continue
+        read_bytes += len(raw)
+        if kind == "sheet":
+            _read_answer_sheet(path, raw, sub)
+        elif kind == "python":
+            _read_python(raw, rel, sub)
+        elif suffix == TEX_SUFFIX:
+            tex.append((raw, rel))
+        else:
+            _read_document(raw, rel, sub)
     _read_tex_documents(tex, listed, sub)
     sub.documents.sort(key=lambda d: (PRECEDENCE.index(d.kind), d.file.count("/"), d.file))
     sub.notes.extend(f"ignored {s}" for s in skipped)
     if sub.homework is None:
-        _detect_homework(sub, fingerprints or {})
+        _detect_homework(sub, fingerprints)
     return sub
 
 
+_CAPS = {"sheet": MAX_SHEET_BYTES, "python": MAX_SOURCE_BYTES, "document": MAX_WRITEUP_BYTES}
+
+
 def _read_document(
-    path: Path, rel: str, sub: Submission, fetch: Callable[[str], bytes | None] | None = None
+    raw: bytes, rel: str, sub: Submission, fetch: Callable[[str], bytes | None] | None = None
 ) -> None:
     try:
-        document = read_document(path.read_bytes(), rel, fetch)
+        document = read_document(raw, rel, fetch)
     except DocumentError as exc:
         sub.parse_problems.append(ParseProblem(rel, None, exc.message))
         sub.unread_documents.append((rel, exc.message))
@@ -216,24 +277,54 @@ def _read_document(
 
 
 def _read_tex_documents(
-    tex: list[tuple[Path, str]], listed: dict[str, Path], sub: Submission
+    tex: list[tuple[bytes, str]], listed: dict[str, Path], sub: Submission
 ) -> None:
     """LaTeX writeups: each file LaTeX compiles (with what it `\\input`s), else each fragment.
 
     A fragment a main file includes is read there, in place, not again on its own. `fetch`
-    reads only files of the submission's own listing (no symlink, nothing outside the folder).
+    reads only files of the submission's own listing (no symlink, nothing outside the folder),
+    each capped before it is read.
     """
 
     def fetch(rel: str) -> bytes | None:
         path = listed.get(rel)
-        if path is None or path.stat().st_size > MAX_SOURCE_BYTES:
+        if path is None:
             return None
-        return path.read_bytes()
+        try:
+            return read_capped(path, MAX_SOURCE_BYTES)
+        except (TooLarge, OSError):
+            return None
 
-    heads = {rel: path.read_bytes()[:65536] for path, rel in tex}
-    mains = [(path, rel) for path, rel in tex if is_main_tex(heads[rel])]
-    for path, rel in mains or tex:
-        _read_document(path, rel, sub, fetch)
+    mains = [(raw, rel) for raw, rel in tex if is_main_tex(raw[:65536])]
+    for raw, rel in mains or tex:
+        _read_document(raw, rel, sub, fetch)
+
+
+def _too_large(rel: str, exc: TooLarge) -> str:
+    if rel.lower().endswith(NOTEBOOK_SUFFIX):
+        return f"{rel} is too large to read ({exc.size // 2**20} MiB; clear the outputs)"
+    if rel.endswith(".py"):
+        return "file too large to read"
+    return f"{rel} is too large to read as a writeup"
+
+
+def _within_caps(rels: list[str], skipped: list[str]) -> set[str]:
+    """The files ingest reads: all of them, unless a kind is over its count cap; then the
+    shallowest ones (by depth, then path) are read and the others noted in `skipped`."""
+    python = [r for r in rels if r.endswith(".py")]
+    documents = [
+        r for r in rels if r.lower().endswith((NOTEBOOK_SUFFIX, TEX_SUFFIX)) or is_writeup(r)
+    ]
+    chosen = set(rels)
+    for found, cap, what in (
+        (python, MAX_PYTHON_FILES, ".py files"),
+        (documents, MAX_DOCUMENTS, "writeups and notebooks"),
+    ):
+        if len(found) > cap:
+            dropped = sorted(found, key=lambda r: (r.count("/"), r))[cap:]
+            chosen.difference_update(dropped)
+            skipped.append(f"{len(dropped)} {what} beyond the first {cap} (too many to read)")
+    return chosen
 
 
 def _detect_homework(sub: Submission, fingerprints: Fingerprints) -> None:
@@ -267,11 +358,15 @@ def _detect_homework(sub: Submission, fingerprints: Fingerprints) -> None:
         )
 
 
-def _read_answer_sheet(path: Path, sub: Submission) -> None:
-    raw = path.read_bytes()
-    stated = re.search(
-        rb'^(?:\xef\xbb\xbf)?\s*homework\s*=\s*"([A-Za-z0-9_\-]+)"', raw, flags=re.MULTILINE
-    )
+# Blanks, not `\s`: a `\s*` at a line start runs over every following blank line, which made
+# this search quadratic in blank lines (2 million of them: about 50 minutes).
+_STATED_HOMEWORK = re.compile(
+    rb'^(?:\xef\xbb\xbf)?[ \t]*homework[ \t]*=[ \t]*"([A-Za-z0-9_\-]+)"', flags=re.MULTILINE
+)
+
+
+def _read_answer_sheet(path: Path, raw: bytes, sub: Submission) -> None:
+    stated = _STATED_HOMEWORK.search(raw)
     if stated:
         sub.homework_hint = stated.group(1).decode().lower()
         at = raw.count(b"\n", 0, stated.start(1)) + 1
@@ -291,16 +386,14 @@ def _read_answer_sheet(path: Path, sub: Submission) -> None:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
         sub.answer_sheet_error = AnswerSheetError(path, None, f"cannot be read: {reason}")
         return
-    lines = text.splitlines()
     try:
         flat = _flatten(data)
     except ValueError as exc:
         sub.answer_sheet_error = AnswerSheetError(path, None, str(exc))
         return
+    where = _TomlLines(text.splitlines())
     for key, value in flat:
-        sub.answers[key] = Answer(
-            key, value, SourceRef(file=path.name, line=_toml_line(lines, key))
-        )
+        sub.answers[key] = Answer(key, value, SourceRef(file=path.name, line=where.line(key)))
 
 
 MAX_SHEET_DEPTH = 8  # homework.section.key is depth 2; anything far deeper is not an answer
@@ -322,38 +415,56 @@ def _flatten(data: dict[str, Any]) -> list[tuple[str, Any]]:
     return items
 
 
-def _toml_line(lines: list[str], dotted: str) -> int | None:
-    """Best-effort line of `section.key` in the sheet (tomllib keeps no positions)."""
-    *sections, key = dotted.split(".")
-    want = ".".join(sections)
-    current = ""
-    fallback = None
-    for number, raw in enumerate(lines, start=1):
-        line = raw.strip()
-        # a header holds no comma: `["CONV3-64", ...],` is a row of a multi-line array
-        header = re.match(r"^\[\s*([^\],]+?)\s*\]", line)
-        if header:
-            current = header.group(1).replace(" ", "").replace('"', "")
-            if current == want:
-                fallback = number
-            continue
-        assignment = re.match(r'^"?([A-Za-z0-9_.\-]+)"?\s*=', line)
-        if assignment:
-            name = assignment.group(1)
-            full = f"{current}.{name}" if current else name
-            if full == dotted or (current == want and name == key):
-                return number
-            inline = re.match(rf"^{re.escape(sections[-1])}\s*=\s*\{{", line) if sections else None
-            if inline and re.search(rf"[{{,]\s*{re.escape(key)}\s*=", line):
-                return number  # p4a = {params_naive = 1, ...}
-    return fallback
+_HEADER = re.compile(r"^\[([^\],]+)\]")  # a header holds no comma: `["CONV3-64", ...],` is data
+_ASSIGNMENT = re.compile(r'^"?([A-Za-z0-9_.\-]+)"?\s*=')
+# One fixed pattern for `name = {`: compiling one per line (per name) cost most of the time.
+_INLINE_TABLE = re.compile(r"^[A-Za-z0-9_.\-]+\s*=\s*\{")
+_INLINE_KEY = re.compile(r"[{,]\s*([A-Za-z0-9_\-]+)\s*=")
 
 
-def _read_python(path: Path, rel: str, sub: Submission) -> None:
-    if path.stat().st_size > MAX_SOURCE_BYTES:
-        sub.parse_problems.append(ParseProblem(rel, None, "file too large to read"))
-        return
-    found = python_units(path.read_bytes().decode("utf-8", errors="replace"), rel)
+class _TomlLines:
+    """Best-effort lines of the sheet's keys (tomllib keeps no positions), indexed in one pass.
+
+    A key `section.key` is on the first line that assigns it under its `[section]` header (or as
+    a dotted name), or in an inline table `section = {key = ...}`; failing both, on its section's
+    header. One pass over the sheet, then a dictionary lookup per key: a scan per key made
+    60,000 keys take hours.
+    """
+
+    def __init__(self, lines: list[str]) -> None:
+        self.assigned: dict[str, int] = {}
+        self.inline: dict[tuple[str, str], int] = {}
+        self.headers: dict[str, int] = {}
+        current = ""
+        for number, raw in enumerate(lines, start=1):
+            budget.check()
+            line = raw.strip()
+            header = _HEADER.match(line)
+            if header:
+                current = header.group(1).strip().replace(" ", "").replace('"', "")
+                self.headers[current] = number  # the last such header, as before
+                continue
+            assignment = _ASSIGNMENT.match(line)
+            if assignment:
+                name = assignment.group(1)
+                self.assigned.setdefault(f"{current}.{name}" if current else name, number)
+                if _INLINE_TABLE.match(line):  # p4a = {params_naive = 1, ...}
+                    for key in _INLINE_KEY.findall(line):
+                        self.inline.setdefault((name, key), number)
+
+    def line(self, dotted: str) -> int | None:
+        *sections, key = dotted.split(".")
+        found = [self.assigned.get(dotted)]
+        if sections:
+            found.append(self.inline.get((sections[-1], key)))
+        lines = [n for n in found if n is not None]
+        if lines:
+            return min(lines)
+        return self.headers.get(".".join(sections))
+
+
+def _read_python(raw: bytes, rel: str, sub: Submission) -> None:
+    found = python_units(raw.decode("utf-8", errors="replace"), rel)
     if isinstance(found, ParseProblem):
         sub.parse_problems.append(found)
     else:

@@ -21,6 +21,7 @@ instead of failing the student.
 from __future__ import annotations
 
 import ast
+import bisect
 import builtins
 import difflib
 import html
@@ -30,6 +31,8 @@ import re
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+
+from grader.ingest import budget
 
 __all__ = [
     "AssembledSource",
@@ -250,6 +253,7 @@ def scan_fences(lines: list[str]) -> tuple[list[_Raw], list[bool]]:
     blocks: list[_Raw] = []
     index = 0
     while index < len(lines):
+        budget.check()
         match = _FENCE_OPEN.match(lines[index])
         if not match or (match.group(1)[0] == "`" and "`" in match.group(2)):
             index += 1
@@ -386,6 +390,7 @@ def _prose_blocks(lines: list[str], usable: list[bool]) -> list[_Raw]:
 
     index = 0
     while index < len(lines):
+        budget.check()
         if not usable[index]:
             flush()
             index += 1
@@ -437,6 +442,7 @@ def _indented_blocks(lines: list[str], usable: list[bool]) -> list[_Raw]:
     blocks: list[_Raw] = []
     index = 0
     while index < len(lines):
+        budget.check()
         starts = (
             usable[index]
             and not _is_blank(lines[index])
@@ -470,6 +476,7 @@ def _numbered_outside(lines: list[str], usable: list[bool]) -> list[_Raw]:
     blocks: list[_Raw] = []
     index = 0
     while index < len(lines):
+        budget.check()
         if not (usable[index] and _MARGIN.match(lines[index]) and lines[index].strip()):
             index += 1
             continue
@@ -1123,16 +1130,33 @@ def _sub_order(sub: str, previous: str, style: str) -> tuple[bool, str]:
     return False, style
 
 
-def _headings(lines: list[str], outside: list[bool]) -> list[_Heading]:
-    keyword_mode = any(
-        outside[i] and _keyword_heading(line) is not None for i, line in enumerate(lines)
-    )
+MAX_HEADING_CHARS = 300
+"""Characters of a line the heading patterns look at: a heading is its line's start."""
+
+
+def _heading_view(line: str) -> str:
+    """The line as the heading patterns see it: whitespace runs squashed to one space, cut to
+    `MAX_HEADING_CHARS`. The patterns chain optional parts each wrapped in `\\s*`, which
+    backtracks polynomially over a run of blanks (50 spaces took milliseconds, a 10,000-space
+    line forever); with every run one character long their work is linear in the line."""
+    return " ".join(line.split())[:MAX_HEADING_CHARS]
+
+
+def _headings(raw_lines: list[str], outside: list[bool]) -> list[_Heading]:
+    lines = [_heading_view(line) for line in raw_lines]
+    keyword_mode = False
+    for i, line in enumerate(lines):
+        budget.check()
+        if outside[i] and _keyword_heading(line) is not None:
+            keyword_mode = True
+            break
     found: list[_Heading] = []
     last_number = 0
     current: str | None = None
     sub_prev, sub_style = "", ""
     sub_count = 0
     for index, line in enumerate(lines):
+        budget.check()
         if not outside[index] or not line.strip():
             continue
         if len(found) >= MAX_HEADINGS:
@@ -1212,37 +1236,55 @@ def find_sections(text: str) -> list[Section]:
         last_line -= 1
     sections: list[Section] = []
     problems = [h for h in headings if h.kind == "problem"]
+    subs = [h for h in headings if h.kind == "sub"]
+    sub_lines = [h.line for h in subs]
+    # Where each problem ends, in one backward pass: the first later heading that is a problem
+    # on a later line, or an "end" heading at its level or higher. A scan per problem made
+    # 700,000 one-line headings take hours.
+    ends: dict[int, int] = {}
+    nearest: int | None = None  # line of the nearest problem heading below
+    beyond: int | None = None  # line of the nearest problem heading below `nearest`'s line
+    next_end: list[int | None] = [None] * 7  # per level, the nearest "end" heading below
+    for position in range(len(headings) - 1, -1, -1):
+        head = headings[position]
+        budget.check()
+        if head.kind == "problem":
+            # problems on one line ("## 6,7") do not end each other
+            stop = nearest if nearest is not None and nearest > head.line else beyond
+            stops = [stop] if stop is not None else []
+            stops += [n for n in next_end[1 : min(head.level, 6) + 1] if n is not None]
+            ends[position] = min(stops) - 1 if stops else last_line
+            if nearest is None or head.line < nearest:
+                beyond, nearest = nearest, head.line
+        elif head.kind == "end":
+            next_end[min(head.level, 6)] = head.line
     for position, head in enumerate(headings):
         if head.kind != "problem":
             continue
-        end = last_line
-        for later in headings[position + 1 :]:
-            if later.kind == "problem" and later.line > head.line:
-                end = later.line - 1
-                break
-            if later.kind == "end" and later.level <= head.level:
-                end = later.line - 1
-                break
-        end = _trim(lines, head.line, end)
+        budget.check()
+        end = _trim(lines, head.line, ends[position])
         label = head.problem + head.sub
         sections.append(Section(label, head.title, head.line, end))
-        subs = [
-            h
-            for h in headings
-            if h.kind == "sub" and h.problem == head.problem and head.line < h.line <= end
-        ]
-        for k, sub in enumerate(subs):
-            sub_end = subs[k + 1].line - 1 if k + 1 < len(subs) else end
+        first, last = (bisect.bisect_right(sub_lines, n) for n in (head.line, end))
+        mine = [h for h in subs[first:last] if h.problem == head.problem]
+        for k, sub in enumerate(mine):
+            sub_end = mine[k + 1].line - 1 if k + 1 < len(mine) else end
             sections.append(
                 Section(
                     head.problem + sub.sub, sub.title, sub.line, _trim(lines, sub.line, sub_end)
                 )
             )
+    bare = {h.problem for h in problems if not h.sub}
+    parts_of: dict[str, list[Section]] = {}
+    for section in sections:
+        label = section.problem
+        for cut in range(1, len(label)):
+            if label[cut:].isalpha():
+                parts_of.setdefault(label[:cut], []).append(section)
     for number in dict.fromkeys(h.problem for h in problems if h.sub):
         # "**Q4 (a)**", "**Q4 (b)**" with no "Q4" heading: the parent spans its sub-parts
-        if not any(h.problem == number and not h.sub for h in problems):
-            parts = [s for s in sections if s.problem.startswith(number) and s.problem != number]
-            parts = [s for s in parts if s.problem[len(number) :].isalpha()]
+        if number not in bare:
+            parts = parts_of.get(number, [])
             if parts:
                 start = min(s.start_line for s in parts)
                 sections.append(Section(number, "", start, max(s.end_line for s in parts)))
@@ -1287,6 +1329,7 @@ def detect_homework(
     title_votes: dict[str, int] = {}
     body_votes: dict[str, int] = {}
     for index, line in enumerate(lines):
+        budget.check()
         for match in _HOMEWORK.finditer(line):
             hw = f"hw{int(match.group(1))}"
             votes = title_votes if index < 15 or line.lstrip().startswith("#") else body_votes
@@ -1348,6 +1391,7 @@ def _prepared_lines(text: str, first_line: int = 1) -> list[tuple[int, str]]:
     _, outside = scan_fences(lines)
     out = []
     for index, line in enumerate(lines):
+        budget.check()
         if not outside[index] or not line.strip():
             continue
         masked = _SCI.sub(_scientific, line)
@@ -1410,6 +1454,7 @@ def extract_number_candidates(text: str, first_line: int = 1) -> list[tuple[floa
     """
     out: list[tuple[float, int]] = []
     for number, line in _prepared_lines(text, first_line):
+        budget.check()
         out.extend((value, number) for _, _, value in _numbers_in(line))
     return out
 
@@ -1433,6 +1478,7 @@ def extract_result_numbers(text: str, first_line: int = 1) -> list[tuple[float, 
     132,863,336'. A subset of `extract_number_candidates`, better for exact-answer matching."""
     out: list[tuple[float, int]] = []
     for number, line in _prepared_lines(text, first_line):
+        budget.check()
         cleaned = re.sub(r"\\text\{\s*\}|[&$]", " ", line)
         seen: set[int] = set()
         for start, end, value in _numbers_in(cleaned):

@@ -1,10 +1,11 @@
 """Cache what student code produced, so re-grading after a rubric change runs no student code.
 
-The key covers everything that can change an observation: the submission's files (paths and
-bytes), the probe plan (files, classes, seeds, globals, time limits), the grader's inputs, the
-probe script and the grader's version. Points, tolerances and partial credit are not in it: they
-only change judging, which always runs. Entries are written atomically (temp dir, then rename),
-so an interrupted batch leaves whole entries or none, and `--resume` simply reuses them.
+The key covers everything that can change an observation: the submission's files as the scratch
+copy takes them (paths and bytes, read within the copy's caps), the probe plan (files, classes,
+seeds, globals, time limits), the grader's inputs, the probe script and the grader's version.
+Points, tolerances and partial credit are not in it: they only change judging, which always
+runs. Entries are written atomically (temp dir, then rename), so an interrupted batch leaves
+whole entries or none, and `--resume` simply reuses them.
 Entries are read back through the same strict validation as fresh sandbox output: numeric
 dtypes only, every array inside its file, nothing unpickled.
 
@@ -27,8 +28,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from grader import __version__
-from grader.ingest.files import iter_submission_files
-from grader.sandbox.exchange import PROBE_SCRIPT
+from grader.sandbox.exchange import PROBE_SCRIPT, copy_plan
 from grader.sandbox.jobs import ProbeOutcome, Runner, SandboxJob, SandboxResult
 from grader.sandbox.observations import OBSERVATION, read_packed, write_packed
 
@@ -39,9 +39,15 @@ def job_key(job: SandboxJob) -> str:
     digest = hashlib.sha256()
     digest.update(f"grader {__version__} cache {CACHE_FORMAT}\n".encode())
     digest.update(_probe_digest())
-    for path in iter_submission_files(job.submission_dir):
-        digest.update(str(path.relative_to(job.submission_dir)).encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    # Exactly the files the scratch copy takes (`copy_plan`: bounded walk, at most 20 MiB per
+    # file and 200 MiB in all), read in blocks up to their planned size: a sparse 1 TiB file is
+    # skipped by the copy, so it is never read here either. The files left out are keyed by
+    # name only (they change nothing the sandbox can see).
+    skipped: list[str] = []
+    for path, rel, size in copy_plan(job.submission_dir, skipped):
+        digest.update(rel.encode() + b"\0")
+        digest.update(_file_digest(path, size))
+    digest.update("\0".join(skipped).encode())
     for req in job.requests:
         plan = {"id": req.id, "kind": req.kind, "timeout": req.timeout_s, "spec": req.spec}
         digest.update(json.dumps(plan, sort_keys=True, default=str).encode())
@@ -51,6 +57,33 @@ def job_key(job: SandboxJob) -> str:
     limits = job.limits
     digest.update(f"{limits.memory_mb} {limits.threads}".encode())
     return digest.hexdigest()
+
+
+def _file_digest(path: Path, size: int) -> bytes:
+    """SHA-256 of the first `size` bytes of `path`, remembered per (file, size, mtime): every
+    probe of a student keys the same files, and each is read once per batch."""
+    try:
+        info = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return b"unreadable"
+    return _cached_digest(str(path), size, info.st_mtime_ns, info.st_ino)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_digest(path: str, size: int, mtime_ns: int, inode: int) -> bytes:
+    digest = hashlib.sha256()
+    left = size
+    try:
+        with open(path, "rb") as fh:
+            while left > 0:
+                block = fh.read(min(left, 2**22))
+                if not block:
+                    break
+                digest.update(block)
+                left -= len(block)
+    except OSError:
+        return b"unreadable"
+    return digest.digest()
 
 
 @functools.cache

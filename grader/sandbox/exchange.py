@@ -8,8 +8,13 @@ anything malformed is a problem, never a verdict.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
 import shutil
+import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -76,22 +81,177 @@ def read_outcome(out_dir: Path, index: int, req: ProbeRequest) -> ProbeOutcome:
     return ProbeOutcome(observation, arrays)
 
 
-def copy_submission(src: Path, dst: Path) -> list[str]:
-    """Copy regular files only; symlinks and oversized files are skipped and reported."""
-    skipped: list[str] = []
+def copy_plan(src: Path, skipped: list[str] | None = None) -> list[tuple[Path, str, int]]:
+    """(path, relative path, size) of each file the scratch copy takes, in order.
+
+    Regular files only (the bounded walk of `iter_submission_files`), each at most
+    `MAX_FILE_BYTES`, `MAX_COPY_BYTES` in all; what is left out is added to `skipped`. The cache
+    key hashes exactly these files, so it never reads a byte the copy would not copy.
+    """
+    skipped = [] if skipped is None else skipped
+    plan: list[tuple[Path, str, int]] = []
     total = 0
-    dst.mkdir(parents=True, exist_ok=True)
     for path in iter_submission_files(src, skipped):
-        rel = path.relative_to(src)
-        size = path.stat().st_size
+        rel = path.relative_to(src).as_posix()
+        try:
+            size = os.stat(path, follow_symlinks=False).st_size
+        except OSError:
+            skipped.append(f"{rel} (cannot be read)")
+            continue
         if size > MAX_FILE_BYTES or total + size > MAX_COPY_BYTES:
             skipped.append(f"{rel} (too large)")
             continue
+        plan.append((path, rel, size))
+        total += size
+    return plan
+
+
+def copy_submission(src: Path, dst: Path) -> list[str]:
+    """Copy regular files only; symlinks and oversized files are skipped and reported."""
+    skipped: list[str] = []
+    dst.mkdir(parents=True, exist_ok=True)
+    for path, rel, size in copy_plan(src, skipped):
         target = dst / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
-        total += size
+        with open(path, "rb") as source, open(target, "wb") as copy:
+            # at most the size planned: a file that grew since is cut, never read further
+            shutil.copyfileobj(_Capped(source, size), copy)
     return skipped
+
+
+class _Capped:
+    """A binary file object that reads at most `left` bytes."""
+
+    def __init__(self, fh: Any, left: int) -> None:
+        self.fh = fh
+        self.left = left
+
+    def read(self, size: int = -1) -> bytes:
+        want = self.left if size < 0 else min(size, self.left)
+        data = self.fh.read(want) if want > 0 else b""
+        self.left -= len(data)
+        return data
+
+
+SCRATCH_PATTERN = re.compile(r"^grader-(?:worker|run)-(\d+)-")
+_LIVE_SCRATCH: set[Path] = set()  # this process's scratch folders, for a SIGTERM's clean-up
+_swept = threading.Lock()
+_SWEPT: list[bool] = []
+
+
+def new_scratch(kind: str) -> Path:
+    """A fresh scratch folder in the temp dir, named with this process's id (`grader-<kind>-
+    <pid>-...`), so that a later grader can tell it from a live one and remove it if this
+    process was killed before it could (`remove_stale_scratch`)."""
+    with _swept:
+        if not _SWEPT:
+            _SWEPT.append(True)
+            remove_stale_scratch()
+    folder = Path(tempfile.mkdtemp(prefix=f"grader-{kind}-{os.getpid()}-"))
+    _LIVE_SCRATCH.add(folder)
+    return folder
+
+
+def drop_scratch(folder: Path) -> bool:
+    """Remove a folder made by `new_scratch` (iteratively: see `remove_tree`)."""
+    _LIVE_SCRATCH.discard(folder)
+    return remove_tree(folder)
+
+
+def live_scratch() -> list[Path]:
+    """This process's scratch folders not yet removed."""
+    return list(_LIVE_SCRATCH)
+
+
+def remove_stale_scratch(tmp: Path | None = None) -> list[str]:
+    """Remove scratch folders that graders killed by a signal (SIGKILL, or SIGTERM without the
+    handler) left in the temp dir: those of this user whose process no longer exists. Returns
+    their names."""
+    removed: list[str] = []
+    tmp = Path(tempfile.gettempdir()) if tmp is None else tmp
+    try:
+        entries = list(os.scandir(tmp))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = SCRATCH_PATTERN.match(entry.name)
+        if match is None or int(match.group(1)) == os.getpid():
+            continue
+        try:
+            if entry.is_symlink() or entry.stat(follow_symlinks=False).st_uid != os.getuid():
+                continue
+            os.kill(int(match.group(1)), 0)
+        except ProcessLookupError:
+            if remove_tree(Path(entry.path)):
+                removed.append(entry.name)
+        except (OSError, OverflowError):  # alive under another user, or unreadable: keep it
+            continue
+    return removed
+
+
+def remove_tree(root: Path, keep_root: bool = False) -> bool:
+    """Remove `root` and everything under it, whatever its depth; True if all of it went.
+
+    Student code in the scratch copy can leave a folder chain thousands deep (`shutil.rmtree`
+    recurses once per level, raises RecursionError near 1,000, and paths past 4,096 bytes fail
+    anyway), and folders without permissions. Nothing here recurses or builds a long path: each
+    folder met is first moved up to sit directly in `root` (a rename within one file system),
+    then emptied of its files and removed, so every path used is two names below `root`.
+    Symlinks are removed, never followed. Call it only when no process can write in `root`.
+    """
+    try:
+        if not root.is_dir() or root.is_symlink():
+            if root.is_symlink() or root.exists():
+                root.unlink()
+            return True
+    except OSError:
+        return False
+    ok = True
+    pending: list[Path] = [root]  # folders to empty: `root` and folders directly in it
+    emptied: list[Path] = []  # emptied folders directly in `root`, removed at the end
+    while pending:
+        folder = pending.pop()
+        with contextlib.suppress(OSError):
+            folder.chmod(0o700)
+        try:
+            with os.scandir(folder) as listing:
+                for entry in listing:
+                    ok = _remove_entry(entry, folder == root, root, pending) and ok
+        except OSError:
+            ok = False
+        if folder != root:
+            emptied.append(folder)
+    for folder in emptied:
+        try:
+            folder.rmdir()
+        except OSError:
+            ok = False
+    if not keep_root:
+        try:
+            root.rmdir()
+        except OSError:
+            ok = False
+    return ok
+
+
+def _remove_entry(entry: os.DirEntry[str], top: bool, root: Path, pending: list[Path]) -> bool:
+    """Unlink a file or link; a folder is queued, moved up into `root` first unless `top`."""
+    try:
+        if not entry.is_dir(follow_symlinks=False):
+            os.unlink(entry.path)
+            return True
+        os.chmod(entry.path, 0o700)  # to list it, and to move it (its `..` changes)
+        if top:
+            pending.append(Path(entry.path))
+            return True
+        flat = root / f".grader-rm-{len(pending)}-{entry.inode()}"
+        while os.path.lexists(flat):
+            flat = flat.with_name(flat.name + "x")
+        os.rename(entry.path, flat)
+        pending.append(flat)
+        return True
+    except OSError:
+        return False
 
 
 def write_extra_files(dst: Path, files: Mapping[str, str]) -> None:

@@ -64,7 +64,7 @@ class Observer:
         self.plan = plan
         self.run_seed = run_seed
         self.limits = limits or Limits()
-        self._results: dict[tuple[str, str], SandboxResult | None] = {}
+        self._results: dict[tuple[str, str], SandboxResult | Exception | None] = {}
         self._targets: dict[tuple[str, str], Target] = {}
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._guard = threading.Lock()
@@ -86,8 +86,13 @@ class Observer:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             if key not in self._results:
-                self._results[key] = self._run(sub, problem, check)
+                try:
+                    self._results[key] = self._run(sub, problem, check)
+                except Exception as exc:  # a grader-side failure: every check sees it, no re-run
+                    self._results[key] = exc
         result = self._results[key]
+        if isinstance(result, Exception):
+            raise result
         if result is None:
             return None, None
         return result.outcomes.get(key[1]), result

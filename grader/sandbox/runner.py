@@ -10,7 +10,6 @@ import os
 import secrets
 import shutil
 import sys
-import tempfile
 import time
 import weakref
 from dataclasses import replace
@@ -28,9 +27,15 @@ from grader.sandbox.confinement import (
     run_limited,
     sandbox_env,
 )
-from grader.sandbox.exchange import PROBE_SCRIPT, finish_outcome, prepare_run
+from grader.sandbox.exchange import (
+    PROBE_SCRIPT,
+    drop_scratch,
+    finish_outcome,
+    new_scratch,
+    prepare_run,
+)
 from grader.sandbox.jobs import Limits, ProbeOutcome, ProbeRequest, SandboxJob, SandboxResult
-from grader.sandbox.workers import WorkerPool
+from grader.sandbox.workers import WorkerPool, install_sigterm_cleanup
 
 WARM_VAR = "GRADER_WARM"  # "0": every probe in a process of its own (the cold path)
 
@@ -54,6 +59,7 @@ class SandboxRunner:
         self.isolation = "bubblewrap" if self.use_bwrap else "rlimits-only"
         self.warm = self.use_bwrap and (warm_by_default() if warm is None else warm)
         self.pool: Any = None
+        install_sigterm_cleanup()
         if self.warm:
             self.pool = WorkerPool()
             weakref.finalize(self, self.pool.close)
@@ -102,8 +108,8 @@ class SandboxRunner:
             warm = self.pool.run(job, req, limits)
             if warm is not None:
                 return warm
-        with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
-            scratch = Path(tmp)
+        scratch = new_scratch("run")
+        try:
             io_dir = scratch / "io"
             (io_dir / "out").mkdir(parents=True)
             for private in ("home", "tmp"):
@@ -112,6 +118,8 @@ class SandboxRunner:
             prepare_run(job, req, scratch / "sub", io_dir)
             completed = self._execute(scratch, limits)
             return finish_outcome(io_dir / "out", req, completed), completed
+        finally:
+            drop_scratch(scratch)  # iterative: student code may leave 3,000 nested folders
 
     def _execute(self, scratch: Path, limits: Limits) -> Completed:
         inner_root = "/sandbox" if self.use_bwrap else str(scratch)

@@ -46,13 +46,22 @@ from grader.sandbox.confinement import (
     sandbox_env,
     signal_limit,
 )
-from grader.sandbox.exchange import PROBE_SCRIPT, finish_outcome, prepare_run
+from grader.sandbox.exchange import (
+    PROBE_SCRIPT,
+    drop_scratch,
+    finish_outcome,
+    live_scratch,
+    new_scratch,
+    prepare_run,
+    remove_tree,
+)
 from grader.sandbox.jobs import Limits, ProbeOutcome, ProbeRequest, SandboxJob
 
 INNER_ROOT = "/sandbox"
 REPLY_GRACE_S = 15.0  # the worker's own kill and tidy-up after the wall-clock limit
 MAX_MESSAGE = 65536
 _POOLS: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
+_WORKERS: weakref.WeakSet[Worker] = weakref.WeakSet()  # every started worker, for SIGTERM
 _closing: weakref.WeakSet[Worker] = weakref.WeakSet()  # busy workers to kill when returned
 
 
@@ -62,39 +71,15 @@ class WorkerError(RuntimeError):
 
 def _empty(folder: Path) -> None:
     """Remove everything inside `folder` (never following symlinks), keeping the folder itself:
-    it is a bind mount's source, so replacing it would detach the worker's view of it."""
+    it is a bind mount's source, so replacing it would detach the worker's view of it.
+
+    Iterative (`remove_tree`): a folder chain thousands deep left by student code must not
+    raise RecursionError here, which left the worker's folder behind and, unremembered, ran the
+    student's code again for every check."""
 
     folder.chmod(0o755)
-    for entry in os.scandir(folder):
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path, onerror=_forcing(set()))
-        else:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(entry.path)
-    if any(folder.iterdir()):
+    if not remove_tree(folder, keep_root=True) or any(folder.iterdir()):
         raise WorkerError(f"could not empty {folder}")
-
-
-def _forcing(tried: set[str]) -> Any:
-    """An rmtree error handler that makes a path removable (a student's mode-000 folders) and
-    removes it, once per path. The failing call may be os.open or os.scandir, which cannot
-    simply be repeated with the path alone."""
-
-    def retry(func: Any, path: str, exc: Any) -> None:
-        if path in tried:
-            return
-        tried.add(path)
-        with contextlib.suppress(OSError):
-            os.chmod(os.path.dirname(path), 0o700)
-            if not os.path.islink(path):
-                os.chmod(path, 0o700)
-        with contextlib.suppress(OSError):
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path, onerror=retry)
-            else:
-                os.unlink(path)
-
-    return retry
 
 
 class Worker:
@@ -103,7 +88,8 @@ class Worker:
     def __init__(self, threads: int) -> None:
         self.threads = threads
         self.runs = 0
-        self.dir = Path(tempfile.mkdtemp(prefix="grader-worker-"))
+        self.dir = new_scratch("worker")
+        _WORKERS.add(self)
         self.sub, self.io, self.out = self.dir / "sub", self.dir / "io", self.dir / "out"
         for folder in (self.sub, self.io / "out", self.out):
             folder.mkdir(parents=True)
@@ -199,13 +185,20 @@ class Worker:
                     returncode, output_tail(out), output_tail(err), timed_out, limit_hit
                 )
             outcome = finish_outcome(self.out, req, completed)
-            if not reply["clean"]:
-                raise _Unclean(outcome, completed)
-            return outcome, completed
         finally:
-            with contextlib.suppress(OSError):
-                _empty(self.sub)
-                _empty(self.out)
+            tidy = self._tidy()
+        if not reply["clean"] or not tidy:  # keep the result (never run it again), retire
+            raise _Unclean(outcome, completed)
+        return outcome, completed
+
+    def _tidy(self) -> bool:
+        """Empty the scratch copy and output folder after a run; False: retire the worker."""
+        try:
+            _empty(self.sub)
+            _empty(self.out)
+        except (OSError, WorkerError):
+            return False
+        return True
 
     def kill(self) -> None:
         """Kill the whole sandbox (its PID 1 takes every process in it along) and clean up."""
@@ -220,7 +213,7 @@ class Worker:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=10)
         self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        drop_scratch(self.dir)
 
 
 class _Unclean(Exception):
@@ -432,6 +425,34 @@ def _method_behind(runner: Any, name: str) -> Any:
             return method
         runner = getattr(runner, "inner", None)
     return None
+
+
+def install_sigterm_cleanup() -> None:
+    """On SIGTERM, stop every sandbox and remove every scratch folder, then die of SIGTERM.
+
+    Without it a batch killed by SIGTERM (a scheduler's time limit, `kill`) left its worker
+    folders in /tmp: `atexit` does not run on a signal's default action. Installed only from
+    the main thread and only over the default action, so a program that handles SIGTERM itself
+    keeps its handler (and should call `close_all`). Folders left by SIGKILL are removed by the
+    next grader (`remove_stale_scratch`).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    with contextlib.suppress(ValueError, OSError):
+        if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    try:
+        close_all()
+        for worker in list(_WORKERS):
+            worker.kill()
+        for folder in live_scratch():
+            drop_scratch(folder)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 atexit.register(close_all)

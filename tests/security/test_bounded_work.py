@@ -1,0 +1,458 @@
+"""Issue 13, classes 2-4: hostile files that made the grader's OWN work unbounded.
+
+Each attack is built in tmp_path at test time (a sparse 1 TiB file costs no disk) and handed to
+the grader in a subprocess with a memory limit (RLIMIT_AS) and a wall-clock timeout: the bound
+is what the test measures, never a timed assertion on a fast path. Where a batch is graded, an
+honest classmate graded beside the attacker must get exactly the grades she gets alone.
+
+What each test caught before the fix:
+- 1,500 nested folders: RecursionError out of the folder walk (`os.walk` recurses);
+- a sparse 1 TiB file: MemoryError in ingest (read before its size was checked), and the cache
+  key hashed every byte of every file;
+- 60,000 keys in answers.toml: a scan of the sheet per key (hours);
+- blank lines before `homework =`: a `^\\s*` pre-scan, quadratic in blank lines;
+- 700,000 one-line headings: the section finder scanned all headings per problem;
+- blank runs in headings and formulas: chained `\\s*` backtracking (a 10,000-space line forever);
+- unclosed `\\[` in a writeup: the display-math regex rescanned to the end per opener;
+- a 64 MiB notebook of empty objects: 1.7 GB of grader memory;
+- no budget: a slow student delayed the batch, with nothing reported;
+- a 3,000-deep folder chain left in the scratch copy: `shutil.rmtree` raised RecursionError,
+  the folder stayed, and the student's code ran again for every check;
+- SIGTERM: worker folders left in /tmp.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.ingest.files import MAX_DEPTH
+from grader.ingest.submission import MAX_DOCUMENTS, ingest
+from grader.sandbox.confinement import bubblewrap_available
+from grader.sandbox.exchange import remove_stale_scratch
+
+REPO = Path(__file__).resolve().parents[2]
+ALICE = REPO / "submissions" / "mfdnn" / "hw6" / "alice"
+ANSWERS_ONLY = "not p5 and not p4b"  # answer checks only: no student code runs
+GIB = 2**30
+
+
+def bounded(
+    code: str, *, timeout: float, memory: int = 2 * GIB, env: dict[str, str] | None = None
+) -> str:
+    """Run `code` in a fresh interpreter (cwd: the repo) under RLIMIT_AS=`memory` and a timeout;
+    return its stdout. A limit hit fails the test with what happened."""
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            preexec_fn=limit,
+            env={**os.environ, **(env or {})},
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the grader's work was not bounded: still running after {timeout:g} s")
+    assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-2000:]}"
+    return done.stdout
+
+
+GRADE_BOTH = """
+    import json, sys
+    from pathlib import Path
+    from grader.pipeline import GradeOptions, grade
+    folders = [Path(p) for p in sys.argv[1:]] if len(sys.argv) > 1 else {folders!r}
+    report = grade([Path(f) for f in folders], GradeOptions(jobs=1, select={select!r}))
+    print(report.model_dump_json())
+"""
+
+
+def grade_bounded(
+    folders: list[Path], *, timeout: float, memory: int = 2 * GIB, **kw: Any
+) -> dict[str, Any]:
+    """`grade` over `folders` (answer checks only) in a bounded subprocess; students by name."""
+    code = GRADE_BOTH.format(folders=[str(f) for f in folders], select=ANSWERS_ONLY)
+    report = json.loads(bounded(code, timeout=timeout, memory=memory, **kw).splitlines()[-1])
+    return {s["student"]: s for s in report["submissions"]}
+
+
+def honest(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "answers.toml").write_bytes((ALICE / "answers.toml").read_bytes())
+    return folder
+
+
+@pytest.fixture(scope="module")
+def alice_alone(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    folder = honest(tmp_path_factory.mktemp("alone") / "alice")
+    return grade_bounded([folder], timeout=300)["alice"]
+
+
+def verdicts(result: dict[str, Any]) -> dict[str, tuple[str, float]]:
+    return {
+        f"{p['id']}.{c['id']}": (c["status"], c["score"])
+        for p in result["problems"]
+        for c in p["checks"]
+    }
+
+
+def assert_alice_as_alone(graded: dict[str, Any], alone: dict[str, Any]) -> None:
+    assert verdicts(alone), "control: alice alone was graded"
+    assert verdicts(graded["alice"]) == verdicts(alone)
+    assert graded["alice"]["score"] == alone["score"]
+
+
+def nested_chain(top: Path, depth: int, name: str = "d") -> None:
+    """`depth` folders, each inside the last, made through directory fds (the full path would
+    pass PATH_MAX), with a file every 100 levels."""
+    top.mkdir(parents=True, exist_ok=True)
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for level in range(depth):
+            os.mkdir(name, dir_fd=fd)
+            inner = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+            if level % 100 == 0:
+                os.close(os.open("x.py", os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=fd))
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------------------------
+# class 2: one submission stops the batch
+
+
+def test_deeply_nested_folders_do_not_stop_the_batch(
+    tmp_path: Path, alice_alone: dict[str, Any]
+) -> None:
+    attacker = honest(tmp_path / "nested")
+    nested_chain(attacker / "deep", 1_500)
+    graded = grade_bounded([attacker, honest(tmp_path / "alice")], timeout=300)
+    assert_alice_as_alone(graded, alice_alone)
+    assert graded["nested"]["error"] is None
+    assert verdicts(graded["nested"]) == verdicts(alice_alone)  # its own answers still count
+    notes = " ".join(graded["nested"]["notes"])
+    assert f"nested over {MAX_DEPTH} deep" in notes
+
+
+def test_sparse_terabyte_files_are_never_read(tmp_path: Path, alice_alone: dict[str, Any]) -> None:
+    """1 TiB files (sparse: no disk) as data, writeup, notebook, code and answer sheet: ingest,
+    the scratch copy's plan and the cache key run in 1 GiB, and alice is graded as alone."""
+    attacker = tmp_path / "sparse"
+    attacker.mkdir()
+    for name in ("data.bin", "report.md", "notes.ipynb", "huge.py", "answers.toml"):
+        with (attacker / name).open("wb") as fh:
+            fh.truncate(2**40)
+    graded = grade_bounded([attacker, honest(tmp_path / "alice")], timeout=300, memory=GIB)
+    assert_alice_as_alone(graded, alice_alone)
+    assert graded["sparse"]["error"] is None or "answers.toml" in graded["sparse"]["error"]
+    out = bounded(
+        f"""
+        from pathlib import Path
+        from grader.sandbox.cache import job_key
+        from grader.sandbox.exchange import copy_plan
+        from grader.sandbox.jobs import Limits, SandboxJob
+        root = Path({str(attacker)!r})
+        skipped = []
+        print(len(copy_plan(root, skipped)), len(skipped))
+        print(job_key(SandboxJob(root, (), {{}}, Limits())))
+        """,
+        timeout=120,
+        memory=GIB,
+    )
+    planned, skipped, key = out.split()
+    assert (planned, skipped) == ("0", "5")
+    assert len(key) == 64
+
+
+def test_too_many_documents_are_capped_and_noted(tmp_path: Path) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for index in range(MAX_DOCUMENTS + 30):
+        (folder / f"w{index:03}.md").write_text(f"# Problem 1\n\nanswer {index}\n")
+    sub = ingest(folder)
+    assert len(sub.documents) == MAX_DOCUMENTS
+    assert any("30 writeups and notebooks beyond" in note for note in sub.notes)
+
+
+# --------------------------------------------------------------------------------------------
+# class 3: unbounded work in the grader's process
+
+
+def test_answer_sheet_with_60000_keys_is_read_in_bounded_time(tmp_path: Path) -> None:
+    folder = tmp_path / "keys"
+    folder.mkdir()
+    lines = ['homework = "hw6"', "[p9]"] + [f"k{i} = {i}" for i in range(60_000)]
+    (folder / "answers.toml").write_text("\n".join(lines) + "\n")
+    out = bounded(
+        f"""
+        from pathlib import Path
+        from grader.ingest.submission import ingest
+        sub = ingest(Path({str(folder)!r}))
+        print(len(sub.answers), sub.answers["p9.k59999"].source.line)
+        """,
+        timeout=120,
+    )
+    assert out.split() == ["60001", str(60_002)]
+
+
+def test_blank_lines_before_the_homework_line_cost_linear_time(tmp_path: Path) -> None:
+    """Just under the sheet's 1 MiB cap of blank lines: the old `^\\s*homework` pre-scan was
+    quadratic in them (about 12 minutes here); the homework is still found."""
+    folder = tmp_path / "blank"
+    folder.mkdir()
+    # `x = 1` stops each line start's `\s*` run short of a match: every blank line rescans the
+    # rest of the blank lines
+    (folder / "answers.toml").write_bytes(b"\n" * (2**20 - 100) + b'x = 1\nhomework = "hw6"\n')
+    out = bounded(
+        f"""
+        from pathlib import Path
+        from grader.ingest.submission import ingest
+        print(ingest(Path({str(folder)!r})).homework)
+        """,
+        timeout=120,
+    )
+    assert out.strip() == "hw6"
+
+
+def test_many_one_line_headings_cost_linear_time(tmp_path: Path) -> None:
+    """150,000 one-line headings (the issue's 700,000 fill the 2 MiB writeup cap and took about
+    1.5 hours): the old section finder scanned every heading per problem, hours here too; the
+    bound below is minutes on a busy machine, seconds on an idle one."""
+    folder = tmp_path / "headings"
+    folder.mkdir()
+    (folder / "answers.toml").write_text('homework = "hw6"\n')
+    (folder / "writeup.md").write_text("#1\n" * 150_000)
+    out = bounded(
+        f"""
+        from pathlib import Path
+        from grader.ingest.submission import ingest
+        sub = ingest(Path({str(folder)!r}), budget_s=10_000)
+        print(sub.not_graded, len(sub.documents[0].sections))
+        """,
+        timeout=300,
+    )
+    assert out.split() == ["None", "150000"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param(" \t" * 1_500 + "Problem x", id="keyword-heading"),
+        pytest.param("##" + " " * 9_000 + "x", id="hash-heading"),
+        pytest.param("x =" + " \t" * 3_000 + "y 1 = 2" + " \t" * 1_000, id="plain-formula"),
+    ],
+)
+def test_blank_runs_in_a_writeup_cost_linear_time(line: str) -> None:
+    """Lines of blank runs: heading patterns and formula rows chain `\\s*` around optional
+    parts, which backtracked polynomially (each such line took seconds to hours)."""
+    out = bounded(
+        f"""
+        from grader.ingest.documents import read_document
+        from grader.ingest.latex import find_formulas
+        text = {line!r} + "\\n"
+        text = text * (2_000_000 // len(text) + 1)  # the writeup cap
+        doc = read_document(text.encode(), "w.md")
+        print(len(doc.sections), len(find_formulas(text)))
+        """,
+        timeout=120,
+    )
+    assert len(out.split()) == 2
+
+
+def test_unclosed_display_math_costs_linear_time() -> None:
+    """Each unclosed `\\[` made the display-math regex scan to the end of the section: 20,000 of
+    them took 106 s here, 39,000 about four times that."""
+    out = bounded(
+        """
+        from grader.ingest.latex import find_formulas
+        text = "\\\\[ x\\n" * 39_000 + "$$ y = 2 $$\\n"  # just under the 200,000-character cap
+        print([f.rhs for f in find_formulas(text)][-1:])
+        """,
+        timeout=120,
+    )
+    assert out.strip() == "['2']"
+
+
+def test_notebook_of_empty_objects_is_refused_within_bounded_memory(tmp_path: Path) -> None:
+    """64 MiB of `{},` parsed cost 1.7 GB: the notebook is refused, in 1 GiB, with a reason."""
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    (folder / "answers.toml").write_text('homework = "hw6"\n')
+    with (folder / "hw.ipynb").open("wb") as fh:
+        fh.write(b'{"nbformat": 4, "cells": [], "x": [')
+        fh.write(b"{}," * ((64 * 2**20 - 100) // 3))
+        fh.write(b"{}]}")
+    out = bounded(
+        f"""
+        from pathlib import Path
+        from grader.ingest.submission import ingest
+        sub = ingest(Path({str(folder)!r}))
+        print([p.message for p in sub.parse_problems])
+        """,
+        timeout=120,
+        memory=GIB,
+    )
+    assert "too many JSON values" in out
+
+
+def test_a_student_over_the_ingest_budget_is_not_graded_alone(
+    tmp_path: Path, alice_alone: dict[str, Any]
+) -> None:
+    """A writeup that takes seconds to read, against a 1 s budget: that student gets
+    'not graded: ...' and no checks; alice, beside, is graded exactly as alone."""
+    slow = tmp_path / "slow"
+    slow.mkdir()
+    (slow / "answers.toml").write_text('homework = "hw6"\n')
+    for index in range(MAX_DOCUMENTS):
+        (slow / f"w{index:02}.md").write_text("## 1\n(a)\n\n### x\n" * 120_000)
+    graded = grade_bounded(
+        [slow, honest(tmp_path / "alice")],
+        timeout=600,
+        env={"GRADER_INGEST_BUDGET_S": "1"},
+    )
+    assert_alice_as_alone(graded, alice_alone)
+    error = graded["slow"]["error"]
+    assert error is not None and error.startswith("not graded: reading the files took longer")
+    assert graded["slow"]["problems"] == []
+
+
+# --------------------------------------------------------------------------------------------
+# class 4: leftovers outside the sandbox's accounting
+
+
+def test_scratch_removal_survives_a_3000_deep_chain(tmp_path: Path) -> None:
+    root = tmp_path / "scratch"
+    nested_chain(root / "sub", 3_000, name="abcdefgh")  # 27,000-byte path: past PATH_MAX
+    os.chmod(root / "sub", 0o000)
+    out = bounded(
+        f"""
+        from pathlib import Path
+        from grader.sandbox.exchange import remove_tree
+        root = Path({str(root)!r})
+        print(remove_tree(root / "sub", keep_root=False), sorted(p.name for p in root.iterdir()))
+        """,
+        timeout=120,
+    )
+    assert out.split(maxsplit=1) == ["True", "[]\n"] or out.strip() == "True []"
+
+
+def test_stale_scratch_of_a_dead_grader_is_removed(tmp_path: Path) -> None:
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead_pid = int(dead.stdout)
+    stale = tmp_path / f"grader-worker-{dead_pid}-abc"
+    nested_chain(stale / "sub", 1_200)
+    alive = tmp_path / f"grader-run-{os.getppid()}-def"  # our parent lives on
+    alive.mkdir()
+    other = tmp_path / "grader-worker-notapid"
+    other.mkdir()
+    assert remove_stale_scratch(tmp_path) == [stale.name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.name, other.name])
+
+
+needs_bwrap = pytest.mark.skipif(
+    not bubblewrap_available(), reason="warm workers need bubblewrap (user namespaces)"
+)
+
+
+@needs_bwrap
+@pytest.mark.slow
+def test_sigterm_removes_the_worker_folders(tmp_path: Path) -> None:
+    code = f"""
+        import tempfile, time
+        tempfile.tempdir = {str(tmp_path)!r}
+        from grader.sandbox.runner import SandboxRunner
+        runner = SandboxRunner(use_bwrap=True, warm=True)
+        runner.prestart()
+        print("ready", flush=True)
+        time.sleep(600)
+    """
+    with subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)], cwd=REPO, stdout=subprocess.PIPE, text=True
+    ) as proc:
+        try:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+            deadline = time.monotonic() + 120
+            while not list(tmp_path.glob("grader-worker-*/io/probe.py")):
+                assert time.monotonic() < deadline, "control: the worker never started"
+                time.sleep(0.2)
+            time.sleep(2.0)  # the worker is up and idle
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=60) == -signal.SIGTERM
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert list(tmp_path.iterdir()) == []
+
+
+DEEP_STM = """
+import os
+import torch.nn as nn
+
+fd = os.open(".", os.O_RDONLY)
+for _ in range(3000):  # a folder chain the grader's clean-up must survive
+    os.mkdir("d", dir_fd=fd)
+    inner = os.open("d", os.O_RDONLY, dir_fd=fd)
+    os.close(fd)
+    fd = inner
+os.close(fd)
+"""
+
+
+@needs_bwrap
+@pytest.mark.slow
+@pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
+def test_deep_scratch_left_by_student_code_runs_it_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, warm: bool
+) -> None:
+    """Student code leaves 3,000 nested folders in its scratch copy: the run is cleaned up, the
+    scratch root is empty afterwards, and the student's code ran once per probe, not once per
+    check (it ran 9 times when the clean-up raised RecursionError)."""
+    from grader.pipeline import GradeOptions, grade
+    from grader.sandbox.runner import SandboxRunner
+
+    attacker = honest(tmp_path / "class" / "deep")
+    stm = (ALICE / "stm.py").read_text()
+    (attacker / "stm.py").write_text(DEEP_STM + stm)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    inner = SandboxRunner(use_bwrap=True, warm=warm)
+    calls: list[str] = []
+
+    class Counting:
+        isolation = inner.isolation
+
+        def run(self, job: Any) -> Any:
+            calls.extend(req.id for req in job.requests)
+            return inner.run(job)
+
+        def close(self) -> None:
+            inner.close()
+
+    report = grade([attacker], GradeOptions(jobs=1, select="p4b", runner=Counting()))
+    [result] = report.submissions
+    checks = [c for p in result.problems for c in p.checks if c.id.startswith("stm.")]
+    assert len(checks) >= 6  # control: the module's aspects were judged
+    assert not [c.message for c in checks if c.message.startswith("internal grader error")]
+    assert sorted(calls) == sorted(set(calls)), f"the student's code ran again: {calls}"
+    assert list(scratch.iterdir()) == []
