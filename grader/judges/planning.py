@@ -15,6 +15,7 @@ from pathlib import PurePosixPath
 
 import numpy as np
 
+from grader.ingest.extract import ClassModule, class_module
 from grader.ingest.submission import ClassLookup, Submission, find_class
 from grader.judges.sources import code_hash, ensure_class, ensure_script
 from grader.rubric import ModuleCheck, Problem, ScriptCheck
@@ -31,6 +32,11 @@ class ModuleTarget:
     lookup: ClassLookup
     request: ProbeRequest | None
     inputs: dict[str, np.ndarray]
+    #: Sources written over the scratch copy's files for this probe: the class's file without
+    #: the top level it does not need (`grader.ingest.extract`).
+    files: Mapping[str, str] = field(default_factory=dict)
+    #: Packages the class needs that the grading environment lacks: the check goes to a TA.
+    needs: tuple[str, ...] = ()
 
 
 def plan_module(
@@ -50,6 +56,10 @@ def plan_module(
     inputs[f"{pid}.g0"] = rng.standard_normal(check.output_shapes[0])
     if lookup.unit is None:
         return ModuleTarget(lookup, None, inputs)
+    extracted = _class_alone(sub, lookup.unit.file, lookup.unit.name)
+    if extracted is not None and extracted.needs:
+        return ModuleTarget(lookup, None, inputs, needs=extracted.needs)
+    files = {lookup.unit.file: extracted.source} if extracted is not None else {}
     request = ProbeRequest(
         id=pid,
         kind="module",
@@ -62,9 +72,38 @@ def plan_module(
             "inputs": [f"{pid}.x{i}" for i in range(len(check.inputs))],
             "cotangent": f"{pid}.g0",
             **_generated(sub, lookup.unit.file),
+            **({"extracted": extracted.digest()} if extracted is not None else {}),
         },
     )
-    return ModuleTarget(lookup, request, inputs)
+    return ModuleTarget(lookup, request, inputs, files)
+
+
+def _class_alone(sub: Submission, file: str, class_name: str) -> ClassModule | None:
+    """The student's file without the top-level code the class does not need, or None to import
+    the file as it is (a module assembled from a document, which holds only what the class
+    needs already; a file that cannot be read or parsed; nothing to leave out)."""
+    if file in sub.generated or not file.endswith(".py"):
+        return None
+    try:
+        source = (sub.root / file).read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    local = {PurePosixPath(f).stem for f in sub.files if f.endswith(".py")}
+    local |= {part for f in sub.files for part in PurePosixPath(f).parts[:-1]}
+    extracted = class_module(source, class_name, is_local=lambda name: name in local)
+    if extracted is not None:
+        note = (
+            f"{class_name} was imported without running {extracted.describe(file)} "
+            "(top-level code the class does not use, such as downloads or training)"
+        )
+        if extracted.needs:
+            note = (
+                f"{class_name} needs {', '.join(extracted.needs)}, which the grading "
+                "environment lacks"
+            )
+        if note not in sub.notes:
+            sub.notes.append(note)
+    return extracted
 
 
 def _generated(sub: Submission, file: str) -> dict[str, str]:
@@ -80,6 +119,7 @@ class ScriptTarget:
     file: str | None
     request: ProbeRequest | None
     inputs: Mapping[str, np.ndarray] = field(default_factory=dict)  # a script reads none
+    files: Mapping[str, str] = field(default_factory=dict)
 
 
 def find_script(sub: Submission, name: str) -> str | None:
