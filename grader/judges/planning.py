@@ -9,16 +9,18 @@ planner of each probed kind; `grader.sandbox.observe.Observer` calls it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Any
 
 import numpy as np
 
 from grader.ingest.extract import ClassModule, class_module
 from grader.ingest.submission import ClassLookup, Submission, find_class
 from grader.judges.sources import code_hash, ensure_class, ensure_script
-from grader.rubric import ModuleCheck, Problem, ScriptCheck
+from grader.rubric import DrawnInput, ModuleCheck, Problem, ScriptCheck
 from grader.sandbox.jobs import (
     ProbeRequest,
 )
@@ -142,6 +144,8 @@ def plan_script(
     if file is None:
         return ScriptTarget(None, None)
     pid = probe_id(problem, check)
+    seed = derive_seed(run_seed, sub.student, pid)
+    inputs, probes = script_probes(check, pid, np.random.default_rng([seed, 1]))
     request = ProbeRequest(
         id=pid,
         kind="script",
@@ -149,11 +153,66 @@ def plan_script(
         spec={
             "file": file,
             "globals": check.observed_globals,  # what the analysis may read, not only require
-            "seed": derive_seed(run_seed, sub.student, pid),
+            "seed": seed,
+            **probes,
             **_generated(sub, file),
         },
     )
-    return ScriptTarget(file, request)
+    return ScriptTarget(file, request, inputs)
+
+
+def draw(spec: DrawnInput, rng: np.random.Generator, samples: int | None = None) -> np.ndarray:
+    """One input as the rubric describes it (`samples` of them stacked on a first axis)."""
+    shape = tuple(spec.shape) if samples is None else (samples, *spec.shape)
+    size = math.prod(shape)
+    if spec.draw == "grid":
+        values = np.linspace(spec.low, spec.high, size).reshape(shape)
+    elif spec.draw == "uniform":
+        values = rng.uniform(spec.low, spec.high, shape)
+    else:
+        values = spec.mean + spec.std * rng.standard_normal(shape)
+    return np.asarray(values, dtype=spec.dtype)
+
+
+def script_probes(
+    check: ScriptCheck, pid: str, rng: np.random.Generator
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The inputs a script check's `evaluate` and `calls` draw, and the plan's entries for them.
+
+    Keys in the inputs file: `<probe>.eval.<name>` and `<probe>.call.<name>.<input>` (each
+    input of a call drawn `samples` times, stacked on a first axis).
+    """
+    inputs: dict[str, np.ndarray] = {}
+    plan: dict[str, Any] = {}
+    if check.observe:
+        plan["observe"] = {
+            role: {"names": v.names, "type": v.type, "shape": v.shape}
+            for role, v in check.observe.items()
+        }
+    if check.evaluate:
+        plan["evaluate"] = {}
+        for name, evaluation in check.evaluate.items():
+            key = f"{pid}.eval.{name}"
+            inputs[key] = draw(evaluation.input, rng)
+            plan["evaluate"][name] = {"model": evaluation.model, "input": key}
+    if check.calls:
+        plan["calls"] = {}
+        for name, call in check.calls.items():
+            keys = {arg: f"{pid}.call.{name}.{arg}" for arg in call.inputs}
+            for arg, spec in call.inputs.items():
+                inputs[keys[arg]] = draw(spec, rng, call.samples)
+            plan["calls"][name] = {
+                "function": call.function,
+                "samples": call.samples,
+                "conventions": [
+                    [
+                        {"input": keys[a.partition(":")[0]], "as": a.partition(":")[2] or "array"}
+                        for a in convention
+                    ]
+                    for convention in call.conventions
+                ],
+            }
+    return inputs, plan
 
 
 def module_target(
