@@ -172,3 +172,23 @@ def test_the_probe_observes_evaluates_and_calls(tmp_path: Path) -> None:
         expected = np.concatenate([u * s * (1 - s) * xs[i], u * s * (1 - s), s])
         np.testing.assert_allclose(results[i], expected)
     assert not absent.ok and absent.function is None
+
+
+def test_finding_arrays_by_type_never_iterates_other_objects() -> None:
+    """A data set is a sequence too: converting every global to see whether it holds numbers
+    would load all of MNIST inside the student's time limit."""
+    from grader.sandbox.inside.probe import _candidates
+
+    class DataSet:
+        touched = 0
+
+        def __len__(self) -> int:
+            return 60_000
+
+        def __getitem__(self, i: int) -> float:
+            DataSet.touched += 1
+            return 0.0
+
+    namespace = {"data": DataSet(), "theta": np.zeros(3), "x": [1.0, 2.0, 3.0], "f": len}
+    found = _candidates({"type": "array", "shape": [3]}, namespace)
+    assert [name for name, _ in found] == ["theta", "x"] and DataSet.touched == 0

@@ -585,8 +585,10 @@ def _fits(value: Any, spec: dict[str, Any]) -> bool:
         return isinstance(value, torch.nn.Module)
     if kind == "any":
         return True
-    if isinstance(value, bool) or callable(value) or isinstance(value, type(sys)):
-        return False
+    plain = isinstance(value, list | tuple | dict | int | float | np.ndarray | np.generic)
+    tensor = hasattr(value, "detach") and hasattr(value, "numpy")
+    if isinstance(value, bool) or not (plain or tensor):
+        return False  # never iterate a data set or other object to see whether it is numbers
     array = _numeric(value)
     if array is None:
         return False
