@@ -697,9 +697,11 @@ class TableCheck(_CheckBase):
 class CustomCheck(_CheckBase):
     """An instructor's plain pytest function in `rubrics/<homework>_checks.py`.
 
-    It asks for the fixtures `submission` (parametrised over students), `reference` and
-    `observation`; passing earns `points`, an assertion failure earns nothing and its message is
-    the feedback, and `pytest.skip("pending: why")` leaves the check to a TA.
+    It asks for the fixtures `submission` (parametrised over students), `reference`,
+    `observation` and `script_run`; passing earns `points`, an assertion failure earns nothing
+    and its message is the feedback, `raise Partial(points, "why")` earns part of the points and
+    `raise Pending("why")` (or `pytest.skip("pending: why")`) leaves the check to a TA
+    (`grader.judges.custom`; docs/writing-a-rubric.md).
     """
 
     kind: Literal["custom"]
