@@ -192,3 +192,25 @@ def test_finding_arrays_by_type_never_iterates_other_objects() -> None:
     namespace = {"data": DataSet(), "theta": np.zeros(3), "x": [1.0, 2.0, 3.0], "f": len}
     found = _candidates({"type": "array", "shape": [3]}, namespace)
     assert [name for name, _ in found] == ["theta", "x"] and DataSet.touched == 0
+
+
+def test_a_value_that_fights_being_read_is_not_found_and_the_rest_still_is() -> None:
+    from grader.sandbox.inside.probe import _probe_after_run
+
+    class Hostile:
+        def __getattr__(self, name: str) -> Any:
+            raise RuntimeError("no")
+
+    namespace = {"hostile": Hostile(), "theta": [1.0, 2.0]}
+    req = {
+        "observe": {
+            "first": {"names": ["hostile"], "type": "array", "shape": None},
+            "theta": {"names": ["theta"], "type": "array", "shape": [2]},
+        }
+    }
+    obs: dict[str, Any] = {}
+    arrays: dict[str, Any] = {}
+    _probe_after_run(req, namespace, {}, obs, arrays)
+    first, theta = obs["observed"]
+    assert first["found"] is None and first["error"]["type"] == "RuntimeError"
+    assert theta["found"] == "theta" and arrays["observed.theta"].tolist() == [1.0, 2.0]

@@ -124,6 +124,7 @@ class ObservedInfo(_Obs):
     type: str | None = Field(default=None, max_length=200)
     shape: list[int] | None = Field(default=None, max_length=4)
     n_params: int | None = Field(default=None, ge=0, description="Trainable, for networks.")
+    error: ExceptionInfo | None = Field(default=None, description="Reading the value failed.")
 
 
 class EvaluationInfo(_Obs):

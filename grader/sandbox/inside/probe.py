@@ -553,7 +553,13 @@ def _probe_after_run(
     if req.get("observe"):
         obs["observed"] = []
         for role, spec in req["observe"].items():
-            info, value = _observe_value(role, spec, namespace, arrays)
+            try:
+                info, value = _observe_value(role, spec, namespace, arrays)
+            except (Exception, ProbeTimeout) as exc:  # a student object that fights being read
+                obs["observed"].append({"role": role, "found": None, "error": exception_info(exc)})
+                if isinstance(exc, ProbeTimeout):
+                    return
+                continue
             obs["observed"].append(info)
             if info["found"] is not None:
                 found[role] = value
