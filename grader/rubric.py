@@ -9,6 +9,7 @@ field (`load_rubric`), because an instructor fixing a rubric needs to know where
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -375,7 +376,112 @@ class ModuleCheck(_CheckBase):
 SCRIPT_ANALYSES: dict[str, tuple[str, ...]] = {
     "double_descent": ("runs", "fixed_curve", "tuned_curve", "figure"),  # HW6 p5
     "training_run": ("runs", "loss_decreases", "test_loss", "figure"),  # HW1 p1
+    # Only whether the script ran; what it left (`observe`, `evaluate`, `calls`) is judged by the
+    # homework's custom checks through the `script_run` fixture.
+    "observe": ("runs",),
 }
+
+_IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+Identifier = Annotated[str, Field(pattern=_IDENTIFIER)]
+
+
+class DrawnInput(_Model):
+    """An input the grader draws for a probe (never the student, never an expected value)."""
+
+    shape: list[Annotated[int, Field(ge=1, le=100_000)]] = Field(
+        default_factory=list, max_length=6, description="Its shape; [] for a scalar."
+    )
+    draw: Literal["grid", "uniform", "normal"] = Field(
+        default="uniform",
+        description="grid: evenly spaced from low to high (in C order over the shape); "
+        "uniform: on [low, high); normal: mean + std * N(0, 1).",
+    )
+    low: float = -1.0
+    high: float = 1.0
+    mean: float = 0.0
+    std: float = Field(default=1.0, ge=0)
+    dtype: Literal["float32", "float64"] = Field(
+        default="float32", description="float32 for networks; float64 for NumPy code."
+    )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> DrawnInput:
+        if self.draw != "normal" and not self.low <= self.high:
+            raise ValueError(f"low ({self.low:g}) must not exceed high ({self.high:g})")
+        if math.prod(self.shape) > 1_000_000:
+            raise ValueError("at most 1,000,000 values per drawn input")
+        return self
+
+
+class ObservedValue(_Model):
+    """What to observe after a script's run: a global by name, or by its type (and shape).
+
+    Names are tried in order, the first one bound to a value of the right type wins; without a
+    match, the one global of that type (and shape) is taken wherever the script bound it. Two
+    candidates and no name to decide between them: the value counts as not found, and the
+    candidates are reported (a custom check can hand that to a TA).
+    """
+
+    names: list[Identifier] = Field(
+        default_factory=list, description="Global names, first defined (with the right type) wins."
+    )
+    type: Literal["any", "module", "array", "number"] = Field(
+        default="any",
+        description="module: a torch nn.Module (with parameters first: the trained network, not "
+        "a loss); array: numbers as an array (lists, NumPy arrays, tensors); number: a scalar.",
+    )
+    shape: list[int] | None = Field(
+        default=None, description="For arrays: the shape it must have; -1 matches any length."
+    )
+
+    @model_validator(mode="after")
+    def _findable(self) -> ObservedValue:
+        if not self.names and self.type == "any":
+            raise ValueError("give names, or a type to find the value by")
+        if self.shape is not None and self.type not in ("array", "any"):
+            raise ValueError("shape applies to arrays only")
+        return self
+
+
+class ModelEvaluation(_Model):
+    """The trained network a script left behind, evaluated on inputs the grader draws."""
+
+    model: Identifier = Field(description="A key of the check's `observe`, of type module.")
+    input: DrawnInput = Field(description="The input batch (e.g. a grid of shape [1024, 1]).")
+
+
+class FunctionCall(_Model):
+    """A function the student defined, called after the run on inputs the grader draws.
+
+    Each convention is one way the statement lets students order or type the arguments; they
+    are tried in order on the first sample, and the first that returns numbers is used for
+    every sample. An argument is an input's name, or `name:float` (a scalar as a Python
+    float), `name:tensor` (a torch tensor) or `name:list` (a Python list).
+    """
+
+    function: list[Identifier] = Field(
+        min_length=1, description="Names the function may have; the first defined wins."
+    )
+    inputs: dict[Identifier, DrawnInput] = Field(min_length=1)
+    conventions: list[list[str]] = Field(
+        min_length=1, description="Argument lists to try, e.g. [[theta, x], [theta, 'x:float']]."
+    )
+    samples: int = Field(
+        default=1, ge=1, le=1000, description="Calls, each on freshly drawn inputs."
+    )
+
+    @model_validator(mode="after")
+    def _arguments_are_inputs(self) -> FunctionCall:
+        for convention in self.conventions:
+            for argument in convention:
+                name, _, form = argument.partition(":")
+                if name not in self.inputs:
+                    raise ValueError(f"argument {argument!r} names no input ({list(self.inputs)})")
+                if form not in ("", "float", "tensor", "list"):
+                    raise ValueError(f"argument {argument!r}: use :float, :tensor or :list")
+        return self
+
+
 ScriptAspect = Literal[
     "runs", "fixed_curve", "tuned_curve", "loss_decreases", "test_loss", "figure"
 ]
@@ -395,7 +501,7 @@ class ScriptCheck(_CheckBase):
         description="Globals the script must leave behind (a script rebuilt from a writeup is "
         "the code that defines them all).",
     )
-    analysis: Literal["double_descent", "training_run"]
+    analysis: Literal["double_descent", "training_run", "observe"]
     reads: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Per quantity the analysis judges, where to find it: global names, first "
@@ -406,6 +512,19 @@ class ScriptCheck(_CheckBase):
     reference_args: dict[str, Any] = Field(default_factory=dict)
     aspects: dict[ScriptAspect, float] = Field(min_length=1)
     timeout_s: float = Field(default=900, gt=0, description="Wall-clock limit for the script.")
+    observe: dict[Identifier, ObservedValue] = Field(
+        default_factory=dict,
+        description="Values to observe after the run, by role: by name with fallbacks, or by "
+        "type and shape (the trained nn.Module wherever it is bound).",
+    )
+    evaluate: dict[Identifier, ModelEvaluation] = Field(
+        default_factory=dict,
+        description="Observed networks evaluated on grader-drawn inputs (outputs come back).",
+    )
+    calls: dict[Identifier, FunctionCall] = Field(
+        default_factory=dict,
+        description="Student functions called on grader-drawn inputs (results come back).",
+    )
 
     @property
     def observed_globals(self) -> list[str]:
@@ -415,6 +534,17 @@ class ScriptCheck(_CheckBase):
             if not role.endswith("_printed"):
                 names.extend(values)
         return list(dict.fromkeys(names))
+
+    @model_validator(mode="after")
+    def _evaluations_name_modules(self) -> ScriptCheck:
+        for name, evaluation in self.evaluate.items():
+            observed = self.observe.get(evaluation.model)
+            if observed is None or observed.type != "module":
+                raise ValueError(
+                    f"evaluate.{name}: model {evaluation.model!r} must be a key of `observe` "
+                    "with type: module"
+                )
+        return self
 
     @model_validator(mode="after")
     def _aspects_add_up(self) -> ScriptCheck:
@@ -588,9 +718,11 @@ class TableCheck(_CheckBase):
 class CustomCheck(_CheckBase):
     """An instructor's plain pytest function in `rubrics/<homework>_checks.py`.
 
-    It asks for the fixtures `submission` (parametrised over students), `reference` and
-    `observation`; passing earns `points`, an assertion failure earns nothing and its message is
-    the feedback, and `pytest.skip("pending: why")` leaves the check to a TA.
+    It asks for the fixtures `submission` (parametrised over students), `reference`,
+    `observation` and `script_run`; passing earns `points`, an assertion failure earns nothing
+    and its message is the feedback, `raise Partial(points, "why")` earns part of the points and
+    `raise Pending("why")` (or `pytest.skip("pending: why")`) leaves the check to a TA
+    (`grader.judges.custom`; docs/writing-a-rubric.md).
     """
 
     kind: Literal["custom"]

@@ -23,14 +23,15 @@ import pytest
 from grader.errors import UsageError
 from grader.ingest.submission import Submission
 from grader.judges.context import GradingContext
-from grader.judges.custom import custom_result
+from grader.judges.custom import ScriptRun, custom_result
 from grader.judges.kinds import is_collected_by_pytest, is_probed, judge
+from grader.judges.planning import script_target
 from grader.judges.selection import compile_selection
 from grader.reference import Reference
 from grader.results import CheckResult, Status
-from grader.rubric import Check, CustomCheck, ProbedCheck, Problem, Rubric
+from grader.rubric import Check, CustomCheck, ProbedCheck, Problem, Rubric, ScriptCheck
 from grader.sandbox.jobs import ProbeOutcome
-from grader.sandbox.observe import Observer
+from grader.sandbox.observe import Observer, probe_id
 
 
 class CheckFailed(Exception):
@@ -153,7 +154,8 @@ class GraderPlugin:
 
     @pytest.fixture
     def observation(self, submission: Submission) -> Callable[[str, str], Any]:
-        """`observation("p4b", "stm")`: the sandbox's observation of a module check, or None."""
+        """`observation("p4b", "stm")`: the sandbox's `ProbeOutcome` of a module or script check
+        (None: nothing ran). For scripts, `script_run` is the convenient form."""
         rubric = self.session.rubric
 
         def get(problem_id: str, check_id: str) -> Any:
@@ -163,6 +165,27 @@ class GraderPlugin:
                 raise TypeError(f"{problem_id}.{check_id} runs no student code")
             outcome, _ = self.session.observer.outcome(submission, problem, check)
             return outcome
+
+        return get
+
+    @pytest.fixture
+    def script_run(self, submission: Submission) -> Callable[[str, str], ScriptRun]:
+        """`script_run("p7", "run")`: a script check's run as values (`ScriptRun`): what the
+        rubric's `observe`, `evaluate` and `calls` brought back, globals, figures, output."""
+        rubric = self.session.rubric
+
+        def get(problem_id: str, check_id: str) -> ScriptRun:
+            problem = rubric.problem(problem_id)
+            check = next(c for c in problem.checks if c.id == check_id)
+            if not isinstance(check, ScriptCheck):
+                raise TypeError(f"{problem_id}.{check_id} is a {check.kind} check, not a script")
+            observer = self.session.observer
+            target = script_target(observer, submission, problem, check)
+            outcome, _ = observer.outcome(submission, problem, check)
+            why = None
+            if target.file is None:
+                why = submission.unassembled.get(check.file) or f"no {check.file} was found"
+            return ScriptRun.of(target, outcome, probe_id(problem, check), why)
 
         return get
 

@@ -147,8 +147,16 @@ def _run_probe(problem: Problem, check: ModuleCheck, ctx: GradingContext) -> Pro
             details,
             hint="files with syntax errors cannot be read" if details else None,
         )
-    outcome, run = ctx.observer.outcome(sub, problem, check)
     source = where.ref(unit.file, unit.line)
+    if target.needs:  # the grading environment cannot import it: not the student's fault
+        lacking = ", ".join(target.needs)
+        return _Failure(
+            Status.PENDING,
+            f"for a TA: {unit.name} needs {lacking}, which the grading environment lacks",
+            [],
+            source=source,
+        )
+    outcome, run = ctx.observer.outcome(sub, problem, check)
     if outcome is None or outcome.observation is None:
         why = outcome.problem if outcome else "the sandbox did not run"
         limit = f" ({run.limit_hit})" if run and run.limit_hit else ""

@@ -9,15 +9,18 @@ planner of each probed kind; `grader.sandbox.observe.Observer` calls it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Any
 
 import numpy as np
 
+from grader.ingest.extract import ClassModule, class_module
 from grader.ingest.submission import ClassLookup, Submission, find_class
 from grader.judges.sources import code_hash, ensure_class, ensure_script
-from grader.rubric import ModuleCheck, Problem, ScriptCheck
+from grader.rubric import DrawnInput, ModuleCheck, Problem, ScriptCheck
 from grader.sandbox.jobs import (
     ProbeRequest,
 )
@@ -31,6 +34,11 @@ class ModuleTarget:
     lookup: ClassLookup
     request: ProbeRequest | None
     inputs: dict[str, np.ndarray]
+    #: Sources written over the scratch copy's files for this probe: the class's file without
+    #: the top level it does not need (`grader.ingest.extract`).
+    files: Mapping[str, str] = field(default_factory=dict)
+    #: Packages the class needs that the grading environment lacks: the check goes to a TA.
+    needs: tuple[str, ...] = ()
 
 
 def plan_module(
@@ -50,6 +58,10 @@ def plan_module(
     inputs[f"{pid}.g0"] = rng.standard_normal(check.output_shapes[0])
     if lookup.unit is None:
         return ModuleTarget(lookup, None, inputs)
+    extracted = _class_alone(sub, lookup.unit.file, lookup.unit.name)
+    if extracted is not None and extracted.needs:
+        return ModuleTarget(lookup, None, inputs, needs=extracted.needs)
+    files = {lookup.unit.file: extracted.source} if extracted is not None else {}
     request = ProbeRequest(
         id=pid,
         kind="module",
@@ -62,9 +74,38 @@ def plan_module(
             "inputs": [f"{pid}.x{i}" for i in range(len(check.inputs))],
             "cotangent": f"{pid}.g0",
             **_generated(sub, lookup.unit.file),
+            **({"extracted": extracted.digest()} if extracted is not None else {}),
         },
     )
-    return ModuleTarget(lookup, request, inputs)
+    return ModuleTarget(lookup, request, inputs, files)
+
+
+def _class_alone(sub: Submission, file: str, class_name: str) -> ClassModule | None:
+    """The student's file without the top-level code the class does not need, or None to import
+    the file as it is (a module assembled from a document, which holds only what the class
+    needs already; a file that cannot be read or parsed; nothing to leave out)."""
+    if file in sub.generated or not file.endswith(".py"):
+        return None
+    try:
+        source = (sub.root / file).read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    local = {PurePosixPath(f).stem for f in sub.files if f.endswith(".py")}
+    local |= {part for f in sub.files for part in PurePosixPath(f).parts[:-1]}
+    extracted = class_module(source, class_name, is_local=lambda name: name in local)
+    if extracted is not None:
+        note = (
+            f"{class_name} was imported without running {extracted.describe(file)} "
+            "(top-level code the class does not use, such as downloads or training)"
+        )
+        if extracted.needs:
+            note = (
+                f"{class_name} needs {', '.join(extracted.needs)}, which the grading "
+                "environment lacks"
+            )
+        if note not in sub.notes:
+            sub.notes.append(note)
+    return extracted
 
 
 def _generated(sub: Submission, file: str) -> dict[str, str]:
@@ -80,6 +121,7 @@ class ScriptTarget:
     file: str | None
     request: ProbeRequest | None
     inputs: Mapping[str, np.ndarray] = field(default_factory=dict)  # a script reads none
+    files: Mapping[str, str] = field(default_factory=dict)
 
 
 def find_script(sub: Submission, name: str) -> str | None:
@@ -102,6 +144,8 @@ def plan_script(
     if file is None:
         return ScriptTarget(None, None)
     pid = probe_id(problem, check)
+    seed = derive_seed(run_seed, sub.seed_name, pid)
+    inputs, probes = script_probes(check, pid, np.random.default_rng([seed, 1]))
     request = ProbeRequest(
         id=pid,
         kind="script",
@@ -109,11 +153,66 @@ def plan_script(
         spec={
             "file": file,
             "globals": check.observed_globals,  # what the analysis may read, not only require
-            "seed": derive_seed(run_seed, sub.seed_name, pid),
+            "seed": seed,
+            **probes,
             **_generated(sub, file),
         },
     )
-    return ScriptTarget(file, request)
+    return ScriptTarget(file, request, inputs)
+
+
+def draw(spec: DrawnInput, rng: np.random.Generator, samples: int | None = None) -> np.ndarray:
+    """One input as the rubric describes it (`samples` of them stacked on a first axis)."""
+    shape = tuple(spec.shape) if samples is None else (samples, *spec.shape)
+    size = math.prod(shape)
+    if spec.draw == "grid":
+        values = np.linspace(spec.low, spec.high, size).reshape(shape)
+    elif spec.draw == "uniform":
+        values = rng.uniform(spec.low, spec.high, shape)
+    else:
+        values = spec.mean + spec.std * rng.standard_normal(shape)
+    return np.asarray(values, dtype=spec.dtype)
+
+
+def script_probes(
+    check: ScriptCheck, pid: str, rng: np.random.Generator
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The inputs a script check's `evaluate` and `calls` draw, and the plan's entries for them.
+
+    Keys in the inputs file: `<probe>.eval.<name>` and `<probe>.call.<name>.<input>` (each
+    input of a call drawn `samples` times, stacked on a first axis).
+    """
+    inputs: dict[str, np.ndarray] = {}
+    plan: dict[str, Any] = {}
+    if check.observe:
+        plan["observe"] = {
+            role: {"names": v.names, "type": v.type, "shape": v.shape}
+            for role, v in check.observe.items()
+        }
+    if check.evaluate:
+        plan["evaluate"] = {}
+        for name, evaluation in check.evaluate.items():
+            key = f"{pid}.eval.{name}"
+            inputs[key] = draw(evaluation.input, rng)
+            plan["evaluate"][name] = {"model": evaluation.model, "input": key}
+    if check.calls:
+        plan["calls"] = {}
+        for name, call in check.calls.items():
+            keys = {arg: f"{pid}.call.{name}.{arg}" for arg in call.inputs}
+            for arg, spec in call.inputs.items():
+                inputs[keys[arg]] = draw(spec, rng, call.samples)
+            plan["calls"][name] = {
+                "function": call.function,
+                "samples": call.samples,
+                "conventions": [
+                    [
+                        {"input": keys[a.partition(":")[0]], "as": a.partition(":")[2] or "array"}
+                        for a in convention
+                    ]
+                    for convention in call.conventions
+                ],
+            }
+    return inputs, plan
 
 
 def module_target(

@@ -122,6 +122,41 @@ class FigureInfo(_Obs):
     axes: list[AxesInfo] = Field(default_factory=list, max_length=20)
 
 
+class ObservedInfo(_Obs):
+    """A value the rubric's `observe` asked for: which global held it, found how."""
+
+    role: str = Field(max_length=200)
+    found: str | None = Field(default=None, max_length=200, description="The global's name.")
+    via: Literal["name", "type"] | None = None
+    candidates: list[str] = Field(default_factory=list, max_length=20)
+    type: str | None = Field(default=None, max_length=200)
+    shape: list[int] | None = Field(default=None, max_length=4)
+    n_params: int | None = Field(default=None, ge=0, description="Trainable, for networks.")
+    error: ExceptionInfo | None = Field(default=None, description="Reading the value failed.")
+
+
+class EvaluationInfo(_Obs):
+    """An observed network evaluated on the grader's input (`eval.<name>` holds the output)."""
+
+    name: str = Field(max_length=200)
+    ok: bool
+    shape: list[int] | None = Field(default=None, max_length=8)
+    missing: str | None = Field(default=None, max_length=200, description="Role not found.")
+    error: ExceptionInfo | None = None
+
+
+class CallInfo(_Obs):
+    """A student function called on the grader's inputs (`call.<name>` holds the results)."""
+
+    name: str = Field(max_length=200)
+    ok: bool
+    function: str | None = Field(default=None, max_length=200, description="The name found.")
+    convention: int | None = Field(default=None, ge=0)
+    shape: list[int] | None = Field(default=None, max_length=8)
+    parts: list[list[int]] = Field(default_factory=list, max_length=100)
+    error: ExceptionInfo | None = None
+
+
 class ScriptObservation(_Obs):
     kind: Literal["script"]
     id: str
@@ -132,6 +167,9 @@ class ScriptObservation(_Obs):
     error: ExceptionInfo | None = None
     globals: list[GlobalInfo] = Field(default_factory=list, max_length=100)
     figures: list[FigureInfo] = Field(default_factory=list, max_length=20)
+    observed: list[ObservedInfo] = Field(default_factory=list, max_length=100)
+    evaluate: list[EvaluationInfo] = Field(default_factory=list, max_length=100)
+    calls: list[CallInfo] = Field(default_factory=list, max_length=100)
 
     def global_info(self, name: str) -> GlobalInfo | None:
         return next((g for g in self.globals if g.name == name), None)

@@ -37,6 +37,11 @@ class Target(Protocol):
     @property
     def inputs(self) -> Mapping[str, np.ndarray]: ...
 
+    @property
+    def files(self) -> Mapping[str, str]:
+        """Sources the planner wrote over the submission's files in the scratch copy."""
+        ...
+
 
 #: A planner: (submission, problem, check, run seed) -> the probe's target.
 Planner = Callable[[Submission, Problem, Any, int], Target]
@@ -104,5 +109,6 @@ class Observer:
         limits = replace(self.limits, wall_s=STARTUP_ALLOWANCE_S + target.request.timeout_s)
         file = target.request.spec.get("file")
         extra = {path: gen.source for path, gen in sub.generated.items() if path == file}
+        extra.update(target.files)
         job = SandboxJob(sub.root, (target.request,), target.inputs, limits, extra_files=extra)
         return self.runner.run(job)

@@ -1,8 +1,9 @@
 """Custom HW6 checks: plain pytest functions that the rubric (kind: custom) gives points to.
 
 Fixtures: `submission` (one run per student), `reference` (the hw6 reference package; the check
-is skipped where it is not installed) and `observation(problem, check)` (what the sandbox saw of a
-module check). Student code never runs here: only its observations are read.
+is skipped where it is not installed), `observation(problem, check)` (what the sandbox saw of a
+module or script check) and `script_run(problem, check)` (a script's run as arrays). Student code
+never runs here: only its observations are read. See docs/writing-a-rubric.md.
 """
 
 import numpy as np

@@ -49,6 +49,7 @@ import numpy as np
 import pytest
 import torch
 
+from grader.judges import planning
 from grader.pipeline import GradeOptions, grade
 from grader.results import GradeReport, Status, SubmissionResult
 from grader.sandbox.confinement import bubblewrap_available
@@ -492,6 +493,10 @@ def attack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AttackRun]:
         host_before = host_snapshot(targets)
         mp.setenv("GRADER_SECRET", f"s3cret-{uuid.uuid4().hex}")
         mp.setattr(tempfile, "tempdir", str(scratch_root))  # every scratch folder lands here
+        # The attacks sit at stm.py's top level, which a module check no longer runs
+        # (grader/ingest/extract.py; test_top_level_attacks_do_not_run_for_module_checks): import
+        # the files whole, so every attack still runs inside the sandbox it must not escape.
+        mp.setattr(planning, "_class_alone", lambda *args: None)
         recorder = RecordingRunner(SandboxRunner(use_bwrap=True))
         # The longest attacks first, so that they overlap the rest of the class.
         folders = [class_dir / n for n in LONG_FIRST]
@@ -910,3 +915,21 @@ def test_hostile_files_do_not_stop_the_batch(
         assert not check.message.startswith("internal grader error"), f"{key}: {check.message}"
         if key.rsplit(".", 1)[-1] in attacked:
             assert check.status in NOT_PASSED and check.score == 0.0
+
+
+def test_top_level_attacks_do_not_run_for_module_checks(
+    tmp_path: Path, alice_alone: GradeReport
+) -> None:
+    """A module check imports STMConvLayer without the file's other top-level code: an endless
+    loop or `sys.exit` there never runs, and the class is graded like Alice's."""
+    folders = []
+    for name in ("loop_import", "exit_sys_import"):
+        folder = copy_honest(tmp_path / name, ("answers.toml",))
+        shutil.copy(HOSTILE / name / "stm.py", folder / "stm.py")
+        folders.append(folder)
+    report = grade(folders, GradeOptions(jobs=JOBS, select="p4b"))
+    honest = checks_of(student(alice_alone, "alice"))
+    for name in ("loop_import", "exit_sys_import"):
+        got = checks_of(student(report, name))
+        for key in (*MODULE, "p4b.finite"):
+            assert (got[key].status, got[key].score) == (honest[key].status, honest[key].score)

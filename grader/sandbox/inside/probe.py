@@ -597,7 +597,236 @@ def probe_script(
         obs["run_seconds"] = round(time.monotonic() - started, 3)
         obs["globals"] = [_describe_global(n, namespace, arrays) for n in req["globals"]]
         obs["figures"] = _describe_figures(arrays)
+        timed_out = obs.get("error", {}).get("type") == "ProbeTimeout"
+        if not timed_out:  # the alarm has fired: nothing would bound student code any more
+            _probe_after_run(req, namespace, inputs, obs, arrays)
         os.chdir(cwd)
+
+
+# --- after a script's run: what the rubric asks to observe, evaluate and call ----------------
+
+
+def _probe_after_run(
+    req: dict[str, Any],
+    namespace: dict[str, Any],
+    inputs: dict[str, Any],
+    obs: dict[str, Any],
+    arrays: dict[str, Any],
+) -> None:
+    """Observe values by name or type, evaluate observed networks and call student functions on
+    the grader's inputs (`observe`, `evaluate`, `calls` of the plan). Student code runs here
+    again (forward passes, calls): each failure is recorded against its entry, and a time limit
+    reached stops what is left. What they print is not kept."""
+    found: dict[str, Any] = {}
+    if req.get("observe"):
+        obs["observed"] = []
+        for role, spec in req["observe"].items():
+            try:
+                info, value = _observe_value(role, spec, namespace, arrays)
+            except (Exception, ProbeTimeout) as exc:  # a student object that fights being read
+                obs["observed"].append({"role": role, "found": None, "error": exception_info(exc)})
+                if isinstance(exc, ProbeTimeout):
+                    return
+                continue
+            obs["observed"].append(info)
+            if info["found"] is not None:
+                found[role] = value
+    steps = [
+        *(("evaluate", n, e) for n, e in (req.get("evaluate") or {}).items()),
+        *(("calls", n, c) for n, c in (req.get("calls") or {}).items()),
+    ]
+    for section, _, _ in steps:
+        obs.setdefault(section, [])
+    for section, name, entry in steps:
+        sink: dict[str, str] = {}
+        try:
+            with captured(sink):
+                if section == "evaluate":
+                    info = _evaluate(name, entry, found, inputs, arrays)
+                else:
+                    info = _call(name, entry, namespace, inputs, arrays)
+        except ProbeTimeout as exc:
+            obs[section].append({"name": name, "ok": False, "error": exception_info(exc)})
+            return
+        obs[section].append(info)
+
+
+def _fits(value: Any, spec: dict[str, Any]) -> bool:
+    kind = spec.get("type", "any")
+    if kind == "module":
+        import torch
+
+        return isinstance(value, torch.nn.Module)
+    if kind == "any":
+        return True
+    plain = isinstance(value, list | tuple | dict | int | float | np.ndarray | np.generic)
+    tensor = hasattr(value, "detach") and hasattr(value, "numpy")
+    if isinstance(value, bool) or not (plain or tensor):
+        return False  # never iterate a data set or other object to see whether it is numbers
+    array = _numeric(value)
+    if array is None:
+        return False
+    if kind == "number":
+        return array.size == 1 and array.ndim <= 1
+    shape = spec.get("shape")
+    if shape is None:
+        return array.ndim >= 1
+    return len(shape) == array.ndim and all(
+        w in (-1, n) for w, n in zip(shape, array.shape, strict=True)
+    )
+
+
+def _trainable(module: Any) -> int:
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def _observe_value(
+    role: str, spec: dict[str, Any], namespace: dict[str, Any], arrays: dict[str, Any]
+) -> tuple[dict[str, Any], Any]:
+    """The global the rubric means by `role`: a name first, else the one global of its type."""
+    info: dict[str, Any] = {"role": role, "found": None, "via": None, "candidates": []}
+    chosen: tuple[str, Any] | None = None
+    for name in spec.get("names") or []:
+        if name in namespace and _fits(namespace[name], spec):
+            chosen = (name, namespace[name])
+            info["via"] = "name"
+            break
+    if chosen is None and spec.get("type", "any") != "any":
+        candidates = _candidates(spec, namespace)
+        info["candidates"] = [n for n, _ in candidates][:20]
+        if len(candidates) == 1:
+            chosen = candidates[0]
+            info["via"] = "type"
+    if chosen is None:
+        return info, None
+    name, value = chosen
+    info["found"] = name
+    info["type"] = type(value).__name__[:200]
+    if spec.get("type") == "module":
+        with contextlib.suppress(Exception):
+            info["n_params"] = int(_trainable(value))
+        return info, value
+    array = _numeric(value)
+    if array is not None:
+        arrays[f"observed.{role}"] = array
+        info["shape"] = list(array.shape)
+    return info, value
+
+
+def _candidates(spec: dict[str, Any], namespace: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Globals of the wanted type, one per object; for networks, those with parameters and not
+    part of another candidate (the trained model, not its first layer or the loss)."""
+    seen: dict[int, tuple[str, Any]] = {}
+    for name, value in list(namespace.items()):
+        if name.startswith("__") or isinstance(value, type) or id(value) in seen:
+            continue
+        with contextlib.suppress(Exception):
+            if _fits(value, spec):
+                seen[id(value)] = (name, value)
+    found = list(seen.values())
+    if spec.get("type") == "module":
+        with contextlib.suppress(Exception):
+            found = [(n, m) for n, m in found if _trainable(m) > 0]
+            inside = {id(sub) for _, m in found for sub in m.modules() if sub is not m}
+            found = [(n, m) for n, m in found if id(m) not in inside]
+    return found
+
+
+def _evaluate(
+    name: str,
+    entry: dict[str, Any],
+    found: dict[str, Any],
+    inputs: dict[str, Any],
+    arrays: dict[str, Any],
+) -> dict[str, Any]:
+    """The observed network on the grader's input, under torch.no_grad()."""
+    import torch
+
+    model = found.get(entry["model"])
+    if model is None:
+        return {"name": name, "ok": False, "missing": entry["model"]}
+    try:
+        x = torch.from_numpy(np.array(inputs[entry["input"]]))
+        first = next(iter(model.parameters()), None)
+        if first is not None:
+            x = x.to(dtype=first.dtype, device=first.device)
+        with torch.no_grad():
+            out = model(x)
+        array = _numeric(out) if isinstance(out, torch.Tensor) else None
+        if array is None:
+            raise TypeError(f"the network returned {type(out).__name__}, not a tensor")
+    except Exception as exc:  # student code: any failure is an observation
+        return {"name": name, "ok": False, "error": exception_info(exc)}
+    arrays[f"eval.{name}"] = array
+    return {"name": name, "ok": True, "shape": list(array.shape)}
+
+
+def _argument(value: Any, form: str) -> Any:
+    """One sample of an input, in the form a convention passes it (always a fresh copy)."""
+    if form == "float":
+        return float(value)
+    if form == "list":
+        return np.array(value).tolist()
+    if form == "tensor":
+        import torch
+
+        return torch.from_numpy(np.array(value))
+    return np.array(value)
+
+
+def _result_array(value: Any) -> tuple[np.ndarray | None, list[list[int]]]:
+    """A call's result as one array; a tuple of arrays (da, db, du) is flattened and joined,
+    its parts' shapes kept."""
+    array = _numeric(value)
+    if array is not None:
+        return array, []
+    if isinstance(value, tuple | list) and 0 < len(value) <= 100:
+        parts = [_numeric(v) for v in value]
+        if all(p is not None for p in parts):
+            return np.concatenate([p.ravel() for p in parts]), [list(p.shape) for p in parts]
+    return None, []
+
+
+def _call(
+    name: str,
+    entry: dict[str, Any],
+    namespace: dict[str, Any],
+    inputs: dict[str, Any],
+    arrays: dict[str, Any],
+) -> dict[str, Any]:
+    """Call the student's function on every sample with the first convention that works."""
+    info: dict[str, Any] = {"name": name, "ok": False, "function": None}
+    function = next(
+        (f for f in entry["function"] if f in namespace and callable(namespace[f])), None
+    )
+    if function is None:
+        return info
+    info["function"] = function
+    results: list[np.ndarray] = []
+    first_error: dict[str, Any] | None = None
+    for index, convention in enumerate(entry["conventions"]):
+        results = []
+        try:
+            for i in range(int(entry["samples"])):
+                args = [_argument(inputs[a["input"]][i], a["as"]) for a in convention]
+                value, parts = _result_array(namespace[function](*args))
+                if value is None:
+                    raise TypeError(f"{function} returned no numbers")
+                if results and value.shape != results[0].shape:
+                    raise ValueError(f"{function} returned results of different shapes")
+                results.append(value)
+        except Exception as exc:  # this convention does not fit: try the next one
+            if first_error is None:
+                first_error = exception_info(exc)
+            if results:  # it worked on the first samples: the failure is the function's
+                info["error"] = exception_info(exc)
+                return info
+            continue
+        info.update(ok=True, convention=index, shape=list(results[0].shape), parts=parts)
+        arrays[f"call.{name}"] = np.stack(results)
+        return info
+    info["error"] = first_error
+    return info
 
 
 PROBES = {"module": probe_module, "script": probe_script}
