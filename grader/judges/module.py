@@ -344,6 +344,15 @@ def _independent(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Ver
             "instance with `[m] * k`",
             None,
         )
+    if ctx.reference is None:  # one path reused k times shares no tensor: only the reference
+        return (  # count can tell, so a students' copy decides nothing here (never a pass)
+            Status.SKIPPED,
+            "checked by the course staff (no tensor is shared; whether one part is reused "
+            "needs the reference solution, which is not installed here)",
+            [],
+            None,
+            None,
+        )
     expected = _reference_count(check, ctx)
     count = _trainable_count(probed.obs)
     if expected and count and expected != count and expected % count == 0:
