@@ -212,6 +212,7 @@ def _fingerprints(homeworks: tuple[Homework, ...]) -> dict[str, tuple[str, ...]]
         except RubricError:
             continue
         marks = [m for p in rubric.problems for c in p.checks for m in c.recognised_by()]
+        marks += rubric.recognise
         found[homework.qualified] = tuple(dict.fromkeys(marks))
     return found
 

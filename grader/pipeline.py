@@ -258,6 +258,10 @@ def _grade_homework(
         str(PYTEST_INI),
         "--rootdir",
         str(session.rubric_path.parent),
+        # Only the course folder's own conftest files count: one above it (a repository's
+        # tests/conftest.py, a home folder's) has no say in grading.
+        "--confcutdir",
+        str(session.rubric_path.parent),
         # Per-item machinery grading has no use for (log capture, warning capture, fault
         # handler): it cost ~0.8 ms of each check's ~1.3 ms of pytest overhead, which adds up
         # to seconds when a class is re-judged from the cache.

@@ -788,6 +788,12 @@ class Rubric(_Model):
     reference: str | None = Field(
         default=None, description="Package under reference/ holding the reference solutions."
     )
+    recognise: list[str] = Field(
+        default_factory=list,
+        description="Names only an answer to this homework contains (identifiers of its "
+        "starter, say): with the class and script names its checks ask for, they recognise the "
+        "homework of a folder that does not say which it is.",
+    )
     problems: list[Problem]
 
     @field_validator("schema_version")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -176,3 +177,18 @@ def test_one_folder_reached_twice_is_one_submission(tmp_path: Path) -> None:
     cls = tmp_path / "class"
     alice = _folder(cls / "alice", "a.py")
     assert submission_ids([(cls, alice), (alice, alice)]) == {alice.resolve(): "alice"}
+
+
+def test_seed_001_titled_hw_1_is_graded_as_the_homework_its_content_is(
+    recorded_runner: Any,
+) -> None:
+    """Seed 001 is a student's Homework 3 titled "HW 1" by the student's slip: no course has an
+    hw1, and its content (the starter's unused train_test_split, softplus, class MLP) names
+    mfdnn/hw3 alone."""
+    from grader.pipeline import GradeOptions, grade
+
+    seed = ROOT / "tests" / "data" / "hw1" / "seed-001"
+    options = GradeOptions(select="p5a", jobs=1, runner=recorded_runner())
+    (sub,) = grade([seed], options).submissions
+    assert sub.homework == "mfdnn/hw3"
+    assert any("titled hw1" in note and "mfdnn/hw3" in note for note in sub.notes)

@@ -37,7 +37,7 @@ from grader.ingest.documents import (
 from grader.ingest.files import TooLarge, iter_submission_files, read_capped
 from grader.ingest.notebook import MAX_NOTEBOOK_BYTES
 from grader.ingest.tex import TEX_SUFFIX, is_main_tex
-from grader.ingest.writeup import detect_homework
+from grader.ingest.writeup import detect_homework, fingerprint_scores
 from grader.results import SourceRef
 
 ANSWER_SHEET = "answers.toml"
@@ -348,6 +348,17 @@ def _detect_homework(sub: Submission, fingerprints: Fingerprints) -> None:
             return
         guess = same[0] if same else guess
     if guess not in fingerprints:
+        # a title naming no homework graded here ("HW 1" on a Homework 3: a student's slip):
+        # the content decides when it names one homework clearly
+        scores = fingerprint_scores(text, {k: list(v) for k, v in fingerprints.items()})
+        best = sorted(scores.items(), key=lambda item: -item[1])[:2]
+        if best and best[0][1] >= 2 and (len(best) == 1 or best[1][1] < best[0][1]):
+            sub.homework_hint = best[0][0]
+            sub.notes.append(
+                f"titled {guess}, for which there is no rubric here, but its content is "
+                f"{best[0][0]}'s: graded as {best[0][0]}"
+            )
+            return
         sub.notes.append(f"this looks like {guess}, for which there is no rubric here")
     elif confidence >= HOMEWORK_CONFIDENCE:
         sub.homework_hint = guess

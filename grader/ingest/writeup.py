@@ -46,6 +46,7 @@ __all__ = [
     "extract_number_candidates",
     "extract_result_numbers",
     "find_sections",
+    "fingerprint_scores",
     "section_text",
     "split_lines",
 ]
@@ -1314,6 +1315,16 @@ _HOMEWORK = re.compile(
 )
 
 
+def fingerprint_scores(text: str, fingerprints: dict[str, Sequence[str]]) -> dict[str, int]:
+    """Per homework, how many of the names only its answers contain appear in `text`."""
+    lowered = text.lower()
+    return {
+        hw: sum(1 for s in set(marks) if isinstance(s, str) and s and s.lower() in lowered)
+        for hw, marks in fingerprints.items()
+        if isinstance(marks, list | tuple | set | frozenset)
+    }
+
+
 def detect_homework(
     text: str, fingerprints: dict[str, Sequence[str]] | None = None
 ) -> tuple[str | None, float]:
@@ -1343,12 +1354,7 @@ def detect_homework(
         guess = max(body_votes, key=lambda k: body_votes[k])
         confidence = 0.5 * body_votes[guess] / sum(body_votes.values())
     if fingerprints:
-        lowered = "\n".join(lines).lower()
-        scores = {
-            hw: sum(1 for s in set(marks) if isinstance(s, str) and s and s.lower() in lowered)
-            for hw, marks in fingerprints.items()
-            if isinstance(marks, list | tuple | set | frozenset)
-        }
+        scores = fingerprint_scores("\n".join(lines), fingerprints)
         best = max(scores, key=lambda k: scores[k], default=None)
         if best is not None and scores[best] > 0:
             tied = [hw for hw, s in scores.items() if s == scores[best]]

@@ -1,7 +1,8 @@
 """End-to-end verdicts of the `module` check kind (HW6 p4b), on recorded sandbox runs.
 
 Every sample submission in tests/data/hw6 (SCENARIOS.md) and every student of the demo class
-(submissions/README.md) is graded once, in one `grade()` call shared by the whole file; the tests
+(submissions/mfdnn/hw6/README.md) is graded once, in one `grade()` call shared by the whole
+file; the tests
 then read that report. The tables below are what a careful TA gives, derived from the rubric's
 points (rubrics/mfdnn/hw6.yaml: p4b = custom `finite` 1 + module `stm` 8 = instantiate 1,
 param_count 1,

@@ -1,6 +1,7 @@
 """The `script` check kind end to end: HW6 p5 (`ddescent.py`) as written, judged on recorded runs.
 
-The demo class holds one script per verdict (submissions/README.md). Their sandbox runs are
+The demo class holds one script per verdict (submissions/mfdnn/hw6/README.md). Their sandbox
+runs are
 replayed from tests/data/recorded/ (`pytest --record-sandbox` records them again); judging
 them is still slow, as it computes the reference's double-descent curves. The two real seeds'
 scripts (tests/data/hw6-p5/) take minutes each, as written, and run in the real sandbox under the
@@ -41,7 +42,7 @@ def _p5(sub: SubmissionResult) -> dict[str, CheckResult]:
 @pytest.fixture(scope="module")
 def class_report(recorded_runner: Any) -> GradeReport:
     options = GradeOptions(jobs=2, select="p5", runner=recorded_runner())
-    return grade([ROOT / "submissions" / name for name in CLASS], options)
+    return grade([ROOT / "submissions" / "mfdnn" / "hw6" / name for name in CLASS], options)
 
 
 @pytest.mark.slow

@@ -115,7 +115,7 @@ def same_worker(runner: SandboxRunner) -> None:
 @pytest.mark.parametrize("student", ["alice", "bob"])
 def test_warm_worker_observes_the_demo_class_as_the_cold_path(student: str) -> None:
     rubric = load_rubric(REPO / "rubrics" / "mfdnn" / "hw6.yaml")
-    sub = ingest(REPO / "submissions" / student)
+    sub = ingest(REPO / "submissions" / "mfdnn" / "hw6" / student)
     checks = [(p, c) for p in rubric.problems for c in p.checks if isinstance(c, ModuleCheck)]
     assert checks
     warm, cold = SandboxRunner(use_bwrap=True, warm=True), SandboxRunner(use_bwrap=True, warm=False)
@@ -139,7 +139,7 @@ def test_warm_worker_observes_the_demo_class_as_the_cold_path(student: str) -> N
 
 
 def test_grading_warm_and_cold_gives_identical_results(tmp_path: Path) -> None:
-    folders = [REPO / "submissions" / name for name in ("alice", "bob")]
+    folders = [REPO / "submissions" / "mfdnn" / "hw6" / name for name in ("alice", "bob")]
     reports = []
     for warm in (True, False):
         runner = SandboxRunner(use_bwrap=True, warm=warm)

@@ -1,4 +1,5 @@
-"""HW1 end to end: the demo class (submissions/hw1), the real writeup seed 001, the answer sheet.
+"""HW1 end to end: the reconstructed HW3 as a test course
+(tests/data/hw1-course, tests/data/hw1-course-class), the real writeup seed 001, the answer sheet.
 
 What a careful TA gives (points: p1 script runs/loss_decreases/test_loss/figure 1 each; p5a 1;
 p5c tanh 1, map 3; the proofs are the TA's):

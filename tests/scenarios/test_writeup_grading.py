@@ -109,7 +109,7 @@ def _status(sub: SubmissionResult, problem: str, check: str) -> Status:
 
 def test_seed_000_is_recognised_as_hw6_from_its_content(report: GradeReport) -> None:
     sub = _student(report, "seed-000")
-    assert sub.homework == "hw6"
+    assert sub.homework == "mfdnn/hw6"
     assert any("recognised from the content" in n for n in sub.notes)
 
 
