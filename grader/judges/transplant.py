@@ -18,7 +18,6 @@ last biases merged into one); whether that is the same layer is for the caller t
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter, defaultdict, deque
 from collections.abc import Sequence
@@ -264,9 +263,16 @@ def _cuts(piece: Piece, ref_keys: set[Shape]) -> list[tuple[Cut, Shape, int]]:
     if piece.key in ref_keys:
         found.append((None, piece.key, 1))
     cuts = []
+    # A chunk's size along the cut is a size the reference has (or 1): trying those, not every
+    # divisor of the student's size, keeps the work the reference's, whatever shape a student
+    # (or a forged observation: zero-size tensors of huge shape) reports.
+    sizes = {d for key in ref_keys for d in key} | {1}
     for dim, size in enumerate(piece.shape):
-        for k in _divisors(size):
-            chunk = _key((*piece.shape[:dim], size // k, *piece.shape[dim + 1 :]))
+        for chunk_size in sorted(sizes):
+            if chunk_size <= 0 or size % chunk_size or size // chunk_size < 2:
+                continue
+            k = size // chunk_size
+            chunk = _key((*piece.shape[:dim], chunk_size, *piece.shape[dim + 1 :]))
             if chunk in ref_keys:
                 cuts.append(((dim, k), chunk, k))
     return found + sorted(cuts, key=lambda c: c[2])[:MAX_CUTS]
@@ -305,12 +311,6 @@ def _choose(
     if any(not o for o in options):
         return None
     return chosen if search(0) else None
-
-
-def _divisors(n: int) -> list[int]:
-    """The divisors of n above 1, ascending (O(sqrt n): a shape is the student's to choose)."""
-    small = [k for k in range(2, math.isqrt(n) + 1) if n % k == 0]
-    return sorted({*small, *(n // k for k in small), *([n] if n > 1 else [])})
 
 
 def _same(a: list[Piece], b: list[Piece]) -> bool:

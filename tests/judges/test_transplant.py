@@ -565,3 +565,31 @@ def test_filled_assignments_need_student_tensors() -> None:
     assert filled_assignments(STMConvLayer().double(), []) == []
     pieces = student_pieces(*observe(ModuleListOfSequential()))
     assert filled_assignments(STMConvLayer().double(), pieces) == []  # nothing left to fill
+
+
+def test_forged_zero_size_tensors_of_huge_shape_cost_bounded_work() -> None:
+    """A forged observation of thousands of zero-size tensors with huge dimensions: the cut search
+    tried every divisor of each size (hours at 2**60); it now tries the reference's sizes only.
+    Measured in a subprocess with a time limit, not a timed assertion here."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import numpy as np
+        from grader.judges.transplant import Piece, candidate_assignments, filled_assignments
+        from reference.mfdnn.hw6 import STMConvLayer
+        huge = [1_099_511_627_791, 2**40, 6_469_693_230 * 2**8]  # a prime, a power, many divisors
+        pieces = [
+            Piece(f"p{i}", np.zeros((huge[i % 3], 0)))
+            for i in range(3_000)
+        ]
+        layer = STMConvLayer()
+        print(len(candidate_assignments(layer, pieces)), len(filled_assignments(layer, pieces)))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
