@@ -301,7 +301,7 @@ def test_a_pdf_compiled_by_pdflatex_is_never_graded_differently_than_its_text(
     Needs pdflatex (texlive-latex-base); skipped where it is absent."""
     import shutil
 
-    from tests.test_writeup_grading import WithoutScripts
+    from tests.scenarios.test_writeup_grading import WithoutScripts
 
     from grader.pipeline import GradeOptions, grade
 

@@ -353,7 +353,7 @@ def test_the_tex_and_its_pdf_get_the_verdicts_of_its_converted_text(tmp_path: Pa
     the prose), so it
     carries what the conversion kept, and must be graded the same.
     """
-    from tests.test_writeup_grading import WithoutScripts
+    from tests.scenarios.test_writeup_grading import WithoutScripts
 
     from grader.pipeline import GradeOptions, grade
 

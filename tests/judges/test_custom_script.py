@@ -11,9 +11,9 @@ import pytest
 from grader.pipeline import GradeOptions, grade
 from grader.results import CheckResult, GradeReport, Status
 
-DATA = Path(__file__).resolve().parent / "data" / "custom-script"
+DATA = Path(__file__).resolve().parents[1] / "data" / "custom-script"
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 
 @pytest.fixture(scope="module")

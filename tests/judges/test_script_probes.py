@@ -139,7 +139,7 @@ def test_the_planner_draws_the_inputs_reproducibly(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.slow
+@pytest.mark.sandbox
 def test_the_probe_observes_evaluates_and_calls(tmp_path: Path) -> None:
     (tmp_path / "train.py").write_text(SCRIPT)
     check = script_check(**FIELDS)

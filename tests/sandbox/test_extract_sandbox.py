@@ -26,6 +26,7 @@ STARTER_BOTTOM = (
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.sandbox,
     pytest.mark.skipif(
         importlib.util.find_spec("torchvision") is not None,
         reason="these cases need a grading environment without torchvision",

@@ -380,7 +380,7 @@ needs_bwrap = pytest.mark.skipif(
 
 
 @needs_bwrap
-@pytest.mark.slow
+@pytest.mark.sandbox
 def test_sigterm_removes_the_worker_folders(tmp_path: Path) -> None:
     code = f"""
         import tempfile, time
@@ -424,7 +424,7 @@ os.close(fd)
 
 
 @needs_bwrap
-@pytest.mark.slow
+@pytest.mark.sandbox
 @pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
 def test_deep_scratch_left_by_student_code_runs_it_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, warm: bool

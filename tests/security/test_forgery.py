@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.judges import planning
 from grader.pipeline import GradeOptions, grade
 from grader.results import GradeReport, Status, SubmissionResult
 from grader.rubric import load_rubric
@@ -40,6 +41,7 @@ ATTACK_LINE = "# ATTACK"
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.sandbox,
     pytest.mark.skipif(
         not bubblewrap_available(),
         reason="the forgeries are graded as a TA would, in the real bubblewrap sandbox",
@@ -109,7 +111,11 @@ def forgeries(tmp_path_factory: pytest.TempPathFactory) -> ForgeryRun:
         shutil.copytree(HOSTILE / name, class_dir / name)
         honest_version(HOSTILE / name, class_dir / f"{name}_honest")
     recorder = RecordingRunner(SandboxRunner(use_bwrap=True))
-    report = grade([class_dir], GradeOptions(jobs=2, select=SELECT, runner=recorder))
+    # The forgeries sit at stm.py's top level, which a module check no longer runs
+    # (grader/ingest/extract.py): import the files whole, so every forgery still runs.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(planning, "_class_alone", lambda *args: None)
+        report = grade([class_dir], GradeOptions(jobs=2, select=SELECT, runner=recorder))
     return ForgeryRun(report, recorder)
 
 
