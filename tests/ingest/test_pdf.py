@@ -301,9 +301,8 @@ def test_a_pdf_compiled_by_pdflatex_is_never_graded_differently_than_its_text(
     Needs pdflatex (texlive-latex-base); skipped where it is absent."""
     import shutil
 
-    from tests.scenarios.test_writeup_grading import WithoutScripts
-
     from grader.pipeline import GradeOptions, grade
+    from tests.scenarios.test_writeup_grading import WithoutScripts
 
     if shutil.which("pdflatex") is None:
         pytest.skip("pdflatex is not installed (texlive-latex-base)")

@@ -353,9 +353,8 @@ def test_the_tex_and_its_pdf_get_the_verdicts_of_its_converted_text(tmp_path: Pa
     the prose), so it
     carries what the conversion kept, and must be graded the same.
     """
-    from tests.scenarios.test_writeup_grading import WithoutScripts
-
     from grader.pipeline import GradeOptions, grade
+    from tests.scenarios.test_writeup_grading import WithoutScripts
 
     folders = [SEED_MD, TEX / "seed-000-tex"]
     try:
