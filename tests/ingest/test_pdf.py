@@ -292,7 +292,7 @@ def test_letter_spaced_code_in_one_run_is_joined() -> None:
     assert "class STMConvLayer ( nn . Module ):" in doc.text
 
 
-@pytest.mark.slow
+@pytest.mark.sandbox
 def test_a_pdf_compiled_by_pdflatex_is_never_graded_differently_than_its_text(
     tmp_path: Path,
 ) -> None:
@@ -302,6 +302,7 @@ def test_a_pdf_compiled_by_pdflatex_is_never_graded_differently_than_its_text(
     import shutil
 
     from grader.pipeline import GradeOptions, grade
+    from grader.sandbox.runner import SandboxRunner
     from tests.scenarios.test_writeup_grading import WithoutScripts
 
     if shutil.which("pdflatex") is None:
@@ -328,7 +329,8 @@ def test_a_pdf_compiled_by_pdflatex_is_never_graded_differently_than_its_text(
     shutil.copy(build / "report.pdf", folder)
     seed = ROOT / "tests" / "data" / "writeups-graded" / "seed-000"
     report = grade(
-        [seed, folder], GradeOptions(select="p1 or p2 or p4a or p4b", runner=WithoutScripts())
+        [seed, folder],
+        GradeOptions(select="p1 or p2 or p4a or p4b", runner=WithoutScripts(SandboxRunner())),
     )
     by_student = {s.student: s for s in report.submissions}
     text, pdf = by_student["seed-000"], by_student["seed-000-pdf"]

@@ -342,7 +342,7 @@ def _verdicts(sub: SubmissionResult) -> list[tuple[str, str, Status, float]]:
     return [(p.id, c.id, c.status, c.score) for p in sub.problems for c in p.checks]
 
 
-@pytest.mark.slow
+@pytest.mark.sandbox
 def test_the_tex_and_its_pdf_get_the_verdicts_of_its_converted_text(tmp_path: Path) -> None:
     """seed-000 typed in LaTeX, and printed to PDF: the verdicts and scores of its converted
     text, citing .tex lines and PDF pages.
@@ -354,6 +354,7 @@ def test_the_tex_and_its_pdf_get_the_verdicts_of_its_converted_text(tmp_path: Pa
     carries what the conversion kept, and must be graded the same.
     """
     from grader.pipeline import GradeOptions, grade
+    from grader.sandbox.runner import SandboxRunner
     from tests.scenarios.test_writeup_grading import WithoutScripts
 
     folders = [SEED_MD, TEX / "seed-000-tex"]
@@ -376,7 +377,10 @@ def test_the_tex_and_its_pdf_get_the_verdicts_of_its_converted_text(tmp_path: Pa
             )
         )
         folders.append(pdf_folder)
-    report = grade(folders, GradeOptions(select="p1 or p2 or p4a or p4b", runner=WithoutScripts()))
+    report = grade(
+        folders,
+        GradeOptions(select="p1 or p2 or p4a or p4b", runner=WithoutScripts(SandboxRunner())),
+    )
     by_student = {s.student: s for s in report.submissions}
     md, tex = by_student["seed-000"], by_student["seed-000-tex"]
     assert _verdicts(tex) == _verdicts(md)
