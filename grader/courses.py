@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from grader.errors import RubricError, UsageError
-from grader.rubric import load_rubric
+from grader.rubric import SAFE_LOADER, load_rubric
 
 DEFAULT_COURSES = Path(__file__).resolve().parent.parent / "rubrics"
 COURSE_FILE = "course.yaml"
@@ -154,7 +154,7 @@ def load_course(folder: Path) -> tuple[CourseConfig, list[Homework]]:
     path = folder / COURSE_FILE
     try:
         raw = (
-            yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) or {}
             if path.is_file()
             else {"id": _folder_id(folder)}
         )

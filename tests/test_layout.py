@@ -7,6 +7,7 @@ is a circle all the same), so a new upward import or circle fails here with its 
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 GRADER = Path(__file__).resolve().parents[1] / "grader"
@@ -56,7 +57,9 @@ def _imports(path: Path, modules: dict[str, Path]) -> set[str]:
     return found
 
 
+@functools.cache
 def _graph() -> dict[str, set[str]]:
+    """Every module's grader imports, read once for all the tests here."""
     modules = _modules()
     return {name: _imports(path, modules) - {name} for name, path in modules.items()}
 

@@ -159,6 +159,7 @@ except DocumentError as exc:
 """
 
 
+@pytest.mark.slow  # each case parses in a bounded child process
 @pytest.mark.parametrize(
     ("case", "outcome", "says"),
     [

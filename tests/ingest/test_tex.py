@@ -300,6 +300,7 @@ def _ingest_limited(folder: Path) -> list[str]:
     return done.stdout.splitlines()
 
 
+@pytest.mark.slow  # each case runs a bounded child process to its limit
 @pytest.mark.parametrize(
     "kind", ["self", "passwd", "huge-lines", "huge-line", "braces", "fan-out", "too-large"]
 )

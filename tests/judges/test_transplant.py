@@ -567,6 +567,7 @@ def test_filled_assignments_need_student_tensors() -> None:
     assert filled_assignments(STMConvLayer().double(), pieces) == []  # nothing left to fill
 
 
+@pytest.mark.slow  # a child process measured against a time and memory limit
 def test_forged_zero_size_tensors_of_huge_shape_cost_bounded_work() -> None:
     """A forged observation of thousands of zero-size tensors with huge dimensions: the cut search
     tried every divisor of each size (hours at 2**60); it now tries the reference's sizes only.

@@ -351,6 +351,7 @@ def test_weak_isolation_is_said_before_grading(
     assert "bubblewrap (bwrap) is not available" in err and "reference/" in err
 
 
+@pytest.mark.slow  # fresh interpreters, timed by what they import, not by the clock
 def test_help_and_template_do_not_import_torch() -> None:
     """The CLI imports the pipeline (and with it torch, about 2 s) only when it grades, after
     starting the first sandbox worker, so that both imports run at once."""
