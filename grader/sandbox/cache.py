@@ -109,7 +109,9 @@ class CachingRunner:
             return cached
         self.misses += 1
         result = self.inner.run(job)
-        if not result.timed_out:  # a wall-clock kill may be the machine's load: retry next time
+        # A wall-clock kill may be the machine's load, and a job that killed cluster workers
+        # may have met a failing cluster: neither is kept, both run again next time.
+        if not result.timed_out and not result.extra.get("not_cached"):
             _store(entry, result)
         return result
 
