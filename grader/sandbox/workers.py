@@ -140,8 +140,9 @@ class Worker:
             if json.loads(ready or b"{}").get("ready") is not True:
                 raise WorkerError(f"the worker did not start: {self.log_tail()}")
         except (OSError, ValueError, WorkerError) as exc:
-            self.kill()
-            raise WorkerError(f"the worker did not start ({exc}): {self.log_tail()}") from exc
+            tail = self.log_tail()  # before kill() closes the log: reading it after raised
+            self.kill()  # ValueError, which escaped the pool instead of falling back to cold
+            raise WorkerError(f"the worker did not start ({exc}): {tail}") from exc
         finally:
             os.close(info_read)
             if info_write >= 0:
