@@ -19,7 +19,6 @@ works without it (`pip install grader[cluster]`).
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import weakref
@@ -33,7 +32,14 @@ import numpy as np
 from grader.errors import UsageError
 from grader.sandbox.confinement import OUTPUT_TAIL, Completed
 from grader.sandbox.exchange import _Capped, copy_plan, drop_scratch, finish_outcome, new_scratch
-from grader.sandbox.jobs import Limits, ProbeOutcome, ProbeRequest, SandboxJob, SandboxResult
+from grader.sandbox.jobs import (
+    NOT_CACHED,
+    Limits,
+    ProbeOutcome,
+    ProbeRequest,
+    SandboxJob,
+    SandboxResult,
+)
 from grader.sandbox.runner import SandboxRunner, summarise
 
 LOCAL_PREFIX = "local:"  # `--scheduler local:2`: a LocalCluster of 2 one-thread workers
@@ -42,7 +48,7 @@ OUTPUT_FILES = ("0.json", "0.bin", "0.arrays.json")
 KILLED_PROBLEM = "the probe's run killed {n} cluster worker(s) in a row and was stopped"
 KILLED_LIMIT = "killed its cluster worker"
 OBSERVATION_BYTES = 8 * 2**20  # what `read_outcome` reads of an observation's JSON
-NO_CACHE = "not_cached"  # in `SandboxResult.extra`: the cache must not keep this result
+WORKER_SECONDS = "worker_seconds"  # in `SandboxResult.extra`: the job's time on its worker
 
 
 def ship(job: SandboxJob) -> dict[str, Any]:
@@ -120,10 +126,10 @@ def run_shipped(payload: dict[str, Any]) -> dict[str, Any]:
         submission.mkdir()
         _write_files(submission, payload["files"])
         job = SandboxJob(submission, requests, payload["inputs"], limits, payload["extra_files"])
-        runner.run(job, keep=keep)
+        seconds = runner.run(job, keep=keep).seconds
     finally:
         drop_scratch(folder)
-    return {"isolation": runner.isolation, "probes": probes, "worker_pid": os.getpid()}
+    return {"isolation": runner.isolation, "probes": probes, "seconds": seconds}
 
 
 def _harvest(out_dir: Path, max_bytes: int) -> dict[str, bytes]:
@@ -152,7 +158,11 @@ def land(job: SandboxJob, reply: Mapping[str, Any], seconds: float) -> SandboxRe
         outcome, completed = _land_probe(req, probes.get(req.id))
         outcomes[req.id] = outcome
         runs.append(completed)
-    return summarise(outcomes, runs, seconds, isolation)
+    result = summarise(outcomes, runs, seconds, isolation)
+    worker_seconds = reply.get("seconds")
+    if isinstance(worker_seconds, float):  # the sandbox's own time there: the rest is overhead
+        result.extra[WORKER_SECONDS] = worker_seconds
+    return result
 
 
 def _land_probe(req: ProbeRequest, probe: Any) -> tuple[ProbeOutcome, Completed]:
@@ -196,7 +206,7 @@ def killed(job: SandboxJob, failures: int, seconds: float) -> SandboxResult:
     outcomes = {req.id: ProbeOutcome(None, {}, problem) for req in job.requests}
     runs = [Completed(None, "", problem, False, KILLED_LIMIT) for _ in job.requests]
     result = summarise(outcomes, runs, seconds, "cluster")
-    result.extra[NO_CACHE] = True
+    result.extra[NOT_CACHED] = True
     return result
 
 

@@ -25,14 +25,13 @@ import pytest
 from grader.sandbox.cache import CachingRunner
 from grader.sandbox.cluster import (
     KILLED_PROBLEM,
-    NO_CACHE,
     _write_files,
     killed,
     land,
     run_shipped,
     ship,
 )
-from grader.sandbox.jobs import ProbeRequest, SandboxJob, SandboxResult
+from grader.sandbox.jobs import NOT_CACHED, ProbeRequest, SandboxJob, SandboxResult
 
 ROOT = Path(__file__).resolve().parents[2]
 HW4 = ROOT / "submissions" / "mfdnn" / "hw4"
@@ -107,7 +106,7 @@ def test_a_job_that_killed_workers_fails_saying_so_and_is_not_cached(tmp_path: P
     job = _job(tmp_path / "sub")
     result = killed(job, 4, 1.0)
     assert result.outcomes["p1.run"].problem == KILLED_PROBLEM.format(n=4)
-    assert result.extra[NO_CACHE] is True
+    assert result.extra[NOT_CACHED] is True
     inner = _Once(result)
     cache = CachingRunner(inner, tmp_path / "cache")
     cache.run(job)
