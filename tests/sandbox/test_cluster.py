@@ -114,6 +114,26 @@ def test_a_job_that_killed_workers_fails_saying_so_and_is_not_cached(tmp_path: P
     assert inner.runs == 2  # run again next time: the cluster may have been at fault
 
 
+def test_grade_says_how_to_get_dask_when_it_is_missing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from grader.cli import main
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` fails
+    assert main([str(HW4 / "ana"), "--scheduler", "local:2"]) == 2
+    assert "pip install 'grader[cluster]'" in capsys.readouterr().err
+
+
+def test_a_scheduler_address_that_is_not_one_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pytest.importorskip("distributed")
+    from grader.cli import main
+
+    assert main([str(HW4 / "ana"), "--scheduler", "local:two"]) == 2
+    assert "cannot use the Dask scheduler 'local:two'" in capsys.readouterr().err
+
+
 # --- the real thing: a LocalCluster of two workers, each running the real sandbox -----------
 
 
