@@ -159,6 +159,8 @@ def land(job: SandboxJob, reply: Mapping[str, Any], seconds: float) -> SandboxRe
         outcomes[req.id] = outcome
         runs.append(completed)
     result = summarise(outcomes, runs, seconds, isolation)
+    if any(not isinstance(probes.get(req.id), Mapping) for req in job.requests):
+        result.extra[NOT_CACHED] = True  # the worker's failing, not the student's: run it again
     worker_seconds = reply.get("seconds")
     if isinstance(worker_seconds, float):  # the sandbox's own time there: the rest is overhead
         result.extra[WORKER_SECONDS] = worker_seconds
@@ -199,13 +201,15 @@ def _str_or_none(value: Any) -> str | None:
     return value[:500] if isinstance(value, str) else None
 
 
-def killed(job: SandboxJob, failures: int, seconds: float) -> SandboxResult:
+def killed(
+    job: SandboxJob, failures: int, seconds: float, isolation: str = "bubblewrap"
+) -> SandboxResult:
     """The result of a job that killed `failures` workers in a row: each probe failed, saying
     so, and marked not to be cached."""
     problem = KILLED_PROBLEM.format(n=failures)
     outcomes = {req.id: ProbeOutcome(None, {}, problem) for req in job.requests}
     runs = [Completed(None, "", problem, False, KILLED_LIMIT) for _ in job.requests]
-    result = summarise(outcomes, runs, seconds, "cluster")
+    result = summarise(outcomes, runs, seconds, isolation)
     result.extra[NOT_CACHED] = True
     return result
 
@@ -287,7 +291,7 @@ class ClusterRunner:
             if reply is not None:
                 return land(job, reply, time.monotonic() - started)
             deaths += died
-        return killed(job, deaths, time.monotonic() - started)
+        return killed(job, deaths, time.monotonic() - started, self.isolation)
 
     def _attempt(self, payload: dict[str, Any]) -> tuple[dict[str, Any] | None, int]:
         """(the worker's reply, 0), or (None, workers that died running it) on `KilledWorker`.

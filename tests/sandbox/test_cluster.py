@@ -83,6 +83,7 @@ def test_a_reply_missing_a_probe_is_a_problem_not_a_verdict(tmp_path: Path) -> N
     result = land(_job(tmp_path), {"isolation": "bubblewrap", "probes": {}}, 1.0)
     assert result.outcomes["p1.run"].observation is None
     assert "no output came back" in str(result.outcomes["p1.run"].problem)
+    assert result.extra[NOT_CACHED] is True
     with pytest.raises(ValueError):
         land(_job(tmp_path), {"probes": []}, 1.0)
 
