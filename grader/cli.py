@@ -32,7 +32,7 @@ from grader.sandbox.cache import CachingRunner
 from grader.sandbox.confinement import WEAK_ISOLATION_WARNING
 from grader.sandbox.jobs import Runner
 from grader.sandbox.runner import SandboxRunner
-from grader.sandbox.workers import prestart_runner
+from grader.sandbox.workers import prestart_runner, shutdown_runner
 from grader.template import answer_template
 
 
@@ -89,8 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs",
         "-j",
         type=int,
-        default=os.cpu_count() or 1,
-        help="students graded in parallel (default: all cores)",
+        default=None,
+        help="students graded in parallel (default: all cores; with --scheduler, twice the "
+        "cluster's worker threads)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run student code on a Dask cluster: a scheduler's address (tcp://host:8786), or "
+        "local:N for N local one-thread workers; judging and the cache stay here "
+        "(docs/cluster.md)",
     )
     parser.add_argument("--seed", type=int, default=0, help="run seed for the grader's inputs")
     parser.add_argument(
@@ -221,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _runner(args: argparse.Namespace) -> Runner:
-    runner = SandboxRunner()
+    runner: Runner = SandboxRunner() if args.scheduler is None else _cluster(args)
     if args.no_cache:
         if args.resume:
             raise UsageError("--resume needs the cache; drop --no-cache")
@@ -229,11 +237,24 @@ def _runner(args: argparse.Namespace) -> Runner:
     return CachingRunner(runner, args.cache_dir / "observations")
 
 
+def _cluster(args: argparse.Namespace) -> Runner:
+    """A Dask cluster's runner; `--jobs` defaults to twice its worker threads, so that a worker
+    finishing a probe finds the next one queued while the TA's process judges."""
+    from grader.sandbox.cluster import ClusterRunner  # imports distributed: only when asked
+
+    runner = ClusterRunner(args.scheduler)
+    if args.jobs is None:
+        args.jobs = max(2 * runner.slots(), 1)
+    return runner
+
+
 def grade_main(args: argparse.Namespace, console: Console) -> int:
-    if args.jobs < 1:
+    if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     progress = LiveProgress(Console(stderr=True))
     runner = _runner(args)
+    if args.jobs is None:
+        args.jobs = os.cpu_count() or 1
     if runner.isolation != "bubblewrap":  # said before any student code runs, and again after
         Console(stderr=True).print(f"[bold yellow]warning:[/] {WEAK_ISOLATION_WARNING}")
     if (os.cpu_count() or 1) > 1:
@@ -256,8 +277,11 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
         on_student=progress.judging,
         on_graded=progress.graded,
     )
-    with progress:
-        report = mark_not_final(grade(args.paths, options))
+    try:
+        with progress:
+            report = mark_not_final(grade(args.paths, options))
+    finally:
+        shutdown_runner(runner)
     if args.quiet:  # the summary only, but never without the warnings (interrupted, -k)
         render_warnings(report, console)
         render_class(report, console)

@@ -29,7 +29,7 @@ from pydantic import ValidationError
 
 from grader import __version__
 from grader.sandbox.exchange import PROBE_SCRIPT, copy_plan
-from grader.sandbox.jobs import ProbeOutcome, Runner, SandboxJob, SandboxResult
+from grader.sandbox.jobs import NOT_CACHED, ProbeOutcome, Runner, SandboxJob, SandboxResult
 from grader.sandbox.observations import OBSERVATION, read_packed, write_packed
 
 CACHE_FORMAT = 3  # 2: packed arrays; 3: observations in their own JSON files
@@ -109,7 +109,9 @@ class CachingRunner:
             return cached
         self.misses += 1
         result = self.inner.run(job)
-        if not result.timed_out:  # a wall-clock kill may be the machine's load: retry next time
+        # A wall-clock kill may be the machine's load, and a job that killed cluster workers
+        # may have met a failing cluster: neither is kept, both run again next time.
+        if not result.timed_out and not result.extra.get(NOT_CACHED):
             _store(entry, result)
         return result
 

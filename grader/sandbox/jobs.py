@@ -56,6 +56,11 @@ class ProbeOutcome:
     problem: str | None = None  # why there is no usable observation
 
 
+#: A key of `SandboxResult.extra`: true when the result must not be cached (it may say more about
+#: the machines than about the student's code, as a job that killed its cluster workers does).
+NOT_CACHED = "not_cached"
+
+
 @dataclass(frozen=True)
 class SandboxResult:
     outcomes: dict[str, ProbeOutcome]

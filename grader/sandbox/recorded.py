@@ -44,6 +44,7 @@ from grader.sandbox.confinement import Completed
 from grader.sandbox.exchange import PROBE_SCRIPT, finish_outcome
 from grader.sandbox.jobs import Limits, ProbeOutcome, ProbeRequest, SandboxJob, SandboxResult
 from grader.sandbox.runner import SandboxRunner
+from grader.sandbox.workers import Keep
 
 RECORDING_FORMAT = 1
 MANIFEST = "manifest.json"
@@ -169,10 +170,10 @@ class _CapturingRunner(SandboxRunner):
         self._local = threading.local()
 
     def _run_one(
-        self, job: SandboxJob, req: ProbeRequest, limits: Limits
+        self, job: SandboxJob, req: ProbeRequest, limits: Limits, keep: Keep | None = None
     ) -> tuple[ProbeOutcome, Completed]:
         self._local.captured = None
-        outcome, completed = super()._run_one(job, req, limits)
+        outcome, completed = super()._run_one(job, req, limits, keep)
         captured = self._local.captured
         if captured is None:
             raise RuntimeError("the sandbox ran without passing through _execute: nothing recorded")

@@ -35,7 +35,7 @@ from grader.sandbox.exchange import (
     prepare_run,
 )
 from grader.sandbox.jobs import Limits, ProbeOutcome, ProbeRequest, SandboxJob, SandboxResult
-from grader.sandbox.workers import WorkerPool, install_sigterm_cleanup
+from grader.sandbox.workers import Keep, WorkerPool, install_sigterm_cleanup
 
 WARM_VAR = "GRADER_WARM"  # "0": every probe in a process of its own (the cold path)
 
@@ -74,38 +74,27 @@ class SandboxRunner:
         if self.pool is not None:
             self.pool.close()
 
-    def run(self, job: SandboxJob) -> SandboxResult:
+    def run(self, job: SandboxJob, keep: Keep | None = None) -> SandboxResult:
         """Each probe in a process and a scratch copy of its own.
 
         Sharing one process would let code run by a later probe (a script's import-time code)
-        rewrite an earlier probe's observation.
+        rewrite an earlier probe's observation. `keep`, if given, sees each probe's raw output
+        before it is read (`grader.sandbox.cluster`).
         """
         started = time.monotonic()
         outcomes: dict[str, ProbeOutcome] = {}
         runs: list[Completed] = []
         for req in job.requests:
-            limits = replace(job.limits, wall_s=min(job.limits.wall_s, req.timeout_s + STARTUP_S))
-            outcome, completed = self._run_one(job, req, limits)
+            outcome, completed = self._run_one(job, req, probe_limits(job.limits, req), keep)
             outcomes[req.id] = outcome
             runs.append(completed)
-        failed = [r for r in runs if r.timed_out or r.limit_hit or r.returncode]
-        first = failed[0] if failed else (runs[0] if runs else Completed(0, "", "", False, None))
-        return SandboxResult(
-            outcomes=outcomes,
-            exit_code=first.returncode,
-            timed_out=any(r.timed_out for r in runs),
-            stdout_tail="".join(r.stdout for r in runs)[-OUTPUT_TAIL:],
-            stderr_tail="".join(r.stderr for r in runs)[-OUTPUT_TAIL:],
-            seconds=time.monotonic() - started,
-            isolation=self.isolation,
-            limit_hit=first.limit_hit,
-        )
+        return summarise(outcomes, runs, time.monotonic() - started, self.isolation)
 
     def _run_one(
-        self, job: SandboxJob, req: ProbeRequest, limits: Limits
+        self, job: SandboxJob, req: ProbeRequest, limits: Limits, keep: Keep | None = None
     ) -> tuple[ProbeOutcome, Completed]:
         if self.pool is not None:
-            warm = self.pool.run(job, req, limits)
+            warm = self.pool.run(job, req, limits, keep)
             if warm is not None:
                 return warm
         scratch = new_scratch("run")
@@ -117,6 +106,8 @@ class SandboxRunner:
             shutil.copy(PROBE_SCRIPT, io_dir / "probe.py")
             prepare_run(job, req, scratch / "sub", io_dir)
             completed = self._execute(scratch, limits)
+            if keep is not None:
+                keep(req, io_dir / "out", completed)
             return finish_outcome(io_dir / "out", req, completed), completed
         finally:
             drop_scratch(scratch)  # iterative: student code may leave 3,000 nested folders
@@ -140,3 +131,29 @@ class SandboxRunner:
             )
         finally:
             kill_marked(marker)  # children that left the process group with setsid()
+
+
+def probe_limits(limits: Limits, req: ProbeRequest) -> Limits:
+    """The limits one probe runs under: the job's, its wall clock cut to the probe's own."""
+    return replace(limits, wall_s=min(limits.wall_s, req.timeout_s + STARTUP_S))
+
+
+def summarise(
+    outcomes: dict[str, ProbeOutcome], runs: list[Completed], seconds: float, isolation: str
+) -> SandboxResult:
+    """One job's result from its probes' runs: the first failed run speaks for the job.
+
+    Shared with the cluster executor, so a job run on a Dask worker comes back exactly as one
+    run here."""
+    failed = [r for r in runs if r.timed_out or r.limit_hit or r.returncode]
+    first = failed[0] if failed else (runs[0] if runs else Completed(0, "", "", False, None))
+    return SandboxResult(
+        outcomes=outcomes,
+        exit_code=first.returncode,
+        timed_out=any(r.timed_out for r in runs),
+        stdout_tail="".join(r.stdout for r in runs)[-OUTPUT_TAIL:],
+        stderr_tail="".join(r.stderr for r in runs)[-OUTPUT_TAIL:],
+        seconds=seconds,
+        isolation=isolation,
+        limit_hit=first.limit_hit,
+    )

@@ -35,6 +35,7 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,10 @@ from grader.sandbox.exchange import (
     remove_tree,
 )
 from grader.sandbox.jobs import Limits, ProbeOutcome, ProbeRequest, SandboxJob
+
+#: Called with each probe's request, its output folder and how its process ended, before the
+#: folder is read and emptied: how a cluster worker ships the raw output back to the TA's process.
+Keep = Callable[[ProbeRequest, Path, Completed], None]
 
 INNER_ROOT = "/sandbox"
 REPLY_GRACE_S = 15.0  # the worker's own kill and tidy-up after the wall-clock limit
@@ -135,8 +140,9 @@ class Worker:
             if json.loads(ready or b"{}").get("ready") is not True:
                 raise WorkerError(f"the worker did not start: {self.log_tail()}")
         except (OSError, ValueError, WorkerError) as exc:
-            self.kill()
-            raise WorkerError(f"the worker did not start ({exc}): {self.log_tail()}") from exc
+            tail = self.log_tail()  # before kill() closes the log: reading it after raised
+            self.kill()  # ValueError, which escaped the pool instead of falling back to cold
+            raise WorkerError(f"the worker did not start ({exc}): {tail}") from exc
         finally:
             os.close(info_read)
             if info_write >= 0:
@@ -147,9 +153,12 @@ class Worker:
         return output_tail(self.log).strip()[-500:]
 
     def run(
-        self, job: SandboxJob, req: ProbeRequest, limits: Limits
+        self, job: SandboxJob, req: ProbeRequest, limits: Limits, keep: Keep | None = None
     ) -> tuple[ProbeOutcome, Completed]:
-        """One probe in this worker. WorkerError: the worker, not the student, failed."""
+        """One probe in this worker. WorkerError: the worker, not the student, failed.
+
+        `keep` sees the raw output folder before it is read and emptied (the cluster executor
+        ships it back to the TA's process, whose strict reader reads it again)."""
         self.runs += 1
         memory = limits.memory_mb * 2**20
         request = {
@@ -184,6 +193,8 @@ class Worker:
                 completed = Completed(
                     returncode, output_tail(out), output_tail(err), timed_out, limit_hit
                 )
+            if keep is not None:
+                keep(req, self.out, completed)
             outcome = finish_outcome(self.out, req, completed)
         finally:
             tidy = self._tidy()
@@ -276,14 +287,14 @@ class WorkerPool:
         _POOLS.add(self)
 
     def run(
-        self, job: SandboxJob, req: ProbeRequest, limits: Limits
+        self, job: SandboxJob, req: ProbeRequest, limits: Limits, keep: Keep | None = None
     ) -> tuple[ProbeOutcome, Completed] | None:
         """The probe's outcome from a warm worker, or None: run it cold."""
         worker = self._checkout(limits.threads)
         if worker is None:
             return None
         try:
-            result = worker.run(job, req, limits)
+            result = worker.run(job, req, limits, keep)
         except _Unclean as unclean:
             self._retire(worker)
             return unclean.result
@@ -406,6 +417,13 @@ def close_runner(runner: Any) -> None:
     close = _method_behind(runner, "close")
     if close is not None:
         close()
+
+
+def shutdown_runner(runner: Any) -> None:
+    """Release what the runner behind `runner` holds beyond its workers (a cluster's client)."""
+    shutdown = _method_behind(runner, "shutdown")
+    if shutdown is not None:
+        shutdown()
 
 
 def prestart_runner(runner: Any) -> None:

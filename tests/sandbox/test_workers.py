@@ -521,3 +521,24 @@ def test_mount_points_are_read_from_mountinfo() -> None:
 
 def test_a_vanished_wipe_folder_is_not_clean(tmp_path: Path) -> None:
     assert _probe_module()._wipe(str(tmp_path / "gone")) is False
+
+
+def test_a_worker_that_fails_to_start_says_why_and_leaves_the_probe_to_the_cold_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its log was read after `kill()` had closed it: ValueError escaped the pool (seen on a
+    loaded Dask worker), failing the student's check instead of running the probe cold."""
+    from grader.sandbox import workers
+
+    def no_pid(fd: int) -> int:
+        raise workers.WorkerError("bwrap gave no child pid (simulated)")
+
+    monkeypatch.setattr(workers, "_read_child_pid", no_pid)
+    with pytest.raises(workers.WorkerError, match="simulated"):
+        workers.Worker(threads=1)
+    runner = SandboxRunner(use_bwrap=True, warm=True)
+    folder = submission(tmp_path, "ok", GOOD)
+    result = runner.run(SandboxJob(folder, (request("p", "m.py"),), INPUTS))
+    assert result.outcomes["p"].observation is not None, result.outcomes["p"].problem
+    assert runner.pool is not None and runner.pool.disabled and runner.pool.started == 0
+    assert "simulated" in runner.pool.failures[0]
