@@ -173,6 +173,31 @@ def check_main(argv: list[str], console: Console) -> int:
     return ExitCode.RUBRIC if failed else ExitCode.OK
 
 
+def gradescope_main(argv: list[str], console: Console) -> int:
+    """`grade gradescope mfdnn/hw6 --out autograder.zip`: a Gradescope autograder."""
+    parser = argparse.ArgumentParser(
+        prog="grade gradescope",
+        description="Build a Gradescope autograder zip (setup.sh, run_autograder) that grades "
+        "each submission of one homework in the sandbox, as `grade` does.",
+    )
+    parser.add_argument("homework", help="`course/hw`, or `hw` where only one course has it")
+    parser.add_argument("--out", type=Path, required=True, metavar="ZIP", help="zip to write")
+    parser.add_argument(
+        "--allow-weak-isolation",
+        action="store_true",
+        help="grade even where bubblewrap cannot run (student code then runs with rlimits "
+        "only); without it such an image is not built and nothing is graded",
+    )
+    _course_options(parser)
+    args = parser.parse_args(argv)
+    from grader.autograder import build_autograder
+
+    homework = load_catalog([args.rubrics, *args.course]).find(args.homework)
+    path = build_autograder(homework, args.out, allow_weak_isolation=args.allow_weak_isolation)
+    console.print(Text(f"wrote {path}: upload it as the autograder of {homework.qualified}"))
+    return ExitCode.OK
+
+
 def new_main(argv: list[str], console: Console) -> int:
     """`grade new mfdnn/hw5`: a rubric, a reference package and a test of it, to fill in."""
     parser = argparse.ArgumentParser(
@@ -218,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
             return template_main(argv[1:], console)
         if argv[:1] == ["check"] and not Path("check").is_dir():
             return check_main(argv[1:], console)
+        if argv[:1] == ["gradescope"] and not Path("gradescope").is_dir():
+            return gradescope_main(argv[1:], console)
         if argv[:1] == ["new"] and not Path("new").is_dir():
             return new_main(argv[1:], console)
         args = build_parser().parse_args(argv)

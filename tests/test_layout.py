@@ -28,6 +28,7 @@ LAYERS = [
     "authoring",
     "pipeline",
     "plugin",
+    "autograder",
     "cli",
 ]
 
