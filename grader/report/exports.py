@@ -294,7 +294,8 @@ def grades_csv(report: GradeReport, roster: Roster | None = None) -> str:
 
     Columns: student, the roster's identifiers when there is a roster (id, login, name, email,
     section: empty for a student the roster lacks, who keeps the row), homework, each problem's
-    score, total, decided_points (what is decided so far), max_total, pending (checks waiting
+    score, total (one `<homework>/total` per homework when the report holds several; each row
+    fills its own), decided_points (what is decided so far), max_total, pending (checks waiting
     for a TA), pending_points (the most a TA can still add), errors (crashed checks, +1 if
     grading failed) and notes (why, if it failed).
 
@@ -304,8 +305,12 @@ def grades_csv(report: GradeReport, roster: Roster | None = None) -> str:
     not be graded; `decided_points` carries what is already decided, and notes say why.
     """
     columns = problem_columns(report)
-    several = len({hw for hw, _ in columns}) > 1
+    homeworks = list(dict.fromkeys(hw for hw, _ in columns))
+    several = len(homeworks) > 1
     names = [f"{hw}/{pid}" if several else pid for hw, pid in columns]
+    # One total column per homework when there are several: a single `total` column would mix
+    # hw6 and hw2 totals, and an import mapping it to one assignment would mix them too.
+    totals = [f"{hw}/total" for hw in homeworks] if several else ["total"]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180
     header = [
@@ -313,7 +318,7 @@ def grades_csv(report: GradeReport, roster: Roster | None = None) -> str:
         *(ROSTER_COLUMNS if roster is not None else ()),
         "homework",
         *names,
-        "total",
+        *totals,
         "decided_points",
         "max_total",
         "pending",
@@ -337,7 +342,10 @@ def grades_csv(report: GradeReport, roster: Roster | None = None) -> str:
                 *_identity(sub, roster),
                 _csv_text(sub.homework),
                 *(scores.get(col, "") for col in columns),
-                final_total(sub),
+                *(
+                    final_total(sub) if name in (f"{sub.homework}/total", "total") else ""
+                    for name in totals
+                ),
                 _num(sub.score),
                 _num(sub.max_score),
                 str(_count(sub, Status.PENDING)),

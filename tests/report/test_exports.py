@@ -248,6 +248,17 @@ def test_csv_qualifies_columns_across_homeworks() -> None:
     assert header[6:10] == ["hw5/p1", "hw5/p2", "hw5/p3", "hw5/p4b"]
 
 
+def test_a_mixed_export_keeps_one_total_column_per_homework() -> None:
+    """One `total` column for hw6 and hw5 rows would map both homeworks to one LMS assignment."""
+    whole = [check("a", Status.PASSED, 2.0, 2.0), check("b", Status.FAILED, 0.0, 1.0)]
+    hw6 = submission_result("alice", "hw6", [problem_result("p1", "", 3.0, whole)])
+    hw5 = submission_result("bob", "hw5", [problem_result("p1", "", 3.0, whole[:1])])
+    table = list(csv.DictReader(io.StringIO(grades_csv(GradeReport(submissions=[hw6, hw5])))))
+    assert "total" not in table[0]
+    cells = {row["student"]: (row["hw6/total"], row["hw5/total"]) for row in table}
+    assert cells == {"alice": ("2", ""), "bob": ("", "2")}
+
+
 # ---------------------------------------------------------------- results.json
 
 
