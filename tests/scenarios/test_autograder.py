@@ -150,3 +150,26 @@ def test_run_autograder_grades_as_the_ta_does(tmp_path: Path) -> None:
     assert by_name["p7 c3.equivalence: C3_layer"]["visibility"] == "visible"
     pending = [t for t in data["tests"] if "A TA will grade this part" in t["output"]]
     assert pending and all("status" not in t for t in pending)  # pending, not failed
+
+
+def test_a_submission_wrapped_in_one_folder_is_found_inside_it(tmp_path: Path) -> None:
+    from grader.autograder import _submission_folder
+
+    wrapped = tmp_path / "submission" / "hw4-ana"
+    shutil.copytree(ANA, wrapped)
+    (tmp_path / "submission" / "__MACOSX").mkdir()  # what a zip from macOS Finder adds
+    assert _submission_folder(tmp_path) == wrapped
+    flat = tmp_path / "flat"
+    shutil.copytree(ANA, flat / "submission")
+    assert _submission_folder(flat) == flat / "submission"
+
+
+def test_an_upload_of_several_submissions_is_explained_to_the_student() -> None:
+    from grader.autograder import results_for
+    from grader.results import GradeReport, submission_result
+    from grader.rubric import load_rubric
+
+    rubric = load_rubric(ROOT / "rubrics" / "mfdnn" / "hw4.yaml")
+    two = GradeReport(submissions=[submission_result(n, "mfdnn/hw4", []) for n in ("a", "b")])
+    data = results_for(two, rubric)
+    assert data["tests"] == [] and "several submissions or none (a, b)" in data["output"]
