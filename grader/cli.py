@@ -25,6 +25,8 @@ from grader.report.exports import (
     results_json,
 )
 from grader.report.live import LiveProgress
+from grader.report.lms import CANVAS_CSV, MOODLE_CSV, canvas_csv, gradebook, moodle_csv
+from grader.report.roster import Roster, load_roster
 from grader.report.terminal import render, render_class, render_warnings
 from grader.results import Completeness, GradeReport
 from grader.rubric import load_rubric
@@ -73,6 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="write grades.csv, results.json, junit.xml, gradescope/, feedback/ and "
         "provenance.json here; students already there and not graded now are kept",
+    )
+    parser.add_argument(
+        "--roster",
+        type=Path,
+        metavar="FILE",
+        help="CSV mapping student folders to the LMS's identifiers (columns folder, id, login, "
+        "name, email, section): adds them to grades.csv and writes canvas.csv and moodle.csv "
+        "in --out",
     )
     parser.add_argument(
         "--allow-partial",
@@ -171,6 +181,31 @@ def check_main(argv: list[str], console: Console) -> int:
     return ExitCode.RUBRIC if failed else ExitCode.OK
 
 
+def gradescope_main(argv: list[str], console: Console) -> int:
+    """`grade gradescope mfdnn/hw6 --out autograder.zip`: a Gradescope autograder."""
+    parser = argparse.ArgumentParser(
+        prog="grade gradescope",
+        description="Build a Gradescope autograder zip (setup.sh, run_autograder) that grades "
+        "each submission of one homework in the sandbox, as `grade` does.",
+    )
+    parser.add_argument("homework", help="`course/hw`, or `hw` where only one course has it")
+    parser.add_argument("--out", type=Path, required=True, metavar="ZIP", help="zip to write")
+    parser.add_argument(
+        "--allow-weak-isolation",
+        action="store_true",
+        help="grade even where bubblewrap cannot run (student code then runs with rlimits "
+        "only); without it such an image is not built and nothing is graded",
+    )
+    _course_options(parser)
+    args = parser.parse_args(argv)
+    from grader.autograder import build_autograder
+
+    homework = load_catalog([args.rubrics, *args.course]).find(args.homework)
+    path = build_autograder(homework, args.out, allow_weak_isolation=args.allow_weak_isolation)
+    console.print(Text(f"wrote {path}: upload it as the autograder of {homework.qualified}"))
+    return ExitCode.OK
+
+
 def new_main(argv: list[str], console: Console) -> int:
     """`grade new mfdnn/hw5`: a rubric, a reference package and a test of it, to fill in."""
     parser = argparse.ArgumentParser(
@@ -216,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
             return template_main(argv[1:], console)
         if argv[:1] == ["check"] and not Path("check").is_dir():
             return check_main(argv[1:], console)
+        if argv[:1] == ["gradescope"] and not Path("gradescope").is_dir():
+            return gradescope_main(argv[1:], console)
         if argv[:1] == ["new"] and not Path("new").is_dir():
             return new_main(argv[1:], console)
         args = build_parser().parse_args(argv)
@@ -251,6 +288,9 @@ def _cluster(args: argparse.Namespace) -> Runner:
 def grade_main(args: argparse.Namespace, console: Console) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    if args.roster is not None and args.out is None:
+        raise UsageError("--roster fills the exports: give --out DIR too")
+    roster = load_roster(args.roster) if args.roster is not None else None  # before any grading
     progress = LiveProgress(Console(stderr=True))
     runner = _runner(args)
     if args.jobs is None:
@@ -292,8 +332,12 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
         console.print(Text(f"results written to {args.json}"))
     if args.out:
         run = _run_record(args, report)
-        export = export_class(report, args.out, allow_partial=args.allow_partial, run=run)
+        export = export_class(
+            report, args.out, allow_partial=args.allow_partial, run=run, roster=roster
+        )
         _say_export(export, args.out, console)
+        if roster is not None:
+            _export_lms(export.merge.report, roster, args.out, console)
         for (student, problem), path in sorted(figure_paths(report, args.out).items()):
             console.print(Text(f"  {student} {problem}: curves beside the reference's in {path}"))
     return ExitCode.INTERRUPTED if INTERRUPTED_WARNING in report.warnings else ExitCode.OK
@@ -317,6 +361,28 @@ def _run_record(args: argparse.Namespace, report: GradeReport) -> dict[str, Any]
         "rubrics": rubrics,
         "interrupted": any(s.completeness is Completeness.UNFINISHED for s in report.submissions),
     }
+
+
+def _export_lms(report: GradeReport, roster: Roster, out: Path, console: Console) -> None:
+    """canvas.csv and moodle.csv for the whole class in --out, and who they could not place:
+    a student the roster lacks is named here, never silently left out of a gradebook."""
+    book = gradebook(report, roster)
+    for name, text in ((CANVAS_CSV, canvas_csv(book)), (MOODLE_CSV, moodle_csv(book))):
+        (out / name).write_bytes(text.encode("utf-8"))
+    console.print(Text(f"LMS imports written: {out / CANVAS_CSV}, {out / MOODLE_CSV}"))
+    if book.missing:
+        console.print(
+            Text(
+                f"not in the roster {roster.source} ({len(book.missing)}): "
+                f"{', '.join(book.missing)}: kept in grades.csv and canvas.csv without ids, "
+                "left out of moodle.csv; add them to the roster",
+                style="bold yellow",
+            )
+        )
+    for conflict in book.conflicts:
+        console.print(
+            Text(f"two results for one roster student, cell left empty: {conflict}", style="yellow")
+        )
 
 
 def _say_export(export: Export, out: Path, console: Console) -> None:

@@ -136,14 +136,20 @@ def _is_course(folder: Path) -> bool:
 
 
 def course_dirs(roots: Iterable[Path]) -> list[Path]:
-    """The course folders in `roots`: each root is a course or a folder of course folders."""
-    found: list[Path] = []
+    """The course folders in `roots`: each root is a course or a folder of course folders.
+
+    One folder reached twice (`--course rubrics/mfdnn` beside the default `rubrics/`, or the
+    plugin adding a rubric's own folder) is one course, listed once: only two *different*
+    folders with one id are a conflict.
+    """
+    found: dict[Path, None] = {}
     for root in roots:
         if _is_course(root):
-            found.append(root)
+            found.setdefault(root.resolve())
         elif root.is_dir():
-            found.extend(sorted(p for p in root.iterdir() if _is_course(p)))
-    return found
+            for folder in sorted(p for p in root.iterdir() if _is_course(p)):
+                found.setdefault(folder.resolve())
+    return list(found)
 
 
 def load_course(folder: Path) -> tuple[CourseConfig, list[Homework]]:

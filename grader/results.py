@@ -34,6 +34,12 @@ DESELECTED_MESSAGE = "not run (deselected)"
 INTERRUPTED_MESSAGE = "not run (interrupted: run again with --resume)"
 
 
+# How a check begins that only the course staff's run can decide (a students' copy has no
+# reference solution): `judges.context.needs_reference`, the module judge and the custom-check
+# fixture all say it. The terminal reads it to count those points apart from the ones lost.
+STAFF_MESSAGE = "checked by the course staff"
+
+
 class Completeness(StrEnum):
     COMPLETE = "complete"  # every check of the homework was judged
     PARTIAL = "partial"  # a -k selection left checks out: the total is not the homework's
@@ -162,6 +168,12 @@ class CheckResult(BaseModel):
             DESELECTED_MESSAGE,
             INTERRUPTED_MESSAGE,
         )
+
+    @property
+    def for_staff(self) -> bool:
+        """Skipped because only the course staff's run (with the reference) can decide it: in a
+        students' copy these points are neither earned nor lost."""
+        return self.status is Status.SKIPPED and self.message.startswith(STAFF_MESSAGE)
 
     @property
     def partly_decided(self) -> bool:

@@ -192,3 +192,20 @@ def test_seed_001_titled_hw_1_is_graded_as_the_homework_its_content_is(
     (sub,) = grade([seed], options).submissions
     assert sub.homework == "mfdnn/hw3"
     assert any("titled hw1" in note and "mfdnn/hw3" in note for note in sub.notes)
+
+
+def test_one_course_folder_reached_twice_is_one_course() -> None:
+    """`--rubrics rubrics/` beside `--course rubrics/mfdnn` (or the plugin's rubric folder beside
+    the default) names mfdnn twice: one course, not "two courses are named 'mfdnn'"."""
+    rubrics = ROOT / "rubrics"
+    once = load_catalog([rubrics])
+    twice = load_catalog([rubrics, rubrics / "mfdnn", rubrics / "mfdnn" / ".." / "mfdnn"])
+    assert [h.qualified for h in twice.homeworks] == [h.qualified for h in once.homeworks]
+
+
+def test_two_folders_with_one_course_id_are_still_a_conflict(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "course.yaml").write_text("id: same\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="two courses are named 'same'"):
+        load_catalog([tmp_path / "a", tmp_path / "b"])

@@ -29,6 +29,7 @@ LAYERS = [
     "authoring",
     "pipeline",
     "plugin",
+    "autograder",
     "cli",
 ]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from grader.ingest.submission import Submission
 from grader.reference import Reference
-from grader.results import CheckResult, SourceRef, Status
+from grader.results import STAFF_MESSAGE, CheckResult, SourceRef, Status
 from grader.rubric import Check, Rubric
 from grader.sandbox.observe import Observer
 
@@ -54,5 +54,5 @@ def needs_reference(check: Check, part: str | None, max_score: float) -> CheckRe
         Status.SKIPPED,
         0.0,
         max_score,
-        "checked by the course staff (the reference solution is not installed here)",
+        f"{STAFF_MESSAGE} (the reference solution is not installed here)",
     )

@@ -28,7 +28,7 @@ from grader.judges.kinds import is_collected_by_pytest, is_probed, judge
 from grader.judges.planning import script_target
 from grader.judges.selection import compile_selection
 from grader.reference import Reference
-from grader.results import CheckResult, Status
+from grader.results import STAFF_MESSAGE, CheckResult, Status
 from grader.rubric import Check, CustomCheck, ProbedCheck, Problem, Rubric, ScriptCheck
 from grader.sandbox.jobs import ProbeOutcome
 from grader.sandbox.observe import Observer, probe_id
@@ -149,7 +149,7 @@ class GraderPlugin:
     @pytest.fixture
     def reference(self) -> Reference:
         if self.session.reference is None:
-            pytest.skip("checked by the course staff (the reference solution is not installed)")
+            pytest.skip(f"{STAFF_MESSAGE} (the reference solution is not installed)")
         return self.session.reference
 
     @pytest.fixture

@@ -29,7 +29,7 @@ from grader.judges.transplant import (
     transplant_weights,
 )
 from grader.judges.weights import weights_problem
-from grader.results import CheckResult, SourceRef, Status
+from grader.results import STAFF_MESSAGE, CheckResult, SourceRef, Status
 from grader.rubric import ModuleCheck, Problem
 from grader.sandbox.observations import ExceptionInfo, ModuleObservation
 from grader.sandbox.observe import probe_id
@@ -347,7 +347,7 @@ def _independent(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Ver
     if ctx.reference is None:  # one path reused k times shares no tensor: only the reference
         return (  # count can tell, so a students' copy decides nothing here (never a pass)
             Status.SKIPPED,
-            "checked by the course staff (no tensor is shared; whether one part is reused "
+            f"{STAFF_MESSAGE} (no tensor is shared; whether one part is reused "
             "needs the reference solution, which is not installed here)",
             [],
             None,

@@ -31,6 +31,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from grader.errors import UsageError
+from grader.report.roster import Roster
 from grader.results import (
     CheckResult,
     Completeness,
@@ -263,26 +264,62 @@ def problem_columns(report: GradeReport) -> list[tuple[str, str]]:
     return columns
 
 
-def grades_csv(report: GradeReport) -> str:
+def _problem_pending(problem: ProblemResult) -> bool:
+    return any(c.pending_points for c in problem.checks)
+
+
+def final_total(sub: SubmissionResult) -> str:
+    """The total an LMS may take as the grade, or "" while it is not one: a -k or interrupted
+    run, a submission that could not be graded, or points still waiting for a TA. An empty cell
+    reads as "no grade yet" in every gradebook; a 0 would read as a grade."""
+    if not_final(sub) or sub.error or _pending_points(sub):
+        return ""
+    return _num(sub.score)
+
+
+ROSTER_COLUMNS = ("id", "login", "name", "email", "section")
+
+
+def _identity(sub: SubmissionResult, roster: Roster | None) -> list[str]:
+    if roster is None:
+        return []
+    entry = roster.entry_for(sub.student)
+    if entry is None:
+        return ["" for _ in ROSTER_COLUMNS]
+    return [_csv_text(getattr(entry, name)) for name in ROSTER_COLUMNS]
+
+
+def grades_csv(report: GradeReport, roster: Roster | None = None) -> str:
     """One row per submission for a spreadsheet or an LMS grade import.
 
-    Columns: student, homework, each problem's score, total, max_total, pending (checks waiting
-    for a TA), pending_points (the most a TA can still add to the total), errors (crashed
-    checks, +1 if grading failed) and notes (why, if it failed). A failed submission keeps its
-    row (total 0) so nobody silently drops off the sheet. A partial (-k) or unfinished
-    (interrupted) one keeps its row with the total and the unfinished problems left empty, and
-    says why in notes.
+    Columns: student, the roster's identifiers when there is a roster (id, login, name, email,
+    section: empty for a student the roster lacks, who keeps the row), homework, each problem's
+    score, total (one `<homework>/total` per homework when the report holds several; each row
+    fills its own), decided_points (what is decided so far), max_total, pending (checks waiting
+    for a TA), pending_points (the most a TA can still add), errors (crashed checks, +1 if
+    grading failed) and notes (why, if it failed).
+
+    A score cell holds a number only when it is final: a problem or total with points waiting
+    for a TA is empty (never 0, which an LMS would take as the grade), and so is everything a
+    -k selection or an interrupted run left unjudged, and the total of a submission that could
+    not be graded; `decided_points` carries what is already decided, and notes say why.
     """
     columns = problem_columns(report)
-    several = len({hw for hw, _ in columns}) > 1
+    homeworks = list(dict.fromkeys(hw for hw, _ in columns))
+    several = len(homeworks) > 1
     names = [f"{hw}/{pid}" if several else pid for hw, pid in columns]
+    # One total column per homework when there are several: a single `total` column would mix
+    # hw6 and hw2 totals, and an import mapping it to one assignment would mix them too.
+    totals = [f"{hw}/total" for hw in homeworks] if several else ["total"]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180
     header = [
         "student",
+        *(ROSTER_COLUMNS if roster is not None else ()),
         "homework",
         *names,
-        "total",
+        *totals,
+        "decided_points",
         "max_total",
         "pending",
         "pending_points",
@@ -291,11 +328,10 @@ def grades_csv(report: GradeReport) -> str:
     ]
     writer.writerow([_csv_text(h) for h in header])
     for sub in _sorted(report.submissions):
-        # A score is written only where every check under it was judged: an LMS must read a
-        # partial or interrupted student as "no grade yet", never as the points that happen to
-        # have been counted so far.
         scores = {
-            (sub.homework, p.id): _num(p.score) if sub.problem_complete(p.id) else ""
+            (sub.homework, p.id): _num(p.score)
+            if sub.problem_complete(p.id) and not _problem_pending(p)
+            else ""
             for p in sub.problems
         }
         final = not_final(sub)
@@ -303,9 +339,14 @@ def grades_csv(report: GradeReport) -> str:
         writer.writerow(
             [
                 _csv_text(sub.student),
+                *_identity(sub, roster),
                 _csv_text(sub.homework),
                 *(scores.get(col, "") for col in columns),
-                "" if final else _num(sub.score),
+                *(
+                    final_total(sub) if name in (f"{sub.homework}/total", "total") else ""
+                    for name in totals
+                ),
+                _num(sub.score),
                 _num(sub.max_score),
                 str(_count(sub, Status.PENDING)),
                 _num(_pending_points(sub)),
@@ -636,7 +677,7 @@ def _inside(out_dir: Path, *parts: str) -> Path:
     return path
 
 
-def write_exports(report: GradeReport, out_dir: Path) -> list[Path]:
+def write_exports(report: GradeReport, out_dir: Path, roster: Roster | None = None) -> list[Path]:
     """Write every export under out_dir and return the paths written, in a fixed order.
 
     Files from an earlier run for students no longer in the report are left alone: deleting
@@ -644,7 +685,7 @@ def write_exports(report: GradeReport, out_dir: Path) -> list[Path]:
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [
-        _write(out_dir / GRADES_CSV, grades_csv(report)),
+        _write(out_dir / GRADES_CSV, grades_csv(report, roster)),
         _write(out_dir / RESULTS_JSON, results_json(report)),
         _write(out_dir / JUNIT_XML, junit_xml(report)),
     ]
@@ -808,6 +849,7 @@ def export_class(
     *,
     allow_partial: bool = False,
     run: dict[str, Any] | None = None,
+    roster: Roster | None = None,
 ) -> Export:
     """Write `report` into out_dir, merged into whatever class an earlier export left there.
 
@@ -826,7 +868,7 @@ def export_class(
             "another --out folder, or pass --allow-partial to replace them (marked partial)"
         )
     earlier_provenance = _read_provenance(out_dir)
-    written = write_exports(merge.report, out_dir)
+    written = write_exports(merge.report, out_dir, roster)
     if run is not None:
         record = provenance(earlier_provenance, merge, run)
         text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"

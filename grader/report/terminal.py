@@ -68,18 +68,42 @@ def _pending(problem: ProblemResult) -> float:
     return sum(c.pending_points for c in problem.checks)
 
 
-def _problem_style(problem: ProblemResult) -> str:
-    """Green when full, yellow when only a TA's points are missing (nothing is wrong yet), red
-    when points were lost."""
-    if problem.score >= problem.max_score:
+def _staff(checks: list[CheckResult]) -> float:
+    """Points only the course staff's run can decide (a students' copy has no reference)."""
+    return sum(c.max_score for c in checks if c.for_staff)
+
+
+def _style(score: float, max_score: float, pending: float, staff: float) -> str:
+    """Green when nothing was lost (points only the course staff can check are not lost),
+    yellow when only a TA's points are missing (nothing is wrong yet), red when points were
+    lost."""
+    if score + staff >= max_score - 1e-9:
         return "green"
-    if problem.score + _pending(problem) >= problem.max_score - 1e-9:
+    if score + staff + pending >= max_score - 1e-9:
         return "yellow"
     return "red"
 
 
+def _problem_style(problem: ProblemResult) -> str:
+    return _style(problem.score, problem.max_score, _pending(problem), _staff(problem.checks))
+
+
 def _with_pending(points: str, pending: float) -> str:
     return f"{points} (+{pending:g} pending)" if pending else points
+
+
+def score_text(score: float, max_score: float, pending: float, staff: float) -> str:
+    """`24/30 (+6 pending)`; in a students' copy, where `staff` points can only be checked by
+    the course staff, what was checkable here instead: "7 of 7 points checkable here; 17
+    checked by the course staff; 6 graded by a TA", never a bare `7/30` that reads as a fail."""
+    if not staff:
+        return _with_pending(_points(score, max_score), pending)
+    checkable = max(max_score - staff - pending, 0.0)
+    parts = [f"{score:g} of {checkable:g} points checkable here"]
+    parts.append(f"{staff:g} checked by the course staff")
+    if pending:
+        parts.append(f"{pending:g} graded by a TA")
+    return "; ".join(parts)
 
 
 OPEN = (Status.FAILED, Status.ERROR, Status.PENDING)  # what a TA has to look at
@@ -109,7 +133,8 @@ def render_submission(sub: SubmissionResult, brief: bool = False) -> Panel:
         header = Text()
         header.append(f"{problem.id}", style="bold")
         header.append(f" {problem.title}  ")
-        points = _with_pending(_points(problem.score, problem.max_score), _pending(problem))
+        staff = _staff(problem.checks)
+        points = score_text(problem.score, problem.max_score, _pending(problem), staff)
         header.append(points, style=_problem_style(problem))
         parts.append(header)
         limit = BRIEF_DETAILS if brief else MAX_DETAILS
@@ -117,9 +142,14 @@ def render_submission(sub: SubmissionResult, brief: bool = False) -> Panel:
     if brief and left_out:
         parts.append(Text(f"({left_out} other checks passed or were not run: --full)", "dim"))
     pending = sum(_pending(p) for p in sub.problems)
+    staff = sum(_staff(p.checks) for p in sub.problems)
     title = Text()
     title.append(sub.student, style="bold")
-    title.append(f"  {sub.homework}  {_with_pending(_points(sub.score, sub.max_score), pending)}")
+    title.append(f"  {sub.homework}  ")
+    title.append(
+        score_text(sub.score, sub.max_score, pending, staff),
+        style=_style(sub.score, sub.max_score, pending, staff) if staff else "",
+    )
     if sub.completeness is not Completeness.COMPLETE:
         title.append(f"  {sub.completeness.value}", style="bold yellow")
     return Panel(Group(*parts), title=title, title_align="left")

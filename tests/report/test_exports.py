@@ -199,16 +199,19 @@ def test_grades_csv_header_and_rows(report: GradeReport) -> None:
     rows = read_csv(grades_csv(report))
     assert rows[0] == [
         "student", "homework", "p1", "p2", "p3", "p4b",
-        "total", "max_total", "pending", "pending_points", "errors", "notes",
+        "total", "decided_points", "max_total", "pending", "pending_points", "errors", "notes",
     ]  # fmt: skip
     body = {row[0]: row for row in rows[1:]}
     assert len(rows) == 1 + len(STUDENTS)
-    # alice: p2 = 0 + 1.5, p4b = 1 - 0.5 = 0.5; total 3 + 1.5 + 0 + 0.5
-    assert body["alice"] == ["alice", "hw6", "3", "1.5", "0", "0.5", "5", "22", "1", "6", "1", ""]
-    assert body["张伟"][2:7] == ["3", "3", "0", "0.5", "6.5"]
+    # alice: p2 = 0 + 1.5, p4b = 1 - 0.5 = 0.5; decided 3 + 1.5 + 0.5; p3 waits for a TA, so
+    # neither p3 nor the total is a grade yet: empty, never 0
+    assert body["alice"] == [
+        "alice", "hw6", "3", "1.5", "", "0.5", "", "5", "22", "1", "6", "1", "",
+    ]  # fmt: skip
+    assert body["张伟"][2:8] == ["3", "3", "", "0.5", "", "6.5"]
     for row in rows[1:]:
         sub = by_student(report)[row[0].removeprefix("'")]
-        assert float(row[6]) == pytest.approx(sub.score)
+        assert float(row[7]) == pytest.approx(sub.score)
 
 
 def test_grades_csv_sorted_by_student(report: GradeReport) -> None:
@@ -221,9 +224,9 @@ def test_failed_submission_keeps_its_row(report: GradeReport) -> None:
     row = next(r for r in read_csv(grades_csv(report)) if r[0] == "bob")
     assert row[1] == "unknown"
     assert row[2:6] == ["", "", "", ""]
-    assert row[6:11] == ["0", "0", "0", "0", "1"]
-    assert row[11].startswith("not graded: cannot tell which homework")
-    assert "\n" not in row[11]
+    assert row[6:12] == ["", "0", "0", "0", "0", "1"]  # no total: not graded is not a 0
+    assert row[12].startswith("not graded: cannot tell which homework")
+    assert "\n" not in row[12]
 
 
 @pytest.mark.parametrize("name", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", '=HYPERLINK("x")'])
@@ -243,6 +246,17 @@ def test_csv_qualifies_columns_across_homeworks() -> None:
     header = read_csv(grades_csv(GradeReport(submissions=[full_submission("alice"), hw5])))[0]
     assert header[2:6] == ["hw6/p1", "hw6/p2", "hw6/p3", "hw6/p4b"]
     assert header[6:10] == ["hw5/p1", "hw5/p2", "hw5/p3", "hw5/p4b"]
+
+
+def test_a_mixed_export_keeps_one_total_column_per_homework() -> None:
+    """One `total` column for hw6 and hw5 rows would map both homeworks to one LMS assignment."""
+    whole = [check("a", Status.PASSED, 2.0, 2.0), check("b", Status.FAILED, 0.0, 1.0)]
+    hw6 = submission_result("alice", "hw6", [problem_result("p1", "", 3.0, whole)])
+    hw5 = submission_result("bob", "hw5", [problem_result("p1", "", 3.0, whole[:1])])
+    table = list(csv.DictReader(io.StringIO(grades_csv(GradeReport(submissions=[hw6, hw5])))))
+    assert "total" not in table[0]
+    cells = {row["student"]: (row["hw6/total"], row["hw5/total"]) for row in table}
+    assert cells == {"alice": ("2", ""), "bob": ("", "2")}
 
 
 # ---------------------------------------------------------------- results.json
@@ -568,7 +582,8 @@ def test_a_partly_graded_check_in_every_export() -> None:
     assert sub.score == 3.5  # the decided point of the gradients counts, the pending ones do not
     header, row = read_csv(grades_csv(report))
     cells = dict(zip(header, row, strict=True))
-    assert cells["q2"] == "3.5" and cells["total"] == "3.5"
+    assert cells["q2"] == "" and cells["total"] == ""  # a TA may still add: no grade yet
+    assert cells["decided_points"] == "3.5"
     assert cells["pending"] == "2" and cells["pending_points"] == "4"  # 1 + 3, not 6 + 3
     data = gradescope_results(sub)
     assert gradescope_problems(data) == []

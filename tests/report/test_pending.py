@@ -124,3 +124,56 @@ def test_one_point_is_a_point_in_every_export(tmp_path: Path) -> None:
     assert not any("1 points" in text for text in texts)
     feedback = (tmp_path / "feedback" / "ann.md").read_text(encoding="utf-8")
     assert "(up to 1 point)" in feedback
+
+
+# --- a students' copy (no reference/): what it can check, not a bare total -------------------
+
+
+def _self_check() -> SubmissionResult:
+    """A perfect self-check of a 30-point homework: 7 points checkable without the reference,
+    all earned; 17 only the course staff's run can decide; 6 for a TA."""
+    staff = "checked by the course staff (the reference solution is not installed here)"
+    p1 = problem_result("p1", "", 3.0, [_check("choice", Status.PASSED, 3.0, 3.0)])
+    p2 = problem_result("p2", "", 4.0, [_check("mean", Status.PASSED, 4.0, 4.0)])
+    p4b = problem_result(
+        "p4b",
+        "",
+        17.0,
+        [
+            CheckResult(id="stm.equivalence", status=Status.SKIPPED, score=0.0, max_score=12.0,
+                        message=staff),
+            CheckResult(id="stm.param_count", status=Status.SKIPPED, score=0.0, max_score=5.0,
+                        message=staff),
+        ],
+    )  # fmt: skip
+    p3 = problem_result("p3", "Derivation", 6.0, [_check("proof", Status.PENDING, 0.0, 6.0)])
+    return submission_result("ann", "hw6", [p1, p2, p4b, p3])
+
+
+def test_a_perfect_self_check_says_what_was_checkable_not_7_of_30() -> None:
+    text = _text(render_submission(_self_check()), width=200)
+    assert (
+        "ann  hw6  7 of 7 points checkable here; 17 checked by the course staff; 6 graded by a TA"
+        in text
+    )
+    assert "7/30" not in text
+    assert "p4b   0 of 0 points checkable here; 17 checked by the course staff" in text
+
+
+def test_a_perfect_self_check_is_never_red() -> None:
+    console = Console(record=True, width=200, color_system="truecolor", force_terminal=True)
+    console.print(render_submission(_self_check()))
+    html = console.export_html(inline_styles=True)
+    red, green, yellow = "#800000", "#008000", "#808000"  # rich's standard colours in HTML
+    total = next(part for part in html.split("\n") if "7 of 7 points checkable here" in part)
+    assert yellow in total and red not in total  # only the TA's 6 points are missing
+    p4b = next(part for part in html.split("\n") if "0 of 0 points checkable here" in part)
+    assert green in p4b and red not in p4b  # nothing lost: only the staff can check the rest
+
+
+def test_a_self_check_that_lost_points_is_red_and_says_of_what() -> None:
+    sub = _self_check()
+    lost = problem_result("p2", "", 4.0, [_check("mean", Status.FAILED, 1.0, 4.0)])
+    sub = submission_result("ann", "hw6", [sub.problems[0], lost, *sub.problems[2:]])
+    text = _text(render_submission(sub), width=200)
+    assert "4 of 7 points checkable here; 17 checked by the course staff" in text

@@ -5,6 +5,7 @@ The grading runs here replay recorded sandbox runs (tests/data/recorded/).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +153,43 @@ def test_a_checks_file_that_does_not_import_is_a_rubric_error(
         grade([ROOT / "submissions" / "mfdnn" / "hw6" / "alice"], options)
     assert raised.value.path == checks
     assert f"line {lines + 2}" in str(raised.value) and "SyntaxError" in str(raised.value)
+
+
+# --- the README's plain-pytest example, run as written ----------------------------------------
+
+
+def _readme_pytest_command() -> list[str]:
+    """The `pytest -p grader.plugin ...` line of the README, split as a shell would."""
+    import shlex
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (line,) = [ln for ln in readme.splitlines() if ln.startswith("pytest -p grader.plugin")]
+    return shlex.split(line)
+
+
+@pytest.mark.sandbox
+@pytest.mark.slow
+def test_the_readme_plugin_example_grades_only_its_homework_as_written() -> None:
+    """It used to stop at once ("two courses are named 'mfdnn'": the rubric's own folder and the
+    default rubrics/ both reached mfdnn) and, before that, graded hw2/hw3 students against hw6."""
+    import subprocess
+    import sys
+
+    command = _readme_pytest_command()
+    assert command[0] == "pytest"
+    proc = subprocess.run(
+        [sys.executable, "-m", *command, "-p", "no:cacheprovider", "-rA"],  # -rA: passes named too
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    output = proc.stdout + proc.stderr
+    assert "INTERNALERROR" not in output, output[-3000:]
+    assert proc.returncode == 1, output[-3000:]  # some demo students fail p4b: that is the point
+    hw6 = {p.name for p in (ROOT / "submissions" / "mfdnn" / "hw6").iterdir() if p.is_dir()}
+    item = r"^(?:PASSED|FAILED) rubrics/mfdnn/hw6\.yaml::([^:]+)::p4b::"
+    graded = set(re.findall(item, output, re.M))
+    assert graded == hw6, output[-3000:]  # every hw6 student, and nobody of hw2 or hw3
+    assert re.search(r"\d+ failed, \d+ passed, \d+ deselected", output), output[-3000:]
