@@ -49,9 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="grade",
         description="Grade deep-learning homework submissions. Student code runs in a sandbox.",
         epilog="examples:\n  grade submissions/            grade every student folder\n"
-        "  grade submissions/mfdnn/hw6/alice   grade one student\n"
+        "  grade submissions/COURSE/HW/alice   grade one student\n"
         "  grade submissions/ -k p4b     only problem 4b\n"
-        "  grade template mfdnn/hw6      print a blank answer sheet",
+        "  grade template COURSE/HW      print a blank answer sheet",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -170,7 +170,7 @@ def new_main(argv: list[str], console: Console) -> int:
         description="Scaffold a homework: a course folder if needed, a rubric, a reference "
         "package and a test of the reference (see docs/adding-a-homework.md).",
     )
-    parser.add_argument("homework", help="`course/hw`, e.g. mfdnn/hw5")
+    parser.add_argument("homework", help="`course/hw`, e.g. mycourse/hw5")
     parser.add_argument("--rubrics", type=Path, default=DEFAULT_COURSES, help="courses folder")
     args = parser.parse_args(argv)
     from grader.authoring import scaffold

@@ -133,7 +133,8 @@ def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
     if options.select and results and not any(_ran(r) for r in results):
         warnings.append(
             f"no check matches -k {options.select!r}: it selects by problem id, check id, check "
-            "kind or homework (p4b, variance, module, hw6); choose students by their folders"
+            "kind or homework (p4b, variance, module, a homework id); choose students by their "
+            "folders"
         )
     return GradeReport(submissions=results, warnings=warnings)
 
@@ -360,7 +361,7 @@ def _unrecognised(sub: Submission, catalog: Catalog) -> SubmissionResult:
             "--homework"
         )
     else:
-        example = catalog.homeworks[0].id if catalog.homeworks else "hw6"
+        example = catalog.homeworks[0].id if catalog.homeworks else "HOMEWORK"
         reason = (
             f'cannot tell which homework this is: add `homework = "{example}"` to answers.toml '
             "or pass --homework"
