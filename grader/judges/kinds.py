@@ -17,6 +17,7 @@ from typing import Any, TypeGuard
 
 from grader.ingest.submission import Submission
 from grader.judges.choice import judge_choice
+from grader.judges.compare_run import judge_compare_run
 from grader.judges.context import GradingContext
 from grader.judges.formula import judge_formula
 from grader.judges.manual import judge_manual
@@ -30,6 +31,7 @@ from grader.results import CheckResult
 from grader.rubric import (
     Check,
     ChoiceCheck,
+    CompareRunCheck,
     CustomCheck,
     FormulaCheck,
     ManualCheck,
@@ -69,6 +71,7 @@ KINDS: dict[str, Kind] = {
     "values": Kind(ValuesCheck, judge_values),
     "table": Kind(TableCheck, judge_table),
     "custom": Kind(CustomCheck, None),
+    "compare_run": Kind(CompareRunCheck, judge_compare_run),
 }
 
 
