@@ -15,7 +15,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from grader.courses import DEFAULT_COURSES, Catalog, Homework, load_catalog, rubric_fingerprints
+from grader.courses import (
+    DEFAULT_COURSES,
+    Catalog,
+    CourseEnvironment,
+    Homework,
+    load_catalog,
+    rubric_fingerprints,
+)
 from grader.discover import discover, submission_ids
 from grader.errors import RubricError, UsageError
 from grader.ingest.budget import not_graded_message
@@ -120,7 +127,9 @@ def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
                 results.extend(_assemble(homework, rubric, s, {}, interrupted=True) for s in subs)
                 continue
             try:
-                graded, interrupted = _grade_homework(homework, rubric, subs, runner, options)
+                graded, interrupted = _grade_homework(
+                    homework, rubric, subs, runner, options, catalog.environment(homework.course)
+                )
             except KeyboardInterrupt:  # outside pytest's session (which turns it into a code)
                 graded = [_assemble(homework, rubric, s, {}, True) for s in subs]
                 interrupted = True
@@ -207,7 +216,8 @@ def make_session(path: Path, folders: Sequence[Path], options: GradeOptions) -> 
         raise UsageError(f"{path} is not a rubric of a course (no course.yaml beside it)")
     rubric = load_rubric(path)
     subs = [s for s in ingest_all(folders, catalog) if _homework_of(s, catalog) == homework]
-    return _session(homework, rubric, subs, options.runner or SandboxRunner(), options)
+    runner = options.runner or SandboxRunner()
+    return _session(homework, rubric, subs, runner, options, catalog.environment(homework.course))
 
 
 def _checked_reference(
@@ -229,6 +239,7 @@ def _session(
     subs: list[Submission],
     runner: Runner,
     options: GradeOptions,
+    environment: CourseEnvironment | None = None,
 ) -> GradingSession:
     # The grader's own torch work (references on tiny tensors) is fastest on one thread, and the
     # cores belong to the sandboxes running student code in parallel.
@@ -238,7 +249,7 @@ def _session(
         rubric_path=homework.rubric_path,
         submissions=subs,
         reference=_checked_reference(homework, rubric, options),
-        observer=Observer(runner, plan_probe, options.seed),
+        observer=Observer(runner, plan_probe, options.seed, environment=environment),
         run_seed=options.seed,
         jobs=options.jobs,
         on_planned=options.on_planned,
@@ -252,8 +263,9 @@ def _grade_homework(
     subs: list[Submission],
     runner: Runner,
     options: GradeOptions,
+    environment: CourseEnvironment | None = None,
 ) -> tuple[list[SubmissionResult], bool]:
-    session = _session(homework, rubric, subs, runner, options)
+    session = _session(homework, rubric, subs, runner, options, environment)
     args = [
         "-c",
         str(PYTEST_INI),

@@ -26,6 +26,7 @@ LAYERS = [
     "discover",
     "template",
     "authoring",
+    "prepare",
     "pipeline",
     "plugin",
     "cli",

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
+from grader.courses import CourseEnvironment
 from grader.ingest.submission import Submission
 from grader.judges.choice import judge_choice
 from grader.judges.compare_run import judge_compare_run
@@ -99,9 +100,15 @@ def is_collected_by_pytest(check: Check) -> bool:
     return KINDS[check.kind].judge is None
 
 
-def plan_probe(sub: Submission, problem: Problem, check: ProbedCheck, run_seed: int) -> Target:
+def plan_probe(
+    sub: Submission,
+    problem: Problem,
+    check: ProbedCheck,
+    run_seed: int,
+    environment: CourseEnvironment | None = None,
+) -> Target:
     """The sandbox run a probed check needs, planned by its kind's planner."""
     planner = KINDS[check.kind].planner
     if planner is None:
         raise TypeError(f"{check.kind} checks run no student code")
-    return planner(sub, problem, check, run_seed)
+    return planner(sub, problem, check, run_seed, environment)
