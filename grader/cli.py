@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  grade submissions/            grade every student folder\n"
         "  grade submissions/COURSE/HW/alice   grade one student\n"
         "  grade submissions/ -k p4b     only problem 4b\n"
-        "  grade template COURSE/HW      print a blank answer sheet",
+        "  grade template COURSE/HW      print a blank answer sheet\n"
+        "  grade env COURSE              install a course's packages, once, before grading",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
