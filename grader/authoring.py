@@ -123,7 +123,7 @@ def scaffold(name: str, rubrics: Path = DEFAULT_COURSES) -> list[Path]:
     test of the reference, each a starting point that already passes `grade check`."""
     course, _, homework = name.strip().lower().partition("/")
     if not homework or not _ID.match(course) or not _ID.match(homework):
-        raise UsageError(f"name the homework as course/homework (e.g. mfdnn/hw5), not {name!r}")
+        raise UsageError(f"name the homework as course/homework (e.g. mycourse/hw5), not {name!r}")
     course_dir = rubrics / course
     repo = rubrics.resolve().parent
     reference_root = repo / "reference" / course

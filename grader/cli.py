@@ -43,6 +43,7 @@ class ExitCode(IntEnum):
     INTERNAL = 1  # a grader bug
     USAGE = 2
     RUBRIC = 3
+    MISSING_PACKAGES = 4  # `grade env`: a declared package could not be installed
     INTERRUPTED = 130  # Ctrl-C: partial results were still reported and exported
 
 
@@ -51,9 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="grade",
         description="Grade deep-learning homework submissions. Student code runs in a sandbox.",
         epilog="examples:\n  grade submissions/            grade every student folder\n"
-        "  grade submissions/mfdnn/hw6/alice   grade one student\n"
+        "  grade submissions/COURSE/HW/alice   grade one student\n"
         "  grade submissions/ -k p4b     only problem 4b\n"
-        "  grade template mfdnn/hw6      print a blank answer sheet",
+        "  grade template COURSE/HW      print a blank answer sheet\n"
+        "  grade env COURSE              install a course's packages, once, before grading",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -213,7 +215,7 @@ def new_main(argv: list[str], console: Console) -> int:
         description="Scaffold a homework: a course folder if needed, a rubric, a reference "
         "package and a test of the reference (see docs/adding-a-homework.md).",
     )
-    parser.add_argument("homework", help="`course/hw`, e.g. mfdnn/hw5")
+    parser.add_argument("homework", help="`course/hw`, e.g. mycourse/hw5")
     parser.add_argument("--rubrics", type=Path, default=DEFAULT_COURSES, help="courses folder")
     args = parser.parse_args(argv)
     from grader.authoring import scaffold
@@ -222,6 +224,48 @@ def new_main(argv: list[str], console: Console) -> int:
         console.print(Text(f"wrote {path}"))
     console.print(Text(f"next: fill them in, then run `grade check {args.homework}`"))
     return ExitCode.OK
+
+
+def env_main(argv: list[str], console: Console) -> int:
+    """`grade env mfdnn`: prepare the courses' sandbox environments, once, before grading."""
+    parser = argparse.ArgumentParser(
+        prog="grade env",
+        description="Prepare a course's sandbox environment: install the packages its "
+        "course.yaml declares (environment: packages) into a cached virtual environment that "
+        "reuses the grader's own torch. Grading never downloads anything. Exit 4 when a "
+        "package could not be installed.",
+    )
+    parser.add_argument("courses", nargs="*", help="course ids (default: every course)")
+    _course_options(parser)
+    parser.add_argument("--wheelhouse", type=Path, help="a folder of wheels to install from")
+    parser.add_argument("--index-url", help="the package index to use (pip's --index-url)")
+    parser.add_argument(
+        "--offline", action="store_true", help="install only from the wheelhouse (no network)"
+    )
+    args = parser.parse_args(argv)
+    from grader.prepare import offline_advice, prepare
+
+    catalog = load_catalog([args.rubrics, *args.course])
+    unknown = [c for c in args.courses if c not in catalog.courses]
+    if unknown:
+        known = ", ".join(sorted(catalog.courses)) or "none"
+        raise UsageError(f"unknown course(s) {', '.join(unknown)} (known: {known})")
+    missing = False
+    for course in args.courses or sorted(catalog.courses):
+        env = catalog.environment(course)
+        if env.folder is None:
+            console.print(Text(f"{course}: declares no packages; nothing to prepare"))
+            continue
+        console.print(Text(f"{course}: preparing {env.folder} ..."))
+        done = prepare(env, args.wheelhouse, args.index_url, args.offline)
+        for requirement in done.installed:
+            console.print(Text("  ✓ ", style="green") + Text(requirement))
+        for requirement, why in done.missing.items():
+            console.print(Text("  ✗ ", style="bold red") + Text(f"{requirement}: {why}"))
+        for line in offline_advice(done):
+            console.print(Text(f"  {line}"))
+        missing = missing or not done.complete
+    return ExitCode.MISSING_PACKAGES if missing else ExitCode.OK
 
 
 def _course_options(parser: argparse.ArgumentParser) -> None:
@@ -255,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
             return gradescope_main(argv[1:], console)
         if argv[:1] == ["new"] and not Path("new").is_dir():
             return new_main(argv[1:], console)
+        if argv[:1] == ["env"] and not Path("env").is_dir():
+            return env_main(argv[1:], console)
         args = build_parser().parse_args(argv)
         return grade_main(args, console)
     except RubricError as exc:

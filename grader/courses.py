@@ -14,12 +14,17 @@ only one course has that homework. What a student writes (`homework = "hw6"`, op
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+import os
+import sys
+import sysconfig
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from grader.errors import RubricError, UsageError
 from grader.rubric import SAFE_LOADER, load_rubric
@@ -27,6 +32,56 @@ from grader.rubric import SAFE_LOADER, load_rubric
 DEFAULT_COURSES = Path(__file__).resolve().parent.parent / "rubrics"
 COURSE_FILE = "course.yaml"
 _ID = r"^[a-z0-9][a-z0-9_\-]*$"
+
+
+class Package(BaseModel):
+    """A package the course's starters import: how pip names it, how code imports it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    requirement: str = Field(
+        description="What pip installs, with a version if the course pins one "
+        "(`scikit-learn`, `torchsummary==1.5.1`)."
+    )
+    imports: list[str] = Field(
+        default_factory=list,
+        description="Top-level import names it provides (`sklearn`); default: the requirement's "
+        "name with `-` as `_`.",
+    )
+
+    @property
+    def name(self) -> str:
+        for stop in "<>=!~[; ":
+            head, _, _ = self.requirement.partition(stop)
+            if head != self.requirement:
+                return head.strip()
+        return self.requirement.strip()
+
+    @property
+    def import_names(self) -> list[str]:
+        return self.imports or [self.name.replace("-", "_").lower()]
+
+
+class EnvironmentConfig(BaseModel):
+    """`environment:` in course.yaml: what student code of this course may import beyond the
+    grader's own packages (torch, NumPy, matplotlib), prepared once by `grade env COURSE`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    packages: list[Package] = Field(default_factory=list)
+    wheelhouse: str | None = Field(
+        default=None,
+        description="A folder of wheels (relative to course.yaml) to install from without a "
+        "network; `grade env --wheelhouse DIR` overrides it.",
+    )
+
+    @field_validator("packages", mode="before")
+    @classmethod
+    def _plain_names(cls, value: object) -> object:
+        """`- scikit-learn` is short for `- {requirement: scikit-learn}`."""
+        if isinstance(value, list):
+            return [{"requirement": v} if isinstance(v, str) else v for v in value]
+        return value
 
 
 class CourseConfig(BaseModel):
@@ -39,6 +94,10 @@ class CourseConfig(BaseModel):
     reference: str = Field(
         default="reference",
         description="Folder of the reference packages (one per homework), relative to this file.",
+    )
+    environment: EnvironmentConfig = Field(
+        default_factory=EnvironmentConfig,
+        description="Packages the course's code imports (`grade env` prepares them).",
     )
 
 
@@ -62,6 +121,14 @@ class Catalog:
 
     homeworks: tuple[Homework, ...]
     courses: dict[str, CourseConfig] = field(default_factory=dict)
+    folders: dict[str, Path] = field(default_factory=dict)
+
+    def environment(self, course: str) -> CourseEnvironment:
+        """The course's declared packages and its prepared environment, if prepared."""
+        config = self.courses.get(course)
+        if config is None:
+            return CourseEnvironment(course, ())
+        return course_environment(config, self.folders.get(course))
 
     def find(self, name: str) -> Homework:
         """The homework an instructor or TA named (`--homework`, `grade template`): a usage
@@ -200,7 +267,7 @@ def _load_catalog(roots: tuple[Path, ...]) -> Catalog:
         courses[config.id] = config
         where[config.id] = folder
         homeworks.extend(found)
-    return Catalog(tuple(homeworks), courses)
+    return Catalog(tuple(homeworks), courses, where)
 
 
 def rubric_fingerprints(catalog: Catalog) -> dict[str, tuple[str, ...]]:
@@ -230,3 +297,99 @@ def homework_at(rubric_path: Path) -> Homework:
         if homework.rubric_path.resolve() == rubric_path.resolve():
             return homework
     raise UsageError(f"{rubric_path} is not a rubric of a course (no course.yaml beside it)")
+
+
+# --- the course environment ------------------------------------------------------------------
+
+ENVS_VAR = "GRADER_ENVS"  # where prepared environments live (default ~/.cache/grader/envs)
+ENV_MARKER = "grader-env.json"  # written by `grade env` when it is done: what it installed
+
+
+def envs_root() -> Path:
+    configured = os.environ.get(ENVS_VAR)
+    if configured:
+        return Path(configured).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "grader" / "envs"
+
+
+def grader_site_packages() -> list[str]:
+    """The grader's own package folders, which a course environment reuses (torch)."""
+    paths = sysconfig.get_paths()
+    return list(dict.fromkeys([paths["purelib"], paths["platlib"]]))
+
+
+@dataclass(frozen=True)
+class CourseEnvironment:
+    """A course's declared packages, and where its environment is prepared (if it is).
+
+    The folder's name carries a fingerprint of the declaration, the interpreter and the grader
+    environment it reuses: changing any of them names a new environment, to prepare again.
+    """
+
+    course: str
+    packages: tuple[Package, ...]
+    folder: Path | None = None
+    wheelhouse: Path | None = None
+
+    @property
+    def declared(self) -> set[str]:
+        """Every import name the course declares."""
+        return {name for package in self.packages for name in package.import_names}
+
+    @property
+    def prepared(self) -> Path | None:
+        """The prepared environment's folder (its interpreter runs student code), or None."""
+        if self.folder is not None and (self.folder / ENV_MARKER).is_file():
+            return self.folder
+        return None
+
+    @property
+    def site_packages(self) -> Path | None:
+        if self.folder is None:
+            return None
+        version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        return self.folder / "lib" / version / "site-packages"
+
+    def missing(self) -> dict[str, str]:
+        """Requirement -> why, for the packages `grade env` could not install (from its marker)."""
+        prepared = self.prepared
+        if prepared is None:
+            return {}
+        try:
+            state = json.loads((prepared / ENV_MARKER).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        missing = state.get("missing", {}) if isinstance(state, dict) else {}
+        return {str(k): str(v) for k, v in missing.items()} if isinstance(missing, dict) else {}
+
+    def provides(self, name: str) -> bool:
+        """Whether the prepared environment holds the top-level package `name` (its folder,
+        module or extension in site-packages), looked up without importing anything."""
+        site = self.site_packages
+        if self.prepared is None or site is None or not site.is_dir():
+            return False
+        return (
+            (site / name).is_dir() or any(site.glob(f"{name}.py")) or any(site.glob(f"{name}.*.so"))
+        )
+
+
+def course_environment(config: CourseConfig, folder: Path | None) -> CourseEnvironment:
+    """Where `config`'s environment lives, whether or not it is prepared yet."""
+    packages = tuple(config.environment.packages)
+    wheelhouse = None
+    if config.environment.wheelhouse and folder is not None:
+        wheelhouse = (folder / config.environment.wheelhouse).resolve()
+    if not packages:
+        return CourseEnvironment(config.id, packages, None, wheelhouse)
+    digest = hashlib.sha256(
+        json.dumps(
+            {
+                "packages": sorted(p.requirement for p in packages),
+                "python": sys.version,
+                "reuses": grader_site_packages(),
+            },
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()[:12]
+    return CourseEnvironment(config.id, packages, envs_root() / f"{config.id}-{digest}", wheelhouse)

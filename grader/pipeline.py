@@ -15,7 +15,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from grader.courses import DEFAULT_COURSES, Catalog, Homework, load_catalog, rubric_fingerprints
+from grader.courses import (
+    DEFAULT_COURSES,
+    Catalog,
+    CourseEnvironment,
+    Homework,
+    load_catalog,
+    rubric_fingerprints,
+)
 from grader.discover import discover, submission_ids
 from grader.errors import RubricError, UsageError
 from grader.ingest.budget import not_graded_message
@@ -120,7 +127,9 @@ def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
                 results.extend(_assemble(homework, rubric, s, {}, interrupted=True) for s in subs)
                 continue
             try:
-                graded, interrupted = _grade_homework(homework, rubric, subs, runner, options)
+                graded, interrupted = _grade_homework(
+                    homework, rubric, subs, runner, options, catalog.environment(homework.course)
+                )
             except KeyboardInterrupt:  # outside pytest's session (which turns it into a code)
                 graded = [_assemble(homework, rubric, s, {}, True) for s in subs]
                 interrupted = True
@@ -133,7 +142,8 @@ def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
     if options.select and results and not any(_ran(r) for r in results):
         warnings.append(
             f"no check matches -k {options.select!r}: it selects by problem id, check id, check "
-            "kind or homework (p4b, variance, module, hw6); choose students by their folders"
+            "kind or homework (p4b, variance, module, a homework id); choose students by their "
+            "folders"
         )
     return GradeReport(submissions=results, warnings=warnings)
 
@@ -206,7 +216,8 @@ def make_session(path: Path, folders: Sequence[Path], options: GradeOptions) -> 
         raise UsageError(f"{path} is not a rubric of a course (no course.yaml beside it)")
     rubric = load_rubric(path)
     subs = [s for s in ingest_all(folders, catalog) if _homework_of(s, catalog) == homework]
-    return _session(homework, rubric, subs, options.runner or SandboxRunner(), options)
+    runner = options.runner or SandboxRunner()
+    return _session(homework, rubric, subs, runner, options, catalog.environment(homework.course))
 
 
 def _checked_reference(
@@ -228,6 +239,7 @@ def _session(
     subs: list[Submission],
     runner: Runner,
     options: GradeOptions,
+    environment: CourseEnvironment | None = None,
 ) -> GradingSession:
     # The grader's own torch work (references on tiny tensors) is fastest on one thread, and the
     # cores belong to the sandboxes running student code in parallel.
@@ -237,7 +249,7 @@ def _session(
         rubric_path=homework.rubric_path,
         submissions=subs,
         reference=_checked_reference(homework, rubric, options),
-        observer=Observer(runner, plan_probe, options.seed),
+        observer=Observer(runner, plan_probe, options.seed, environment=environment),
         run_seed=options.seed,
         jobs=options.jobs,
         on_planned=options.on_planned,
@@ -251,8 +263,9 @@ def _grade_homework(
     subs: list[Submission],
     runner: Runner,
     options: GradeOptions,
+    environment: CourseEnvironment | None = None,
 ) -> tuple[list[SubmissionResult], bool]:
-    session = _session(homework, rubric, subs, runner, options)
+    session = _session(homework, rubric, subs, runner, options, environment)
     args = [
         "-c",
         str(PYTEST_INI),
@@ -360,7 +373,7 @@ def _unrecognised(sub: Submission, catalog: Catalog) -> SubmissionResult:
             "--homework"
         )
     else:
-        example = catalog.homeworks[0].id if catalog.homeworks else "hw6"
+        example = catalog.homeworks[0].id if catalog.homeworks else "HOMEWORK"
         reason = (
             f'cannot tell which homework this is: add `homework = "{example}"` to answers.toml '
             "or pass --homework"

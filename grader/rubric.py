@@ -570,6 +570,106 @@ class ScriptCheck(_CheckBase):
         return [Path(self.file).stem]
 
 
+class RunQuantity(_Model):
+    """A quantity a script's run leaves (final parameters, data, losses), read from its globals.
+
+    The student's value is the first of `names` bound to as many numbers as the reference run's
+    value has (flattened), else the globals of one entry of `parts` concatenated (`a`, `b`, `u`
+    kept apart); every name must be one the script check observes (`globals` or `reads`).
+    """
+
+    names: list[Identifier] = Field(
+        default_factory=list, description="Globals that may hold it, first found wins."
+    )
+    parts: list[list[Identifier]] = Field(
+        default_factory=list,
+        description="Globals that together hold it, concatenated in order (e.g. [[a, b, u]]).",
+    )
+    reference: str | None = Field(
+        default=None,
+        description="Attribute (or key) of the reference run holding it; default: the "
+        "quantity's own name.",
+    )
+    rtol: float = Field(default=1e-6, ge=0)
+    atol: float = Field(default=1e-8, ge=0)
+
+    @model_validator(mode="after")
+    def _findable(self) -> RunQuantity:
+        if not self.names and not self.parts:
+            raise ValueError("give the globals that hold it: names, or parts")
+        return self
+
+    @property
+    def globals(self) -> list[str]:
+        return [*self.names, *(name for group in self.parts for name in group)]
+
+
+class RunVariant(_Model):
+    """One value of one axis of the runs the grader replays with the reference."""
+
+    args: dict[str, Any] = Field(
+        default_factory=dict, description="Keyword arguments for the reference run."
+    )
+    mistake: str | None = Field(
+        default=None,
+        description="The feedback when a student's run is this one: a known mistake. None: an "
+        "accepted way of doing it.",
+    )
+
+
+class CompareRunCheck(_CheckBase):
+    """A script's run compared with the reference's run under the same starter and seed.
+
+    The reference function (trusted code, run in the grader's process) replays the starter's run
+    for each combination of the `variants` axes (with each of `seeds`): a student's run whose
+    `compare` quantities match an accepted combination passes; one that matches a combination
+    with a `mistake` fails with it (the first mistake of the combination, in axis order); one
+    that matches none, or whose `given` quantities (the data the starter draws) differ from the
+    reference run's, goes to a TA, as does a run that stopped early.
+    """
+
+    kind: Literal["compare_run"]
+    run: Identifier = Field(description="Id of the script check of this problem whose run is read.")
+    reference: str = Field(
+        description="Reference function returning a run: an object (or mapping) with the "
+        "quantities as attributes (or keys)."
+    )
+    reference_args: dict[str, Any] = Field(default_factory=dict)
+    seeds: list[int] = Field(
+        default_factory=list,
+        description="Seeds passed to the reference as `seed`: empty keeps the reference's "
+        "default (the starter's); several accept a run with any of them.",
+    )
+    compare: dict[Identifier, RunQuantity] = Field(
+        min_length=1, description="Quantities that must match a replayed run's."
+    )
+    given: dict[Identifier, RunQuantity] = Field(
+        default_factory=dict,
+        description="Quantities the starter fixes (its data): when they differ from the "
+        "reference run's, the runs cannot be compared and a TA decides.",
+    )
+    variants: dict[str, list[RunVariant]] = Field(
+        default_factory=dict,
+        description="Axes of replayed runs (e.g. draw, step), each a list of values; every "
+        "combination is replayed, accepted ones first.",
+    )
+    missing: Literal["fail", "pending"] = Field(
+        default="fail",
+        description="A run that finished without the quantities (or with NaN in them): fail "
+        "(this check is where that costs) or pending (another check already says so).",
+    )
+    for_ta: str = Field(
+        default="", description="What a TA should read when the run cannot be placed."
+    )
+
+    @model_validator(mode="after")
+    def _axes_have_values(self) -> CompareRunCheck:
+        empty = [axis for axis, values in self.variants.items() if not values]
+        if empty:
+            raise ValueError(f"variant axis {', '.join(empty)} has no values")
+        return self
+
+
 class ManualCheck(_CheckBase):
     """Graded by a TA: shown as pending with its points."""
 
@@ -748,7 +848,8 @@ Check = Annotated[
     | ManualCheck
     | ValuesCheck
     | CustomCheck
-    | TableCheck,
+    | TableCheck
+    | CompareRunCheck,
     Field(discriminator="kind"),
 ]
 
@@ -775,6 +876,27 @@ class Problem(_Model):
         if len(ids) != len(set(ids)):
             twice = sorted({i for i in ids if ids.count(i) > 1})
             raise ValueError(f"duplicate check id(s) {', '.join(twice)} in problem {self.id}")
+        return self
+
+    @model_validator(mode="after")
+    def _compared_runs_are_observed(self) -> Problem:
+        scripts = {c.id: c for c in self.checks if isinstance(c, ScriptCheck)}
+        for check in self.checks:
+            if not isinstance(check, CompareRunCheck):
+                continue
+            script = scripts.get(check.run)
+            if script is None:
+                raise ValueError(
+                    f"{check.id}: run {check.run!r} is not a script check of problem {self.id}"
+                )
+            observed = set(script.observed_globals)
+            for name, quantity in {**check.compare, **check.given}.items():
+                unread = [g for g in quantity.globals if g not in observed]
+                if unread:
+                    raise ValueError(
+                        f"{check.id}.{name}: {', '.join(unread)} not observed by {script.id} "
+                        "(add them to its globals or reads)"
+                    )
         return self
 
 

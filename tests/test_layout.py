@@ -27,6 +27,7 @@ LAYERS = [
     "discover",
     "template",
     "authoring",
+    "prepare",
     "pipeline",
     "plugin",
     "autograder",

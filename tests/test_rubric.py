@@ -423,3 +423,45 @@ def test_unreadable_rubric(tmp_path: Path) -> None:
     with pytest.raises(RubricError) as info:
         load_rubric(missing)
     assert info.value.problems[0].startswith("cannot read")
+
+
+_COMPARE_RUN = """schema_version: 1
+homework: hw9
+title: t
+problems:
+  - id: p1
+    points: 2
+    checks:
+      - {id: run, kind: script, points: 1, file: train.py, globals: [theta], reads: {data: [X]},
+         analysis: observe, reference: run, aspects: {runs: 1}}
+      - id: step
+        kind: compare_run
+        points: 1
+        run: RUN
+        reference: run
+        compare: {theta: {names: [NAMES]}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("run", "names", "fragment"),
+    [
+        ("nothing", "theta", "run 'nothing' is not a script check of problem p1"),
+        ("step", "theta", "run 'step' is not a script check"),
+        ("run", "weights", "step.theta: weights not observed by run"),
+    ],
+)
+def test_compare_run_must_read_an_observed_script_run(
+    tmp_path: Path, run: str, names: str, fragment: str
+) -> None:
+    text = _COMPARE_RUN.replace("RUN", run).replace("NAMES", names)
+    _, problems = _problems(tmp_path, text)
+    assert any(fragment in p for p in problems), problems
+
+
+def test_compare_run_reading_observed_globals_loads(tmp_path: Path) -> None:
+    path = tmp_path / "hw9.yaml"
+    path.write_text(_COMPARE_RUN.replace("RUN", "run").replace("NAMES", "theta, X"))
+    check = load_rubric(path).problem("p1").checks[1]
+    assert check.kind == "compare_run"
+    assert check.reference_names() == ["run"]

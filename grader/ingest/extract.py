@@ -15,11 +15,13 @@ which change what the kept code means. Dropped: everything else (downloads, load
 prints). `if __name__ == "__main__":` blocks stay as written: importing never runs them.
 
 An import the grading environment cannot satisfy is dropped when the kept code reads none of its
-names. When the kept code does read it: a published package (`PUBLISHED_PACKAGES`: torchvision,
-scikit-learn) is the environment's shortcoming, so the caller hands the check to a TA ("needs
-torchvision, which the grading environment lacks") rather than failing the student; any other
-name is most likely the student's own module left out of the submission, and the import stays,
-so the probe reports the `ModuleNotFoundError` as it always did.
+names. When the kept code does read it: a package the course declares (`environment: packages`
+in its course.yaml: torchvision, scikit-learn) is the environment's shortcoming (`grade env` was
+not run, or could not install it), so the caller hands the check to a TA ("needs torchvision,
+which the grading environment lacks") rather than failing the student; any other name is most
+likely the student's own module left out of the submission, and the import stays, so the probe
+reports the `ModuleNotFoundError` as it always did. Which packages are coursework's is the
+course's to say, never a list in the grader.
 """
 
 from __future__ import annotations
@@ -41,19 +43,6 @@ KEPT_CALLS = (
     "torch.set_default_tensor_type",
     "torch.set_default_device",
 )
-
-
-#: Import names of published packages that coursework imports and a grading environment may
-#: lack. Not a list of what is allowed: only what makes a missing import the grader's problem.
-PUBLISHED_PACKAGES = frozenset(
-    {
-        "torchvision", "torchaudio", "torchtext", "torchsummary", "torchinfo", "sklearn",
-        "scipy", "pandas", "seaborn", "PIL", "cv2", "skimage", "tqdm", "tensorflow", "keras",
-        "jax", "flax", "optax", "transformers", "datasets", "timm", "einops", "lightning",
-        "pytorch_lightning", "wandb", "tensorboard", "IPython", "ipywidgets", "google",
-        "sympy", "statsmodels", "networkx", "h5py", "plotly", "numba",
-    }
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -78,7 +67,8 @@ class ClassModule:
 @lru_cache(maxsize=256)
 def package_available(name: str) -> bool:
     """Whether the top-level package `name` is importable by this interpreter (the sandbox runs
-    the grader's own interpreter). `find_spec` on a top-level name imports nothing."""
+    the grader's own interpreter, or a course environment that sees all of its packages too).
+    `find_spec` on a top-level name imports nothing."""
     try:
         return importlib.util.find_spec(name) is not None
     except (ImportError, ValueError):
@@ -90,12 +80,14 @@ def class_module(
     class_name: str,
     is_local: Callable[[str], bool] = lambda name: False,
     is_available: Callable[[str], bool] = package_available,
+    is_declared: Callable[[str], bool] = lambda name: False,
 ) -> ClassModule | None:
     """The module defining `class_name` without the top level it does not need.
 
     None when the file should be imported as it is: it does not parse (the probe reports the
     syntax error as before), the class is not a top-level statement, or nothing would be left
-    out. `is_local(name)`: whether `import name` finds a module of the submission itself.
+    out. `is_local(name)`: whether `import name` finds a module of the submission itself;
+    `is_declared(name)`: whether the course declares the package (its absence is then ours).
     """
     try:
         tree = ast.parse(source)
@@ -133,8 +125,8 @@ def class_module(
         if not lacking:
             keep[i] = True
         elif bindings[i] & wanted:
-            keep[i] = True  # an unpublished name stays: the probe reports it as it always did
-            needs.extend(p for p in lacking if p in PUBLISHED_PACKAGES)
+            keep[i] = True  # an undeclared name stays: the probe reports it as it always did
+            needs.extend(p for p in lacking if is_declared(p))
     return _blank(source, body, keep, tuple(dict.fromkeys(needs)))
 
 

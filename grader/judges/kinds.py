@@ -15,8 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
+from grader.courses import CourseEnvironment
 from grader.ingest.submission import Submission
 from grader.judges.choice import judge_choice
+from grader.judges.compare_run import judge_compare_run
 from grader.judges.context import GradingContext
 from grader.judges.formula import judge_formula
 from grader.judges.manual import judge_manual
@@ -30,6 +32,7 @@ from grader.results import CheckResult
 from grader.rubric import (
     Check,
     ChoiceCheck,
+    CompareRunCheck,
     CustomCheck,
     FormulaCheck,
     ManualCheck,
@@ -69,6 +72,7 @@ KINDS: dict[str, Kind] = {
     "values": Kind(ValuesCheck, judge_values),
     "table": Kind(TableCheck, judge_table),
     "custom": Kind(CustomCheck, None),
+    "compare_run": Kind(CompareRunCheck, judge_compare_run),
 }
 
 
@@ -96,9 +100,15 @@ def is_collected_by_pytest(check: Check) -> bool:
     return KINDS[check.kind].judge is None
 
 
-def plan_probe(sub: Submission, problem: Problem, check: ProbedCheck, run_seed: int) -> Target:
+def plan_probe(
+    sub: Submission,
+    problem: Problem,
+    check: ProbedCheck,
+    run_seed: int,
+    environment: CourseEnvironment | None = None,
+) -> Target:
     """The sandbox run a probed check needs, planned by its kind's planner."""
     planner = KINDS[check.kind].planner
     if planner is None:
         raise TypeError(f"{check.kind} checks run no student code")
-    return planner(sub, problem, check, run_seed)
+    return planner(sub, problem, check, run_seed, environment)

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from grader.ingest.extract import ClassModule, class_module
+from grader.courses import CourseEnvironment
+from grader.ingest.extract import ClassModule, class_module, package_available
 from grader.ingest.submission import ClassLookup, Submission, find_class
 from grader.judges.sources import code_hash, ensure_class, ensure_script
 from grader.rubric import DrawnInput, ModuleCheck, Problem, ScriptCheck
@@ -42,7 +43,11 @@ class ModuleTarget:
 
 
 def plan_module(
-    sub: Submission, problem: Problem, check: ModuleCheck, run_seed: int
+    sub: Submission,
+    problem: Problem,
+    check: ModuleCheck,
+    run_seed: int,
+    environment: CourseEnvironment | None = None,
 ) -> ModuleTarget:
     """Find the class (a .py file, else assembled from a notebook or writeup); plan its probe."""
     lookup = find_class(sub, check.symbol)
@@ -58,7 +63,7 @@ def plan_module(
     inputs[f"{pid}.g0"] = rng.standard_normal(check.output_shapes[0])
     if lookup.unit is None:
         return ModuleTarget(lookup, None, inputs)
-    extracted = _class_alone(sub, lookup.unit.file, lookup.unit.name)
+    extracted = _class_alone(sub, lookup.unit.file, lookup.unit.name, environment)
     if extracted is not None and extracted.needs:
         return ModuleTarget(lookup, None, inputs, needs=extracted.needs)
     files = {lookup.unit.file: extracted.source} if extracted is not None else {}
@@ -80,7 +85,9 @@ def plan_module(
     return ModuleTarget(lookup, request, inputs, files)
 
 
-def _class_alone(sub: Submission, file: str, class_name: str) -> ClassModule | None:
+def _class_alone(
+    sub: Submission, file: str, class_name: str, environment: CourseEnvironment | None = None
+) -> ClassModule | None:
     """The student's file without the top-level code the class does not need, or None to import
     the file as it is (a module assembled from a document, which holds only what the class
     needs already; a file that cannot be read or parsed; nothing to leave out)."""
@@ -92,16 +99,28 @@ def _class_alone(sub: Submission, file: str, class_name: str) -> ClassModule | N
         return None
     local = {PurePosixPath(f).stem for f in sub.files if f.endswith(".py")}
     local |= {part for f in sub.files for part in PurePosixPath(f).parts[:-1]}
-    extracted = class_module(source, class_name, is_local=lambda name: name in local)
+    declared = environment.declared if environment is not None else set()
+
+    def available(name: str) -> bool:
+        return package_available(name) or (environment is not None and environment.provides(name))
+
+    extracted = class_module(
+        source,
+        class_name,
+        is_local=lambda name: name in local,
+        is_available=available,
+        is_declared=lambda name: name in declared,
+    )
     if extracted is not None:
         note = (
             f"{class_name} was imported without running {extracted.describe(file)} "
             "(top-level code the class does not use, such as downloads or training)"
         )
         if extracted.needs:
+            course = environment.course if environment is not None else "COURSE"
             note = (
                 f"{class_name} needs {', '.join(extracted.needs)}, which the grading "
-                "environment lacks"
+                f"environment lacks (the course staff prepare it with `grade env {course}`)"
             )
         if note not in sub.notes:
             sub.notes.append(note)
@@ -135,7 +154,11 @@ def find_script(sub: Submission, name: str) -> str | None:
 
 
 def plan_script(
-    sub: Submission, problem: Problem, check: ScriptCheck, run_seed: int
+    sub: Submission,
+    problem: Problem,
+    check: ScriptCheck,
+    run_seed: int,
+    environment: CourseEnvironment | None = None,
 ) -> ScriptTarget:
     file = find_script(sub, check.file)
     if file is None and sub.documents:

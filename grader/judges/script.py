@@ -178,6 +178,12 @@ def _floats(values: np.ndarray) -> list[float | None]:
     return [float(v) if np.isfinite(v) else None for v in np.ravel(values)[:5000]]
 
 
+def observed_run(problem: Problem, check: ScriptCheck, ctx: GradingContext) -> Ran | Verdict:
+    """The script check's run, observed once per student, for other kinds that judge it
+    (`compare_run`): a `Ran`, or the verdict on why there is none to judge."""
+    return _observe(problem, check, ctx)
+
+
 def _observe(problem: Problem, check: ScriptCheck, ctx: GradingContext) -> Ran | Verdict:
     key = f"script:{problem.id}.{check.id}"
     if key not in ctx.memo:

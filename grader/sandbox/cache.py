@@ -56,6 +56,11 @@ def job_key(job: SandboxJob) -> str:
         digest.update(f"{name}{array.dtype}{array.shape}".encode() + array.tobytes())
     limits = job.limits
     digest.update(f"{limits.memory_mb} {limits.threads}".encode())
+    if job.environment is not None:
+        # a course environment, prepared again (its record of what it installed), changes what
+        # an import finds; jobs without one keep the keys they always had
+        digest.update(f"env {job.environment}".encode())
+        digest.update(_file_digest(job.environment / "grader-env.json", 1 << 20))
     return digest.hexdigest()
 
 

@@ -101,12 +101,14 @@ def bwrap_argv(
     io_dir: Path | None = None,
     out_dir: Path | None = None,
     warm: bool = False,
+    environment: Path | None = None,
 ) -> list[str]:
     """bubblewrap's arguments: `scratch/sub` read-write as the working folder, `scratch/io`
     (probe, plan, inputs) read-only with `scratch/io/out` read-write on top, private tmpfs
     mounts for HOME, TMPDIR, /tmp and /dev/shm. A warm worker (`warm`) names its own folders,
     runs as PID 1 of the sandbox (so no process in there can signal it) and reports its host PID
-    on an info fd instead of dying with the thread that started it."""
+    on an info fd instead of dying with the thread that started it. A course's prepared
+    `environment` (`grade env`) is bound read-only where it lies, beside the grader's Python."""
     sub = sub or scratch / "sub"
     io_dir = io_dir or scratch / "io"
     out_dir = out_dir or io_dir / "out"
@@ -139,6 +141,8 @@ def bwrap_argv(
     for root in python_roots():
         if not root.startswith("/usr"):
             argv += ["--ro-bind", root, root]
+    if environment is not None:
+        argv += ["--ro-bind", str(environment), str(environment)]
     argv += [
         "--proc",
         "/proc",

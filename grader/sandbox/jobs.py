@@ -40,13 +40,16 @@ class ProbeRequest:
 class SandboxJob:
     """What one sandbox run needs. `extra_files` (relative path -> text) are written into the
     scratch copy only, never into the submission: modules the grader assembled from a writeup
-    or notebook (`grader.judges.sources`)."""
+    or notebook (`grader.judges.sources`). `environment`: the course's prepared environment
+    (`grade env`), whose interpreter runs the probe, its folder bound read-only; None: the
+    grader's own interpreter."""
 
     submission_dir: Path
     requests: tuple[ProbeRequest, ...]
     inputs: Mapping[str, np.ndarray]
     limits: Limits = Limits()
     extra_files: Mapping[str, str] = field(default_factory=dict)
+    environment: Path | None = None
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Protocol
 
 import numpy as np
 
+from grader.courses import CourseEnvironment
 from grader.ingest.submission import Submission
 from grader.rubric import ProbedCheck, Problem
 from grader.sandbox.jobs import (
@@ -43,8 +44,17 @@ class Target(Protocol):
         ...
 
 
-#: A planner: (submission, problem, check, run seed) -> the probe's target.
-Planner = Callable[[Submission, Problem, Any, int], Target]
+class Planner(Protocol):
+    """(submission, problem, check, run seed, the course's environment) -> the probe's target."""
+
+    def __call__(
+        self,
+        sub: Submission,
+        problem: Problem,
+        check: Any,
+        run_seed: int,
+        environment: CourseEnvironment | None = None,
+    ) -> Target: ...
 
 
 STARTUP_ALLOWANCE_S = 30.0
@@ -63,12 +73,19 @@ class Observer:
     """Runs each student's probes once (thread-safe), however many checks read them."""
 
     def __init__(
-        self, runner: Runner, plan: Planner, run_seed: int = 0, limits: Limits | None = None
+        self,
+        runner: Runner,
+        plan: Planner,
+        run_seed: int = 0,
+        limits: Limits | None = None,
+        environment: CourseEnvironment | None = None,
     ) -> None:
         self.runner = runner
         self.plan = plan
         self.run_seed = run_seed
         self.limits = limits or Limits()
+        #: The course's declared packages and prepared environment (`grade env`), if any.
+        self.environment = environment
         self._results: dict[tuple[str, str], SandboxResult | Exception | None] = {}
         self._targets: dict[tuple[str, str], Target] = {}
         self._locks: dict[tuple[str, str], threading.Lock] = {}
@@ -79,7 +96,7 @@ class Observer:
         key = (sub.student, probe_id(problem, check))
         with self._guard:
             if key not in self._targets:
-                self._targets[key] = self.plan(sub, problem, check, self.run_seed)
+                self._targets[key] = self.plan(sub, problem, check, self.run_seed, self.environment)
             return self._targets[key]
 
     def outcome(
@@ -110,5 +127,13 @@ class Observer:
         file = target.request.spec.get("file")
         extra = {path: gen.source for path, gen in sub.generated.items() if path == file}
         extra.update(target.files)
-        job = SandboxJob(sub.root, (target.request,), target.inputs, limits, extra_files=extra)
+        prepared = self.environment.prepared if self.environment is not None else None
+        job = SandboxJob(
+            sub.root,
+            (target.request,),
+            target.inputs,
+            limits,
+            extra_files=extra,
+            environment=prepared,
+        )
         return self.runner.run(job)

@@ -180,8 +180,8 @@ class _CapturingRunner(SandboxRunner):
         self._local.runs.append((req, captured, completed))
         return outcome, completed
 
-    def _execute(self, scratch: Path, limits: Limits) -> Completed:
-        completed = super()._execute(scratch, limits)
+    def _execute(self, scratch: Path, limits: Limits, environment: Path | None = None) -> Completed:
+        completed = super()._execute(scratch, limits, environment)
         out = scratch / "io" / "out"
         self._local.captured = {
             name: (out / name).read_bytes()

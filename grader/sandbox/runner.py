@@ -93,7 +93,9 @@ class SandboxRunner:
     def _run_one(
         self, job: SandboxJob, req: ProbeRequest, limits: Limits, keep: Keep | None = None
     ) -> tuple[ProbeOutcome, Completed]:
-        if self.pool is not None:
+        if self.pool is not None and job.environment is None:
+            # a warm worker runs the grader's interpreter; a course environment's probe starts
+            # its own (cold) interpreter, which imports torch once per probe
             warm = self.pool.run(job, req, limits, keep)
             if warm is not None:
                 return warm
@@ -105,21 +107,22 @@ class SandboxRunner:
                 (scratch / private).mkdir()
             shutil.copy(PROBE_SCRIPT, io_dir / "probe.py")
             prepare_run(job, req, scratch / "sub", io_dir)
-            completed = self._execute(scratch, limits)
+            completed = self._execute(scratch, limits, job.environment)
             if keep is not None:
                 keep(req, io_dir / "out", completed)
             return finish_outcome(io_dir / "out", req, completed), completed
         finally:
             drop_scratch(scratch)  # iterative: student code may leave 3,000 nested folders
 
-    def _execute(self, scratch: Path, limits: Limits) -> Completed:
+    def _execute(self, scratch: Path, limits: Limits, environment: Path | None = None) -> Completed:
         inner_root = "/sandbox" if self.use_bwrap else str(scratch)
-        argv = [sys.executable, "-I", "-B", f"{inner_root}/io/probe.py", f"{inner_root}/io"]
+        python = str(environment / "bin" / "python") if environment else sys.executable
+        argv = [python, "-I", "-B", f"{inner_root}/io/probe.py", f"{inner_root}/io"]
         env = sandbox_env(inner_root, limits)
         if self.use_bwrap:
             setenv = [arg for key, value in env.items() for arg in ("--setenv", key, value)]
             return run_limited(
-                bwrap_argv(scratch, inner_root) + setenv + argv,
+                bwrap_argv(scratch, inner_root, environment=environment) + setenv + argv,
                 cwd=scratch / "sub",
                 env=env,
                 limits=limits,

@@ -3,14 +3,9 @@
 The rubric's script check `p7.run` runs the student's script as written; these functions read
 its observation (the fixture `observation("p7", "run")`: the globals as arrays, the figures, the
 error if it stopped) and judge in the grader's process, with the reference package
-(`reference/mfdnn/hw2`):
+(`reference/mfdnn/hw2`). The step and the sampling are `compare_run` checks in the rubric (the
+final theta against the reference's replayed runs, correct and known wrong ones); here:
 
-- `check_step` and `check_sampling`: the starter seeds NumPy (`np.random.seed(0)`) and fixes the
-  order of its draws, so a correct script ends with the reference run's theta to the last digits
-  (a different but equivalent gradient formula changes it by 1e-14). A final theta that is a
-  known wrong run's (a gradient without the chain rule's factor x, an index that never reaches
-  X[0], ...) names the mistake. One the grader cannot place (another generator, another order of
-  draws, an unknown slip) is for a TA, who reads `diff_f_th` and the draw.
 - `check_fit`: the network formula with the student's final theta, evaluated here on the
   starter's grid where there is data, against f*.
 - `check_figure`: a figure shows the trained network (a line that is f_theta for the final theta,
@@ -32,8 +27,6 @@ PROBLEM, CHECK, SCRIPT = "p7", "run", "twolayerSGD.py"
 THETA_NAMES = ("theta", "th", "params", "parameters", "weights")
 SPLIT_NAMES = (("a", "b", "u"),)
 DATA_NAMES = (("X", "Y"), ("x_data", "y_data"), ("x_train", "y_train"))
-#: A run is the reference's when it agrees to this: equivalent formulas differ by ~1e-14.
-RTOL, ATOL = 1e-6, 1e-8
 MIN_CURVE = 100  # points of a drawn line that can be a function on the grid
 
 
@@ -95,76 +88,10 @@ def _data(arrays: dict[str, np.ndarray]) -> np.ndarray | None:
     return None
 
 
-def _replays(ref: Any, theta: np.ndarray) -> tuple[str, str | None] | None:
-    """(draw, mistake) of the known run that ended with this theta; accepted runs first."""
-    runs = [(draw, None) for draw in ref.ACCEPTED_DRAWS]
-    runs += [(draw, m) for draw in ref.ACCEPTED_DRAWS for m in ref.MISTAKES]
-    runs += [(draw, None) for draw in ref.DRAW_MISTAKES]
-    runs += [(draw, m) for draw in ref.DRAW_MISTAKES for m in ref.MISTAKES]
-    for draw, mistake in runs:
-        known = ref.run(draw=draw, mistake=mistake).theta
-        if np.allclose(theta, known, rtol=RTOL, atol=ATOL):
-            return draw, mistake
-    return None
-
-
 def _starter_data(ref: Any, seen: Seen) -> bool:
     """Whether the script's data are the starter's (the seed and order of draws kept)."""
     X = ref.reference_run().X
     return seen.X is None or (seen.X.shape == X.shape and np.allclose(seen.X, X))
-
-
-def _unplaced(ref: Any, seen: Seen, what: str) -> str:
-    """Why a run the grader cannot place goes to a TA, with what can be said about it."""
-    if seen.stopped:
-        return f"pending: {SCRIPT} stopped before its end ({seen.stopped}); {what}: for a TA"
-    if not _starter_data(ref, seen):
-        return (
-            f"pending: the data X differ from the starter's (np.random.seed(0), then a0, b0, u0, "
-            f"X in that order), so the run cannot be compared with the reference's; {what}: "
-            "for a TA"
-        )
-    fit = ref.fit_rmse(seen.theta, ref.reference_run().X)
-    quality = "fits f* well" if fit <= ref.FIT_BOUND else "fits f* badly"
-    return (
-        f"pending: the final theta ({seen.where}) is neither the reference run's nor a known "
-        f"wrong run's (another random generator, another order of draws, or another slip?), and "
-        f"it {quality} (RMSE {fit:.2f}); {what}: for a TA"
-    )
-
-
-def check_step(submission: Any, reference: Any, observation: Any) -> None:
-    """The gradient diff_f_th and the SGD update, through the run they produce."""
-    ref = reference.module
-    seen = _seen(submission, observation)
-    if seen.theta is None:
-        if seen.stopped:
-            pytest.skip(f"pending: {SCRIPT} stopped ({seen.stopped}); for a TA to read diff_f_th")
-        raise AssertionError(seen.where)
-    if not np.all(np.isfinite(seen.theta)):
-        raise AssertionError(
-            f"the run diverged: the final theta ({seen.where}) holds NaN or infinite values; "
-            "check the sign of the step and the gradient"
-        )
-    placed = _replays(ref, seen.theta)
-    if placed is None:
-        pytest.skip(_unplaced(ref, seen, "read diff_f_th and the update"))
-    _, mistake = placed
-    assert mistake is None, f"the run is one whose step is wrong: {ref.MISTAKES[mistake]}"
-
-
-def check_sampling(submission: Any, reference: Any, observation: Any) -> None:
-    """The index i(k) drawn uniformly from all N data points at every step."""
-    ref = reference.module
-    seen = _seen(submission, observation)
-    if seen.theta is None or not np.all(np.isfinite(seen.theta)):
-        why = (seen.stopped or seen.where) if seen.theta is None else "the run diverged"
-        pytest.skip(f"pending: the draw cannot be told from the run ({why}); for a TA")
-    placed = _replays(ref, seen.theta)
-    if placed is None:
-        pytest.skip(_unplaced(ref, seen, "read the index draw"))
-    draw, _ = placed
-    assert draw not in ref.DRAW_MISTAKES, ref.DRAW_MISTAKES.get(draw, "")
 
 
 def check_fit(submission: Any, reference: Any, observation: Any) -> None:

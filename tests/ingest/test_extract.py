@@ -51,7 +51,12 @@ STARTER = textwrap.dedent(
 AVAILABLE = {"torch", "numpy"}
 
 
+#: What the course declares (its course.yaml's `environment: packages`), by import name.
+DECLARED = {"torchvision", "sklearn", "torchsummary"}
+
+
 def extracted(source: str = STARTER, available: set[str] = AVAILABLE, **kwargs):
+    kwargs.setdefault("is_declared", lambda p: p in DECLARED)
     return class_module(source, "C3_layer", is_available=lambda p: p in available, **kwargs)
 
 
@@ -91,10 +96,19 @@ def test_kept_lines_keep_their_numbers() -> None:
     assert "lines 5-6, 9-10, 32-35" in module.describe("lenet.py")
 
 
-def test_a_published_package_the_class_reads_goes_to_a_ta() -> None:
+def test_a_declared_package_the_class_reads_goes_to_a_ta() -> None:
     source = STARTER.replace("self.full = conv(N_ALL)", "self.full = transforms.Normalize(0, 1)")
     module = extracted(source)
     assert module is not None and module.needs == ("torchvision",)
+    assert "from torchvision import datasets, transforms" in module.source
+
+
+def test_an_undeclared_package_is_not_the_environment_s_shortcoming() -> None:
+    """Which packages are coursework's is the course's to say: undeclared, the import stays and
+    the probe reports the ModuleNotFoundError."""
+    source = STARTER.replace("self.full = conv(N_ALL)", "self.full = transforms.Normalize(0, 1)")
+    module = extracted(source, is_declared=lambda p: False)
+    assert module is not None and module.needs == ()
     assert "from torchvision import datasets, transforms" in module.source
 
 
@@ -105,7 +119,7 @@ def test_an_available_package_keeps_its_import_even_unused() -> None:
     assert "train_test_split" not in module.source
 
 
-def test_an_unpublished_missing_module_stays_for_the_probe_to_report() -> None:
+def test_an_undeclared_missing_module_stays_for_the_probe_to_report() -> None:
     """Most likely the student's own helper module, left out: a ModuleNotFoundError, as before."""
     source = STARTER.replace("import torch\n", "import torch\nfrom my_utils import conv2\n", 1)
     source = source.replace("conv(N_ALL)", "conv2(N_ALL)")

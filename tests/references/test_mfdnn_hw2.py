@@ -4,8 +4,8 @@ The gradient is checked against central finite differences of the network; the f
 the starter's run against a plain implementation written from the statement with the
 reference's own f_th and diff_f_th; the draws the checks accept as one stream against NumPy;
 the fit bound against correct runs on other index streams and against the known wrong runs. The
-custom checks (rubrics/mfdnn/hw2_checks.py) are run on observations built here, as the sandbox
-would send them.
+custom checks (rubrics/mfdnn/hw2_checks.py) and the rubric's `compare_run` checks (the step and
+the sampling) are run on observations built here, as the sandbox would send them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,12 @@ from typing import Any
 import numpy as np
 import pytest
 
+from grader.judges.compare_run import judge_compare_run
+from grader.judges.context import GradingContext
+from grader.judges.crashes import Locator
+from grader.judges.script import Ran
 from grader.reference import Reference
+from grader.rubric import load_rubric
 from grader.sandbox.jobs import ProbeOutcome
 from grader.sandbox.observations import ExceptionInfo, GlobalInfo, ScriptObservation
 from reference.mfdnn import hw2
@@ -206,9 +211,29 @@ def _observation(
 
 
 SUBMISSION = SimpleNamespace(unassembled={})
+RUBRIC = load_rubric(ROOT / "rubrics" / "mfdnn" / "hw2.yaml")
+P7 = RUBRIC.problem("p7")
+
+
+def _compared(check_id: str, observation: Any) -> str:
+    """The rubric's compare_run check on a run as the sandbox sends it (the run check's
+    observation, as `grader.judges.script` memoises it for each student)."""
+    outcome = observation("p7", "run")
+    ran = Ran("twolayerSGD.py", outcome.observation, outcome.arrays, Locator({}))
+    ctx = GradingContext(SUBMISSION, RUBRIC, REFERENCE, observer=None)  # type: ignore[arg-type]
+    ctx.memo["script:p7.run"] = ran
+    check = next(c for c in P7.checks if c.id == check_id)
+    verdict = judge_compare_run(P7, check, None, ctx)  # type: ignore[arg-type]
+    if verdict.status.value == "passed":
+        return "passed"
+    if verdict.status.value == "failed":
+        return f"failed: {verdict.message}"
+    return verdict.message
 
 
 def _verdict(name: str, observation: Any) -> str:
+    if name in ("step", "sampling"):
+        return _compared(name, observation)
     try:
         getattr(CHECKS, name)(SUBMISSION, REFERENCE, observation)
     except AssertionError as exc:
@@ -221,35 +246,35 @@ def _verdict(name: str, observation: Any) -> str:
 def test_checks_pass_the_reference_run_and_an_equivalent_draw() -> None:
     for theta in (run().theta, run(draw="rand_times_n").theta):
         seen = _observation(theta * (1 + 1e-13))  # another formula's rounding
-        for name in ("check_step", "check_sampling", "check_fit", "check_figure"):
+        for name in ("step", "sampling", "check_fit", "check_figure"):
             assert _verdict(name, seen) == "passed", name
 
 
 def test_checks_name_a_wrong_gradient_and_a_wrong_draw() -> None:
     wrong_step = _observation(run(mistake="no_chain_x").theta)
-    assert "lacks the factor x" in _verdict("check_step", wrong_step)
-    assert _verdict("check_sampling", wrong_step) == "passed"
+    assert "lacks the factor x" in _verdict("step", wrong_step)
+    assert _verdict("sampling", wrong_step) == "passed"
     assert _verdict("check_fit", wrong_step).startswith("failed: the trained network is far")
     wrong_draw = _observation(run(draw="skips_first").theta)
-    assert _verdict("check_step", wrong_draw) == "passed"
-    assert "X[0] is never used" in _verdict("check_sampling", wrong_draw)
+    assert _verdict("step", wrong_draw) == "passed"
+    assert "X[0] is never used" in _verdict("sampling", wrong_draw)
 
 
 def test_checks_leave_an_unplaced_run_to_a_ta() -> None:
     theta = run().theta + np.random.default_rng(0).normal(0, 1e-3, 3 * P)
     seen = _observation(theta)
-    for name in ("check_step", "check_sampling"):
+    for name in ("step", "sampling"):
         assert _verdict(name, seen).startswith("pending: the final theta"), name
     assert _verdict("check_fit", seen) == "passed"
 
 
 def test_checks_on_diverged_missing_and_crashed_runs() -> None:
     nan = np.full(3 * P, np.nan)
-    assert _verdict("check_step", _observation(nan)).startswith("failed: the run diverged")
+    assert _verdict("step", _observation(nan)).startswith("failed: the run diverged")
     assert _verdict("check_fit", _observation(nan)).startswith("failed")
-    assert "no `theta`" in _verdict("check_step", _observation(None))
+    assert "no `theta`" in _verdict("step", _observation(None))
     crashed = _observation(None, error="ModuleNotFoundError")
-    for name in ("check_step", "check_sampling", "check_fit", "check_figure"):
+    for name in ("step", "sampling", "check_fit", "check_figure"):
         assert _verdict(name, crashed).startswith("pending"), name
 
 

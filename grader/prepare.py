@@ -1,0 +1,161 @@
+"""`grade env COURSE`: the course's sandbox environment, prepared once, before any grading.
+
+A course's starters import packages the grader does not need itself (scikit-learn, torchvision,
+torchsummary). Grading never downloads anything: this command does, once per course, into a
+cached virtual environment (`~/.cache/grader/envs/<course>-<fingerprint>`, see
+`grader.courses.CourseEnvironment`). The environment reuses the grader's own packages (torch)
+through a `.pth` file rather than copying them, so it holds only what the course adds; the
+sandbox then runs student code with its interpreter, the folder bound read-only.
+
+Each package is installed on its own, so one that cannot be had (no network, no wheel for this
+Python) is reported with how to provide it offline while the others are installed; the command
+then exits 4. Code that needs a missing declared package goes to a TA when it is graded.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.courses import ENV_MARKER, CourseEnvironment, Package, grader_site_packages
+
+PIP_TIMEOUT_S = 900  # one package, downloads included
+PTH_NAME = "_grader_reuse.pth"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What `grade env` did for one course."""
+
+    course: str
+    folder: Path | None
+    installed: list[str] = field(default_factory=list)
+    missing: dict[str, str] = field(default_factory=dict)  # requirement -> pip's last words
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+def prepare(
+    env: CourseEnvironment,
+    wheelhouse: Path | None = None,
+    index_url: str | None = None,
+    offline: bool = False,
+) -> Prepared:
+    """Create (or complete) the course's environment and install what it declares.
+
+    `wheelhouse` (else the course's own) is searched first; with `offline` it is the only
+    source. An environment already prepared with nothing missing is left as it is.
+    """
+    if env.folder is None:
+        return Prepared(env.course, None)
+    if env.prepared is not None and not env.missing():
+        return Prepared(env.course, env.folder, [p.requirement for p in env.packages])
+    _create(env.folder)
+    wheels = wheelhouse or env.wheelhouse
+    installed: list[str] = []
+    missing: dict[str, str] = {}
+    for package in env.packages:
+        why = _install(env.folder, package, wheels, index_url, offline)
+        if why is None and not _importable(env, package):
+            why = f"installed, but none of {', '.join(package.import_names)} can be found in it"
+        if why is None:
+            installed.append(package.requirement)
+        else:
+            missing[package.requirement] = why
+    marker = {"course": env.course, "installed": installed, "missing": missing}
+    (env.folder / ENV_MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
+    return Prepared(env.course, env.folder, installed, missing)
+
+
+def _create(folder: Path) -> None:
+    """A virtual environment of the grader's interpreter that sees the grader's packages."""
+    python = folder / "bin" / "python"
+    if not python.exists():
+        if folder.exists():
+            shutil.rmtree(folder)  # a half-made environment from an interrupted run
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "venv", "--without-pip", str(folder)],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    site = _site_packages(folder)
+    site.mkdir(parents=True, exist_ok=True)
+    (site / PTH_NAME).write_text("\n".join(grader_site_packages()) + "\n", encoding="utf-8")
+
+
+def _site_packages(folder: Path) -> Path:
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    return folder / "lib" / version / "site-packages"
+
+
+def _install(
+    folder: Path, package: Package, wheels: Path | None, index_url: str | None, offline: bool
+) -> str | None:
+    """Install one requirement with the environment's interpreter (running the grader's pip,
+    which it sees through the `.pth`); None on success, else pip's last line."""
+    argv = [str(folder / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check"]
+    argv += ["--no-input", "--no-warn-script-location", "--quiet"]
+    if wheels is not None:
+        argv += ["--find-links", str(wheels)]
+    if offline:
+        argv += ["--no-index"]
+    elif index_url:
+        argv += ["--index-url", index_url]
+    try:
+        done = subprocess.run(
+            [*argv, package.requirement],
+            capture_output=True,
+            text=True,
+            timeout=PIP_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return f"pip did not finish in {PIP_TIMEOUT_S} s"
+    except OSError as exc:
+        return f"pip could not start: {exc.strerror}"
+    if done.returncode == 0:
+        return None
+    lines = [line.strip() for line in (done.stderr or done.stdout).splitlines() if line.strip()]
+    return lines[-1][:300] if lines else f"pip exited with status {done.returncode}"
+
+
+def _importable(env: CourseEnvironment, package: Package) -> bool:
+    """Whether the environment's interpreter finds one of the package's import names (without
+    importing it: a package's import-time code is not the grader's to run)."""
+    code = (
+        "import importlib.util, sys\n"
+        "sys.exit(0 if any(importlib.util.find_spec(n) for n in sys.argv[1:]) else 1)\n"
+    )
+    assert env.folder is not None
+    try:
+        done = subprocess.run(
+            [str(env.folder / "bin" / "python"), "-I", "-c", code, *package.import_names],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def offline_advice(prepared: Prepared) -> list[str]:
+    """How a course's staff provides what could not be installed, without a network here."""
+    if prepared.complete:
+        return []
+    requirements = " ".join(f"'{r}'" for r in prepared.missing)
+    return [
+        "on a machine with the network and the same Python "
+        f"({sys.version_info.major}.{sys.version_info.minor}), download the wheels:",
+        f"    python -m pip download --dest WHEELS {requirements}",
+        f"then, here: grade env {prepared.course} --wheelhouse WHEELS --offline",
+        "(or set `environment: {wheelhouse: WHEELS}` in the course's course.yaml)",
+    ]

@@ -1,0 +1,153 @@
+"""`grade env`: a course's sandbox environment, prepared once from a local wheel, then used by
+the real sandbox when student code imports the package (issue 12, the course environment).
+
+The package is a wheel made here by hand (pure Python, `py3-none-any`), so nothing is downloaded:
+`--offline` installs from the wheelhouse only. Environments go to a temporary `GRADER_ENVS`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader.cli import ExitCode, main
+from grader.courses import ENVS_VAR, load_catalog
+from grader.pipeline import GradeOptions, grade
+from grader.results import Status
+from grader.sandbox.runner import SandboxRunner
+
+COURSE_YAML = """id: tiny
+environment:
+  packages:
+    - tinypkg
+MORE
+"""
+
+RUBRIC = """schema_version: 1
+homework: hw1
+title: Uses a course package
+problems:
+  - id: p1
+    points: 2
+    checks:
+      - {id: run, kind: script, points: 1, file: uses.py, globals: [value, wrote],
+         analysis: observe, reference: none, aspects: {runs: 1}}
+      - {id: value, kind: custom, points: 1, function: check_value}
+"""
+
+CHECKS = """
+def check_value(script_run):
+    run = script_run("p1", "run")
+    assert run.finished, f"the script did not finish: {run.error}"
+    assert float(run.global_value("value")) == 42.0
+    assert float(run.global_value("wrote")) == 0.0, "the course environment is writable"
+"""
+
+STUDENT = """import os
+import tinypkg
+
+value = tinypkg.VALUE
+try:  # the course environment is bound read-only: no student can change it for the next
+    with open(os.path.join(os.path.dirname(tinypkg.__file__), "planted.py"), "w") as fh:
+        fh.write("VALUE = 0\\n")
+    wrote = 1
+except OSError:
+    wrote = 0
+"""
+
+
+def make_wheel(folder: Path, name: str = "tinypkg", version: str = "0.1") -> Path:
+    """A minimal pure-Python wheel, by hand: the module, METADATA, WHEEL and a hashed RECORD."""
+    dist = f"{name}-{version}.dist-info"
+    files = {
+        f"{name}/__init__.py": "VALUE = 42\n",
+        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
+    }
+    record = []
+    for path, text in files.items():
+        digest = hashlib.sha256(text.encode()).digest()
+        encoded = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        record.append(f"{path},sha256={encoded},{len(text.encode())}")
+    files[f"{dist}/RECORD"] = "\n".join([*record, f"{dist}/RECORD,,"]) + "\n"
+    folder.mkdir(parents=True, exist_ok=True)
+    wheel = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return wheel
+
+
+def _course(tmp_path: Path, more: str = "") -> Path:
+    course = tmp_path / "tiny"
+    course.mkdir(parents=True)
+    (course / "course.yaml").write_text(COURSE_YAML.replace("MORE", more))
+    (course / "hw1.yaml").write_text(RUBRIC)
+    (course / "hw1_checks.py").write_text(CHECKS)
+    return course
+
+
+def _env(course: Path, *args: str) -> int:
+    return main(["env", "tiny", "--rubrics", str(course), *args])
+
+
+def test_an_environment_declaration_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENVS_VAR, str(tmp_path / "envs"))
+    course = _course(tmp_path, "    - {requirement: scikit-learn>=1.0, imports: [sklearn]}")
+    env = load_catalog([course]).environment("tiny")
+    assert env.declared == {"tinypkg", "sklearn"}
+    assert env.folder is not None and env.folder.parent == tmp_path / "envs"
+    assert env.folder.name.startswith("tiny-") and env.prepared is None
+    other = load_catalog([_course(tmp_path / "b")]).environment("tiny")
+    assert other.folder != env.folder, "another declaration is another environment"
+
+
+@pytest.mark.slow
+def test_grade_env_installs_from_a_wheelhouse_and_reports_what_it_cannot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(ENVS_VAR, str(tmp_path / "envs"))
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels)
+    course = _course(tmp_path, "    - {requirement: not-in-the-wheelhouse, imports: [nothere]}")
+    assert _env(course, "--wheelhouse", str(wheels), "--offline") == ExitCode.MISSING_PACKAGES
+    out = capsys.readouterr().out
+    assert "✓ tinypkg" in out
+    assert "✗ not-in-the-wheelhouse" in out
+    assert "pip download --dest WHEELS 'not-in-the-wheelhouse'" in out
+    env = load_catalog([course]).environment("tiny")
+    assert env.prepared is not None and env.provides("tinypkg") and not env.provides("nothere")
+    assert list(env.missing()) == ["not-in-the-wheelhouse"]
+
+
+@pytest.mark.sandbox
+@pytest.mark.slow
+def test_a_submission_imports_the_course_package_in_the_real_sandbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENVS_VAR, str(tmp_path / "envs"))
+    course = _course(tmp_path)
+    (course / "course.yaml").write_text(COURSE_YAML.replace("MORE", "  wheelhouse: ../wheels"))
+    make_wheel(tmp_path / "wheels")
+    student = tmp_path / "class" / "ann"
+    student.mkdir(parents=True)
+    (student / "uses.py").write_text(STUDENT)
+    (student / "answers.toml").write_text('homework = "hw1"\n')
+    runner = SandboxRunner()
+    options = GradeOptions(rubrics_dir=course, runner=runner)
+
+    before = {c.id: c for p in grade([student], options).submissions[0].problems for c in p.checks}
+    assert before["run.runs"].status is Status.PENDING, before["run.runs"].message
+    assert "tinypkg" in before["run.runs"].message
+
+    assert _env(course, "--offline") == ExitCode.OK  # the course's own wheelhouse
+    after = {c.id: c for p in grade([student], options).submissions[0].problems for c in p.checks}
+    assert after["run.runs"].status is Status.PASSED, after["run.runs"].message
+    assert after["value"].status is Status.PASSED, after["value"].message
