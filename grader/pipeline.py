@@ -303,7 +303,12 @@ def _grade_homework(
 
     def finished(sub: Submission) -> None:  # as soon as their checks are judged, for progress
         if options.on_graded is not None:
-            options.on_graded(_assemble(homework, rubric, sub, session.results))
+            reason = session.over_budget(sub.student)
+            options.on_graded(
+                _over_budget(homework, sub, reason)
+                if reason
+                else _assemble(homework, rubric, sub, session.results)
+            )
 
     progress = StudentProgress(subs, options.on_student, finished)
     with contextlib.redirect_stdout(io.StringIO()):
@@ -313,8 +318,27 @@ def _grade_homework(
         path = session.rubric_path.parent / file if file else session.rubric_path
         raise RubricError(path, [error for _, error in plugin.collection_errors])
     interrupted = code == pytest.ExitCode.INTERRUPTED
-    graded = [_assemble(homework, rubric, sub, session.results, interrupted) for sub in subs]
+    graded = [
+        _over_budget(homework, sub, reason)
+        if (reason := session.over_budget(sub.student))
+        else _assemble(homework, rubric, sub, session.results, interrupted)
+        for sub in subs
+    ]
     return graded, interrupted
+
+
+def _over_budget(homework: Homework, sub: Submission, reason: str) -> SubmissionResult:
+    """A student whose judging ran over its CPU or memory budget (`grader.judges.budget`): not
+    graded, with why, as one over its ingest budget; classmates are judged as ever."""
+    return SubmissionResult(
+        student=sub.student,
+        homework=homework.qualified,
+        score=0.0,
+        max_score=0.0,
+        problems=[],
+        notes=list(sub.notes),
+        error=not_graded_message(reason),
+    )
 
 
 def _custom_check_files(path: Path) -> list[str]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -83,11 +83,42 @@ def student_budget(seconds: float, what: str = "reading the files") -> Iterator[
 
 
 def check() -> None:
-    """Raise `BudgetExceeded` if the current budget's deadline has passed (cheap: call it in
-    every loop over student-controlled input)."""
+    """Raise `BudgetExceeded` if the current budget's deadline has passed, or the judging budget
+    open in this context (`judging_limit`) is spent (cheap: call it in every loop over
+    student-controlled input; the judging budget is asked every `JUDGING_EVERY` calls)."""
     budget = _CURRENT.get()
     if budget is not None and time.monotonic() > budget.deadline:
         raise BudgetExceeded(f"{budget.what} took longer than {budget.seconds:g} s")
+    judging = _JUDGING.get()
+    if judging is not None:
+        judging.calls += 1
+        if judging.calls % JUDGING_EVERY == 0:
+            reason = judging.over()
+            if reason is not None:
+                raise BudgetExceeded(reason)
+
+
+JUDGING_EVERY = 64
+
+
+@dataclass
+class _Judging:
+    over: Callable[[], str | None]
+    calls: int = 0
+
+
+_JUDGING: ContextVar[_Judging | None] = ContextVar("grader_judging", default=None)
+
+
+@contextlib.contextmanager
+def judging_limit(over: Callable[[], str | None]) -> Iterator[None]:
+    """Make `check()` also raise once `over()` names a reason: the judging budget
+    (`grader.judges.budget`), which lives a layer above and decides what is over."""
+    token = _JUDGING.set(_Judging(over))
+    try:
+        yield
+    finally:
+        _JUDGING.reset(token)
 
 
 def not_graded_message(reason: str) -> str:

@@ -21,7 +21,9 @@ from typing import Any
 import pytest
 
 from grader.errors import UsageError
+from grader.ingest.budget import BudgetExceeded, not_graded_message
 from grader.ingest.submission import Submission
+from grader.judges.budget import JudgingBudget
 from grader.judges.context import GradingContext
 from grader.judges.custom import ScriptRun, custom_result
 from grader.judges.kinds import is_collected_by_pytest, is_probed, judge
@@ -57,7 +59,20 @@ class GradingSession:
     on_observed: Callable[[str, bool], None] | None = None  # (student, their code failed)
     results: dict[tuple[str, str, str], CheckResult] = field(default_factory=dict)
     contexts: dict[str, GradingContext] = field(default_factory=dict)
+    budgets: dict[str, JudgingBudget] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def budget(self, student: str) -> JudgingBudget:
+        """The student's judging budget (CPU time, memory), opened at their first check."""
+        with self._lock:
+            if student not in self.budgets:
+                self.budgets[student] = JudgingBudget.from_environment()
+            return self.budgets[student]
+
+    def over_budget(self, student: str) -> str | None:
+        """Why this student's judging was stopped, or None."""
+        budget = self.budgets.get(student)
+        return budget.exceeded if budget is not None else None
 
     def context(self, sub: Submission) -> GradingContext:
         with self._lock:
@@ -189,6 +204,15 @@ class GraderPlugin:
 
         return get
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Any:
+        """An instructor's check runs on the student's judging budget too."""
+        if self._custom_check(item) is None:
+            return (yield)
+        budget = self.session.budget(item.callspec.params["submission"].student)  # type: ignore[attr-defined]
+        with budget.charging():
+            return (yield)
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         outcome = yield
@@ -198,7 +222,10 @@ class GraderPlugin:
             return
         problem, check = custom
         student = item.callspec.params["submission"].student  # type: ignore[attr-defined]
-        self.session.results[(student, problem.id, check.id)] = custom_result(check, report, call)
+        reason = self.session.over_budget(student)
+        self.session.results[(student, problem.id, check.id)] = (
+            not_judged(check, None, reason) if reason else custom_result(check, report, call)
+        )
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(
@@ -297,6 +324,18 @@ def grader_bug(check: Check, part: str | None, exc: BaseException) -> CheckResul
     )
 
 
+def not_judged(check: Check, part: str | None, reason: str) -> CheckResult:
+    """A check left unjudged because the student's judging budget is spent."""
+    return CheckResult(
+        id=check.part_id(part),
+        status=Status.ERROR,
+        score=0.0,
+        max_score=check.points_of(part),
+        message=not_graded_message(reason),
+        title=check.title,
+    )
+
+
 def code_failed(outcome: ProbeOutcome | None) -> bool:
     """Whether a student's code could not be observed as planned (absent, crashed, or stopped by
     a limit): what the progress bar counts as failures while a batch runs."""
@@ -329,8 +368,13 @@ class CheckItem(pytest.Item):
     def runtest(self) -> None:
         ctx = self.grading.context(self.submission)
         key = (self.submission.student, self.problem.id, self.check.part_id(self.part))
+        budget = self.grading.budget(self.submission.student)
         try:
-            outcome = judge(self.problem, self.check, self.part, ctx)
+            with budget.charging():
+                outcome = judge(self.problem, self.check, self.part, ctx)
+        except BudgetExceeded as exc:  # this student alone: the pipeline says "not graded"
+            self.grading.results[key] = not_judged(self.check, self.part, exc.reason)
+            pytest.skip(not_graded_message(exc.reason))
         except Exception as exc:  # a grader bug must cost this check, not the batch
             self.grading.results[key] = grader_bug(self.check, self.part, exc)
             raise

@@ -56,6 +56,21 @@ class Equivalence:
     # missing, reference parameters the student has no tensor for at all (not the same layer).
     merged: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
+    # How the reference, given the student's reported tensors, reproduces the outputs even when
+    # the layer is not the one asked for (a ReLU after the sum, parameters missing): the proof
+    # that the reported tensors are the ones the forward used (`_explanation`).
+    explained: Explanation | None = None
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """The reference (variant `args`), given `assignment` of the student's reported tensors and
+    then `relu` if set, computes exactly the outputs the student's process reported on the
+    grader's fresh inputs: the reported tensors are the ones the forward used."""
+
+    args: tuple[tuple[str, object], ...]
+    assignment: list[Piece]
+    relu: bool = False
 
 
 WEIGHTS_HINT = (
@@ -292,6 +307,8 @@ def _param_count(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Ver
             None,
         )
     if count == expected:
+        if _explanation(check, probed, ctx) is None:
+            return _unproven(f"{count:,} trainable parameters")
         return _ok(f"{count:,} trainable parameters, as expected")
     hint = None
     lacking = _lacking(check, probed, ctx) if count else None
@@ -358,6 +375,8 @@ def _independent(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Ver
     if expected and count and expected != count and expected % count == 0:
         k = expected // count
         if not _reused(check, probed, ctx):
+            if _explanation(check, probed, ctx) is None:
+                return _unproven("no parameter tensor is shared")
             return _ok(
                 "no parameter tensor is shared between parts (your output is not one part's "
                 f"used {k} times)"
@@ -370,6 +389,8 @@ def _independent(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Ver
             "create one module per path (e.g. an nn.ModuleList of new modules)",
             None,
         )
+    if _explanation(check, probed, ctx) is None:
+        return _unproven("no parameter tensor is shared")
     return _ok("no parameter tensor is shared between parts")
 
 
@@ -380,28 +401,69 @@ def _reused(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> bool:
     crashed, or no reference): the count's ratio is all there is, so true."""
     if ctx.reference is None or _forward_failure(probed):
         return True
+    return _reuse(check, probed, ctx) is not None
+
+
+def _reuse(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Explanation | None:
+    """The reference given k copies of the student's tensors, where that reproduces the outputs
+    (k = the reference's count over the student's)."""
+    if ctx.reference is None or _forward_failure(probed):
+        return None
     key = f"reused:{check.id}"
     if key not in ctx.memo:
-        expected = _reference_count(check, ctx) or 0
-        count = _trainable_count(probed.obs)
-        pieces = student_pieces(probed.obs.params, probed.arrays)
-        copies = expected // max(count, 1)
-        if copies * len(pieces) > 10_000:  # k comes from their shapes: bound the work
-            ctx.memo[key] = False
-            return False
-        outputs = _outputs(probed)
-        xs = [torch.from_numpy(x).double() for x in _inputs(probed)]
-        ctx.memo[key] = any(
-            _reproduces(ref, assignment, outputs, xs, check)
-            for variant in check.variants
-            for ref in [
-                ctx.reference.instance(
-                    check.reference, *check.init_args, double=True, **variant.args
-                )
-            ]
-            for assignment in candidate_assignments(ref, pieces * copies)
-        )
-    return bool(ctx.memo[key])
+        ctx.memo[key] = _find_reuse(check, probed, ctx)
+    found: Explanation | None = ctx.memo[key]
+    return found
+
+
+def _find_reuse(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Explanation | None:
+    assert ctx.reference is not None
+    expected = _reference_count(check, ctx) or 0
+    count = _trainable_count(probed.obs)
+    pieces = student_pieces(probed.obs.params, probed.arrays)
+    copies = expected // max(count, 1)
+    if copies < 2 or copies * len(pieces) > 10_000:  # k comes from their shapes: bound the work
+        return None
+    outputs = _outputs(probed)
+    xs = [torch.from_numpy(x).double() for x in _inputs(probed)]
+    for variant in check.variants:
+        ref = ctx.reference.instance(check.reference, *check.init_args, double=True, **variant.args)
+        for assignment in candidate_assignments(ref, pieces * copies):
+            if _reproduces(ref, assignment, outputs, xs, check):
+                return Explanation(_args(variant.args), assignment)
+    return None
+
+
+def _explanation(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Explanation | None:
+    """How the reference, given the tensors the student's process reported, reproduces the
+    outputs it reported on the grader's fresh inputs; None when nothing the grader can compute
+    does.
+
+    Everything in an observation is the student's to choose (a patched probe can list a decoy
+    module's parameters while another module computes the outputs), so the structure the
+    parameters report (their count, that no tensor is shared, that each gets a gradient) is
+    credited only where this explanation proves the outputs were computed from those very
+    tensors. A failure can stand on the report alone: a lie there only costs its teller."""
+    if ctx.reference is None or _forward_failure(probed) or probed.obs.weights_changed:
+        return None
+    if not _shared_groups(probed.obs):
+        eq = _equivalence(check, probed, ctx)
+        if eq.explained is not None:
+            return eq.explained
+    return _reuse(check, probed, ctx)
+
+
+def _unproven(what: str) -> Verdict:
+    """A pass that rests on the observation's word alone: a TA decides, with the reason."""
+    return (
+        Status.PENDING,
+        f"for a TA: {what}, as your code reports; your outputs are not the reference's "
+        "computed from those parameters (see equivalence), so the grader cannot confirm that "
+        "they are the ones your forward uses",
+        [],
+        None,
+        None,
+    )
 
 
 def _forward_missing(probed: Probed) -> Verdict | None:
@@ -515,7 +577,7 @@ def _compute_equivalence(check: ModuleCheck, probed: Probed, ctx: GradingContext
     outputs = _outputs(probed)
     xs = [torch.from_numpy(x).double() for x in _inputs(probed)]
     closest: float | None = None
-    relu_of_expected = False
+    relu_of: Explanation | None = None  # the outputs are ReLU of the reference's
     if not pieces:
         return Equivalence(
             None,
@@ -534,18 +596,21 @@ def _compute_equivalence(check: ModuleCheck, probed: Probed, ctx: GradingContext
                     variant.name,
                     assignment,
                     f"matches the reference ({variant.name}) when given your weights",
+                    explained=Explanation(_args(variant.args), assignment),
                 )
             diff = max(
                 float(np.max(np.abs(g - w))) if g.shape == w.shape else np.inf
                 for g, w in zip(outputs, wants, strict=True)
             )
             closest = diff if closest is None else min(closest, diff)
-            relu_of_expected |= all(
+            if relu_of is None and all(
                 _close(g, np.maximum(w, 0), check) for g, w in zip(outputs, wants, strict=True)
-            )
-    filled = _filled_equivalence(check, pieces, outputs, xs, ctx)
+            ):
+                relu_of = Explanation(_args(variant.args), assignment, relu=True)
+    filled, partial = _filled_equivalence(check, pieces, outputs, xs, ctx)
     if filled is not None:
         return filled
+    relu_of = relu_of or partial
     if closest is None:
         first = reference.instance(check.reference, *check.init_args, **check.variants[0].args)
         expected = sum(1 for _ in first.parameters())
@@ -555,13 +620,18 @@ def _compute_equivalence(check: ModuleCheck, probed: Probed, ctx: GradingContext
             "your parameters cannot be laid onto the reference's to "
             f"compare outputs: you have {len(pieces)} tensors "
             f"({_trainable_count(probed.obs):,} values), it has {expected}",
+            explained=relu_of,
         )
     message = (
         f"your output differs from the reference given your weights (max abs diff {closest:.3g})"
     )
-    if relu_of_expected:
+    if relu_of is not None:
         message += "; it equals ReLU of the expected output: is there a ReLU after the sum?"
-    return Equivalence(None, None, message)
+    return Equivalence(None, None, message, explained=relu_of)
+
+
+def _args(args: dict[str, object]) -> tuple[tuple[str, object], ...]:
+    return tuple(sorted(args.items()))
 
 
 def _filled_equivalence(
@@ -570,7 +640,7 @@ def _filled_equivalence(
     outputs: list[np.ndarray],
     xs: list[torch.Tensor],
     ctx: GradingContext,
-) -> Equivalence | None:
+) -> tuple[Equivalence | None, Explanation | None]:
     """The last try: the student's tensors on the reference, the parameters left over zero.
 
     A match there is the reference's function only if the zeros stand for nothing the student
@@ -579,7 +649,12 @@ def _filled_equivalence(
     reference depends on that role only through its sum (32 biases added to one output are one
     bias: ResNeXt's merged form). A role left wholly zero (a layer built with `bias=False`) is
     missing from the student's layer.
+
+    Second, where no match is the reference's function: the first filled assignment that
+    reproduces the outputs all the same (16 independent paths are 32 with 16 left zero), which
+    still proves the reported tensors are the ones used (`_explanation`).
     """
+    partial: Explanation | None = None
     assert ctx.reference is not None
     for variant in check.variants:
         ref = ctx.reference.instance(check.reference, *check.init_args, double=True, **variant.args)
@@ -588,6 +663,7 @@ def _filled_equivalence(
         for assignment in filled_assignments(ref, pieces):
             if not _reproduces(ref, assignment, outputs, xs, check):
                 continue
+            partial = partial or Explanation(_args(variant.args), assignment)
             zero_roles = [
                 r for r, ix in by_role.items() if any(assignment[i].source is None for i in ix)
             ]
@@ -602,7 +678,8 @@ def _filled_equivalence(
                     f"matches the reference ({variant.name}) only with {' and '.join(described)} "
                     "set to zero: your layer has no parameters for them",
                     missing=described,
-                )
+                    explained=Explanation(_args(variant.args), assignment),
+                ), partial
             shapes = [tuple(p.shape) for p in ref.parameters()]
             spread = list(assignment)
             for role in zero_roles:
@@ -618,8 +695,9 @@ def _filled_equivalence(
                 f"matches the reference ({variant.name}) when given your weights, with "
                 f"{' and '.join(merged)} merged into one tensor (the same function)",
                 merged=merged,
-            )
-    return None
+                explained=Explanation(_args(variant.args), assignment),
+            ), partial
+    return None, partial
 
 
 def role_mean(
@@ -721,14 +799,18 @@ def _backward(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Verdic
             None,
             None,
         )
-    if ctx.reference is not None and _matched_grads_differ(check, probed, ctx):
-        return (
-            Status.FAILED,
-            "gradients differ from the reference's for the same weights",
-            [],
-            None,
-            None,
-        )
+    if ctx.reference is not None:
+        explanation = _explanation(check, probed, ctx)
+        if explanation is None:
+            return _unproven(f"a gradient for all {len(bwd.has_grad)} parameter tensors")
+        if _grads_differ(check, probed, ctx, explanation):
+            return (
+                Status.FAILED,
+                "gradients differ from the reference's for the same weights",
+                [],
+                None,
+                None,
+            )
     return _ok(f"backward gives a gradient for all {len(bwd.has_grad)} parameter tensors")
 
 
@@ -739,30 +821,46 @@ def _first_names(obs: ModuleObservation) -> dict[int, str]:
     return names
 
 
-def _matched_grads_differ(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> bool:
-    """With a matched transplant, the reference's gradients must equal the student's."""
-    if _shared_groups(probed.obs) or _forward_failure(probed):
-        return False
-    eq = _equivalence(check, probed, ctx)
-    if eq.assignment is None:
-        return False
-    variant = next(v for v in check.variants if v.name == eq.matched)
+def _grads_differ(
+    check: ModuleCheck, probed: Probed, ctx: GradingContext, explanation: Explanation
+) -> bool:
+    """The reported gradients must be those of the computation that explains the outputs: the
+    reference (then ReLU, if that is the explanation) on the same tensors and cotangent, summed
+    over every place a student tensor (or a chunk of it) fills."""
     assert ctx.reference is not None and probed.target.request is not None
-    ref = ctx.reference.instance(check.reference, *check.init_args, double=True, **variant.args)
-    transplant_weights(ref, eq.assignment)
+    ref = ctx.reference.instance(
+        check.reference, *check.init_args, double=True, **dict(explanation.args)
+    )
+    transplant_weights(ref, explanation.assignment)
     x = torch.from_numpy(_inputs(probed)[0]).double()
     cotangent = torch.from_numpy(probed.target.inputs[probed.target.request.spec["cotangent"]])
-    (ref(x) * cotangent).sum().backward()
+    y = ref(x)
+    if explanation.relu:
+        y = torch.relu(y)
+    (y * cotangent).sum().backward()
     index_of = {p.name: p.tensor for p in probed.obs.params}
-    for param, piece in zip(ref.parameters(), eq.assignment, strict=True):
+    wants: dict[int, np.ndarray] = {}
+    for param, piece in zip(ref.parameters(), explanation.assignment, strict=True):
         if piece.source is None:  # a zero standing for a merged parameter: no tensor of theirs
             continue
-        grad = probed.arrays.get(f"grad{index_of.get(piece.source, -1)}")
-        if grad is None:
+        index = index_of.get(piece.source, -1)
+        whole = probed.arrays.get(f"param{index}")
+        if whole is None:
             return True
-        grad = piece.take(grad)
-        want = param.grad.numpy() if param.grad is not None else np.zeros(param.shape)
+        want = wants.setdefault(index, np.zeros(whole.shape))
+        grad = param.grad.numpy() if param.grad is not None else np.zeros(param.shape)
+        region = _region(piece, whole.ndim)
+        want[region] += grad.reshape(want[region].shape)
+    for index, want in wants.items():
+        got = probed.arrays.get(f"grad{index}")
         scale = max(float(np.max(np.abs(want))), 1e-12)
-        if grad.size != want.size or np.max(np.abs(grad.reshape(want.shape) - want)) > 1e-3 * scale:
+        if got is None or got.shape != want.shape or np.max(np.abs(got - want)) > 1e-3 * scale:
             return True
     return False
+
+
+def _region(piece: Piece, ndim: int) -> tuple[slice, ...]:
+    if piece.region is None:
+        return (slice(None),) * ndim
+    dim, start, stop = piece.region
+    return (slice(None),) * dim + (slice(start, stop),)

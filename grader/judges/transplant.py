@@ -97,13 +97,18 @@ def filled_assignments(ref: torch.nn.Module, pieces: list[Piece]) -> list[list[P
     ref_params = _ref_params(ref)
     found: list[list[Piece]] = []
     for pool in (pieces, _chunked(pieces, ref_params, exact=False)):
-        assignment = by_role_major_shape_order(ref_params, pool, fill=True)
-        if (
-            assignment is not None
-            and any(p.source is None for p in assignment)
-            and not any(_same(assignment, f) for f in found)
+        # Role by role (a layer without some parameters), then in the reference's own order (a
+        # layer with fewer parts: 16 paths fill the first 16 of 32, the rest zero).
+        for assignment in (
+            by_role_major_shape_order(ref_params, pool, fill=True),
+            _fill_by_shape(ref_params, pool, fill=True),
         ):
-            found.append(assignment)
+            if (
+                assignment is not None
+                and any(p.source is None for p in assignment)
+                and not any(_same(assignment, f) for f in found)
+            ):
+                found.append(assignment)
     return found
 
 

@@ -79,7 +79,7 @@ pytestmark = [
     ),
 ]
 
-PASSED, FAILED, ERROR = Status.PASSED, Status.FAILED, Status.ERROR
+PASSED, FAILED, ERROR, PENDING = Status.PASSED, Status.FAILED, Status.ERROR, Status.PENDING
 NOT_PASSED = (FAILED, ERROR)
 ASPECTS = ("instantiate", "param_count", "independent", "output_shape", "equivalence", "backward")
 MODULE = tuple(f"p4b.stm.{a}" for a in ASPECTS)
@@ -106,7 +106,14 @@ def crashed(reason: str) -> dict[str, Hit]:
     return hits
 
 
-WRONG_OUTPUT = {"p4b.stm.equivalence": Hit((FAILED,), "differs from the reference")}
+# Outputs the reference does not explain prove nothing about the parameters reported beside them:
+# the structure those report (count, independence, gradients) waits for a TA (module.py,
+# `_explanation`), never a pass, never a silent zero.
+UNPROVEN = {
+    f"p4b.stm.{aspect}": Hit((PENDING,), "for a TA")
+    for aspect in ("param_count", "independent", "backward")
+}
+WRONG_OUTPUT = {"p4b.stm.equivalence": Hit((FAILED,), "differs from the reference"), **UNPROVEN}
 
 
 def answers_lost(reason: str) -> dict[str, Hit]:
@@ -119,6 +126,7 @@ EXPECTED: dict[str, dict[str, Hit]] = {
     # tampering
     "patch_comparisons": WRONG_OUTPUT,
     "patch_builtins": {
+        **UNPROVEN,
         "p4b.stm.output_shape": Hit((FAILED,), "gave output"),
         "p4b.stm.equivalence": Hit((FAILED,), "differs from the reference"),
     },
@@ -166,6 +174,7 @@ EXPECTED: dict[str, dict[str, Hit]] = {
     },
     # an unearned verdict without any tampering
     "degenerate_weights": {
+        **UNPROVEN,
         "p4b.stm.equivalence": Hit((FAILED,), ""),
         "p4b.stm.backward": Hit((FAILED,), "every gradient is exactly zero"),
     },

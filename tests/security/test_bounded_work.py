@@ -461,3 +461,96 @@ def test_deep_scratch_left_by_student_code_runs_it_once(
     assert not [c.message for c in checks if c.message.startswith("internal grader error")]
     assert sorted(calls) == sorted(set(calls)), f"the student's code ran again: {calls}"
     assert list(scratch.iterdir()) == []
+
+
+# --------------------------------------------------------------------------------------------
+# the judging budget: CPU time and memory of judging, per student (grader/judges/budget.py)
+
+BUDGET_COURSE = "id: budgetcourse\ntitle: A course whose check costs what the answer says\n"
+BUDGET_RUBRIC = """\
+schema_version: 1
+homework: hw9
+title: Work on demand
+problems:
+  - id: p1
+    title: "n"
+    points: 2
+    checks:
+      - id: n
+        kind: number
+        points: 1
+        expected: 7
+      - id: work
+        kind: custom
+        points: 1
+        function: check_work
+"""
+# An instructor's check that, naively, does work in proportion to the student's answer: a
+# judge made slow (`spin`) or memory-hungry (`hoard`, MiB kept) by what the student wrote.
+BUDGET_CHECKS = """\
+def check_work(submission):
+    answer = submission.answers.get("p1.n")
+    n = int(answer.value)
+    mode = submission.answers.get("p1.mode")
+    kept = []
+    for i in range(n):
+        if mode is not None and mode.value == "hoard":
+            kept.append(b"x" * 2**20)
+    assert n == 7 or kept is None
+"""
+
+
+def budget_student(root: Path, name: str, n: int, mode: str = "spin") -> Path:
+    folder = root / "class" / name
+    folder.mkdir(parents=True)
+    (folder / "answers.toml").write_text(f'homework = "hw9"\n\n[p1]\nn = {n}\nmode = "{mode}"\n')
+    return folder
+
+
+GRADE_BUDGET = """
+    import json, sys
+    from pathlib import Path
+    from grader.pipeline import GradeOptions, grade
+    report = grade([Path(sys.argv[1])], GradeOptions(jobs=1, rubrics_dir=Path(sys.argv[2])))
+    print(report.model_dump_json())
+"""
+
+
+@pytest.mark.parametrize(
+    ("mode", "n", "env", "reason"),
+    [
+        # 10**12 loop steps: hours of CPU without the budget
+        ("spin", 10**12, {"GRADER_JUDGE_CPU_S": "3"}, "judging exceeded its 3 s of CPU time"),
+        # 100 GiB kept: the 3 GiB RLIMIT_AS of the subprocess would end the batch without it
+        ("hoard", 100 * 1024, {"GRADER_JUDGE_MEMORY_MB": "256"}, "judging exceeded its 256 MiB"),
+    ],
+)
+def test_a_student_over_the_judging_budget_is_not_graded_alone(
+    tmp_path: Path, mode: str, n: int, env: dict[str, str], reason: str
+) -> None:
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "course.yaml").write_text(BUDGET_COURSE)
+    (course / "hw9.yaml").write_text(BUDGET_RUBRIC)
+    (course / "hw9_checks.py").write_text(BUDGET_CHECKS)
+    budget_student(tmp_path, "alice", 7, mode)
+    budget_student(tmp_path, "mallory", n, mode)  # judged between the two honest ones
+    budget_student(tmp_path, "zoe", 7, mode)
+    code = GRADE_BUDGET
+    out = bounded(
+        code.replace("sys.argv[1]", repr(str(tmp_path / "class"))).replace(
+            "sys.argv[2]", repr(str(course))
+        ),
+        timeout=240,
+        memory=3 * GIB,
+        env=env,
+    )
+    graded = {s["student"]: s for s in json.loads(out.splitlines()[-1])["submissions"]}
+    for name in ("alice", "zoe"):
+        assert graded[name]["error"] is None, graded[name]
+        assert graded[name]["score"] == 2.0  # control: the check passes on an honest answer
+    mallory = graded["mallory"]
+    assert mallory["error"] is not None and mallory["error"].startswith("not graded: " + reason), (
+        mallory
+    )
+    assert mallory["homework"] == "budgetcourse/hw9" and mallory["score"] == 0.0

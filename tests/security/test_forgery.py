@@ -129,8 +129,15 @@ def test_weights_changed_in_place_during_forward_earn_nothing(forgeries: Forgery
     assert "paths.0.4.weight" in changed.names
     assert forgeries.observation("forged_weights_inplace_honest").weights_changed is None
     assert p4b_score(honest) == 6.0  # control: the ReLU after the sum costs equivalence
-    assert p4b(attacker) == p4b(honest)
-    assert attacker.score == honest.score
+    # Outputs computed on other weights than those recorded explain nothing: the structure the
+    # attacker reports waits for a TA (0 points now), where the honest layer's is proven.
+    for aspect, (status, score) in p4b(attacker).items():
+        want_status, want_score = p4b(honest)[aspect]
+        if aspect in ("stm.param_count", "stm.independent", "stm.backward"):
+            assert (status, score) == (Status.PENDING, 0.0), aspect
+        else:
+            assert (status, score) == (want_status, want_score), aspect
+    assert attacker.score <= honest.score
     [equivalence] = [c for p in attacker.problems for c in p.checks if c.id == "stm.equivalence"]
     assert "your layer changes its parameters when it runs" in equivalence.message
 
@@ -157,21 +164,22 @@ def test_a_shared_layer_reported_as_independent_copies_earns_nothing(
             )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="HOLE (SECURITY.md, 'A probe can lie about itself'): a layer whose outputs the "
-    "reference does not explain has nothing its structure can be checked against. A probe "
-    "patched to list a decoy of 32 independent paths (given, and reporting, the grader's own "
-    "weights) gets param_count, independent and backward credited for a shared layer: 6/9 "
-    "against its honest 4/9; only equivalence, on the verified weights, still fails",
-)
 def test_a_decoy_structure_earns_nothing(forgeries: ForgeryRun) -> None:
+    """A probe patched to list a decoy of 32 independent paths (given, and reporting, the
+    grader's own weights, so they verify) while a shared layer computes the outputs: before,
+    param_count, independent and backward were credited on the decoy's word (6/9; honest 4/9).
+    Now structure is credited only where the reference, given the reported tensors, reproduces
+    the reported outputs; nothing does here, so those aspects wait for a TA, at 0 points."""
     attacker = student(forgeries.report, "forged_structure")
     honest = student(forgeries.report, "forged_structure_honest")
     assert forgeries.observation("forged_structure").n_tensors == 192  # the forgery ran
-    assert p4b_score(honest) == 4.0
+    assert p4b_score(honest) == 4.0  # control: the reference given 32 copies explains it
+    assert p4b(honest)["stm.backward"] == (Status.PASSED, 1.0)  # its gradients, verified
     assert p4b(attacker)["stm.equivalence"] == (Status.FAILED, 0.0)  # the verified part holds
+    for aspect in ("param_count", "independent", "backward"):
+        assert p4b(attacker)[f"stm.{aspect}"] == (Status.PENDING, 0.0), aspect
     assert p4b_score(attacker) <= p4b_score(honest)
+    assert attacker.score <= honest.score
 
 
 def test_every_other_check_of_a_forger_is_graded_as_honest(forgeries: ForgeryRun) -> None:
