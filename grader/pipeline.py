@@ -33,6 +33,7 @@ from grader.results import (
     problem_result,
     submission_result,
 )
+from grader.review import apply_reviews, reviewed_folders
 from grader.rubric import Check, Rubric, load_rubric
 from grader.sandbox.confinement import WEAK_ISOLATION_WARNING
 from grader.sandbox.jobs import Runner
@@ -65,6 +66,9 @@ class GradeOptions:
     on_students: Callable[[int], None] | None = None
     on_student: Callable[[str], None] | None = None
     on_graded: Callable[[SubmissionResult], None] | None = None
+    # Course staff's decisions (each class folder's reviews.toml) applied to the results; off
+    # only to see what the automatic judges alone decided.
+    reviews: bool = True
 
 
 def catalog_of(options: GradeOptions) -> Catalog:
@@ -135,7 +139,11 @@ def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
             f"no check matches -k {options.select!r}: it selects by problem id, check id, check "
             "kind or homework (p4b, variance, module, hw6); choose students by their folders"
         )
-    return GradeReport(submissions=results, warnings=warnings)
+    report = GradeReport(submissions=results, warnings=warnings)
+    if not options.reviews:
+        return report
+    folders = [(sub.student, sub.root, sub.files) for sub in submissions]
+    return apply_reviews(report, reviewed_folders(folders))
 
 
 def _ran(result: SubmissionResult) -> bool:

@@ -22,6 +22,7 @@ LAYERS = [
     "courses",
     "sandbox",
     "judges",
+    "review",
     "report",
     "discover",
     "template",
