@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  grade submissions/            grade every student folder\n"
         "  grade submissions/mfdnn/hw6/alice   grade one student\n"
         "  grade submissions/ -k p4b     only problem 4b\n"
-        "  grade template mfdnn/hw6      print a blank answer sheet",
+        "  grade template mfdnn/hw6      print a blank answer sheet\n"
+        "  grade review submissions/mfdnn/hw6   grade what is pending, save it as data",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -210,6 +211,10 @@ def main(argv: list[str] | None = None) -> int:
             return check_main(argv[1:], console)
         if argv[:1] == ["new"] and not Path("new").is_dir():
             return new_main(argv[1:], console)
+        if argv[:1] == ["review"] and not Path("review").is_dir():
+            from grader.reviewing import review_main  # imports the pipeline, and torch
+
+            return review_main(argv[1:], console)
         args = build_parser().parse_args(argv)
         return grade_main(args, console)
     except RubricError as exc:

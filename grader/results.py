@@ -118,6 +118,7 @@ class ReviewMark(BaseModel):
     automatic_status: Status
     automatic_score: float
     automatic_message: str = ""
+    automatic_pending: float = 0.0
     reason: str = Field(default="", description="Why a decision was reopened.")
 
     @property

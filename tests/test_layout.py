@@ -28,6 +28,7 @@ LAYERS = [
     "template",
     "authoring",
     "pipeline",
+    "reviewing",
     "plugin",
     "cli",
 ]

@@ -109,6 +109,7 @@ def _mark(
         automatic_status=check.status,
         automatic_score=check.score,
         automatic_message=check.message,
+        automatic_pending=check.pending_points,
         **extra,
     )
 
