@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime
 from enum import IntEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.text import Text
@@ -34,6 +34,9 @@ from grader.sandbox.jobs import Runner
 from grader.sandbox.runner import SandboxRunner
 from grader.sandbox.workers import prestart_runner
 from grader.template import answer_template
+
+if TYPE_CHECKING:
+    from grader.pipeline import Batch
 
 
 class ExitCode(IntEnum):
@@ -245,7 +248,7 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
         prestart_runner(runner)  # its `import torch` overlaps ours, just below
     # Imported here, not at the top: torch alone takes about 2 s, which `grade --help` and
     # `grade template` never need, and which the first sandbox worker spends in parallel.
-    from grader.pipeline import INTERRUPTED_WARNING, GradeOptions, grade
+    from grader.pipeline import INTERRUPTED_WARNING, GradeOptions, grade_batch
 
     options = GradeOptions(
         homework=args.homework,
@@ -262,7 +265,8 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
         on_graded=progress.graded,
     )
     with progress:
-        report = mark_not_final(grade(args.paths, options))
+        batch = grade_batch(args.paths, options)
+        report = mark_not_final(batch.report)
     if args.quiet:  # the summary only, but never without the warnings (interrupted, -k)
         render_warnings(report, console)
         render_class(report, console)
@@ -275,9 +279,27 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
         run = _run_record(args, report)
         export = export_class(report, args.out, allow_partial=args.allow_partial, run=run)
         _say_export(export, args.out, console)
+        site = _write_site(args, export.merge.report, batch)
+        console.print(Text(f"HTML report: {site} (student copies in {site.parent}/students/)"))
         for (student, problem), path in sorted(figure_paths(report, args.out).items()):
             console.print(Text(f"  {student} {problem}: curves beside the reference's in {path}"))
     return ExitCode.INTERRUPTED if INTERRUPTED_WARNING in report.warnings else ExitCode.OK
+
+
+def _write_site(args: argparse.Namespace, report: GradeReport, batch: Batch) -> Path:
+    """The static HTML report of the class in --out (grader.report.html), and where it is."""
+    from grader.report.html import write_site
+    from grader.report.staff import staff_only
+
+    catalog = load_catalog([args.rubrics, *args.course])
+    homeworks = [catalog.lookup(sub.homework) for sub in report.submissions]
+    staff = staff_only({h.qualified: h for h in homeworks if h is not None}.values())
+    roots = {}
+    for sub in batch.report.submissions:
+        folder = batch.folders.get(sub.student)
+        if folder is not None:
+            roots[(sub.student, sub.homework)] = folder.class_dir / folder.name
+    return write_site(report, args.out, staff, roots)[0]
 
 
 def _run_record(args: argparse.Namespace, report: GradeReport) -> dict[str, Any]:
