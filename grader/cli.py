@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime
 from enum import IntEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.text import Text
@@ -37,6 +37,9 @@ from grader.sandbox.runner import SandboxRunner
 from grader.sandbox.workers import prestart_runner, shutdown_runner
 from grader.template import answer_template
 
+if TYPE_CHECKING:
+    from grader.pipeline import Batch
+
 
 class ExitCode(IntEnum):
     OK = 0  # grading ran, whatever the scores
@@ -55,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  grade submissions/COURSE/HW/alice   grade one student\n"
         "  grade submissions/ -k p4b     only problem 4b\n"
         "  grade template COURSE/HW      print a blank answer sheet\n"
-        "  grade env COURSE              install a course's packages, once, before grading",
+        "  grade env COURSE              install a course's packages, once, before grading\n"
+        "  grade review submissions/COURSE/HW   grade what is pending, save it as data",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -301,6 +305,10 @@ def main(argv: list[str] | None = None) -> int:
             return new_main(argv[1:], console)
         if argv[:1] == ["env"] and not Path("env").is_dir():
             return env_main(argv[1:], console)
+        if argv[:1] == ["review"] and not Path("review").is_dir():
+            from grader.reviewing import review_main  # imports the pipeline, and torch
+
+            return review_main(argv[1:], console)
         args = build_parser().parse_args(argv)
         return grade_main(args, console)
     except RubricError as exc:
@@ -347,7 +355,7 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
         prestart_runner(runner)  # its `import torch` overlaps ours, just below
     # Imported here, not at the top: torch alone takes about 2 s, which `grade --help` and
     # `grade template` never need, and which the first sandbox worker spends in parallel.
-    from grader.pipeline import INTERRUPTED_WARNING, GradeOptions, grade
+    from grader.pipeline import INTERRUPTED_WARNING, GradeOptions, grade_batch
 
     options = GradeOptions(
         homework=args.homework,
@@ -365,7 +373,8 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
     )
     try:
         with progress:
-            report = mark_not_final(grade(args.paths, options))
+            batch = grade_batch(args.paths, options)
+            report = mark_not_final(batch.report)
     finally:
         shutdown_runner(runner)
     if args.quiet:  # the summary only, but never without the warnings (interrupted, -k)
@@ -384,9 +393,27 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
         _say_export(export, args.out, console)
         if roster is not None:
             _export_lms(export.merge.report, roster, args.out, console)
+        site = _write_site(args, export.merge.report, batch)
+        console.print(Text(f"HTML report: {site} (student copies in {site.parent}/students/)"))
         for (student, problem), path in sorted(figure_paths(report, args.out).items()):
             console.print(Text(f"  {student} {problem}: curves beside the reference's in {path}"))
     return ExitCode.INTERRUPTED if INTERRUPTED_WARNING in report.warnings else ExitCode.OK
+
+
+def _write_site(args: argparse.Namespace, report: GradeReport, batch: Batch) -> Path:
+    """The static HTML report of the class in --out (grader.report.html), and where it is."""
+    from grader.report.html import write_site
+    from grader.report.staff import staff_only
+
+    catalog = load_catalog([args.rubrics, *args.course])
+    homeworks = [catalog.lookup(sub.homework) for sub in report.submissions]
+    staff = staff_only({h.qualified: h for h in homeworks if h is not None}.values())
+    roots = {}
+    for sub in batch.report.submissions:
+        folder = batch.folders.get(sub.student)
+        if folder is not None:
+            roots[(sub.student, sub.homework)] = folder.class_dir / folder.name
+    return write_site(report, args.out, staff, roots)[0]
 
 
 def _run_record(args: argparse.Namespace, report: GradeReport) -> dict[str, Any]:

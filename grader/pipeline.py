@@ -40,6 +40,7 @@ from grader.results import (
     problem_result,
     submission_result,
 )
+from grader.review import ReviewedFolder, apply_reviews, reviewed_folders
 from grader.rubric import Check, Rubric, load_rubric
 from grader.sandbox.confinement import WEAK_ISOLATION_WARNING
 from grader.sandbox.jobs import Runner
@@ -72,6 +73,9 @@ class GradeOptions:
     on_students: Callable[[int], None] | None = None
     on_student: Callable[[str], None] | None = None
     on_graded: Callable[[SubmissionResult], None] | None = None
+    # Course staff's decisions (each class folder's reviews.toml) applied to the results; off
+    # only to see what the automatic judges alone decided.
+    reviews: bool = True
 
 
 def catalog_of(options: GradeOptions) -> Catalog:
@@ -83,7 +87,20 @@ def catalog_of(options: GradeOptions) -> Catalog:
     return catalog
 
 
+@dataclass(frozen=True)
+class Batch:
+    """A graded batch, and where each student's folder and reviews are (`grade review` and the
+    HTML report read the student's own files from there)."""
+
+    report: GradeReport
+    folders: dict[str, ReviewedFolder]
+
+
 def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
+    return grade_batch(paths, options).report
+
+
+def grade_batch(paths: Sequence[Path], options: GradeOptions) -> Batch:
     if options.select:
         compile_selection(options.select)  # a typo in -k is a usage error, not an empty grade
     catalog = catalog_of(options)
@@ -145,7 +162,11 @@ def grade(paths: Sequence[Path], options: GradeOptions) -> GradeReport:
             "kind or homework (p4b, variance, module, a homework id); choose students by their "
             "folders"
         )
-    return GradeReport(submissions=results, warnings=warnings)
+    report = GradeReport(submissions=results, warnings=warnings)
+    folders = reviewed_folders([(sub.student, sub.root, sub.files) for sub in submissions])
+    if options.reviews:
+        report = apply_reviews(report, folders)
+    return Batch(report, folders)
 
 
 def _ran(result: SubmissionResult) -> bool:

@@ -104,6 +104,39 @@ class CheckText:
         return lines
 
 
+class ReviewMark(BaseModel):
+    """What course staff decided about a check (`grader.review`, from the class's reviews.toml).
+
+    `applied`: the check's status, score and message are the TA's; the automatic verdict is
+    kept here, so an overridden automatic verdict is always visible as one. `reopened`: the
+    decision no longer fits what is graded now (the student's files or the excerpt changed, the
+    points no longer fit): the check stands as judged automatically and waits for a TA again.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str = Field(description="'decision' (a pending item graded) or 'override'.")
+    state: str = Field(description="'applied', or 'reopened' when it no longer fits.")
+    points: float | None = None
+    comment: str = Field(default="", description="The TA's words to the student.")
+    by: str = ""
+    at: str = ""
+    automatic_status: Status
+    automatic_score: float
+    automatic_message: str = ""
+    automatic_pending: float = 0.0
+    reason: str = Field(default="", description="Why a decision was reopened.")
+
+    @property
+    def applied(self) -> bool:
+        return self.state == "applied"
+
+    @property
+    def overridden(self) -> bool:
+        """An automatic verdict (not a pending item) that a TA replaced."""
+        return self.applied and self.kind == "override"
+
+
 class CheckResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -122,6 +155,10 @@ class CheckResult(BaseModel):
         description="Points a TA may still award, never in `score`: all of a pending check's "
         "points but its score unless the judge says less (a values check whose other "
         "quantities are already decided); 0 for any other status.",
+    )
+
+    review: ReviewMark | None = Field(
+        default=None, description="Course staff's decision on this check, if any."
     )
 
     @model_validator(mode="before")
