@@ -24,7 +24,13 @@ from grader.judges.items import GraderPlugin, GradingSession
 from grader.judges.kinds import plan_probe
 from grader.judges.progress import StudentProgress
 from grader.judges.selection import compile_selection
-from grader.reference import Reference, load_reference
+from grader.reference import (
+    GRADING_TIME,
+    PrecomputedReference,
+    Reference,
+    load_precomputed,
+    load_reference,
+)
 from grader.results import (
     CheckResult,
     GradeReport,
@@ -33,7 +39,7 @@ from grader.results import (
     problem_result,
     submission_result,
 )
-from grader.rubric import Check, Rubric, load_rubric
+from grader.rubric import Check, CustomCheck, Rubric, load_rubric
 from grader.sandbox.confinement import WEAK_ISOLATION_WARNING
 from grader.sandbox.jobs import Runner
 from grader.sandbox.observe import Observer
@@ -213,7 +219,11 @@ def _checked_reference(
     homework: Homework, rubric: Rubric, options: GradeOptions
 ) -> Reference | None:
     """The homework's reference, checked against the rubric before any student is graded: a
-    `{ref: ...}` it lacks is an invalid rubric (exit 3), not an error in every student's report."""
+    `{ref: ...}` it lacks is an invalid rubric (exit 3), not an error in every student's report.
+    A rubric of a students' bundle comes with its precomputed reference instead."""
+    bundled = load_precomputed(homework.rubric_path)
+    if bundled is not None:
+        return bundled
     reference = load_reference(rubric, options.reference_dir or homework.reference_root)
     if reference is not None:
         missing = reference.missing(rubric)
@@ -300,7 +310,10 @@ def _grade_homework(
         path = session.rubric_path.parent / file if file else session.rubric_path
         raise RubricError(path, [error for _, error in plugin.collection_errors])
     interrupted = code == pytest.ExitCode.INTERRUPTED
-    graded = [_assemble(homework, rubric, sub, session.results, interrupted) for sub in subs]
+    bundled = isinstance(session.reference, PrecomputedReference)
+    graded = [
+        _assemble(homework, rubric, sub, session.results, interrupted, bundled) for sub in subs
+    ]
     return graded, interrupted
 
 
@@ -316,7 +329,12 @@ def _assemble(
     sub: Submission,
     results: dict[tuple[str, str, str], CheckResult],
     interrupted: bool = False,
+    bundled: bool = False,
 ) -> SubmissionResult:
+    """One student's result, every check in rubric order, each carrying its visibility.
+
+    In a students' bundle a custom check whose functions file is not shipped was never
+    collected: it is checked at grading time, not deselected."""
     problems = []
     for problem in rubric.problems:
         checks = []
@@ -324,7 +342,17 @@ def _assemble(
             for part in check.parts():
                 cid = check.part_id(part)
                 found = results.get((sub.student, problem.id, cid))
-                checks.append(found or _not_run(check, part, cid, interrupted))
+                if found is None and bundled and isinstance(check, CustomCheck):
+                    found = CheckResult(
+                        id=cid,
+                        status=Status.SKIPPED,
+                        score=0.0,
+                        max_score=check.points_of(part),
+                        message=GRADING_TIME,
+                        title=check.title,
+                    )
+                found = found or _not_run(check, part, cid, interrupted)
+                checks.append(found.model_copy(update={"visibility": check.shown}))
         problems.append(problem_result(problem.id, problem.title, problem.points, checks))
     notes = list(sub.notes)
     if sub.answer_sheet_error:
