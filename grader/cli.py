@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from grader import __version__
-from grader.courses import DEFAULT_COURSES, load_catalog
+from grader.courses import BUNDLED_COURSES, DEFAULT_COURSES, load_catalog
 from grader.errors import GraderError, RubricError, UsageError
 from grader.report.exports import (
     Export,
@@ -163,6 +163,39 @@ def check_main(argv: list[str], console: Console) -> int:
     return ExitCode.RUBRIC if failed else ExitCode.OK
 
 
+def bundle_main(argv: list[str], console: Console) -> int:
+    """`grade bundle mfdnn/hw6 --out DIR`: what students install to check their own work."""
+    parser = argparse.ArgumentParser(
+        prog="grade bundle",
+        description="Write a homework's students' bundle: the engine, the rubric reduced to "
+        "what students may see, and the facts its public checks need, computed from the "
+        "reference now (no reference code, no hidden checks, no TA prompts, no answers the "
+        "rubric does not make confirmable).",
+    )
+    parser.add_argument("homework", help="`course/hw`, or `hw` where only one course has it")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="where to write")
+    parser.add_argument(
+        "--attempts",
+        type=int,
+        default=None,
+        metavar="N",
+        help="let a student run the self-check at most N times (counted on their machine; "
+        "default: no limit)",
+    )
+    _course_options(parser)
+    args = parser.parse_args(argv)
+    if args.attempts is not None and args.attempts < 1:
+        raise UsageError("--attempts must be at least 1")
+    from grader.bundle import build_bundle  # imports torch and the reference
+
+    homework = load_catalog([args.rubrics, *args.course]).find(args.homework)
+    built = build_bundle(homework, args.out, attempts=args.attempts)
+    console.print(Text(f"bundle {built.version}"))
+    console.print(Text(f"  installable folder: {built.folder} (pip install {built.folder})"))
+    console.print(Text(f"  archive: {built.archive}"))
+    return ExitCode.OK
+
+
 def new_main(argv: list[str], console: Console) -> int:
     """`grade new mfdnn/hw5`: a rubric, a reference package and a test of it, to fill in."""
     parser = argparse.ArgumentParser(
@@ -210,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
             return check_main(argv[1:], console)
         if argv[:1] == ["new"] and not Path("new").is_dir():
             return new_main(argv[1:], console)
+        if argv[:1] == ["bundle"] and not Path("bundle").is_dir():
+            return bundle_main(argv[1:], console)
         args = build_parser().parse_args(argv)
         return grade_main(args, console)
     except RubricError as exc:
@@ -232,6 +267,12 @@ def _runner(args: argparse.Namespace) -> Runner:
 def grade_main(args: argparse.Namespace, console: Console) -> int:
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    if args.rubrics == DEFAULT_COURSES and BUNDLED_COURSES.is_dir():  # a students' bundle
+        from grader.bundle import MANIFEST, take_attempt
+
+        said = take_attempt(BUNDLED_COURSES / MANIFEST, args.cache_dir)
+        if said:
+            console.print(Text(said))
     progress = LiveProgress(Console(stderr=True))
     runner = _runner(args)
     if runner.isolation != "bubblewrap":  # said before any student code runs, and again after

@@ -314,6 +314,9 @@ def _grade_homework(
     graded = [
         _assemble(homework, rubric, sub, session.results, interrupted, bundled) for sub in subs
     ]
+    if isinstance(session.reference, PrecomputedReference):
+        note = session.reference.note()
+        graded = [g.model_copy(update={"notes": [note, *g.notes]}) for g in graded]
     return graded, interrupted
 
 

@@ -9,11 +9,14 @@ written by the instructors and runs in the grader's own process.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib
 import importlib.util
 import json
+import math
 import sys
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -111,11 +114,30 @@ class PrecomputedReference(Reference):
     reads it exactly as it would have computed it.
     """
 
-    def __init__(self, values: dict[str, Any], memo: dict[str, Any], version: str) -> None:
+    def __init__(
+        self,
+        values: dict[str, Any],
+        memo: dict[str, Any],
+        version: str,
+        hidden: dict[str, float] | None = None,
+    ) -> None:
         self.module = ModuleType("_precomputed_reference")
         self._values = dict(values)
         self.memo = dict(memo)
         self.version = version
+        self.hidden = dict(hidden or {})  # problem id -> points of its hidden checks
+
+    def note(self) -> str:
+        """What a student's result says about the bundle it was checked with."""
+        said = f"self-check with the students' bundle {self.version}"
+        if self.hidden:
+            points = sum(self.hidden.values())
+            where = ", ".join(f"{p}: {v:g}" for p, v in self.hidden.items())
+            said += (
+                f"; {points:g} points in checks not shown here ({where}) are checked at "
+                "grading time"
+            )
+        return said
 
     def attribute(self, name: str) -> Any:
         raise NotPrecomputed(f"the reference's {name!r} is not in the students' bundle")
@@ -133,9 +155,39 @@ class PrecomputedReference(Reference):
         return self._values[key]
 
 
+@dataclass(frozen=True)
+class SaltedAnswer:
+    """An exact number a students' bundle lets students confirm without showing it: the
+    SHA-256 of a per-bundle salt and the number's canonical text (as nbgrader's hashed tests).
+
+    It keeps the answer out of plain sight, not out of reach: an integer answer can be found by
+    trying them all, so only answers the instructor would let students confirm are made public.
+    """
+
+    salt: str
+    sha256: str
+
+    @staticmethod
+    def canonical(value: float) -> str:
+        number = float(value)
+        return str(int(number)) if number.is_integer() else repr(number)
+
+    @classmethod
+    def of(cls, value: float, salt: str) -> SaltedAnswer:
+        text = f"{salt}:{cls.canonical(value)}".encode()
+        return cls(salt, hashlib.sha256(text).hexdigest())
+
+    def matches(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        return SaltedAnswer.of(value, self.salt).sha256 == self.sha256
+
+
 def encode_fact(value: Any) -> Any:
     """A reference fact as JSON: arrays and tensors as tagged lists, a result object (a
     dataclass, a namespace) as its public fields; anything else must already be plain."""
+    if isinstance(value, SaltedAnswer):
+        return {"__salted__": {"salt": value.salt, "sha256": value.sha256}}
     if isinstance(value, torch.Tensor):
         value = value.detach().cpu().numpy()
     if isinstance(value, np.ndarray):
@@ -165,6 +217,8 @@ def decode_fact(value: Any) -> Any:
         return value
     if "__array__" in value:
         return np.asarray(value["__array__"], dtype=value.get("dtype", "float64"))
+    if "__salted__" in value:
+        return SaltedAnswer(**value["__salted__"])
     if "__object__" in value:
         return SimpleNamespace(**{k: decode_fact(v) for k, v in value["__object__"].items()})
     return {k: decode_fact(v) for k, v in value.items()}
@@ -183,7 +237,8 @@ def load_precomputed(rubric_path: Path) -> PrecomputedReference | None:
     data = json.loads(path.read_text(encoding="utf-8"))
     values = {k: decode_fact(v) for k, v in data.get("values", {}).items()}
     memo = {k: decode_fact(v) for k, v in data.get("memo", {}).items()}
-    return PrecomputedReference(values, memo, str(data.get("version", "unknown")))
+    hidden = {str(k): float(v) for k, v in data.get("hidden", {}).items()}
+    return PrecomputedReference(values, memo, str(data.get("version", "unknown")), hidden)
 
 
 def load_reference(rubric: Rubric, root: Path | None = None) -> Reference | None:

@@ -26,6 +26,7 @@ LAYERS = [
     "discover",
     "template",
     "authoring",
+    "bundle",
     "pipeline",
     "plugin",
     "cli",
