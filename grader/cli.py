@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from grader import __version__
-from grader.courses import DEFAULT_COURSES, load_catalog
+from grader.courses import BUNDLED_COURSES, DEFAULT_COURSES, load_catalog
 from grader.errors import GraderError, RubricError, UsageError
 from grader.report.exports import (
     Export,
@@ -212,6 +212,39 @@ def gradescope_main(argv: list[str], console: Console) -> int:
     return ExitCode.OK
 
 
+def bundle_main(argv: list[str], console: Console) -> int:
+    """`grade bundle mfdnn/hw6 --out DIR`: what students install to check their own work."""
+    parser = argparse.ArgumentParser(
+        prog="grade bundle",
+        description="Write a homework's students' bundle: the engine, the rubric reduced to "
+        "what students may see, and the facts its public checks need, computed from the "
+        "reference now (no reference code, no hidden checks, no TA prompts, no answers the "
+        "rubric does not make confirmable).",
+    )
+    parser.add_argument("homework", help="`course/hw`, or `hw` where only one course has it")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="where to write")
+    parser.add_argument(
+        "--attempts",
+        type=int,
+        default=None,
+        metavar="N",
+        help="let a student run the self-check at most N times (counted on their machine; "
+        "default: no limit)",
+    )
+    _course_options(parser)
+    args = parser.parse_args(argv)
+    if args.attempts is not None and args.attempts < 1:
+        raise UsageError("--attempts must be at least 1")
+    from grader.bundle import build_bundle  # imports torch and the reference
+
+    homework = load_catalog([args.rubrics, *args.course]).find(args.homework)
+    built = build_bundle(homework, args.out, attempts=args.attempts)
+    console.print(Text(f"bundle {built.version}"))
+    console.print(Text(f"  installable folder: {built.folder} (pip install {built.folder})"))
+    console.print(Text(f"  archive: {built.archive}"))
+    return ExitCode.OK
+
+
 def new_main(argv: list[str], console: Console) -> int:
     """`grade new mfdnn/hw5`: a rubric, a reference package and a test of it, to fill in."""
     parser = argparse.ArgumentParser(
@@ -309,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
             from grader.reviewing import review_main  # imports the pipeline, and torch
 
             return review_main(argv[1:], console)
+        if argv[:1] == ["bundle"] and not Path("bundle").is_dir():
+            return bundle_main(argv[1:], console)
         args = build_parser().parse_args(argv)
         return grade_main(args, console)
     except RubricError as exc:
@@ -345,6 +380,12 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
     if args.roster is not None and args.out is None:
         raise UsageError("--roster fills the exports: give --out DIR too")
     roster = load_roster(args.roster) if args.roster is not None else None  # before any grading
+    if args.rubrics == DEFAULT_COURSES and BUNDLED_COURSES.is_dir():  # a students' bundle
+        from grader.bundle import MANIFEST, take_attempt
+
+        said = take_attempt(BUNDLED_COURSES / MANIFEST, args.cache_dir)
+        if said:
+            console.print(Text(said))
     progress = LiveProgress(Console(stderr=True))
     runner = _runner(args)
     if args.jobs is None:

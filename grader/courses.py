@@ -29,7 +29,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from grader.errors import RubricError, UsageError
 from grader.rubric import SAFE_LOADER, load_rubric
 
-DEFAULT_COURSES = Path(__file__).resolve().parent.parent / "rubrics"
+#: A students' bundle (`grader.bundle`) ships its one course inside the package; the grader
+#: installed from this repository reads the repository's courses.
+BUNDLED_COURSES = Path(__file__).resolve().parent / "_bundle"
+DEFAULT_COURSES = (
+    BUNDLED_COURSES
+    if BUNDLED_COURSES.is_dir()
+    else Path(__file__).resolve().parent.parent / "rubrics"
+)
 COURSE_FILE = "course.yaml"
 _ID = r"^[a-z0-9][a-z0-9_\-]*$"
 

@@ -31,7 +31,13 @@ from grader.judges.items import GraderPlugin, GradingSession
 from grader.judges.kinds import plan_probe
 from grader.judges.progress import StudentProgress
 from grader.judges.selection import compile_selection
-from grader.reference import Reference, load_reference
+from grader.reference import (
+    GRADING_TIME,
+    PrecomputedReference,
+    Reference,
+    load_precomputed,
+    load_reference,
+)
 from grader.results import (
     CheckResult,
     GradeReport,
@@ -41,7 +47,7 @@ from grader.results import (
     submission_result,
 )
 from grader.review import ReviewedFolder, apply_reviews, reviewed_folders
-from grader.rubric import Check, Rubric, load_rubric
+from grader.rubric import Check, CustomCheck, Rubric, load_rubric
 from grader.sandbox.confinement import WEAK_ISOLATION_WARNING
 from grader.sandbox.jobs import Runner
 from grader.sandbox.observe import Observer
@@ -245,7 +251,11 @@ def _checked_reference(
     homework: Homework, rubric: Rubric, options: GradeOptions
 ) -> Reference | None:
     """The homework's reference, checked against the rubric before any student is graded: a
-    `{ref: ...}` it lacks is an invalid rubric (exit 3), not an error in every student's report."""
+    `{ref: ...}` it lacks is an invalid rubric (exit 3), not an error in every student's report.
+    A rubric of a students' bundle comes with its precomputed reference instead."""
+    bundled = load_precomputed(homework.rubric_path)
+    if bundled is not None:
+        return bundled
     reference = load_reference(rubric, options.reference_dir or homework.reference_root)
     if reference is not None:
         missing = reference.missing(rubric)
@@ -339,12 +349,16 @@ def _grade_homework(
         path = session.rubric_path.parent / file if file else session.rubric_path
         raise RubricError(path, [error for _, error in plugin.collection_errors])
     interrupted = code == pytest.ExitCode.INTERRUPTED
+    bundled = isinstance(session.reference, PrecomputedReference)
     graded = [
         _over_budget(homework, sub, reason)
         if (reason := session.over_budget(sub.student))
-        else _assemble(homework, rubric, sub, session.results, interrupted)
+        else _assemble(homework, rubric, sub, session.results, interrupted, bundled)
         for sub in subs
     ]
+    if bundled:
+        note = session.reference.note()
+        graded = [g.model_copy(update={"notes": [note, *g.notes]}) for g in graded]
     return graded, interrupted
 
 
@@ -374,7 +388,12 @@ def _assemble(
     sub: Submission,
     results: dict[tuple[str, str, str], CheckResult],
     interrupted: bool = False,
+    bundled: bool = False,
 ) -> SubmissionResult:
+    """One student's result, every check in rubric order, each carrying its visibility.
+
+    In a students' bundle a custom check whose functions file is not shipped was never
+    collected: it is checked at grading time, not deselected."""
     problems = []
     for problem in rubric.problems:
         checks = []
@@ -382,7 +401,17 @@ def _assemble(
             for part in check.parts():
                 cid = check.part_id(part)
                 found = results.get((sub.student, problem.id, cid))
-                checks.append(found or _not_run(check, part, cid, interrupted))
+                if found is None and bundled and isinstance(check, CustomCheck):
+                    found = CheckResult(
+                        id=cid,
+                        status=Status.SKIPPED,
+                        score=0.0,
+                        max_score=check.points_of(part),
+                        message=GRADING_TIME,
+                        title=check.title,
+                    )
+                found = found or _not_run(check, part, cid, interrupted)
+                checks.append(found.model_copy(update={"visibility": check.shown}))
         problems.append(problem_result(problem.id, problem.title, problem.points, checks))
     notes = list(sub.notes)
     if sub.answer_sheet_error:

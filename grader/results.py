@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -150,6 +150,11 @@ class CheckResult(BaseModel):
     source: SourceRef | None = None
     title: str = ""
     plot: Plot | None = None
+    visibility: Literal["public", "public_without_answer", "hidden"] = Field(
+        default="public",
+        description="The rubric's visibility of the check: student-facing outputs (feedback, "
+        "Gradescope) leave hidden checks out.",
+    )
     pending_points: float = Field(
         default=0.0,
         description="Points a TA may still award, never in `score`: all of a pending check's "

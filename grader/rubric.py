@@ -72,6 +72,13 @@ def _points(points: float) -> str:
     return f"{points:g} point" + ("" if points == 1 else "s")
 
 
+#: Who sees a check before grading (`_CheckBase.visibility`).
+Visibility = Literal["public", "public_without_answer", "hidden"]
+#: Kinds whose expected value is an answer a student writes down: never confirmable unless the
+#: rubric says `visibility: public`.
+ANSWER_KINDS = frozenset({"number", "choice", "formula", "values", "table"})
+
+
 class _CheckBase(_Model):
     id: str = Field(pattern=r"^[A-Za-z0-9_\-]+$", description="Unique within the problem.")
     title: str = Field(default="", description="One line shown in the report.")
@@ -80,9 +87,24 @@ class _CheckBase(_Model):
         default=None,
         description="Answer-sheet key 'section.key'; defaults to '<problem id>.<check id>'.",
     )
-    visibility: Literal["visible", "hidden"] = Field(
-        default="visible", description="Hidden checks are left out of the students' copy."
+    visibility: Literal["public", "public_without_answer", "hidden", "visible"] | None = Field(
+        default=None,
+        description="Who sees this check before grading. public: students' bundle runs it "
+        "against the expected value (answers shipped as salted hashes or precomputed data); "
+        "public_without_answer: listed and its answer's form checked, its expected value never "
+        "shipped (it is judged at grading time); hidden: left out of every student-facing "
+        "output and of the bundle. Default: public_without_answer for answer kinds (number, "
+        "choice, formula, values, table: an answer is never confirmable unless the instructor "
+        "says so), public for the rest. 'visible' (older rubrics) means the default.",
     )
+
+    @property
+    def shown(self) -> Visibility:
+        """The visibility in force: the rubric's, or the default that protects answers."""
+        if self.visibility in ("public", "public_without_answer", "hidden"):
+            return self.visibility
+        kind = getattr(self, "kind", "")
+        return "public_without_answer" if kind in ANSWER_KINDS else "public"
 
     # What a check becomes for grading: its parts (one pytest item each) and what each is worth.
     # Kinds judged in parts (module aspects, script aspects) override `parts` and `points_of`;

@@ -29,6 +29,7 @@ LAYERS = [
     "template",
     "authoring",
     "prepare",
+    "bundle",
     "pipeline",
     "reviewing",
     "plugin",

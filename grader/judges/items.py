@@ -29,7 +29,7 @@ from grader.judges.custom import ScriptRun, custom_result
 from grader.judges.kinds import is_collected_by_pytest, is_probed, judge
 from grader.judges.planning import script_target
 from grader.judges.selection import compile_selection
-from grader.reference import Reference
+from grader.reference import GRADING_TIME, NotPrecomputed, PrecomputedReference, Reference
 from grader.results import STAFF_MESSAGE, CheckResult, Status
 from grader.rubric import Check, CustomCheck, ProbedCheck, Problem, Rubric, ScriptCheck
 from grader.sandbox.jobs import ProbeOutcome
@@ -74,6 +74,17 @@ class GradingSession:
         budget = self.budgets.get(student)
         return budget.exceeded if budget is not None else None
 
+    @property
+    def students_copy(self) -> bool:
+        """Whether this is a student's own run (the grader without `reference/`, or a students'
+        bundle): hidden checks are not run there, and say so."""
+        return self.reference is None or isinstance(self.reference, PrecomputedReference)
+
+    def runs_here(self, check: Check) -> bool:
+        """Whether this run judges the check: in a students' copy, hidden checks wait for
+        grading (their code is not even run)."""
+        return not (self.students_copy and check.shown == "hidden")
+
     def context(self, sub: Submission) -> GradingContext:
         with self._lock:
             if sub.student not in self.contexts:
@@ -115,7 +126,11 @@ class GraderPlugin:
         """
         wanted: dict[tuple[str, str, str], tuple[CheckItem, ProbedCheck]] = {}
         for item in session.items:
-            if isinstance(item, CheckItem) and is_probed(item.check):
+            if (
+                isinstance(item, CheckItem)
+                and is_probed(item.check)
+                and self.session.runs_here(item.check)
+            ):
                 key = (item.submission.student, item.problem.id, item.check.id)
                 wanted[key] = (item, item.check)
         if self.session.on_planned:
@@ -237,12 +252,14 @@ class GraderPlugin:
         and a student folder named `p5smith` would have answered to `-k p5`."""
         select = config.option.keyword
         if not select:
+            self._mark_grading_time(items)
             return
         try:
             matches = compile_selection(select)
         except UsageError as exc:
             raise pytest.UsageError(str(exc)) from exc
         config.option.keyword = ""  # pytest's own matching would run after this one
+        self._mark_grading_time(items)
         keep: list[pytest.Item] = []
         drop: list[pytest.Item] = []
         for item in items:
@@ -250,6 +267,14 @@ class GraderPlugin:
         if drop:
             config.hook.pytest_deselected(items=drop)
             items[:] = keep
+
+    def _mark_grading_time(self, items: list[pytest.Item]) -> None:
+        """A hidden custom check does not run in a students' copy: skipped, saying when it is
+        checked (its function is the instructor's, and may need what students lack)."""
+        for item in items:
+            custom = self._custom_check(item)
+            if custom is not None and not self.session.runs_here(custom[1]):
+                item.add_marker(pytest.mark.skip(reason=GRADING_TIME))
 
     def _keywords(self, item: pytest.Item) -> set[str]:
         homework = self.session.rubric.homework
@@ -336,6 +361,18 @@ def not_judged(check: Check, part: str | None, reason: str) -> CheckResult:
     )
 
 
+def grading_time(check: Check, part: str | None) -> CheckResult:
+    """A check (or part) a students' copy leaves to grading: skipped, with its points."""
+    return CheckResult(
+        id=check.part_id(part),
+        status=Status.SKIPPED,
+        score=0.0,
+        max_score=check.points_of(part),
+        message=GRADING_TIME,
+        title=check.title,
+    )
+
+
 def code_failed(outcome: ProbeOutcome | None) -> bool:
     """Whether a student's code could not be observed as planned (absent, crashed, or stopped by
     a limit): what the progress bar counts as failures while a batch runs."""
@@ -371,10 +408,15 @@ class CheckItem(pytest.Item):
         budget = self.grading.budget(self.submission.student)
         try:
             with budget.charging():
-                outcome = judge(self.problem, self.check, self.part, ctx)
+                if not self.grading.runs_here(self.check):
+                    outcome = grading_time(self.check, self.part)
+                else:
+                    outcome = judge(self.problem, self.check, self.part, ctx)
         except BudgetExceeded as exc:  # this student alone: the pipeline says "not graded"
             self.grading.results[key] = not_judged(self.check, self.part, exc.reason)
             pytest.skip(not_graded_message(exc.reason))
+        except NotPrecomputed:  # the bundle lacks what deciding this needs: never a guess
+            outcome = grading_time(self.check, self.part)
         except Exception as exc:  # a grader bug must cost this check, not the batch
             self.grading.results[key] = grader_bug(self.check, self.part, exc)
             raise

@@ -18,6 +18,7 @@ from grader.judges.answers import (
 from grader.judges.context import GradingContext, needs_reference, result
 from grader.judges.readers import read_number
 from grader.judges.tabular import Count, parse_count
+from grader.reference import SaltedAnswer
 from grader.results import CheckResult, Status
 from grader.rubric import (
     NumberCheck,
@@ -39,7 +40,11 @@ def _judge_number(
         return wrong(check, part, f"expected a number, got {answer.value!r}", answer)
     if reference_missing(ctx, check):
         return needs_reference(check, part, check.points)
-    expected = float(expected_value(ctx, check.expected))
+    raw = expected_value(ctx, check.expected)
+    if isinstance(raw, SaltedAnswer):  # a students' bundle: the answer is confirmed, not shown
+        shown = value if value is not None else count.value * count.unit  # type: ignore[union-attr]
+        return _judge_salted(check, part, answer, shown, raw)
+    expected = float(raw)
     if count is not None and count.decimals is not None and value != expected:
         return _judge_rounded(check, part, answer, count, expected)
     assert value is not None
@@ -74,6 +79,39 @@ def _judge_number(
             "thousands: which one the student meant is for a TA to say",
         )
     return wrong(check, part, f"{_fmt(value)} is not correct (expected {_fmt(expected)})", answer)
+
+
+def _judge_salted(
+    check: NumberCheck, part: str | None, answer: Answer, value: float, salted: SaltedAnswer
+) -> CheckResult:
+    """An exact answer confirmed by its salted hash: the staff's verdict and, when right, the
+    staff's message; when wrong, no expected value to show."""
+    if check.share and 1 < value <= 100:
+        value /= 100
+    if salted.matches(value):
+        return result(
+            check,
+            part,
+            Status.PASSED,
+            check.points,
+            check.points,
+            f"{_fmt(value)} is correct",
+            source=answer.source,
+        )
+    if any(salted.matches(other) for other in answer.others):
+        return for_a_ta(
+            check,
+            part,
+            answer,
+            f"{_fmt(value)}, read as the {check.writeup.pick if check.writeup else ''} result "
+            "of the section, is not correct, but the section states other results too: which "
+            f"one answers {check.title or 'this check'} is for a TA to say",
+        )
+    return wrong(check, part, f"{_fmt(value)} is not correct ({SALTED_NOTE})", answer)
+
+
+#: What a wrong answer to a confirmable number says in a students' bundle instead of its value.
+SALTED_NOTE = "confirmed against a salted hash: the expected value is shown after grading"
 
 
 def _number_ok(value: float, expected: float, check: NumberCheck) -> bool:

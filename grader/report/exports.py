@@ -402,7 +402,8 @@ def _gradescope_test(problem: ProblemResult, check: CheckResult, visibility: str
         "max_score": check.max_score,
         "output": _gradescope_output(check),
         "output_format": "text",
-        "visibility": visibility,
+        # A check the rubric keeps hidden counts in the score, but students never see it.
+        "visibility": "hidden" if check.visibility == "hidden" else visibility,
         "tags": [problem.id],
     }
     # Gradescope colours a test by `status`, else by score < max_score. A pending or skipped
@@ -613,7 +614,7 @@ def _md_pending_line(sub: SubmissionResult, pending: list[CheckResult]) -> str:
 
 
 def _md_pending(sub: SubmissionResult) -> list[str]:
-    pending = [(p, c) for p, c in _checks(sub) if c.status is Status.PENDING]
+    pending = [(p, c) for p, c in _shown_checks(sub) if c.status is Status.PENDING]
     if not pending:
         return []
     lines = [
@@ -627,6 +628,21 @@ def _md_pending(sub: SubmissionResult) -> list[str]:
         for p, c in pending
     )
     return [*lines, ""]
+
+
+def _shown_checks(sub: SubmissionResult) -> list[tuple[ProblemResult, CheckResult]]:
+    """The checks a student may see: all but those the rubric keeps hidden."""
+    return [(p, c) for p, c in _checks(sub) if c.visibility != "hidden"]
+
+
+def _md_hidden(checks: list[CheckResult]) -> list[str]:
+    """Hidden checks are summed, never named: their points are in the scores shown."""
+    hidden = [c for c in checks if c.visibility == "hidden"]
+    if not hidden:
+        return []
+    earned = sum(c.score for c in hidden)
+    worth = sum(c.max_score for c in hidden)
+    return [f"- checks not shown to students: {_num(earned)} / {_num(worth)}"]
 
 
 def feedback_markdown(sub: SubmissionResult) -> str:
@@ -652,7 +668,9 @@ def feedback_markdown(sub: SubmissionResult) -> str:
         title = f"{p.id} · {p.title}" if p.title else p.id
         lines.extend([f"## {_md(title)} · {_num(p.score)} / {_num(p.max_score)}", ""])
         for check in p.checks:
-            lines.extend(_md_check(check))
+            if check.visibility != "hidden":
+                lines.extend(_md_check(check))
+        lines.extend(_md_hidden(list(p.checks)))
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
 
