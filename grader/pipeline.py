@@ -329,7 +329,12 @@ def _assemble(
     notes = list(sub.notes)
     if sub.answer_sheet_error:
         notes.append(str(sub.answer_sheet_error))
-    return submission_result(sub.student, homework.qualified, problems, notes)
+    notes.extend(
+        f"{image.file}, page {image.page} has no text layer (scanned or handwritten): a TA "
+        f"reads it; --out writes its image beside the feedback ({image.name})"
+        for image in sub.page_images
+    )
+    return submission_result(sub.student, homework.qualified, problems, notes, sub.page_images)
 
 
 _DESELECTED = "not run (deselected)"
@@ -377,4 +382,5 @@ def _unrecognised(sub: Submission, catalog: Catalog) -> SubmissionResult:
         problems=[],
         notes=list(sub.notes),
         error=reason,
+        page_images=list(sub.page_images),  # a scanned writeup names no homework: a TA reads it
     )

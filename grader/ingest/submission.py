@@ -38,7 +38,7 @@ from grader.ingest.files import TooLarge, iter_submission_files, read_capped
 from grader.ingest.notebook import MAX_NOTEBOOK_BYTES
 from grader.ingest.tex import TEX_SUFFIX, is_main_tex
 from grader.ingest.writeup import detect_homework, fingerprint_scores
-from grader.results import SourceRef
+from grader.results import PageImage, SourceRef
 
 ANSWER_SHEET = "answers.toml"
 MAX_SOURCE_BYTES = 2 * 2**20
@@ -121,6 +121,9 @@ class Submission:
     # Files that may hold answers but could not be read (a PDF or Word writeup, a notebook that
     # is not valid JSON): (file, why). An answer missing elsewhere is for a TA to find there.
     unread_documents: list[tuple[str, str]] = field(default_factory=list)
+    # The images of the pages of those files that have no text layer (scans, handwriting), for
+    # the TA who reads them (written beside the feedback by --out).
+    page_images: list[PageImage] = field(default_factory=list)
 
     homework_hint: str | None = None  # a broken answer sheet's `homework =` line, or the content
     # The homework (full id) the folder's class folder is named after, set by the pipeline: it
@@ -271,6 +274,8 @@ def _read_document(
     except DocumentError as exc:
         sub.parse_problems.append(ParseProblem(rel, None, exc.message))
         sub.unread_documents.append((rel, exc.message))
+        sub.page_images.extend(exc.images)
+        sub.notes.extend(exc.notes)
         return
     sub.documents.append(document)
     sub.notes.extend(document.notes)

@@ -499,6 +499,8 @@ def _from_sheet(root: Path, name: str, answer: Answer) -> Reading:
 def _raw_toml(root: Path, answer: Answer) -> str | None:
     """A bare TOML number as written on its line (TOML reads 0.50 as 0.5: the digits matter)."""
     line = answer.source.line
+    if answer.source.file != ANSWER_SHEET:  # a writeup's line is not a line of the sheet
+        return None
     try:
         lines = (root / ANSWER_SHEET).read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError):
