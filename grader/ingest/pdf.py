@@ -426,7 +426,18 @@ def _lines(runs: list[_Run]) -> list[_Line]:
     lines.sort(key=lambda line: -line.y)
     for line in lines:
         line.runs.sort(key=lambda r: r.x)
+        _index_first(line.runs)
     return lines
+
+
+def _index_first(runs: list[_Run]) -> None:
+    """A superscript and a subscript stacked on one base (`b^{new}_{1}` as TeX sets `b_1^{new}`)
+    read index first, as they are written: in x order the exponent may come first, and
+    `b^{new}_{1}` is a name no reader knows (its answer was read as missing)."""
+    for k in range(len(runs) - 1):
+        up, down = runs[k], runs[k + 1]
+        if up.script == "^" and down.script == "_" and down.x < up.x + up.width() - 0.5:
+            runs[k], runs[k + 1] = down, up
 
 
 def _normal(text: str) -> str:

@@ -36,6 +36,7 @@ from grader.ingest.documents import (
 )
 from grader.ingest.files import TooLarge, iter_submission_files, read_capped
 from grader.ingest.notebook import MAX_NOTEBOOK_BYTES
+from grader.ingest.pdf import PDF_SUFFIX
 from grader.ingest.tex import TEX_SUFFIX, is_main_tex
 from grader.ingest.writeup import detect_homework, fingerprint_scores
 from grader.results import PageImage, SourceRef
@@ -253,6 +254,8 @@ def _ingest(root: Path, student: str, fingerprints: Fingerprints) -> Submission:
             _read_python(raw, rel, sub)
         elif suffix == TEX_SUFFIX:
             tex.append((raw, rel))
+        elif suffix == PDF_SUFFIX and _compiled_from(rel, chosen):
+            sub.notes.append(f"{rel} not read: {_compiled_from(rel, chosen)} beside it is read")
         else:
             _read_document(raw, rel, sub)
     _read_tex_documents(tex, listed, sub)
@@ -279,6 +282,14 @@ def _read_document(
         return
     sub.documents.append(document)
     sub.notes.extend(document.notes)
+
+
+def _compiled_from(rel: str, chosen: set[str]) -> str | None:
+    """The LaTeX source a PDF was compiled from (`report.tex` beside `report.pdf`), if the
+    folder holds it. The source is read instead: its math is exact where the PDF's glyphs are
+    for a TA, and reading both would state every answer twice."""
+    source = rel[: -len(PDF_SUFFIX)] + TEX_SUFFIX
+    return source if source in chosen else None
 
 
 def _read_tex_documents(
