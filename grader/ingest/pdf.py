@@ -220,6 +220,11 @@ _CODE_START = re.compile(
 )
 
 
+_STRAIGHT = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+"""Quotes in a listing: LaTeX's typewriter font (OT1) names its straight quote `quoteright`,
+so extraction gives `’rx’` for the `'rx'` the student typed; code has no curly quotes."""
+
+
 @dataclass
 class _Run:
     x: float
@@ -490,7 +495,7 @@ def _layout(data: dict[str, object], rel: str) -> PdfText:
         previous_y: float | None = None
         in_code = False
         for k, line in enumerate(body, 1):
-            text = line.text()
+            text = line.text().translate(_STRAIGHT) if line.mono else line.text()
             size = line.runs[0].size
             if in_code and not line.mono:
                 out.append("```")
