@@ -349,15 +349,16 @@ def _grade_homework(
         path = session.rubric_path.parent / file if file else session.rubric_path
         raise RubricError(path, [error for _, error in plugin.collection_errors])
     interrupted = code == pytest.ExitCode.INTERRUPTED
-    bundled = isinstance(session.reference, PrecomputedReference)
+    reference = session.reference
+    bundled = isinstance(reference, PrecomputedReference)
     graded = [
         _over_budget(homework, sub, reason)
         if (reason := session.over_budget(sub.student))
         else _assemble(homework, rubric, sub, session.results, interrupted, bundled)
         for sub in subs
     ]
-    if bundled:
-        note = session.reference.note()
+    if isinstance(reference, PrecomputedReference):
+        note = reference.note()
         graded = [g.model_copy(update={"notes": [note, *g.notes]}) for g in graded]
     return graded, interrupted
 
@@ -416,7 +417,12 @@ def _assemble(
     notes = list(sub.notes)
     if sub.answer_sheet_error:
         notes.append(str(sub.answer_sheet_error))
-    return submission_result(sub.student, homework.qualified, problems, notes)
+    notes.extend(
+        f"{image.file}, page {image.page} has no text layer (scanned or handwritten): a TA "
+        f"reads it; --out writes its image beside the feedback ({image.name})"
+        for image in sub.page_images
+    )
+    return submission_result(sub.student, homework.qualified, problems, notes, sub.page_images)
 
 
 _DESELECTED = "not run (deselected)"
@@ -464,4 +470,5 @@ def _unrecognised(sub: Submission, catalog: Catalog) -> SubmissionResult:
         problems=[],
         notes=list(sub.notes),
         error=reason,
+        page_images=list(sub.page_images),  # a scanned writeup names no homework: a TA reads it
     )

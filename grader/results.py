@@ -47,15 +47,39 @@ class Completeness(StrEnum):
 
 
 class SourceRef(BaseModel):
-    """Where in the student's own files something came from (relative path, 1-based line)."""
+    """Where in the student's own files something came from (relative path, 1-based line).
+
+    A typeset PDF has no file lines a student can look up: its answers are cited by `page` and
+    the line on that page ("report.pdf, page 3, line 12"), the way the writeup reader shows them.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     file: str
     line: int | None = None
+    page: int | None = Field(default=None, description="The PDF page `line` is on (1-based).")
 
     def __str__(self) -> str:
+        if self.page:
+            at = f"{self.file}, page {self.page}"
+            return f"{at}, line {self.line}" if self.line else at
         return f"{self.file}:{self.line}" if self.line else self.file
+
+
+class PageImage(BaseModel):
+    """A page of a writeup the grader could not read (scanned, handwritten), as an image for a
+    TA: the page goes to a TA whole, and the feedback shows it rather than a zero.
+
+    `png` is not part of the JSON (a results file holds no images): `--out` writes it beside
+    the student's feedback as `name`, and the feedback links it.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    file: str
+    page: int
+    name: str = Field(description="The PNG's file name beside the feedback: report-page-2.png.")
+    png: bytes = Field(default=b"", exclude=True, repr=False)
 
 
 class Series(BaseModel):
@@ -244,6 +268,10 @@ class SubmissionResult(BaseModel):
     problems: list[ProblemResult]
     notes: list[str] = Field(default_factory=list, description="Submission-wide remarks.")
     error: str | None = Field(default=None, description="Why grading this student failed, if so.")
+    page_images: list[PageImage] = Field(
+        default_factory=list,
+        description="Writeup pages without a text layer, for a TA (images beside the feedback).",
+    )
 
     def not_run(self) -> list[CheckResult]:
         """Checks this result holds no verdict for: deselected by -k, or cut off by Ctrl-C."""
@@ -288,7 +316,11 @@ def problem_result(
 
 
 def submission_result(
-    student: str, homework: str, problems: list[ProblemResult], notes: list[str] | None = None
+    student: str,
+    homework: str,
+    problems: list[ProblemResult],
+    notes: list[str] | None = None,
+    page_images: list[PageImage] | None = None,
 ) -> SubmissionResult:
     return SubmissionResult(
         student=student,
@@ -297,4 +329,5 @@ def submission_result(
         max_score=sum(p.max_score for p in problems),
         problems=problems,
         notes=notes or [],
+        page_images=page_images or [],
     )

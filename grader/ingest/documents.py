@@ -13,6 +13,7 @@ has no such lines: its cells are laid out in one flattened text (`grader.ingest.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,7 +27,7 @@ from grader.ingest.writeup import (
     find_sections,
     split_lines,
 )
-from grader.results import SourceRef
+from grader.results import PageImage, SourceRef
 
 WRITEUP_SUFFIXES = frozenset({".md", ".txt", ".markdown", TEX_SUFFIX, PDF_SUFFIX})
 NOTEBOOK_SUFFIX = ".ipynb"
@@ -93,8 +94,8 @@ class Document:
         if self.notebook is not None or not line:
             return SourceRef(file=self.file)
         file, line = self.origin(line)
-        if ", page " in file:  # a PDF: the file; the page and line are in `describe`
-            return SourceRef(file=self.file)
+        if file.startswith(f"{self.file}, page "):  # a PDF: its page and the line on that page
+            return SourceRef(file=self.file, page=int(file.rsplit(" ", 1)[-1]), line=line)
         return SourceRef(file=file, line=line)
 
     def excerpt(self, start: int, end: int, focus: int | None = None, limit: int = 5) -> list[str]:
@@ -218,7 +219,9 @@ def _pdf_document(raw: bytes, rel: str) -> Document:
         pages = ", ".join(map(str, pdf.textless_pages[:10]))
         raise DocumentError(
             f"{rel}: page(s) {pages} have no text layer (scanned or handwritten): "
-            "the writeup is for a TA to read"
+            "the writeup is for a TA to read",
+            images=_page_images(rel, pdf.page_images),
+            notes=pdf.notes,
         )
     return Document(
         rel,
@@ -232,9 +235,32 @@ def _pdf_document(raw: bytes, rel: str) -> Document:
     )
 
 
-class DocumentError(ValueError):
-    """A writeup or notebook that cannot be read; `message` says why, for the student."""
+def _page_images(rel: str, images: tuple[tuple[int, bytes], ...]) -> tuple[PageImage, ...]:
+    """Each image of a page without text, named after the PDF and the page (a second image
+    of one page gets `-2`), so that a TA finds `report-page-3.png` beside the feedback."""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", rel.rsplit("/", 1)[-1].rsplit(".", 1)[0])[:40]
+    seen: dict[int, int] = {}
+    out = []
+    for page, png in images:
+        seen[page] = seen.get(page, 0) + 1
+        extra = f"-{seen[page]}" if seen[page] > 1 else ""
+        out.append(PageImage(file=rel, page=page, name=f"{stem}-page-{page}{extra}.png", png=png))
+    return tuple(out)
 
-    def __init__(self, message: str) -> None:
+
+class DocumentError(ValueError):
+    """A writeup or notebook that cannot be read; `message` says why, for the student.
+
+    A PDF refused for its scanned pages carries their `images` (for the TA it goes to) and the
+    reader's `notes` (pages whose image could not be kept)."""
+
+    def __init__(
+        self,
+        message: str,
+        images: tuple[PageImage, ...] = (),
+        notes: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.images = images
+        self.notes = notes

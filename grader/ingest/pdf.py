@@ -25,6 +25,8 @@ whole writeup to a TA (`PdfText.textless_pages`), never a zero.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 import subprocess
@@ -44,6 +46,11 @@ CHILD_CPU_SECONDS = 40
 CHILD_WALL_SECONDS = 60
 MIN_PAGE_CHARS = 15
 """A page with fewer characters of text than this has no usable text layer."""
+MAX_IMAGES_PER_PAGE = 4
+MAX_IMAGE_SIDE = 1800
+"""Pixels: a scanned A4 page stays legible at about 150 dpi."""
+MAX_IMAGE_BYTES = 12 * 2**20
+"""PNG bytes kept over all pages without text: the rest are named, not kept."""
 
 
 class PdfError(ValueError):
@@ -56,13 +63,19 @@ class PdfError(ValueError):
 
 @dataclass(frozen=True)
 class PdfText:
-    """The laid-out text; `origins[i]` is ("report.pdf, page 3", line on that page) of line i+1."""
+    """The laid-out text; `origins[i]` is ("report.pdf, page 3", line on that page) of line i+1.
+
+    `page_images` are the PNGs of the pages without a text layer, (page, png) in page order, so
+    that a TA sees a scanned or handwritten page without opening the PDF; `notes` say which
+    could not be extracted.
+    """
 
     text: str
     origins: tuple[tuple[str, int], ...]
     pages: int
     textless_pages: tuple[int, ...] = ()
     notes: tuple[str, ...] = ()
+    page_images: tuple[tuple[int, bytes], ...] = ()
 
 
 # The child: pypdf's visitor gives each text-showing operation with its matrices and font.
@@ -78,7 +91,37 @@ except ImportError:
     print(json.dumps({"error": "reading PDF writeups needs the pypdf package (scripts/setup)"}))
     sys.exit(0)
 MAX_PAGES, MAX_RUNS = int(sys.argv[1]), int(sys.argv[2])
+MIN_CHARS, MAX_IMAGES, MAX_SIDE = int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
+image_bytes = [int(sys.argv[8])]  # what is left of the budget for page images, in bytes
 raw = sys.stdin.buffer.read()
+
+def page_images(page, number):
+    # The images of a page without text, as PNGs no wider or taller than MAX_SIDE pixels.
+    import base64
+    out = []
+    try:
+        found = list(page.images)[:MAX_IMAGES]
+    except Exception as exc:  # noqa: BLE001  (the page is still for a TA, without its image)
+        return [{"error": f"{type(exc).__name__}: {exc}"[:200]}]
+    for image in found:
+        try:
+            picture = image.image
+            picture.thumbnail((MAX_SIDE, MAX_SIDE))
+            if picture.mode not in ("1", "L", "RGB", "RGBA"):
+                picture = picture.convert("RGB")
+            buffer = io.BytesIO()
+            picture.save(buffer, format="PNG", optimize=True)
+            data = buffer.getvalue()
+        except Exception as exc:  # noqa: BLE001  (a broken image: said, the rest go on)
+            out.append({"error": f"{type(exc).__name__}: {exc}"[:200]})
+            continue
+        if len(data) > image_bytes[0]:
+            out.append({"error": "the page images are larger than the grader keeps"})
+            break
+        image_bytes[0] -= len(data)
+        out.append({"png": base64.b64encode(data).decode("ascii")})
+    return out
+
 try:
     reader = pypdf.PdfReader(io.BytesIO(raw), strict=False)
     if reader.is_encrypted:
@@ -113,8 +156,11 @@ try:
         total += len(runs)
         resources = page.get("/Resources") or {}
         images = bool(resources.get("/XObject")) if hasattr(resources, "get") else False
+        scans = []
+        if sum(len(r[4].strip()) for r in runs) < MIN_CHARS and images:
+            scans = page_images(page, number + 1)
         pages.append({"runs": runs, "height": float(box.height), "left": float(box.left),
-                      "bottom": float(box.bottom), "images": images})
+                      "bottom": float(box.bottom), "images": images, "scans": scans})
         if total > MAX_RUNS:
             break
     print(json.dumps({"count": count, "pages": pages}))
@@ -136,6 +182,10 @@ def _extract(raw: bytes) -> dict[str, object]:
                 str(MAX_RUNS),
                 str(CHILD_MEMORY),
                 str(CHILD_CPU_SECONDS),
+                str(MIN_PAGE_CHARS),
+                str(MAX_IMAGES_PER_PAGE),
+                str(MAX_IMAGE_SIDE),
+                str(MAX_IMAGE_BYTES),
             ],
             input=raw,
             capture_output=True,
@@ -168,6 +218,11 @@ _CODE_START = re.compile(
     r"^(?:def|class|return|for|while|if|elif|else|try|except|finally|with|import|from|self\.|"
     r"super\(|[A-Za-z_][\w.]*\s*(?:=|\(|\+=|-=))"
 )
+
+
+_STRAIGHT = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+"""Quotes in a listing: LaTeX's typewriter font (OT1) names its straight quote `quoteright`,
+so extraction gives `’rx’` for the `'rx'` the student typed; code has no curly quotes."""
 
 
 @dataclass
@@ -376,7 +431,18 @@ def _lines(runs: list[_Run]) -> list[_Line]:
     lines.sort(key=lambda line: -line.y)
     for line in lines:
         line.runs.sort(key=lambda r: r.x)
+        _index_first(line.runs)
     return lines
+
+
+def _index_first(runs: list[_Run]) -> None:
+    """A superscript and a subscript stacked on one base (`b^{new}_{1}` as TeX sets `b_1^{new}`)
+    read index first, as they are written: in x order the exponent may come first, and
+    `b^{new}_{1}` is a name no reader knows (its answer was read as missing)."""
+    for k in range(len(runs) - 1):
+        up, down = runs[k], runs[k + 1]
+        if up.script == "^" and down.script == "_" and down.x < up.x + up.width() - 0.5:
+            runs[k], runs[k + 1] = down, up
 
 
 def _normal(text: str) -> str:
@@ -429,7 +495,7 @@ def _layout(data: dict[str, object], rel: str) -> PdfText:
         previous_y: float | None = None
         in_code = False
         for k, line in enumerate(body, 1):
-            text = line.text()
+            text = line.text().translate(_STRAIGHT) if line.mono else line.text()
             size = line.runs[0].size
             if in_code and not line.mono:
                 out.append("```")
@@ -460,7 +526,42 @@ def _layout(data: dict[str, object], rel: str) -> PdfText:
     notes = []
     if count > len(pages):
         notes.append(f"{rel}: only the first {len(pages)} of its {count} pages are read")
-    return PdfText("\n".join(out), tuple(origins), count, tuple(textless), tuple(notes))
+    images, missing = _scans(pages, textless, rel)
+    return PdfText(
+        "\n".join(out),
+        tuple(origins),
+        count,
+        tuple(textless),
+        tuple(notes + missing),
+        images,
+    )
+
+
+def _scans(
+    pages: list[dict[str, object]], textless: list[int], rel: str
+) -> tuple[tuple[tuple[int, bytes], ...], list[str]]:
+    """The PNGs the child extracted from pages without text, and a note for each page whose
+    image could not be kept (a TA then opens the PDF at that page)."""
+    images: list[tuple[int, bytes]] = []
+    missing: list[str] = []
+    for number in textless:
+        scans = pages[number - 1].get("scans") or []
+        assert isinstance(scans, list)
+        kept = 0
+        for scan in scans:
+            try:
+                images.append((number, base64.b64decode(str(scan["png"]), validate=True)))
+                kept += 1
+            except (KeyError, TypeError, ValueError, binascii.Error):
+                continue
+        if not kept:
+            why = next((str(s["error"]) for s in scans if isinstance(s, dict) and "error" in s), "")
+            missing.append(
+                f"{rel}, page {number}: no image of the page could be extracted"
+                + (f" ({why})" if why else "")
+                + "; open the PDF at that page"
+            )
+    return tuple(images), missing
 
 
 def read_pdf(raw: bytes, rel: str) -> PdfText:

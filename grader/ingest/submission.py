@@ -36,9 +36,10 @@ from grader.ingest.documents import (
 )
 from grader.ingest.files import TooLarge, iter_submission_files, read_capped
 from grader.ingest.notebook import MAX_NOTEBOOK_BYTES
+from grader.ingest.pdf import PDF_SUFFIX
 from grader.ingest.tex import TEX_SUFFIX, is_main_tex
 from grader.ingest.writeup import detect_homework, fingerprint_scores
-from grader.results import SourceRef
+from grader.results import PageImage, SourceRef
 
 ANSWER_SHEET = "answers.toml"
 MAX_SOURCE_BYTES = 2 * 2**20
@@ -121,6 +122,9 @@ class Submission:
     # Files that may hold answers but could not be read (a PDF or Word writeup, a notebook that
     # is not valid JSON): (file, why). An answer missing elsewhere is for a TA to find there.
     unread_documents: list[tuple[str, str]] = field(default_factory=list)
+    # The images of the pages of those files that have no text layer (scans, handwriting), for
+    # the TA who reads them (written beside the feedback by --out).
+    page_images: list[PageImage] = field(default_factory=list)
 
     homework_hint: str | None = None  # a broken answer sheet's `homework =` line, or the content
     # The homework (full id) the folder's class folder is named after, set by the pipeline: it
@@ -250,6 +254,8 @@ def _ingest(root: Path, student: str, fingerprints: Fingerprints) -> Submission:
             _read_python(raw, rel, sub)
         elif suffix == TEX_SUFFIX:
             tex.append((raw, rel))
+        elif suffix == PDF_SUFFIX and _compiled_from(rel, chosen):
+            sub.notes.append(f"{rel} not read: {_compiled_from(rel, chosen)} beside it is read")
         else:
             _read_document(raw, rel, sub)
     _read_tex_documents(tex, listed, sub)
@@ -271,9 +277,19 @@ def _read_document(
     except DocumentError as exc:
         sub.parse_problems.append(ParseProblem(rel, None, exc.message))
         sub.unread_documents.append((rel, exc.message))
+        sub.page_images.extend(exc.images)
+        sub.notes.extend(exc.notes)
         return
     sub.documents.append(document)
     sub.notes.extend(document.notes)
+
+
+def _compiled_from(rel: str, chosen: set[str]) -> str | None:
+    """The LaTeX source a PDF was compiled from (`report.tex` beside `report.pdf`), if the
+    folder holds it. The source is read instead: its math is exact where the PDF's glyphs are
+    for a TA, and reading both would state every answer twice."""
+    source = rel[: -len(PDF_SUFFIX)] + TEX_SUFFIX
+    return source if source in chosen else None
 
 
 def _read_tex_documents(

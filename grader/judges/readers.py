@@ -30,7 +30,7 @@ from grader.ingest.writeup import (
     extract_result_numbers,
     split_lines,
 )
-from grader.judges.tabular import find_table
+from grader.judges.tabular import StudentTable, find_table
 from grader.results import SourceRef
 from grader.rubric import (
     AnswerCheck,
@@ -246,8 +246,21 @@ def read_table(
         confidence = 0.1 if found.startswith("no table") else 0.5
         reason = f"{found} in section {section.problem}"
         return _pending(doc, key, reason, section, None, confidence)
-    first = next((line for line in found.lines if line), section.start_line)
-    return _confident(doc, key, found, first)
+    first = next((line for line in found.lines if isinstance(line, int)), section.start_line)
+    return _confident(doc, key, _cited(doc, found), first)
+
+
+def _cited(doc: Document, table: StudentTable) -> StudentTable:
+    """A table from a .tex or a PDF with its rows cited where the student finds them
+    (`report.tex:42`, `report.pdf, page 2, line 7`): the laid-out text's lines are the grader's."""
+    if doc.origins is None:
+        return table
+    labels = tuple(doc.describe(n) if isinstance(n, int) else n for n in table.lines)
+    skipped = tuple(
+        re.sub(r"\(line (\d+)\)", lambda m: f"({doc.describe(int(m.group(1)))})", s)
+        for s in table.skipped
+    )
+    return StudentTable(table.rows, labels, skipped)
 
 
 def _confident(doc: Document, key: str, value: Any, line: int, confidence: float = 1.0) -> Answer:

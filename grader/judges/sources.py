@@ -62,7 +62,8 @@ def ensure_class(sub: Submission, symbol: str) -> GeneratedSource | None:
         # mistake it is, the grader does not fail the student for it.
         sub.unassembled[symbol] = (
             f"the {assembled.name or symbol} code in {doc.file} does not parse "
-            f"({assembled.syntax_error}); the conversion of your writeup may have damaged it"
+            f"({_cited(doc, assembled.syntax_error)}); the conversion of your writeup may have "
+            "damaged it"
         )
         return None
     gen = _register(sub, doc, assembled, f"_from_{doc.kind}/{symbol}.py", symbol)
@@ -73,6 +74,14 @@ def ensure_class(sub: Submission, symbol: str) -> GeneratedSource | None:
         f"{gen.name} taken from {gen.span()}" + (f" ({'; '.join(gen.notes)})" if gen.notes else "")
     )
     return gen
+
+
+def _cited(doc: Document, error: str) -> str:
+    """A syntax error's 'at writeup line N' as the student finds it: `report.tex:42`,
+    `report.pdf, page 2, line 7` (N is a line of the laid-out text, the grader's own)."""
+    return re.sub(
+        r" at writeup line (\d+)", lambda m: f" at {doc.describe(int(m.group(1)))}", error
+    )
 
 
 def ensure_script(
@@ -95,8 +104,9 @@ def ensure_script(
             continue
         if assembled.syntax_error and doc.kind == WRITEUP:
             sub.unassembled[file_name] = (
-                f"the {file_name} code in {doc.file} does not parse ({assembled.syntax_error}); "
-                "the conversion of your writeup may have damaged it"
+                f"the {file_name} code in {doc.file} does not parse "
+                f"({_cited(doc, assembled.syntax_error)}); the conversion of your writeup may "
+                "have damaged it"
             )
             return None
         path = file_name if file_name not in sub.files else f"_from_{doc.kind}/{file_name}"

@@ -239,7 +239,9 @@ class StudentTable:
     """
 
     rows: tuple[tuple[Any, ...], ...]
-    lines: tuple[int | None, ...]
+    # A line of the writeup, or where the student finds it ("report.pdf, page 2, line 7") when
+    # the writeup was laid out from a .tex or a PDF, whose text lines are the grader's own.
+    lines: tuple[int | str | None, ...]
     skipped: tuple[str, ...] = ()
 
 
@@ -552,8 +554,8 @@ def _shorten(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _row_label(number: int, name: Any, line: int | None) -> str:
-    where = f" (line {line})" if line else ""
+def _row_label(number: int, name: Any, line: int | str | None) -> str:
+    where = f" ({line})" if isinstance(line, str) else f" (line {line})" if line else ""
     return f"row {number} {_shorten(str(name), 24)}{where}"
 
 

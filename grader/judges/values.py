@@ -499,6 +499,8 @@ def _from_sheet(root: Path, name: str, answer: Answer) -> Reading:
 def _raw_toml(root: Path, answer: Answer) -> str | None:
     """A bare TOML number as written on its line (TOML reads 0.50 as 0.5: the digits matter)."""
     line = answer.source.line
+    if answer.source.file != ANSWER_SHEET:  # a writeup's line is not a line of the sheet
+        return None
     try:
         lines = (root / ANSWER_SHEET).read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError):
@@ -541,6 +543,11 @@ def _maybe_elsewhere(
     symbols = {normalise_lhs(s) for s in check.quantities[name].symbol}
     known = {s for other in check.quantities for s in spellings(check, other)}
     found = equations(text, start)
+    if doc.typeset:  # a PDF's left sides are glyphs laid out again: one not known may be this
+        for eq in found:
+            if eq.lhs not in known and parse_written(eq.last) is not None:
+                why = f"typeset in a PDF, {eq.parts[0].strip()!r} may be {name}"
+                return _doubt(doc, name, eq.line, found_section, why)
     if any(eq.lhs in known for eq in found):
         return Reading(name)
     for eq in found:

@@ -645,8 +645,41 @@ def _md_hidden(checks: list[CheckResult]) -> list[str]:
     return [f"- checks not shown to students: {_num(earned)} / {_num(worth)}"]
 
 
-def feedback_markdown(sub: SubmissionResult) -> str:
-    """The file a student reads: total, TA-pending items, then every check with where and why."""
+def _md_page_images(sub: SubmissionResult, stem: str | None) -> list[str]:
+    """The writeup pages a TA reads as images (no text layer), linked where --out wrote them.
+
+    The link is relative to the feedback file (`feedback/<stem>/<name>`); the names are the
+    grader's own (`report-page-2.png`), never a path the student chose.
+    """
+    if not sub.page_images:
+        return []
+    lines = ["## Pages read by a TA", ""]
+    for image in sub.page_images:
+        label = _md(f"{image.file}, page {image.page}")
+        if stem is None:
+            lines.append(f"- {label}: no text layer (scanned or handwritten)")
+        else:
+            lines.append(f"- {label}: ![page {image.page}](<{stem}/{safe_name(image.name)}>)")
+    return [*lines, ""]
+
+
+def page_image_paths(report: GradeReport, out_dir: Path) -> dict[Path, bytes]:
+    """Where --out writes each page image (feedback/<stem>/<name>) and its PNG (empty for a
+    result read back from an earlier results.json, whose image is already there)."""
+    stems = file_stems(report)
+    paths: dict[Path, bytes] = {}
+    for sub in _sorted(report.submissions):
+        for image in sub.page_images:
+            stem = stems[(sub.student, sub.homework)]
+            paths[_inside(out_dir, FEEDBACK_DIR, stem, safe_name(image.name))] = image.png
+    return paths
+
+
+def feedback_markdown(sub: SubmissionResult, stem: str | None = None) -> str:
+    """The file a student reads: total, TA-pending items, then every check with where and why.
+
+    `stem` is the student's file stem under feedback/, where their page images are linked from
+    (None: the pages are named, not linked)."""
     lines = [
         f"# Feedback: {_md(sub.student)} · {_md(sub.homework)}",
         "",
@@ -664,6 +697,7 @@ def feedback_markdown(sub: SubmissionResult) -> str:
     if sub.problems:
         lines.extend([*_md_summary_table(sub), ""])
     lines.extend(_md_pending(sub))
+    lines.extend(_md_page_images(sub, stem))
     for p in sub.problems:
         title = f"{p.id} · {p.title}" if p.title else p.id
         lines.extend([f"## {_md(title)} · {_num(p.score)} / {_num(p.max_score)}", ""])
@@ -712,7 +746,14 @@ def write_exports(report: GradeReport, out_dir: Path, roster: Roster | None = No
         stem = stems[(sub.student, sub.homework)]
         gradescope = json.dumps(gradescope_results(sub), indent=2) + "\n"
         written.append(_write(_inside(out_dir, GRADESCOPE_DIR, stem, "results.json"), gradescope))
-        written.append(_write(_inside(out_dir, FEEDBACK_DIR, f"{stem}.md"), feedback_markdown(sub)))
+        feedback = feedback_markdown(sub, stem)
+        written.append(_write(_inside(out_dir, FEEDBACK_DIR, f"{stem}.md"), feedback))
+    for path, png in page_image_paths(report, out_dir).items():
+        if png:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(png)
+        if path.is_file():  # written now, or by the run whose result was kept
+            written.append(path)
     written.extend(write_figures(report, out_dir))
     return written
 
@@ -793,7 +834,7 @@ def merge_reports(earlier: GradeReport | None, new: GradeReport) -> Merge:
 def _export_paths(report: GradeReport, out_dir: Path) -> set[Path]:
     """Every per-student file an export of this report writes (not the class-wide files)."""
     stems = file_stems(report)
-    paths = set(figure_paths(report, out_dir).values())
+    paths = set(figure_paths(report, out_dir).values()) | set(page_image_paths(report, out_dir))
     for stem in stems.values():
         paths.add(_inside(out_dir, GRADESCOPE_DIR, stem, "results.json"))
         paths.add(_inside(out_dir, FEEDBACK_DIR, f"{stem}.md"))

@@ -81,7 +81,8 @@ def _writeup_excerpt(submission: Any) -> str:
             if section.problem.lower() == "5c":
                 lines = doc.excerpt(section.start_line, section.end_line, limit=5)
                 shown = " / ".join(line.strip() for line in lines if line.strip())
-                return f"{doc.file} lines {section.start_line}-{section.end_line}: {shown}"
+                span = doc.lines_of(section.start_line, section.end_line)  # .tex/PDF: theirs
+                return f"{doc.file} {span}: {shown}"
     return ", ".join(doc.file for doc in submission.documents)
 
 

@@ -73,7 +73,8 @@ def test_a_listing_cut_by_a_page_break_is_joined_and_cited_by_page() -> None:
     assert doc.describe(first).startswith("report.pdf, page 1, line ")
     last = next(n for n, line in enumerate(doc.text.split("\n"), 1) if "return x" in line)
     assert doc.describe(last).startswith("report.pdf, page 2, line ")
-    assert doc.ref(last).file == "report.pdf"
+    assert doc.ref(last).file == "report.pdf" and doc.ref(last).page == 2
+    assert str(doc.ref(last)) == doc.describe(last)  # JSON, terminal and feedback cite alike
 
 
 @pytest.mark.parametrize(
@@ -236,6 +237,8 @@ def test_exponents_are_read_as_exponents_not_digits(tmp_path: Path) -> None:
     assert naive.status.value == "pending", naive.message  # rounded: a TA's call
     assert stm.status.value == "passed", stm.message
     assert "report.pdf, page 1" in " ".join(stm.details)
+    assert stm.source is not None and (stm.source.page, stm.source.line) == (1, 4), stm.source
+    assert stm.text().location == "report.pdf, page 1, line 4"  # the 4th line typeset
 
 
 def test_a_typeset_formula_goes_to_a_ta_with_its_page(tmp_path: Path) -> None:
@@ -351,3 +354,80 @@ def test_a_pdf_compiled_by_pdflatex_is_never_graded_differently_than_its_text(
     assert "`def forward` at report.pdf, page " in checks["stm.output_shape"].message
     # '213,504' typeset in math reads '213, 504': for a TA, never 213
     assert checks["params_naive"].status is Status.PENDING
+
+
+def _scanned_page(width: int = 850, height: int = 1100) -> tuple[bytes, object]:
+    """A one-page PDF holding only an image (a 'scan' of handwriting), as a scanner writes it,
+    and the image itself."""
+    from PIL import Image, ImageDraw
+
+    picture = Image.new("L", (width, height), 255)
+    pen = ImageDraw.Draw(picture)
+    for k in range(12):  # strokes, not text: there is no text layer to read
+        pen.line([(80, 120 + 70 * k), (760, 150 + 70 * k)], fill=0, width=4)
+    out = io.BytesIO()
+    picture.save(out, format="PDF", resolution=100.0)
+    return out.getvalue(), picture
+
+
+def _with_scanned_page(text: bytes, scan: bytes) -> bytes:
+    writer = pypdf.PdfWriter()
+    for raw in (text, scan):
+        for page in pypdf.PdfReader(io.BytesIO(raw)).pages:
+            writer.add_page(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_a_scanned_page_reaches_the_ta_as_an_image_beside_the_feedback(tmp_path: Path) -> None:
+    """The page without text goes to a TA whole: every answer pending (never a zero), the
+    page's image written beside the feedback by --out and linked from it, not kept in JSON."""
+    import json
+
+    from PIL import Image
+
+    from grader.pipeline import GradeOptions, grade
+    from grader.report.exports import export_class
+
+    pytest.importorskip("PIL", reason="Pillow is not installed (matplotlib brings it)")
+    scan, picture = _scanned_page()
+    pdf = _with_scanned_page(make_pdf([text_page(["Problem 2", "The mean is 0."])]), scan)
+    (tmp_path / "dana").mkdir()
+    folder = _pdf_folder(tmp_path / "dana", pdf)
+    report = grade([folder], GradeOptions(select="p2"))
+    (graded,) = report.submissions
+    (image,) = graded.page_images
+    assert (image.file, image.page, image.name) == ("report.pdf", 2, "report-page-2.png")
+    p2 = [c for p in graded.problems if p.id == "p2" for c in p.checks]
+    assert p2 and all(c.status is Status.PENDING and c.score == 0 for c in p2)
+    assert any("report.pdf, page 2 has no text layer" in note for note in graded.notes)
+    out = tmp_path / "out"
+    export_class(report, out)
+    png = out / "feedback" / "dana" / "report-page-2.png"
+    with Image.open(png) as kept:
+        assert kept.format == "PNG" and kept.size == picture.size  # type: ignore[attr-defined]
+        ink = sum(kept.convert("L").histogram()[:128])  # the strokes survive (JPEG in the PDF)
+        assert abs(ink - sum(picture.histogram()[:128])) < 0.05 * ink  # type: ignore[attr-defined]
+    feedback = (out / "feedback" / "dana.md").read_text(encoding="utf-8")
+    assert "![page 2](<dana/report-page-2.png>)" in feedback
+    saved = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    (entry,) = saved["submissions"][0]["page_images"]
+    assert entry == {"file": "report.pdf", "page": 2, "name": "report-page-2.png"}
+    export_class(report.model_validate_json(report.model_dump_json()), out)  # images not in JSON
+    assert png.is_file(), "a result read back from results.json keeps its page image"
+
+
+def test_a_large_scan_is_kept_small_enough_to_read() -> None:
+    """A 300 dpi scan is written no larger than MAX_IMAGE_SIDE pixels a side."""
+    from PIL import Image
+
+    from grader.ingest.pdf import MAX_IMAGE_SIDE, read_pdf
+
+    pytest.importorskip("PIL", reason="Pillow is not installed (matplotlib brings it)")
+    scan, _ = _scanned_page(2550, 3300)
+    pdf = read_pdf(scan, "scan.pdf")
+    assert pdf.textless_pages == (1,)
+    ((page, png),) = pdf.page_images
+    with Image.open(io.BytesIO(png)) as kept:
+        assert page == 1 and max(kept.size) == MAX_IMAGE_SIDE
