@@ -260,6 +260,7 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
         jobs=args.jobs,
         seed=args.seed,
         runner=runner,
+        on_planned=progress.planned,
         on_observed=progress.observed,
         on_students=progress.students,
         on_student=progress.judging,
