@@ -340,6 +340,8 @@ def _class_table(homework: str, subs: list[SubmissionResult], stems: dict) -> li
         "<tbody>",
         *rows,
         "</tbody></table></div>",
+        '<p class="note">…: points still to be graded by a TA (not in the total yet). '
+        "Click a column's name to sort by it.</p>",
         *_problem_stats(subs, maxima),
     ]
 
