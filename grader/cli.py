@@ -38,7 +38,7 @@ from grader.sandbox.workers import prestart_runner, shutdown_runner
 from grader.template import answer_template
 
 if TYPE_CHECKING:
-    from grader.pipeline import Batch
+    from grader.review import ReviewedFolder
 
 
 class ExitCode(IntEnum):
@@ -396,8 +396,9 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
         prestart_runner(runner)  # its `import torch` overlaps ours, just below
     # Imported here, not at the top: torch alone takes about 2 s, which `grade --help` and
     # `grade template` never need, and which the first sandbox worker spends in parallel.
-    from grader.pipeline import INTERRUPTED_WARNING, GradeOptions, grade_batch
+    from grader.pipeline import INTERRUPTED_WARNING, GradeOptions, grade
 
+    folders: dict[str, ReviewedFolder] = {}
     options = GradeOptions(
         homework=args.homework,
         rubrics_dir=args.rubrics,
@@ -407,15 +408,16 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
         jobs=args.jobs,
         seed=args.seed,
         runner=runner,
+        on_planned=progress.planned,
         on_observed=progress.observed,
         on_students=progress.students,
         on_student=progress.judging,
         on_graded=progress.graded,
+        on_folders=folders.update,
     )
     try:
         with progress:
-            batch = grade_batch(args.paths, options)
-            report = mark_not_final(batch.report)
+            report = mark_not_final(grade(args.paths, options))
     finally:
         shutdown_runner(runner)
     if args.quiet:  # the summary only, but never without the warnings (interrupted, -k)
@@ -434,14 +436,19 @@ def grade_main(args: argparse.Namespace, console: Console) -> int:
         _say_export(export, args.out, console)
         if roster is not None:
             _export_lms(export.merge.report, roster, args.out, console)
-        site = _write_site(args, export.merge.report, batch)
+        site = _write_site(args, export.merge.report, report, folders)
         console.print(Text(f"HTML report: {site} (student copies in {site.parent}/students/)"))
         for (student, problem), path in sorted(figure_paths(report, args.out).items()):
             console.print(Text(f"  {student} {problem}: curves beside the reference's in {path}"))
     return ExitCode.INTERRUPTED if INTERRUPTED_WARNING in report.warnings else ExitCode.OK
 
 
-def _write_site(args: argparse.Namespace, report: GradeReport, batch: Batch) -> Path:
+def _write_site(
+    args: argparse.Namespace,
+    report: GradeReport,
+    graded: GradeReport,
+    folders: dict[str, ReviewedFolder],
+) -> Path:
     """The static HTML report of the class in --out (grader.report.html), and where it is."""
     from grader.report.html import write_site
     from grader.report.staff import staff_only
@@ -450,8 +457,8 @@ def _write_site(args: argparse.Namespace, report: GradeReport, batch: Batch) -> 
     homeworks = [catalog.lookup(sub.homework) for sub in report.submissions]
     staff = staff_only({h.qualified: h for h in homeworks if h is not None}.values())
     roots = {}
-    for sub in batch.report.submissions:
-        folder = batch.folders.get(sub.student)
+    for sub in graded.submissions:
+        folder = folders.get(sub.student)
         if folder is not None:
             roots[(sub.student, sub.homework)] = folder.class_dir / folder.name
     return write_site(report, args.out, staff, roots)[0]

@@ -82,6 +82,9 @@ class GradeOptions:
     # Course staff's decisions (each class folder's reviews.toml) applied to the results; off
     # only to see what the automatic judges alone decided.
     reviews: bool = True
+    # Where each graded student's folder is (by result `student`), for readers of their own
+    # files after grading: the HTML report's excerpts.
+    on_folders: Callable[[dict[str, ReviewedFolder]], None] | None = None
 
 
 def catalog_of(options: GradeOptions) -> Catalog:
@@ -172,6 +175,8 @@ def grade_batch(paths: Sequence[Path], options: GradeOptions) -> Batch:
     folders = reviewed_folders([(sub.student, sub.root, sub.files) for sub in submissions])
     if options.reviews:
         report = apply_reviews(report, folders)
+    if options.on_folders is not None:
+        options.on_folders(folders)
     return Batch(report, folders)
 
 

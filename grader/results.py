@@ -12,6 +12,7 @@ most a TA can still add. Totals count `score` only: nothing pending is awarded a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
@@ -299,6 +300,25 @@ class GradeReport(BaseModel):
 
     submissions: list[SubmissionResult]
     warnings: list[str] = Field(default_factory=list)
+
+
+def points_text(value: float) -> str:
+    """`1 point`, `0.5 points`, `6 points`: never `1 points`."""
+    return f"{value:g} point" + ("" if f"{value:g}" == "1" else "s")
+
+
+def said_once(checks: Sequence[CheckResult]) -> list[list[CheckResult]]:
+    """A problem's checks grouped by what they say: checks with the same status and the same
+    text (message, place, hint, details) form one group, in the order of its first check.
+
+    One cause often decides several aspects at once (a class that could not be rebuilt from a
+    writeup leaves every aspect of a module check pending with one excerpt): every report says
+    it once, under all the checks it decides, instead of once per check.
+    """
+    groups: dict[tuple[Status, CheckText], list[CheckResult]] = {}
+    for check in checks:
+        groups.setdefault((check.status, check.text()), []).append(check)
+    return list(groups.values())
 
 
 def problem_result(

@@ -770,7 +770,7 @@ class ValuesCheck(_CheckBase):
         """One commented key per quantity; strings, because the digits written are judged."""
         share = self.points / len(self.quantities)
         lines = [
-            f"# {problem_id}: {self.title or self.id} ({self.points:g} points, {share:g} each)",
+            f"# {problem_id}: {self.title or self.id} ({_points(self.points)}, {share:g} each)",
             '# numbers in quotes, with the digits you computed: "0.1234" is judged at 4 decimals',
         ]
         lines.extend(f'# {name} = ""' for name in self.quantities)
@@ -892,7 +892,7 @@ class Problem(_Model):
         total = sum(c.points for c in self.checks)
         if abs(total - self.points) > 1e-9:
             raise ValueError(
-                f"checks add up to {total:g} points, but the problem says {self.points:g}"
+                f"checks add up to {_points(total)}, but the problem says {self.points:g}"
             )
         ids = [c.id for c in self.checks]
         if len(ids) != len(set(ids)):

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from grader.judges.planning import ScriptTarget
-from grader.results import CheckResult, Status
+from grader.results import CheckResult, Status, points_text
 from grader.rubric import CustomCheck
 from grader.sandbox.jobs import ProbeOutcome
 from grader.sandbox.observations import (
@@ -97,7 +97,7 @@ def _partial_result(check: CustomCheck, partial: Partial) -> CheckResult:
             score=0.0,
             max_score=check.points,
             message=f"internal grader error, not your fault ({check.function} awarded "
-            f"{points:g} of {check.points:g} points); please tell the course staff",
+            f"{points:g} of {points_text(check.points)}); please tell the course staff",
             title=check.title,
         )
     status = Status.PASSED if points == check.points else Status.FAILED

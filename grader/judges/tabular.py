@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grader.ingest.exprs import ExpressionError, parse_expression
-from grader.results import CheckResult, SourceRef, Status
+from grader.results import CheckResult, SourceRef, Status, points_text
 from grader.rubric import TableCheck, TableColumn
 
 REQUIRED_ROWS_MIN = 3
@@ -713,7 +713,7 @@ def _verdict(
             Status.PENDING,
             0.0,
             f"for a TA: {len(tally.unread)} cell(s) or row(s) could not be read with confidence; "
-            f"the rest reads as {summary} ({score:.3g}/{check.points:g} points)",
+            f"the rest reads as {summary} ({score:.3g} of {points_text(check.points)})",
             details=[*tally.unread, *details],
             source=source,
         )

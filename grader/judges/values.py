@@ -44,7 +44,7 @@ from grader.ingest.submission import ANSWER_SHEET, Answer
 from grader.ingest.writeup import scan_fences, split_lines
 from grader.judges.context import GradingContext, needs_reference, result
 from grader.judges.readers import problem_section
-from grader.results import CheckResult, SourceRef, Status
+from grader.results import CheckResult, SourceRef, Status, points_text
 from grader.rubric import Problem, RefValue, ValuesCheck
 
 MAX_VALUE_CHARS = 200
@@ -752,8 +752,8 @@ def judge_values(
         summary = f"for a TA: {summary}"
         if len(by_kind["pending"]) < len(verdicts):
             summary += (
-                f" ({score:.6g} of {check.points:g} points awarded for the others; the unclear "
-                f"are worth up to {pending:.6g} more)"
+                f" ({score:.6g} of {points_text(check.points)} awarded for the others; the "
+                f"unclear are worth up to {pending:.6g} more)"
             )
     elif wrong or score < check.points - 1e-9:  # carried forward at full credit passes
         status = Status.FAILED

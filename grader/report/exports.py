@@ -39,6 +39,7 @@ from grader.results import (
     ProblemResult,
     Status,
     SubmissionResult,
+    said_once,
 )
 
 GRADES_CSV = "grades.csv"
@@ -575,13 +576,24 @@ def _md_points(check: CheckResult) -> str:
     return f"{_num(check.score)} / {_num(check.max_score)}"
 
 
-def _md_check(check: CheckResult) -> list[str]:
+def _md_name(check: CheckResult) -> str:
+    name = f"**{_md(check.id)}**"
+    return name + (f" ({_md(check.title)})" if check.title else "")
+
+
+def _md_check(group: CheckResult | list[CheckResult]) -> list[str]:
+    """One check, or checks that say the same thing (`said_once`): said once, under them all."""
+    checks = group if isinstance(group, list) else [group]
+    check = checks[0]
     mark, word = STATUS_MARKS[check.status]
-    head = f"- {mark} **{_md(check.id)}**"
-    if check.title:
-        head += f" ({_md(check.title)})"
-    points = _md_points(check)
-    head += f" · {word}" + (f" · {points}" if points else "")
+    if len(checks) == 1:
+        points = _md_points(check)
+        head = f"- {mark} {_md_name(check)} · {word}" + (f" · {points}" if points else "")
+    else:
+        names = "; ".join(
+            _md_name(c) + (f" · {_md_points(c)}" if _md_points(c) else "") for c in checks
+        )
+        head = f"- {mark} {names} · {word}"
     said = check.text()
     head += f": {_md(said.message)}"
     lines = [head]
@@ -701,9 +713,8 @@ def feedback_markdown(sub: SubmissionResult, stem: str | None = None) -> str:
     for p in sub.problems:
         title = f"{p.id} · {p.title}" if p.title else p.id
         lines.extend([f"## {_md(title)} · {_num(p.score)} / {_num(p.max_score)}", ""])
-        for check in p.checks:
-            if check.visibility != "hidden":
-                lines.extend(_md_check(check))
+        for group in said_once([c for c in p.checks if c.visibility != "hidden"]):
+            lines.extend(_md_check(group))
         lines.extend(_md_hidden(list(p.checks)))
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -22,7 +22,14 @@ from pathlib import Path
 
 from grader.report.exports import figure_paths, file_stems, not_final
 from grader.report.staff import StaffOnly
-from grader.results import CheckResult, GradeReport, ProblemResult, Status, SubmissionResult
+from grader.results import (
+    CheckResult,
+    GradeReport,
+    ProblemResult,
+    Status,
+    SubmissionResult,
+    said_once,
+)
 
 HTML_DIR = "html"
 CONTEXT_LINES = 3  # of the student's file around a highlighted line
@@ -119,8 +126,9 @@ def source_excerpt(root: Path | None, check: CheckResult) -> tuple[list[str], in
     source = check.source
     if root is None or source is None or not source.line:
         return None
-    path = (root / source.file).resolve()
-    if not path.is_relative_to(root.resolve()) or not path.is_file() or path.is_symlink():
+    given = root / source.file
+    path = given.resolve()
+    if given.is_symlink() or not path.is_relative_to(root.resolve()) or not path.is_file():
         return None
     try:
         with path.open("rb") as handle:
@@ -170,38 +178,57 @@ class _View:
         return not (self.for_student and (homework, problem, check.id) in self.staff.hidden)
 
 
-def _check_html(
-    sub: SubmissionResult,
-    problem: ProblemResult,
-    check: CheckResult,
-    root: Path | None,
-    view: _View,
-) -> list[str]:
-    mark, css = MARKS[check.status]
+def _check_points(check: CheckResult) -> str:
     points = f"{_num(check.score)}/{_num(check.max_score)}"
     if check.status is Status.PENDING:
         points += f", up to {_points(check.pending_points)} for a TA"
-    said = check.text()
-    title = f" ({_e(check.title)})" if check.title else ""
-    out = [
-        f'<div class="check {css}" id="{_e(problem.id)}-{_e(check.id)}">',
-        f'<span class="mark">{mark}</span><b>{_e(check.id)}</b>{title}'
-        f'<span class="pts">[{_e(points)}]</span>',
-        f"<div>{_e(view.text(said.message))}</div>",
-    ]
+    return points
+
+
+def _review_html(check: CheckResult, view: _View) -> list[str]:
     review = check.review
-    if review is not None and review.applied:
+    if review is None:
+        return []
+    if review.applied:
         who = "" if view.for_student else f" ({_e(review.by or '?')}, {_e(review.at)})"
         kind = "overridden by a TA" if review.overridden else "graded by a TA"
         if review.overridden:
             was = f"{MARKS[review.automatic_status][1]}, {_num(review.automatic_score)}"
             kind += f"; the automatic verdict was {was}"
-        out.append(f'<div class="review">{kind}{who}: {_e(view.text(review.comment))}</div>')
-    if review is not None and not review.applied and not view.for_student:
-        out.append(
-            f'<div class="staff">reopened decision ({_e(review.by)}): {_e(review.reason)}; '
-            f"was {_num(review.points or 0)}: {_e(review.comment)}</div>"
+        comment = _e(view.text(review.comment))
+        return [f'<div class="review">{_e(check.id)}: {kind}{who}: {comment}</div>']
+    if view.for_student:
+        return []
+    return [
+        f'<div class="staff">{_e(check.id)}: reopened decision ({_e(review.by)}): '
+        f"{_e(review.reason)}; was {_num(review.points or 0)}: {_e(review.comment)}</div>"
+    ]
+
+
+def _check_html(
+    sub: SubmissionResult,
+    problem: ProblemResult,
+    group: list[CheckResult],
+    root: Path | None,
+    view: _View,
+) -> list[str]:
+    """One check, or checks that say the same thing (`said_once`): said once, under them all."""
+    check = group[0]
+    mark, css = MARKS[check.status]
+    said = check.text()
+    names = []
+    for each in group:
+        title = f" ({_e(each.title)})" if each.title else ""
+        names.append(
+            f'<b>{_e(each.id)}</b>{title}<span class="pts">[{_e(_check_points(each))}]</span>'
         )
+    out = [
+        f'<div class="check {css}" id="{_e(problem.id)}-{_e(check.id)}">',
+        f'<span class="mark">{mark}</span>' + ", ".join(names),
+        f"<div>{_e(view.text(said.message))}</div>",
+    ]
+    for each in group:
+        out.extend(_review_html(each, view))
     if said.location:
         out.append(f"<div>at <code>{_e(said.location)}</code></div>")
     excerpt = source_excerpt(root, check)
@@ -213,9 +240,10 @@ def _check_html(
         out.append(f"<div>hint: {_e(view.text(said.hint))}</div>")
     if said.details:
         out.append(_pre([view.text(line) for line in said.details], None))
-    prompt = view.staff.prompts.get((sub.homework, problem.id, check.id))
-    if prompt and not view.for_student:
-        out.append(f'<div class="staff">TA prompt: {_e(prompt)}</div>')
+    for each in group:
+        prompt = view.staff.prompts.get((sub.homework, problem.id, each.id))
+        if prompt and not view.for_student:
+            out.append(f'<div class="staff">TA prompt ({_e(each.id)}): {_e(prompt)}</div>')
     return [*out, "</div>"]
 
 
@@ -258,8 +286,8 @@ def student_page(
         body.append(f"<h2>{_e(title)} · {_e(score)}</h2>")
         if not view.for_student:
             body.extend(_figure_html(figures.get(problem.id)))
-        for check in checks:
-            body.extend(_check_html(sub, problem, check, root, view))
+        for group in said_once(checks):
+            body.extend(_check_html(sub, problem, group, root, view))
     return _page(heading, body)
 
 
@@ -312,6 +340,8 @@ def _class_table(homework: str, subs: list[SubmissionResult], stems: dict) -> li
         "<tbody>",
         *rows,
         "</tbody></table></div>",
+        '<p class="note">…: points still to be graded by a TA (not in the total yet). '
+        "Click a column's name to sort by it.</p>",
         *_problem_stats(subs, maxima),
     ]
 

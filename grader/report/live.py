@@ -57,7 +57,7 @@ class LiveProgress:
         self.start = time.monotonic()
         self._lock = threading.Lock()
         self.bar = Progress(
-            TextColumn("grading"),
+            TextColumn("{task.fields[verb]}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("students"),
@@ -68,7 +68,8 @@ class LiveProgress:
             console=console,
             transient=True,
         )
-        self.task = self.bar.add_task("students", total=None, now="", failed="")
+        self.runs: int | None = None  # student code runs planned; None until a homework says
+        self.task = self.bar.add_task("students", total=None, now="", failed="", verb="grading")
 
     def __enter__(self) -> LiveProgress:
         if self.live:
@@ -89,9 +90,17 @@ class LiveProgress:
             self.total = total
             self.bar.update(self.task, total=total)
 
+    def planned(self, runs: int) -> None:
+        """A homework's sandbox runs are planned: a class whose students hand in writeups only
+        has none, and its students are read, not run (never "running student code 0/0")."""
+        with self._lock:
+            self.runs = (self.runs or 0) + runs
+            self.bar.update(self.task, verb="reading" if self.runs == 0 else "grading")
+
     def judging(self, student: str) -> None:
         with self._lock:
-            self.bar.update(self.task, now=f"judging {student}")
+            doing = "reading" if self.runs == 0 else "judging"
+            self.bar.update(self.task, now=f"{doing} {student}")
 
     def observed(self, student: str, failed: bool) -> None:
         """A sandbox run ended; a failed one (the student's code crashed) is counted."""

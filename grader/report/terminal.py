@@ -19,6 +19,7 @@ from grader.results import (
     ProblemResult,
     Status,
     SubmissionResult,
+    said_once,
 )
 
 MARKS = {
@@ -37,19 +38,29 @@ def _points(score: float, max_score: float) -> str:
     return f"{score:g}/{max_score:g}"
 
 
-def _check_lines(check: CheckResult, limit: int = MAX_DETAILS) -> Text:
-    """The check's one text (`CheckResult.text`), in its order, below a line with the mark and
-    the points."""
+def _check_points(check: CheckResult) -> str:
+    if not (check.max_score or check.score):
+        return ""
+    points = _points(check.score, check.max_score)
+    if check.partly_decided:  # the score counts; only the rest waits for a TA
+        points += f", up to {check.pending_points:g} more for a TA"
+    return f" [{points}]"
+
+
+def _check_lines(group: CheckResult | list[CheckResult], limit: int = MAX_DETAILS) -> Text:
+    """What one or more checks say (`CheckResult.text`: the same for all of them, see
+    `said_once`), in its order, below a line with the mark, each check's id and points."""
+    checks = group if isinstance(group, list) else [group]
+    check = checks[0]
     mark, style = MARKS[check.status]
     said = check.text()
     text = Text()
     text.append(f"  {mark} ", style=style)
-    text.append(f"{check.id}", style="bold")
-    if check.max_score or check.score:
-        points = _points(check.score, check.max_score)
-        if check.partly_decided:  # the score counts; only the rest waits for a TA
-            points += f", up to {check.pending_points:g} more for a TA"
-        text.append(f" [{points}]", style="dim")
+    for n, each in enumerate(checks):
+        if n:
+            text.append(", ")
+        text.append(f"{each.id}", style="bold")
+        text.append(_check_points(each), style="dim")
     text.append(f"  {said.message}")
     if said.location:
         text.append(f"\n      at {said.location}", style="cyan")
@@ -60,7 +71,26 @@ def _check_lines(check: CheckResult, limit: int = MAX_DETAILS) -> Text:
     hidden = len(said.details) - limit
     if hidden > 0:  # every line is in --json and in --out's feedback files
         text.append(f"\n      … {hidden} more line(s): see --json or --out feedback/", style="dim")
+    for each in checks:
+        text.append_text(_review_line(each))
     return text
+
+
+def _review_line(check: CheckResult) -> Text:
+    """What course staff decided about a check, when it is not what the judges decided."""
+    review = check.review
+    if review is None:
+        return Text()
+    who = f" by {review.by}" if review.by else ""
+    if review.state != "applied":
+        return Text(
+            f"\n      {check.id}: the TA's {review.kind}{who} was reopened ({review.reason})",
+            style="yellow",
+        )
+    if review.overridden:
+        was = f"{review.automatic_status.value} {review.automatic_score:g}/{check.max_score:g}"
+        return Text(f"\n      {check.id}: overridden{who}; automatically {was}", style="magenta")
+    return Text()
 
 
 def _pending(problem: ProblemResult) -> float:
@@ -138,7 +168,7 @@ def render_submission(sub: SubmissionResult, brief: bool = False) -> Panel:
         header.append(points, style=_problem_style(problem))
         parts.append(header)
         limit = BRIEF_DETAILS if brief else MAX_DETAILS
-        parts.extend(_check_lines(c, limit) for c in checks)
+        parts.extend(_check_lines(group, limit) for group in said_once(checks))
     if brief and left_out:
         parts.append(Text(f"({left_out} other checks passed or were not run: --full)", "dim"))
     pending = sum(_pending(p) for p in sub.problems)

@@ -21,6 +21,7 @@ from grader.results import (
     ReviewMark,
     Status,
     SubmissionResult,
+    points_text,
     problem_result,
 )
 from grader.review.store import Decision, Override, Reviews, load_reviews
@@ -127,7 +128,9 @@ def _decide(check: CheckResult, entry: Decision, current: str) -> tuple[CheckRes
     elif entry.fingerprint != current:
         reason = "the student's files or the excerpt reviewed changed since"
     elif awarded > check.pending_points + _EPS:
-        reason = f"{awarded:g} points awarded, but the check now leaves {check.pending_points:g}"
+        reason = (
+            f"{points_text(awarded)} awarded, but the check now leaves {check.pending_points:g}"
+        )
     if reason is not None:
         mark = _mark(check, "decision", "reopened", awarded, reason=reason, **who)
         return check.model_copy(update={"review": mark}), reason
@@ -152,7 +155,9 @@ def _override(check: CheckResult, entry: Override, current: str) -> tuple[CheckR
     if entry.fingerprint != current:
         reason = "the student's files or the excerpt reviewed changed since"
     elif not floor - _EPS <= entry.points <= check.max_score + _EPS:
-        reason = f"{entry.points:g} points do not fit the check ({floor:g} to {check.max_score:g})"
+        reason = (
+            f"{points_text(entry.points)} do not fit the check ({floor:g} to {check.max_score:g})"
+        )
     if reason is not None:
         mark = _mark(check, "override", "reopened", entry.points, reason=reason, **who)
         return check.model_copy(update={"review": mark}), reason
