@@ -184,7 +184,6 @@ def test_no_autograder_is_built_without_the_reference(
     out = tmp_path / "autograder.zip"
     args = ["gradescope", "mfdnn/hw4", "--rubrics", str(course), "--out", str(out)]
     assert main(args) == ExitCode.USAGE
-    assert "an autograder without it would grade as the students' copy does" in (
-        capsys.readouterr().err.replace("\n", " ")
-    )
+    said = " ".join(capsys.readouterr().err.split())  # rich wraps at the terminal's width
+    assert "an autograder without it would grade as the students' copy does" in said
     assert not out.exists()
