@@ -121,10 +121,19 @@ def _course_files(homework: Homework) -> dict[str, bytes]:
     for path in (rubric, rubric.with_name(f"{rubric.stem}_checks.py"), folder / "requirements.txt"):
         if path.is_file():
             files[f"{base}/{path.name}"] = path.read_bytes()
-    package = homework.reference_root / homework.id
-    if package.is_dir():
-        for path in _files(package):
-            files[f"{base}/reference/{homework.id}/{path.relative_to(package)}"] = path.read_bytes()
+    reference = load_rubric(rubric).reference
+    if reference is None:
+        return files
+    package = homework.reference_root / reference
+    if not (package / "__init__.py").is_file():
+        # Without it every check that needs the reference would be skipped on Gradescope, as
+        # in a students' copy, and its points silently missing from every score.
+        raise UsageError(
+            f"the reference package of {homework.qualified} ({package}) is not here: an "
+            "autograder without it would grade as the students' copy does"
+        )
+    for path in _files(package):
+        files[f"{base}/reference/{reference}/{path.relative_to(package)}"] = path.read_bytes()
     return files
 
 

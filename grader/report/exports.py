@@ -702,6 +702,13 @@ def feedback_markdown(sub: SubmissionResult, stem: str | None = None) -> str:
     if final:
         lines[2] = f"**Total so far: {_num(sub.score)} / {_points(sub.max_score)} (not final)**"
         lines[3:3] = ["", f"> **Not your grade yet:** {_md(final)}."]
+    staff = sum(c.max_score for _, c in _checks(sub) if c.for_staff)
+    if staff and not final:  # a students' copy: what it could check, not a bare 7 / 30
+        checkable = max(sub.max_score - staff - _pending_points(sub), 0.0)
+        lines[2] = (
+            f"**{_num(sub.score)} of {_points(checkable)} checkable here; {_num(staff)} "
+            f"checked by the course staff; {_num(_pending_points(sub))} graded by a TA**"
+        )
     if sub.error:
         lines.extend([f"> **Not graded:** {_md(sub.error)}", ""])
     if _notes(sub):

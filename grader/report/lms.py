@@ -51,24 +51,29 @@ def gradebook(report: GradeReport, roster: Roster) -> Gradebook:
     graded = [s for s in subs if s.homework != "unknown"]
     homeworks = sorted({s.homework for s in graded})
     max_scores = {s.homework: s.max_score for s in graded if s.max_score}
-    people: dict[str, tuple[RosterEntry, dict[str, list[SubmissionResult]]]] = {}
+    # Keyed apart so a folder the roster lacks can never merge into a roster student whose id
+    # happens to equal the folder's name.
+    people: dict[tuple[str, str], tuple[RosterEntry, dict[str, list[SubmissionResult]]]] = {}
     missing = roster.missing(s.student for s in subs)
     for sub in graded:
-        entry = roster.entry_for(sub.student) or RosterEntry(folder=sub.student)
-        _, by_homework = people.setdefault(entry.person, (entry, {}))
+        found = roster.entry_for(sub.student)
+        entry = found or RosterEntry(folder=sub.student)
+        key = ("roster", found.person) if found else ("folder", sub.student)
+        _, by_homework = people.setdefault(key, (entry, {}))
         by_homework.setdefault(sub.homework, []).append(sub)
     rows = []
     conflicts = []
-    for person in sorted(people):
-        entry, by_homework = people[person]
+    for key in sorted(people):
+        entry, by_homework = people[key]
+        person = key[1]
         cells = {}
-        for homework, found in by_homework.items():
-            if len(found) > 1:
-                folders = ", ".join(s.student for s in found)
+        for homework, results in by_homework.items():
+            if len(results) > 1:
+                folders = ", ".join(s.student for s in results)
                 conflicts.append(f"{person} {homework}: {folders}")
                 cells[homework] = ""
             else:
-                cells[homework] = final_total(found[0])
+                cells[homework] = final_total(results[0])
         rows.append((entry, cells))
     return Gradebook(homeworks, max_scores, rows, missing, conflicts)
 

@@ -177,3 +177,12 @@ def test_a_self_check_that_lost_points_is_red_and_says_of_what() -> None:
     sub = submission_result("ann", "hw6", [sub.problems[0], lost, *sub.problems[2:]])
     text = _text(render_submission(sub), width=200)
     assert "4 of 7 points checkable here; 17 checked by the course staff" in text
+
+
+def test_a_self_checks_feedback_file_says_what_was_checkable(tmp_path: Path) -> None:
+    write_exports(GradeReport(submissions=[_self_check()]), tmp_path)
+    text = (tmp_path / "feedback" / "ann.md").read_text(encoding="utf-8")
+    assert (
+        "**7 of 7 points checkable here; 17 checked by the course staff; 6 graded by a TA**" in text
+    )
+    assert "Total: 7 / 30" not in text

@@ -219,3 +219,11 @@ def test_a_class_exported_with_a_roster_names_the_students_it_lacks(
     assert canvas["Bob Smith"][5] == ""  # -k: a partial total is no grade
     moodle = rows((out / "moodle.csv").read_text(encoding="utf-8"))
     assert [row[0] for row in moodle[1:]] == ["1001", "1002"]
+
+
+def test_a_folder_the_roster_lacks_never_merges_into_a_roster_student_with_that_id() -> None:
+    report = GradeReport(submissions=[result("alice", score=4.0), result("1001", score=1.0)])
+    book = gradebook(report, roster())
+    assert book.conflicts == [] and book.missing == ["1001"]
+    totals = {entry.folder: cells["mfdnn/hw6"] for entry, cells in book.rows}
+    assert totals == {"alice": "4", "1001": "1"}

@@ -173,3 +173,17 @@ def test_an_upload_of_several_submissions_is_explained_to_the_student() -> None:
     two = GradeReport(submissions=[submission_result(n, "mfdnn/hw4", []) for n in ("a", "b")])
     data = results_for(two, rubric)
     assert data["tests"] == [] and "several submissions or none (a, b)" in data["output"]
+
+
+def test_no_autograder_is_built_without_the_reference(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It would skip every check that needs the reference, as a students' copy does."""
+    course = hidden_course(tmp_path)
+    shutil.rmtree(tmp_path / "reference" / "mfdnn" / "hw4")
+    out = tmp_path / "autograder.zip"
+    args = ["gradescope", "mfdnn/hw4", "--rubrics", str(course), "--out", str(out)]
+    assert main(args) == ExitCode.USAGE
+    said = " ".join(capsys.readouterr().err.split())  # rich wraps at the terminal's width
+    assert "an autograder without it would grade as the students' copy does" in said
+    assert not out.exists()
