@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.bundle import WITHHELD, _rubric_yaml, reduce_rubric
+from grader.bundle import WITHHELD, _rubric_yaml, precompute, reduce_rubric
 from grader.courses import load_catalog
+from grader.reference import load_reference
 from grader.rubric import ANSWER_KINDS, ManualCheck, load_rubric
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,3 +60,31 @@ def test_hidden_checks_leave_only_their_points_per_problem() -> None:
     assert [p.id for p in reduced.problems] == ["p1", "p4a", "p4b", "p5"]
     text = _rubric_yaml(reduced)
     assert "variance" not in text and "derivation" not in text
+
+
+def test_only_public_checks_get_facts_from_the_reference() -> None:
+    """A module check the instructor marks `public_without_answer` ships no parameter count:
+    what it needs of the reference waits for grading like an answer's expected value."""
+    homework = load_catalog([ROOT / "rubrics"]).find("mfdnn/hw4")
+    rubric = load_rubric(homework.rubric_path)
+    reference = load_reference(rubric, homework.reference_root)
+    assert reference is not None
+    _, memo = precompute(rubric, reference, 0, set())
+    assert any(key.startswith("count:") for key in memo)  # public by default: its count ships
+    withheld = rubric.model_copy(
+        update={
+            "problems": [
+                p.model_copy(
+                    update={
+                        "checks": [
+                            c.model_copy(update={"visibility": "public_without_answer"})
+                            for c in p.checks
+                        ]
+                    }
+                )
+                for p in rubric.problems
+            ]
+        }
+    )
+    _, memo = precompute(withheld, load_reference(rubric, homework.reference_root), 0, set())  # type: ignore[arg-type]
+    assert memo == {}
