@@ -1,14 +1,17 @@
-"""The rubric a students' bundle gets (fast: no reference is computed, no bundle written)."""
+"""The rubric and facts a students' bundle gets (fast: no bundle is written, no curve computed)."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from grader.bundle import WITHHELD, _rubric_yaml, precompute, reduce_rubric
 from grader.courses import load_catalog
-from grader.reference import load_reference
+from grader.reference import NotPrecomputed, decode_fact, encode_fact, load_reference
 from grader.rubric import ANSWER_KINDS, ManualCheck, load_rubric
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,3 +91,19 @@ def test_only_public_checks_get_facts_from_the_reference() -> None:
     )
     _, memo = precompute(withheld, load_reference(rubric, homework.reference_root), 0, set())  # type: ignore[arg-type]
     assert memo == {}
+
+
+def test_a_stored_result_object_never_reads_absent_where_the_reference_would_answer() -> None:
+    @dataclasses.dataclass
+    class Result:
+        curve: np.ndarray
+        label: str
+
+        @property
+        def peak(self) -> float:
+            return float(self.curve.max())
+
+    stored = decode_fact(json.loads(json.dumps(encode_fact(Result(np.arange(3.0), "mse")))))
+    assert stored.label == "mse" and stored.curve.tolist() == [0.0, 1.0, 2.0]
+    with pytest.raises(NotPrecomputed):
+        getattr(stored, "peak", None)  # a property is not stored: undecided, not None
