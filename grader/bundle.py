@@ -198,9 +198,10 @@ def _salted(check: Check) -> bool:
 
 
 def _rubric_yaml(rubric: Rubric) -> str:
-    data = rubric.model_dump(
-        mode="json"
-    )  # every field: a default left out reloads as another type (900, not 900.0)
+    # What the rubric set, as it set it: a default written out reloads validated (60.0 where
+    # the unvalidated default is 60), and a probe's plan hashed with it would differ from the
+    # staff's, so the same submission would not be the same job.
+    data = rubric.model_dump(mode="json", exclude_unset=True)
     header = "# A students' bundle rubric, written by `grade bundle`: hidden checks left out.\n"
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
@@ -224,9 +225,11 @@ def precompute(
     values: dict[str, Any] = {}
     for problem in rubric.problems:
         for check in problem.checks:
+            if check.shown != "public":  # its verdict waits for grading: nothing to ship
+                continue
             for ref in _needed_values(check):
                 values[value_key(ref)] = encode_fact(reference.value(ref))
-            if isinstance(check, FormulaCheck) and check.shown == "public":
+            if isinstance(check, FormulaCheck):
                 _reference_samples(problem, check, ctx)
             if isinstance(check, ModuleCheck):
                 _reference_count(check, ctx)

@@ -183,6 +183,20 @@ class SaltedAnswer:
         return SaltedAnswer.of(value, self.salt).sha256 == self.sha256
 
 
+class Fact(SimpleNamespace):
+    """A reference result object as a bundle stores it: its fields, nothing else.
+
+    A name it lacks (a property or a method of the reference's class) raises `NotPrecomputed`,
+    not `AttributeError`: a judge's `getattr(result, name, None)` must not read "absent" where
+    the reference would have answered, so that check waits for grading instead.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise NotPrecomputed(f"the reference result's {name!r} is not in the students' bundle")
+
+
 def encode_fact(value: Any) -> Any:
     """A reference fact as JSON: arrays and tensors as tagged lists, a result object (a
     dataclass, a namespace) as its public fields; anything else must already be plain."""
@@ -220,7 +234,7 @@ def decode_fact(value: Any) -> Any:
     if "__salted__" in value:
         return SaltedAnswer(**value["__salted__"])
     if "__object__" in value:
-        return SimpleNamespace(**{k: decode_fact(v) for k, v in value["__object__"].items()})
+        return Fact(**{k: decode_fact(v) for k, v in value["__object__"].items()})
     return {k: decode_fact(v) for k, v in value.items()}
 
 

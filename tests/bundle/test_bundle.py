@@ -14,8 +14,11 @@ every check the bundle decides must get the TA's status, score and message.
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -331,3 +334,49 @@ def test_the_hw6_class_gets_the_tas_verdicts(
     rubric = load_rubric(homework.rubric_path)
     hidden = {(p.id, c.id) for p in rubric.problems for c in p.checks if c.shown == "hidden"}
     assert _compare(ta, mine, hidden) >= len(students)
+
+
+# --- the bundle's own engine, as a student runs it -----------------------------------------------
+
+
+def _grade_in(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`grade ARGS` run by the bundle's own copy of the engine (its folder first on the path,
+    as after `pip install`), in a fresh process."""
+    code = "import sys; from grader.cli import main; sys.exit(main())"
+    env = {**os.environ, "COLUMNS": "200", "PYTHONPATH": str(folder)}
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_a_student_runs_the_bundle_and_is_told_its_version_and_what_waits(
+    bundles: dict[tuple[str, str], tuple[Homework, Bundle]], tmp_path: Path
+) -> None:
+    """dl/hw2 runs no student code: no sandbox starts."""
+    homework, bundle = bundles["with-hidden", "dl/hw2"]
+    student = _class(homework)[0]
+    run = _grade_in(bundle.folder, str(student), "--cache-dir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    out = " ".join(run.stdout.split())  # the panel wraps lines
+    assert f"students' bundle {bundle.version}" in out
+    assert "checked at grading time" in out
+    hidden = load_catalog([bundle.folder / "grader" / BUNDLE_DIR]).homeworks
+    assert [h.qualified for h in hidden] == ["dl/hw2"]  # the bundled course, and only it
+
+
+def test_the_attempt_limit_is_counted_on_the_students_machine(tmp_path: Path) -> None:
+    homework = load_catalog([ROOT / "rubrics"]).find("dl/hw2")
+    bundle = build_bundle(homework, tmp_path / "out", attempts=1)
+    student = _class(homework)[0]
+    first = _grade_in(bundle.folder, str(student), "--cache-dir", str(tmp_path / "cache"))
+    assert first.returncode == 0, first.stderr
+    assert "self-check 1 of 1 allowed" in first.stdout
+    second = _grade_in(bundle.folder, str(student), "--cache-dir", str(tmp_path / "cache"))
+    assert second.returncode == 2
+    assert "self-checks are used up" in " ".join(second.stderr.split())
