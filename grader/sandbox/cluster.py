@@ -49,6 +49,7 @@ KILLED_PROBLEM = "the probe's run killed {n} cluster worker(s) in a row and was 
 KILLED_LIMIT = "killed its cluster worker"
 OBSERVATION_BYTES = 8 * 2**20  # what `read_outcome` reads of an observation's JSON
 WORKER_SECONDS = "worker_seconds"  # in `SandboxResult.extra`: the job's time on its worker
+WORKER_WARM = "worker_warm"  # ... and whether that worker had warm sandboxes (not fallen back)
 
 
 def ship(job: SandboxJob) -> dict[str, Any]:
@@ -129,7 +130,8 @@ def run_shipped(payload: dict[str, Any]) -> dict[str, Any]:
         seconds = runner.run(job, keep=keep).seconds
     finally:
         drop_scratch(folder)
-    return {"isolation": runner.isolation, "probes": probes, "seconds": seconds}
+    warm = runner.pool is not None and not runner.pool.disabled  # cold: slower, as locally
+    return {"isolation": runner.isolation, "probes": probes, "seconds": seconds, "warm": warm}
 
 
 def _harvest(out_dir: Path, max_bytes: int) -> dict[str, bytes]:
@@ -164,6 +166,7 @@ def land(job: SandboxJob, reply: Mapping[str, Any], seconds: float) -> SandboxRe
     worker_seconds = reply.get("seconds")
     if isinstance(worker_seconds, float):  # the sandbox's own time there: the rest is overhead
         result.extra[WORKER_SECONDS] = worker_seconds
+    result.extra[WORKER_WARM] = reply.get("warm") is True
     return result
 
 
