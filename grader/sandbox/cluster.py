@@ -258,7 +258,7 @@ class ClusterRunner:
                         threads_per_worker=1,
                         processes=True,
                         memory_limit=0,  # the sandbox limits each probe's memory itself
-                        dashboard_address=None,
+                        dashboard_address=":0",  # any free port: never a clash with 8787
                     )
                 self.client = Client(self.cluster, timeout=connect_timeout_s)
             else:
