@@ -280,3 +280,19 @@ def test_grade_scheduler_local_from_the_command_line(
     args = [str(folder), "--scheduler", "local:1", "--no-cache", "-q", "--json", str(out)]
     assert main(args) == 0
     assert json.loads(out.read_text()) == local_grades
+
+
+@pytest.mark.slow
+def test_a_cluster_without_workers_fails_the_job_saying_so_instead_of_stalling(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("distributed")
+    from grader.sandbox.cluster import ClusterRunner
+
+    runner = ClusterRunner("local:0", no_workers_s=1.0)  # a scheduler whose workers are gone
+    try:
+        result = runner.run(_job(tmp_path))
+    finally:
+        runner.shutdown()
+    assert "no cluster worker was running for 1 s" in str(result.outcomes["p1.run"].problem)
+    assert result.extra[NOT_CACHED] is True
