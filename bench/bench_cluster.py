@@ -72,6 +72,7 @@ class Timed:
         self.isolation = inner.isolation
         self.jobs: list[tuple[float, float | None]] = []
         self.in_flight = 0
+        self.cold = 0  # cluster jobs run on a worker whose warm sandboxes failed to start
         self._lock = threading.Lock()
 
     def run(self, job: Any) -> Any:
@@ -86,6 +87,7 @@ class Timed:
         waited = time.perf_counter() - started
         with self._lock:
             self.jobs.append((waited, result.extra.get("worker_seconds")))
+            self.cold += result.extra.get("worker_warm") is False
         return result
 
 
@@ -136,6 +138,7 @@ def measure(mode: str, cls: Path, out: Path) -> None:
                 "wall_s": wall,
                 "students": students,
                 "job_times": runner.jobs,
+                "cold_jobs": runner.cold,
                 "killed_pids": killed,
                 "in_flight_at_kill": in_flight,
                 "load_before": load_before,
@@ -220,6 +223,8 @@ def report(runs: dict[str, dict[str, Any]], n: int, step: int) -> tuple[str, boo
             f"{len(overheads)} jobs): median {statistics.median(overheads) * 1000:.0f} ms, "
             f"max {max(overheads) * 1000:.0f} ms.",
         ]
+    cold = {mode: runs[mode].get("cold_jobs", 0) for mode in ("cluster2", "cluster2-kill")}
+    lines.append(f"Cluster jobs run on a worker fallen back to cold sandboxes: {cold}.")
     killed = runs["cluster2-kill"]["killed_pids"]
     lines += [
         f"cluster2 vs local2: {runs['local2']['wall_s'] / runs['cluster2']['wall_s']:.2f}x.",

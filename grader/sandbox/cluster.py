@@ -47,8 +47,13 @@ LOCAL_PREFIX = "local:"  # `--scheduler local:2`: a LocalCluster of 2 one-thread
 OUTPUT_FILES = ("0.json", "0.bin", "0.arrays.json")
 KILLED_PROBLEM = "the probe's run killed {n} cluster worker(s) in a row and was stopped"
 KILLED_LIMIT = "killed its cluster worker"
+WAIT_POLL_S = 5.0  # how often a waiting job checks that the cluster still has workers
+#: How long a job waits on a cluster with no worker at all (a Slurm queue's wait for workers
+#: included) before it fails, saying so, rather than stall the batch.
+NO_WORKERS_S = 1800.0
 OBSERVATION_BYTES = 8 * 2**20  # what `read_outcome` reads of an observation's JSON
 WORKER_SECONDS = "worker_seconds"  # in `SandboxResult.extra`: the job's time on its worker
+WORKER_WARM = "worker_warm"  # ... and whether that worker had warm sandboxes (not fallen back)
 
 
 def ship(job: SandboxJob) -> dict[str, Any]:
@@ -129,7 +134,8 @@ def run_shipped(payload: dict[str, Any]) -> dict[str, Any]:
         seconds = runner.run(job, keep=keep).seconds
     finally:
         drop_scratch(folder)
-    return {"isolation": runner.isolation, "probes": probes, "seconds": seconds}
+    warm = runner.pool is not None and not runner.pool.disabled  # cold: slower, as locally
+    return {"isolation": runner.isolation, "probes": probes, "seconds": seconds, "warm": warm}
 
 
 def _harvest(out_dir: Path, max_bytes: int) -> dict[str, bytes]:
@@ -164,6 +170,7 @@ def land(job: SandboxJob, reply: Mapping[str, Any], seconds: float) -> SandboxRe
     worker_seconds = reply.get("seconds")
     if isinstance(worker_seconds, float):  # the sandbox's own time there: the rest is overhead
         result.extra[WORKER_SECONDS] = worker_seconds
+    result.extra[WORKER_WARM] = reply.get("warm") is True
     return result
 
 
@@ -206,12 +213,23 @@ def killed(
 ) -> SandboxResult:
     """The result of a job that killed `failures` workers in a row: each probe failed, saying
     so, and marked not to be cached."""
-    problem = KILLED_PROBLEM.format(n=failures)
+    return failed(job, KILLED_PROBLEM.format(n=failures), seconds, isolation)
+
+
+def failed(job: SandboxJob, problem: str, seconds: float, isolation: str) -> SandboxResult:
+    """Each probe of the job failed for `problem`, the cluster's doing: not cached."""
     outcomes = {req.id: ProbeOutcome(None, {}, problem) for req in job.requests}
     runs = [Completed(None, "", problem, False, KILLED_LIMIT) for _ in job.requests]
     result = summarise(outcomes, runs, seconds, isolation)
     result.extra[NOT_CACHED] = True
     return result
+
+
+class NoWorkers(RuntimeError):
+    """The cluster has had no worker for too long to wait for one."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no cluster worker was running for {seconds:g} s; grade again later")
 
 
 class ClusterRunner:
@@ -229,6 +247,7 @@ class ClusterRunner:
         allowed_failures: int = 3,
         task: Any = None,
         connect_timeout_s: float = 60.0,
+        no_workers_s: float = NO_WORKERS_S,
     ) -> None:
         try:
             import dask
@@ -240,6 +259,7 @@ class ClusterRunner:
         self.address = address
         self.allowed_failures = allowed_failures
         self.task = task or run_shipped
+        self.no_workers_s = no_workers_s
         self.cluster: Any = None
         try:
             if address.startswith(LOCAL_PREFIX):
@@ -255,7 +275,7 @@ class ClusterRunner:
                         threads_per_worker=1,
                         processes=True,
                         memory_limit=0,  # the sandbox limits each probe's memory itself
-                        dashboard_address=None,
+                        dashboard_address=":0",  # any free port: never a clash with 8787
                     )
                 self.client = Client(self.cluster, timeout=connect_timeout_s)
             else:
@@ -287,7 +307,10 @@ class ClusterRunner:
         payload = ship(job)
         deaths = 0
         for _ in range(2):
-            reply, died = self._attempt(payload)
+            try:
+                reply, died = self._attempt(payload)
+            except NoWorkers as exc:
+                return failed(job, str(exc), time.monotonic() - started, self.isolation)
             if reply is not None:
                 return land(job, reply, time.monotonic() - started)
             deaths += died
@@ -305,12 +328,27 @@ class ClusterRunner:
         with self._lock:
             self._futures.add(future)
         try:
-            return future.result(), 0
+            return self._wait(future), 0
         except KilledWorker as exc:
             return None, int(exc.allowed_failures) + 1
         finally:
             with self._lock:
                 self._futures.discard(future)
+
+    def _wait(self, future: Any) -> dict[str, Any]:
+        """The job's reply; NoWorkers once the cluster has had no worker for `no_workers_s`
+        (every worker gone, none started): the batch ends, saying so, instead of waiting for
+        ever. A long job on live workers is waited for: its own limits end it there."""
+        last_seen = time.monotonic()
+        while True:
+            try:
+                return dict(future.result(timeout=WAIT_POLL_S))
+            except TimeoutError:
+                if self.client.nthreads():
+                    last_seen = time.monotonic()
+                elif time.monotonic() - last_seen > self.no_workers_s:
+                    future.cancel()
+                    raise NoWorkers(self.no_workers_s) from None
 
     def close(self) -> None:
         """The batch is over or interrupted: cancel the jobs still queued or running (the

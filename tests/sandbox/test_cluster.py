@@ -252,3 +252,47 @@ def test_a_probe_that_kills_its_workers_fails_that_student_only(
     assert probed, killer
     assert all(c["status"] in ("failed", "error") for c in probed)
     assert all(KILLED_PROBLEM.format(n=4) in c["message"] for c in probed)
+
+
+@pytest.mark.sandbox
+def test_a_cluster_batch_is_cached_in_the_tas_process_and_resumes_from_it(
+    cluster: Any, local_grades: dict[str, Any], tmp_path: Path
+) -> None:
+    cluster.task = run_shipped
+    cached = CachingRunner(cluster, tmp_path / "cache")
+    folder = _class(tmp_path)
+    assert _grade(folder, cached) == local_grades
+    ran = cached.misses
+    assert ran > 0 and cached.hits == 0
+    assert _grade(folder, cached) == local_grades  # as `--resume` does: nothing runs again
+    assert cached.misses == ran and cached.hits == ran
+
+
+@pytest.mark.sandbox
+def test_grade_scheduler_local_from_the_command_line(
+    local_grades: dict[str, Any], tmp_path: Path
+) -> None:
+    pytest.importorskip("distributed")
+    from grader.cli import main
+
+    out = tmp_path / "results.json"
+    folder = _class(tmp_path)
+    args = [str(folder), "--scheduler", "local:1", "--no-cache", "-q", "--json", str(out)]
+    assert main(args) == 0
+    assert json.loads(out.read_text()) == local_grades
+
+
+@pytest.mark.slow
+def test_a_cluster_without_workers_fails_the_job_saying_so_instead_of_stalling(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("distributed")
+    from grader.sandbox.cluster import ClusterRunner
+
+    runner = ClusterRunner("local:0", no_workers_s=1.0)  # a scheduler whose workers are gone
+    try:
+        result = runner.run(_job(tmp_path))
+    finally:
+        runner.shutdown()
+    assert "no cluster worker was running for 1 s" in str(result.outcomes["p1.run"].problem)
+    assert result.extra[NOT_CACHED] is True
