@@ -502,3 +502,19 @@ def test_typewriter_quotes_in_a_listing_read_straight() -> None:
     assert "\u2019rx\u2019" in pypdf.PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
     doc = read_document(pdf, "report.pdf")
     assert "plt.plot(X, Y, 'rx')" in doc.text, doc.text
+
+
+def test_a_value_under_a_left_side_not_known_in_a_pdf_is_for_a_ta(tmp_path: Path) -> None:
+    """In a PDF, left sides are glyphs laid out again: a value the grader cannot name there may
+    be the one it misses, so the missing quantity goes to a TA, never 'not answered'."""
+    from grader.pipeline import GradeOptions, grade
+
+    lines = ["Question 2", "", "3. SGD step"]
+    lines += [f"w_{k}^new = {v}" for k, v in enumerate([0.09998, 0.2, 0.29992, 0.39998], 1)]
+    lines += ["b1 updated: B1 new = 0.49998", "", "Text enough to set the body size of this page."]
+    (tmp_path / "report.pdf").write_bytes(make_pdf([text_page(lines)]))
+    (sub,) = grade([tmp_path], GradeOptions(select="q2", homework="dl/hw2")).submissions
+    (updates,) = [c for p in sub.problems for c in p.checks if c.id == "updates"]
+    b1 = next(line for line in updates.details if "b1_new" in line)
+    assert b1.startswith("?") and "may be b1_new" in b1, updates.details
+    assert "not answered" not in b1
