@@ -4,6 +4,8 @@ The JSON shape (`GradeReport.model_dump`) is a contract other tools depend on:
 {"submissions": [{"student", "homework", "score", "max_score",
   "problems": [{"id", "score", "max_score", "checks": [{"id", "status", "score", "max_score",
   "message", "pending_points", ...}]}]}]}
+Additions keep old readers working: a check's `source` may carry a PDF `page`; a submission's
+`page_images` names the scanned pages a TA reads (their PNGs are written by --out, not held here).
 
 A pending check's `score` counts what is already decided: 0 for every kind but `values`, which
 judges each quantity on its own and awards the decided ones at once. Its `pending_points` is the

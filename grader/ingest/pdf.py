@@ -280,6 +280,40 @@ def _margin(lines: list[_Line]) -> float:
     return min((line.x for line in lines), default=0.0)
 
 
+def _prose_margin(lines: list[_Line]) -> float | None:
+    """Where the page's prose lines start: the leftmost x shared by two or more of them (a
+    centred title or a lone caption is no margin); None on a page without such prose."""
+    counts: dict[float, int] = {}
+    for line in lines:
+        if not line.mono:
+            counts[round(line.x)] = counts.get(round(line.x), 0) + 1
+    shared = [x for x, n in counts.items() if n >= 2]
+    return float(min(shared)) if shared else None
+
+
+def _code_lefts(pages: list[list[_Line]]) -> list[float]:
+    """Per page, the x at which a listing line has no indentation.
+
+    Why not the page's own leftmost line: a listing cut by a page break continues on a page of
+    its own, whose leftmost line may be `def forward` (four columns in); measured from it, the
+    method lost its indentation and the class its forward. The listings' start is one x for
+    the whole document (the leftmost listing line anywhere), moved on each page by as much as
+    that page's prose margin differs from the usual one (two-sided layouts).
+    """
+    margins = [_prose_margin(lines) for lines in pages]
+    known = sorted(m for m in margins if m is not None)
+    usual = known[len(known) // 2] if known else 0.0
+    shifts = [m - usual if m is not None else 0.0 for m in margins]
+    starts = [
+        line.x - shift
+        for lines, shift in zip(pages, shifts, strict=True)
+        for line in lines
+        if line.mono
+    ]
+    start = min(starts, default=usual)
+    return [start + shift for shift in shifts]
+
+
 def _columns(pages: list[list[_Line]]) -> dict[float, float]:
     """Per monospace font size on a page, the column width that puts every listing line's x
     offset on a whole column.
@@ -292,8 +326,7 @@ def _columns(pages: list[list[_Line]]) -> dict[float, float]:
     """
     groups: dict[float, list[float]] = {}
     advances: dict[float, float] = {}
-    for lines in pages:
-        left = _margin(lines)
+    for lines, left in zip(pages, _code_lefts(pages), strict=True):
         for line in lines:
             if line.mono and line.x - left > 1.0:
                 size = round(line.runs[0].size, 1)
@@ -484,11 +517,13 @@ def _layout(data: dict[str, object], rel: str) -> PdfText:
         for number, (lines, height) in enumerate(zip(per_page, heights, strict=True), 1)
     ]
     columns = _columns(bodies)
+    code_lefts = _code_lefts(bodies)
     out: list[str] = []
     origins: list[tuple[str, int]] = []
     for number, body in enumerate(bodies, 1):
         label = f"{rel}, page {number}"
         left = _margin(body)
+        code_left = code_lefts[number - 1]
         sizes = sorted(r.size for line in body for r in line.runs if not r.script)
         body_size = sizes[len(sizes) // 2] if sizes else 10.0
         after_heading = False
@@ -514,7 +549,8 @@ def _layout(data: dict[str, object], rel: str) -> PdfText:
             indent = 0
             if line.mono or _CODE_START.match(text):
                 column = columns.get(round(size, 1), line.runs[0].advance)
-                indent = max(0, round((line.x - left) / column)) if line.x > left else 0
+                origin = code_left if line.mono else left
+                indent = max(0, round((line.x - origin) / column)) if line.x > origin else 0
             out.append(" " * indent + text)
             origins.append((label, k))
             previous_y = line.y

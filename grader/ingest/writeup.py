@@ -1483,9 +1483,18 @@ def extract_result_numbers(text: str, first_line: int = 1) -> list[tuple[float, 
     by more arithmetic. '... = 213,504', '32 \\times 2456 = 78,592', 'Sum of parameters =
     132,863,336'. A subset of `extract_number_candidates`, better for exact-answer matching."""
     out: list[tuple[float, int]] = []
-    for number, line in _prepared_lines(text, first_line):
+    prepared = _prepared_lines(text, first_line)
+    following = {
+        number: line
+        for (number, _), (after, line) in itertools.pairwise(prepared)
+        if after == number + 1
+    }
+    for number, line in prepared:
         budget.check()
         cleaned = re.sub(r"\\text\{\s*\}|[&$]", " ", line)
+        # A paragraph wrapped after the number ('... that is 213,504' / 'parameters.', as a
+        # PDF or a hard-wrapped text sets it): the count word on the next line still counts.
+        wrapped = re.sub(r"\\text\{\s*\}|[&$]", " ", following.get(number, ""))
         seen: set[int] = set()
         for start, end, value in _numbers_in(cleaned):
             if start in seen:
@@ -1495,9 +1504,10 @@ def extract_result_numbers(text: str, first_line: int = 1) -> list[tuple[float, 
             if before.rstrip().endswith(("-", "−")):
                 before = before.rstrip()[:-1]
             after = cleaned[end:]
+            counted = after if after.strip() else wrapped  # the count word: here or wrapped
             stated = _RESULT_AFTER.search(before) and _RESULT_END.match(after)
             operand = re.search(r"(?:\\cdot|\\times|[-+*/×·(])\s*$", before)
-            if stated or (_COUNT_AFTER.match(after) and not operand):
+            if stated or (_COUNT_AFTER.match(counted) and not operand):
                 out.append((value, number))
     return out
 

@@ -71,16 +71,23 @@ def ensure_class(sub: Submission, symbol: str) -> GeneratedSource | None:
     units = found if isinstance(found, list) else [_unparsed_unit(gen, found)]
     sub.classes.extend(CodeUnit(**{**u.__dict__, "origin": doc.file}) for u in units)
     sub.notes.append(
-        f"{gen.name} taken from {gen.span()}" + (f" ({'; '.join(gen.notes)})" if gen.notes else "")
+        f"{gen.name} taken from {gen.span()}"
+        + (f" ({_cited(doc, '; '.join(gen.notes))})" if gen.notes else "")
     )
     return gen
 
 
-def _cited(doc: Document, error: str) -> str:
-    """A syntax error's 'at writeup line N' as the student finds it: `report.tex:42`,
-    `report.pdf, page 2, line 7` (N is a line of the laid-out text, the grader's own)."""
+def _cited(doc: Document, said: str) -> str:
+    """The assembler's 'at writeup line N', 'line N' and 'lines A-B' as the student finds them
+    (`report.tex:42`, `report.pdf, page 2, line 7`) where the writeup was laid out from a .tex
+    or a PDF: there the numbers are lines of the grader's own text."""
+    if doc.origins is None:
+        return said
+    said = re.sub(r"\blines (\d+)-(\d+)", lambda m: doc.lines_of(*map(int, m.groups())), said)
     return re.sub(
-        r" at writeup line (\d+)", lambda m: f" at {doc.describe(int(m.group(1)))}", error
+        r"\b(?:at writeup )?line (\d+)",
+        lambda m: ("at " if m.group(0).startswith("at") else "") + doc.describe(int(m.group(1))),
+        said,
     )
 
 
@@ -113,7 +120,7 @@ def ensure_script(
         gen = _register(sub, doc, assembled, path, file_name)
         sub.notes.append(
             f"{file_name} taken from {gen.span()}"
-            + (f" ({'; '.join(gen.notes)})" if gen.notes else "")
+            + (f" ({_cited(doc, '; '.join(gen.notes))})" if gen.notes else "")
         )
         return gen
     names = ", ".join(must_define)

@@ -142,6 +142,44 @@ def _nested() -> bytes:
     return pdf.replace(b"/Resources << /Font", b"/Resources << /Bomb " + bomb + b" /Font", 1)
 
 
+def _raw_pdf(objects: list[bytes]) -> bytes:
+    """A PDF of these objects (numbered from 1, the first the catalog), with a correct xref."""
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, obj in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for offset in offsets:
+        out += b"%010d 00000 n \n" % offset
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def _page_tree_bomb(depth: int = 9, width: int = 10) -> bytes:
+    """An object bomb without a cycle: each node of the page tree lists the next node ten times,
+    so the tree is 10 objects but 10**9 pages when flattened."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>"]
+    for level in range(depth):
+        kids = b" ".join(b"%d 0 R" % (3 + level) for _ in range(width))
+        parent = b" /Parent %d 0 R" % (1 + level) if level else b""
+        count = width ** (depth - level)
+        objects.append(b"<< /Type /Pages /Kids [%s] /Count %d%s >>" % (kids, count, parent))
+    leaf = 2 + depth
+    objects.append(
+        b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
+        b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (leaf, leaf + 2, leaf + 3)
+    )
+    content = b"BT /F1 11 Tf 72 700 Td (Problem 1: the answer is ReLU.) Tj ET"
+    objects.append(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    return _raw_pdf(objects)
+
+
 def _cycle() -> bytes:
     pdf = make_pdf([text_page(["Problem 1"])])
     return pdf.replace(b"/Kids [5 0 R]", b"/Kids [2 0 R 5 0 R]", 1)
@@ -149,7 +187,9 @@ def _cycle() -> bytes:
 
 # Each case is read in a subprocess under a wall-clock limit; the reader bounds its own child.
 _PROBE = """
-import sys
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (1 << 31, 1 << 31))  # the grader's side is bounded too
+resource.setrlimit(resource.RLIMIT_CPU, (60, 60))
 from grader.ingest.documents import DocumentError, read_document
 raw = open(sys.argv[1], "rb").read()
 try:
@@ -166,7 +206,9 @@ except DocumentError as exc:
     [
         ("encrypted", "refused", "encrypted"),
         ("flate-bomb", "refused", "could not be read"),
-        ("nested", "refused", ""),  # pypdf cannot parse the page: a TA reads it
+        ("nested", "refused", "no text layer"),  # pypdf cannot parse the page: a TA reads it
+        # 10**9 pages from 10 objects: pypdf's own bound, or the child's limits, end it
+        pytest.param("page-tree", "", "", marks=pytest.mark.slow),
         ("cycle", "refused", "could not be read"),
         ("pages", "read", f"only the first {MAX_PAGES} of its 2000 pages"),
         ("not-a-pdf", "refused", "not a PDF"),
@@ -184,6 +226,8 @@ def test_pathological_pdfs_end_in_a_clear_message_in_bounded_time(
         raw = _nested()
     elif case == "cycle":
         raw = _cycle()
+    elif case == "page-tree":
+        raw = _page_tree_bomb()
     elif case == "pages":
         raw = make_pdf([[Run(72, 700, f"page {k} text line")] for k in range(2000)])
     elif case == "not-a-pdf":
@@ -431,3 +475,49 @@ def test_a_large_scan_is_kept_small_enough_to_read() -> None:
     ((page, png),) = pdf.page_images
     with Image.open(io.BytesIO(png)) as kept:
         assert page == 1 and max(kept.size) == MAX_IMAGE_SIDE
+
+
+def test_a_listing_continued_on_a_page_of_its_own_keeps_its_indentation() -> None:
+    """Page 2 holds only the rest of a listing, whose leftmost line is `def forward` (four
+    columns in): measured from the page's own leftmost line, the method lost its indentation
+    and the class its forward."""
+    mono = 10 * 0.6
+    first = text_page(["Problem 4", "", "(b) The layer, in words and in code below.", ""])
+    first += text_page(["class Net(nn.Module):", "    def __init__(self):"], top=680, font="F2")
+    first += text_page(["        super().__init__()"], top=652, font="F2")
+    second = [
+        Run(72 + 4 * mono, 700, "def forward(self, x):", "F2", 10),
+        Run(72 + 8 * mono, 686, "return x", "F2", 10),
+    ]
+    doc = read_document(make_pdf([first, second]), "report.pdf")
+    assert "    def forward(self, x):" in doc.text.split("\n"), doc.text
+    assert "        return x" in doc.text.split("\n"), doc.text
+    built = assemble_class(list(doc.blocks), "Net")
+    assert built is not None and built.syntax_error is None, doc.text
+
+
+def test_typewriter_quotes_in_a_listing_read_straight() -> None:
+    """pdflatex's typewriter font names its quote 'quoteright': `’rx’` is the `'rx'` typed."""
+    page = text_page(["Problem 7", "", "Text enough to set the body size of this page, in words."])
+    # byte 0x27 is `quoteright` in Courier's StandardEncoding: extraction gives U+2019
+    page += text_page(["plt.plot(X, Y, 'rx')"], top=600, font="F2", size=10)
+    pdf = make_pdf([page])
+    assert "\u2019rx\u2019" in pypdf.PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    doc = read_document(pdf, "report.pdf")
+    assert "plt.plot(X, Y, 'rx')" in doc.text, doc.text
+
+
+def test_a_value_under_a_left_side_not_known_in_a_pdf_is_for_a_ta(tmp_path: Path) -> None:
+    """In a PDF, left sides are glyphs laid out again: a value the grader cannot name there may
+    be the one it misses, so the missing quantity goes to a TA, never 'not answered'."""
+    from grader.pipeline import GradeOptions, grade
+
+    lines = ["Question 2", "", "3. SGD step"]
+    lines += [f"w_{k}^new = {v}" for k, v in enumerate([0.09998, 0.2, 0.29992, 0.39998], 1)]
+    lines += ["b1 updated: B1 new = 0.49998", "", "Text enough to set the body size of this page."]
+    (tmp_path / "report.pdf").write_bytes(make_pdf([text_page(lines)]))
+    (sub,) = grade([tmp_path], GradeOptions(select="q2", homework="dl/hw2")).submissions
+    (updates,) = [c for p in sub.problems for c in p.checks if c.id == "updates"]
+    b1 = next(line for line in updates.details if "b1_new" in line)
+    assert b1.startswith("?") and "may be b1_new" in b1, updates.details
+    assert "not answered" not in b1

@@ -652,3 +652,17 @@ def test_a_huge_writeup_is_cut_and_processed_in_bounded_time() -> None:
     extract_number_candidates(text)
     assert blocks and blocks[-1].last_line <= len(text[: writeup.MAX_TEXT_CHARS].split("\n"))
     assert time.perf_counter() - start < 60
+
+
+def test_a_count_wrapped_onto_the_next_line_is_still_a_count() -> None:
+    """A PDF (or a hard-wrapped text) can break a paragraph after the number: '... that is
+    213,504' / 'parameters.' stated the count, and the intermediate '= 2456' after it was read
+    as the first result instead (a wrong verdict)."""
+    text = "\n".join(
+        [
+            "The plain layer has (a) parameters, that is 213,504",
+            "parameters. Each path has (x) = 2456,",
+            "so the STM layer has 78,592 parameters.",
+        ]
+    )
+    assert extract_result_numbers(text) == [(213504, 1), (2456, 2), (78592, 3)]
