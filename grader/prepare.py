@@ -7,13 +7,18 @@ cached virtual environment (`~/.cache/grader/envs/<course>-<fingerprint>`, see
 through a `.pth` file rather than copying them, so it holds only what the course adds; the
 sandbox then runs student code with its interpreter, the folder bound read-only.
 
-Each package is installed on its own, so one that cannot be had (no network, no wheel for this
-Python) is reported with how to provide it offline while the others are installed; the command
-then exits 4. Code that needs a missing declared package goes to a TA when it is graded.
+pip is held to the grader's own versions (a constraints file of every distribution the grader's
+environment has): a package that would need another torch or NumPy is reported as missing rather
+than installed beside a second torch that student code would then import instead of the one the
+grader judges with. Each package is installed on its own, so one that cannot be had (no network,
+no wheel for this Python, a version conflict) is reported with how to provide it offline while
+the others are installed; the command then exits 4. Code that needs a missing declared package
+goes to a TA when it is graded.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import shutil
 import subprocess
@@ -57,11 +62,13 @@ def prepare(
     if env.prepared is not None and not env.missing():
         return Prepared(env.course, env.folder, [p.requirement for p in env.packages])
     _create(env.folder)
+    constraints = env.folder / "grader-constraints.txt"
+    constraints.write_text("\n".join(grader_versions()) + "\n", encoding="utf-8")
     wheels = wheelhouse or env.wheelhouse
     installed: list[str] = []
     missing: dict[str, str] = {}
     for package in env.packages:
-        why = _install(env.folder, package, wheels, index_url, offline)
+        why = _install(env.folder, package, wheels, index_url, offline, constraints)
         if why is None and not _importable(env, package):
             why = f"installed, but none of {', '.join(package.import_names)} can be found in it"
         if why is None:
@@ -96,13 +103,28 @@ def _site_packages(folder: Path) -> Path:
     return folder / "lib" / version / "site-packages"
 
 
+def grader_versions() -> list[str]:
+    """`name==version` of every distribution the grader's interpreter sees (pip's constraints)."""
+    pins = {}
+    for dist in importlib.metadata.distributions():
+        name = dist.metadata["Name"] if dist.metadata else None
+        if name and dist.version and name.lower() not in pins:
+            pins[name.lower()] = f"{name}=={dist.version}"
+    return sorted(pins.values())
+
+
 def _install(
-    folder: Path, package: Package, wheels: Path | None, index_url: str | None, offline: bool
+    folder: Path,
+    package: Package,
+    wheels: Path | None,
+    index_url: str | None,
+    offline: bool,
+    constraints: Path,
 ) -> str | None:
     """Install one requirement with the environment's interpreter (running the grader's pip,
     which it sees through the `.pth`); None on success, else pip's last line."""
     argv = [str(folder / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check"]
-    argv += ["--no-input", "--no-warn-script-location", "--quiet"]
+    argv += ["--no-input", "--no-warn-script-location", "--quiet", "--constraint", str(constraints)]
     if wheels is not None:
         argv += ["--find-links", str(wheels)]
     if offline:

@@ -60,12 +60,15 @@ except OSError:
 """
 
 
-def make_wheel(folder: Path, name: str = "tinypkg", version: str = "0.1") -> Path:
+def make_wheel(
+    folder: Path, name: str = "tinypkg", version: str = "0.1", requires: str = ""
+) -> Path:
     """A minimal pure-Python wheel, by hand: the module, METADATA, WHEEL and a hashed RECORD."""
     dist = f"{name}-{version}.dist-info"
+    needs = f"Requires-Dist: {requires}\n" if requires else ""
     files = {
         f"{name}/__init__.py": "VALUE = 42\n",
-        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{needs}",
         f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
         "Tag: py3-none-any\n",
     }
@@ -125,6 +128,24 @@ def test_grade_env_installs_from_a_wheelhouse_and_reports_what_it_cannot(
     env = load_catalog([course]).environment("tiny")
     assert env.prepared is not None and env.provides("tinypkg") and not env.provides("nothere")
     assert list(env.missing()) == ["not-in-the-wheelhouse"]
+
+
+@pytest.mark.slow
+def test_grade_env_never_replaces_the_grader_s_own_packages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A package wanting another NumPy is reported, not installed beside a second NumPy (here
+    an old `numpy` wheel sits in the wheelhouse, which pip would otherwise take)."""
+    monkeypatch.setenv(ENVS_VAR, str(tmp_path / "envs"))
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, "numpy", "0.9")
+    make_wheel(wheels, "oldnum", "1.0", requires="numpy<1")
+    course = _course(tmp_path, "    - oldnum")
+    assert _env(course, "--wheelhouse", str(wheels), "--offline") == ExitCode.MISSING_PACKAGES
+    assert "✗ oldnum" in capsys.readouterr().out
+    env = load_catalog([course]).environment("tiny")
+    assert env.provides("tinypkg") is False  # not in this wheelhouse
+    assert not env.provides("numpy"), "a second NumPy was installed into the course environment"
 
 
 @pytest.mark.sandbox

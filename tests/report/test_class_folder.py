@@ -211,6 +211,7 @@ def test_ctrl_c_during_one_homework_stops_the_whole_batch(monkeypatch: pytest.Mo
         subs: list[Submission],
         runner: object,
         options: GradeOptions,
+        environment: object = None,
     ) -> tuple[list[SubmissionResult], bool]:
         graded.append(homework.qualified)
         return [grader.pipeline._assemble(homework, rubric, s, {}, True) for s in subs], True
