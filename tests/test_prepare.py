@@ -15,9 +15,12 @@ from pathlib import Path
 import pytest
 
 from grader.cli import ExitCode, main
-from grader.courses import ENVS_VAR, load_catalog
+from grader.courses import ENV_MARKER, ENVS_VAR, CourseEnvironment, load_catalog
+from grader.ingest.submission import ingest
+from grader.judges.planning import ModuleTarget, plan_module
 from grader.pipeline import GradeOptions, grade
 from grader.results import Status
+from grader.rubric import load_rubric
 from grader.sandbox.runner import SandboxRunner
 
 COURSE_YAML = """id: tiny
@@ -172,3 +175,59 @@ def test_a_submission_imports_the_course_package_in_the_real_sandbox(
     after = {c.id: c for p in grade([student], options).submissions[0].problems for c in p.checks}
     assert after["run.runs"].status is Status.PASSED, after["run.runs"].message
     assert after["value"].status is Status.PASSED, after["value"].message
+
+
+MODULE_RUBRIC = """schema_version: 1
+homework: hw2
+title: A class using a course package
+problems:
+  - id: p1
+    points: 1
+    checks:
+      - {id: net, kind: module, points: 1, symbol: Net, reference: Net, inputs: [[2, 3]],
+         output_shapes: [[2, 3]], aspects: {instantiate: 1}}
+"""
+
+CLASS_SOURCE = """import torch
+import tinypkg
+
+data = tinypkg.download()  # a starter's top level: never run to grade the class
+
+
+class Net(torch.nn.Module):
+    def forward(self, x):
+        return x * tinypkg.VALUE
+"""
+
+
+def _plan(tmp_path: Path, env: CourseEnvironment) -> ModuleTarget:
+    rubric_path = tmp_path / "hw2.yaml"
+    rubric_path.write_text(MODULE_RUBRIC)
+    problem = load_rubric(rubric_path).problem("p1")
+    folder = tmp_path / "ann"
+    folder.mkdir(exist_ok=True)
+    (folder / "net.py").write_text(CLASS_SOURCE)
+    check = problem.checks[0]
+    return plan_module(ingest(folder), problem, check, 0, env)  # type: ignore[arg-type]
+
+
+def test_a_class_needing_a_declared_package_waits_for_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unprepared: the class goes to a TA (`needs`), with `grade env` named; prepared with the
+    package in it: the class is probed, its import kept (the sandbox runs the env's Python);
+    undeclared: the import stays for the probe to report, as any missing module of the student."""
+    monkeypatch.setenv(ENVS_VAR, str(tmp_path / "envs"))
+    course = _course(tmp_path)
+    env = load_catalog([course]).environment("tiny")
+    waiting = _plan(tmp_path, env)
+    assert waiting.request is None and waiting.needs == ("tinypkg",)
+    assert env.folder is not None and env.site_packages is not None
+    (env.site_packages / "tinypkg").mkdir(parents=True)
+    (env.folder / ENV_MARKER).write_text('{"installed": ["tinypkg"], "missing": {}}')
+    ready = _plan(tmp_path, env)
+    assert ready.request is not None and ready.needs == ()
+    assert "import tinypkg" in ready.files["net.py"]
+    assert "download()" not in ready.files["net.py"]
+    undeclared = _plan(tmp_path, CourseEnvironment("tiny", ()))
+    assert undeclared.request is not None and undeclared.needs == ()
