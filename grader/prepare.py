@@ -29,6 +29,7 @@ from pathlib import Path
 from grader.courses import ENV_MARKER, CourseEnvironment, Package, grader_site_packages
 
 PIP_TIMEOUT_S = 900  # one package, downloads included
+IMPORT_TIMEOUT_S = 300  # the first import of a large package (torchvision) on a busy machine
 PTH_NAME = "_grader_reuse.pth"
 
 
@@ -69,8 +70,10 @@ def prepare(
     missing: dict[str, str] = {}
     for package in env.packages:
         why = _install(env.folder, package, wheels, index_url, offline, constraints)
-        if why is None and not _importable(env, package):
-            why = f"installed, but none of {', '.join(package.import_names)} can be found in it"
+        if why is None:
+            why = _imports(env.folder, package)
+            if why is not None:  # left in, it would crash the students' imports: taken out
+                _uninstall(env.folder, package)
         if why is None:
             installed.append(package.requirement)
         else:
@@ -149,24 +152,61 @@ def _install(
     return lines[-1][:300] if lines else f"pip exited with status {done.returncode}"
 
 
-def _importable(env: CourseEnvironment, package: Package) -> bool:
-    """Whether the environment's interpreter finds one of the package's import names (without
-    importing it: a package's import-time code is not the grader's to run)."""
-    code = (
-        "import importlib.util, sys\n"
-        "sys.exit(0 if any(importlib.util.find_spec(n) for n in sys.argv[1:]) else 1)\n"
-    )
-    assert env.folder is not None
+def _imports(folder: Path, package: Package) -> str | None:
+    """None when the environment's interpreter imports the package; else why not.
+
+    Really imported, not only found: a wheel built against another torch (torchvision from the
+    default index beside a CPU build of torch) installs fine and fails on import ("operator
+    torchvision::nms does not exist"), and in the sandbox that failure would read as the
+    student's. The import runs in a child process of the course staff's own command, never
+    while grading.
+    """
+    code = "import importlib, sys\nfor name in sys.argv[1:]:\n    importlib.import_module(name)\n"
     try:
         done = subprocess.run(
-            [str(env.folder / "bin" / "python"), "-I", "-c", code, *package.import_names],
+            [str(folder / "bin" / "python"), "-I", "-c", code, *package.import_names],
             capture_output=True,
-            timeout=60,
+            text=True,
+            timeout=IMPORT_TIMEOUT_S,
             check=False,
         )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
+    except subprocess.TimeoutExpired:
+        return f"installed, but importing it took over {IMPORT_TIMEOUT_S} s"
+    except OSError as exc:
+        return f"installed, but its interpreter could not start: {exc.strerror}"
+    if done.returncode == 0:
+        return None
+    lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+    last = lines[-1][:300] if lines else f"status {done.returncode}"
+    return (
+        f"installed, but `import {', '.join(package.import_names)}` fails ({last}); a package "
+        f"built against torch must match the grader's torch {_torch_version()} (install it "
+        "from the index that torch came from, e.g. --index-url for its CPU or CUDA build)"
+    )
+
+
+def _uninstall(folder: Path, package: Package) -> None:
+    subprocess.run(
+        [
+            str(folder / "bin" / "python"),
+            "-m",
+            "pip",
+            "uninstall",
+            "--yes",
+            "--quiet",
+            package.name,
+        ],
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _torch_version() -> str:
+    try:
+        return importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        return "(none)"
 
 
 def offline_advice(prepared: Prepared) -> list[str]:

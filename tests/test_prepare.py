@@ -64,13 +64,17 @@ except OSError:
 
 
 def make_wheel(
-    folder: Path, name: str = "tinypkg", version: str = "0.1", requires: str = ""
+    folder: Path,
+    name: str = "tinypkg",
+    version: str = "0.1",
+    requires: str = "",
+    source: str = "VALUE = 42\n",
 ) -> Path:
     """A minimal pure-Python wheel, by hand: the module, METADATA, WHEEL and a hashed RECORD."""
     dist = f"{name}-{version}.dist-info"
     needs = f"Requires-Dist: {requires}\n" if requires else ""
     files = {
-        f"{name}/__init__.py": "VALUE = 42\n",
+        f"{name}/__init__.py": source,
         f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{needs}",
         f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
         "Tag: py3-none-any\n",
@@ -122,15 +126,22 @@ def test_grade_env_installs_from_a_wheelhouse_and_reports_what_it_cannot(
     monkeypatch.setenv(ENVS_VAR, str(tmp_path / "envs"))
     wheels = tmp_path / "wheels"
     make_wheel(wheels)
-    course = _course(tmp_path, "    - {requirement: not-in-the-wheelhouse, imports: [nothere]}")
+    # installs, then fails on import (as torchvision built for another torch does)
+    make_wheel(wheels, "brokenpkg", source="raise RuntimeError('operator x::nms does not exist')\n")
+    more = "    - {requirement: not-in-the-wheelhouse, imports: [nothere]}\n    - brokenpkg"
+    course = _course(tmp_path, more)
     assert _env(course, "--wheelhouse", str(wheels), "--offline") == ExitCode.MISSING_PACKAGES
     out = capsys.readouterr().out
     assert "✓ tinypkg" in out
     assert "✗ not-in-the-wheelhouse" in out
     assert "pip download --dest WHEELS 'not-in-the-wheelhouse'" in out
+    flat = " ".join(out.split())  # the console wraps long lines
+    assert "✗ brokenpkg: installed, but `import brokenpkg` fails" in flat
+    assert "operator x::nms does not exist" in flat
     env = load_catalog([course]).environment("tiny")
     assert env.prepared is not None and env.provides("tinypkg") and not env.provides("nothere")
-    assert list(env.missing()) == ["not-in-the-wheelhouse"]
+    assert not env.provides("brokenpkg"), "a package that cannot be imported must be taken out"
+    assert list(env.missing()) == ["not-in-the-wheelhouse", "brokenpkg"]
 
 
 @pytest.mark.slow
