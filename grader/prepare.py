@@ -52,6 +52,7 @@ def prepare(
     wheelhouse: Path | None = None,
     index_url: str | None = None,
     offline: bool = False,
+    extra_index_urls: tuple[str, ...] = (),
 ) -> Prepared:
     """Create (or complete) the course's environment and install what it declares.
 
@@ -69,7 +70,8 @@ def prepare(
     installed: list[str] = []
     missing: dict[str, str] = {}
     for package in env.packages:
-        why = _install(env.folder, package, wheels, index_url, offline, constraints)
+        sources = Sources(wheels, index_url, extra_index_urls, offline)
+        why = _install(env.folder, package, sources, constraints)
         if why is None:
             why = _imports(env.folder, package)
             if why is not None:  # left in, it would crash the students' imports: taken out
@@ -116,24 +118,32 @@ def grader_versions() -> list[str]:
     return sorted(pins.values())
 
 
-def _install(
-    folder: Path,
-    package: Package,
-    wheels: Path | None,
-    index_url: str | None,
-    offline: bool,
-    constraints: Path,
-) -> str | None:
+@dataclass(frozen=True)
+class Sources:
+    """Where pip may take packages from: a wheelhouse first, then the index (unless offline)."""
+
+    wheels: Path | None
+    index_url: str | None
+    extra_index_urls: tuple[str, ...]
+    offline: bool
+
+    def pip_args(self) -> list[str]:
+        args = ["--find-links", str(self.wheels)] if self.wheels is not None else []
+        if self.offline:
+            return [*args, "--no-index"]
+        if self.index_url:
+            args += ["--index-url", self.index_url]
+        for url in self.extra_index_urls:
+            args += ["--extra-index-url", url]
+        return args
+
+
+def _install(folder: Path, package: Package, sources: Sources, constraints: Path) -> str | None:
     """Install one requirement with the environment's interpreter (running the grader's pip,
     which it sees through the `.pth`); None on success, else pip's last line."""
     argv = [str(folder / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check"]
     argv += ["--no-input", "--no-warn-script-location", "--quiet", "--constraint", str(constraints)]
-    if wheels is not None:
-        argv += ["--find-links", str(wheels)]
-    if offline:
-        argv += ["--no-index"]
-    elif index_url:
-        argv += ["--index-url", index_url]
+    argv += sources.pip_args()
     try:
         done = subprocess.run(
             [*argv, package.requirement],
@@ -180,8 +190,8 @@ def _imports(folder: Path, package: Package) -> str | None:
     last = lines[-1][:300] if lines else f"status {done.returncode}"
     return (
         f"installed, but `import {', '.join(package.import_names)}` fails ({last}); a package "
-        f"built against torch must match the grader's torch {_torch_version()} (install it "
-        "from the index that torch came from, e.g. --index-url for its CPU or CUDA build)"
+        f"built against torch must match the grader's torch {_torch_version()} (take it from "
+        "the index that torch came from: --extra-index-url for its CPU or CUDA build)"
     )
 
 
