@@ -1,8 +1,9 @@
 """`grade env`: a course's sandbox environment, prepared once from a local wheel, then used by
 the real sandbox when student code imports the package (issue 12, the course environment).
 
-The package is a wheel made here by hand (pure Python, `py3-none-any`), so nothing is downloaded:
-`--offline` installs from the wheelhouse only. Environments go to a temporary `GRADER_ENVS`.
+The package is a wheel made here by hand (pure Python, `py3-none-any`), under a name no index
+should have, so nothing is downloaded: `--offline` installs from the wheelhouse only.
+Environments go to a temporary `GRADER_ENVS`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from grader.sandbox.runner import SandboxRunner
 COURSE_YAML = """id: tiny
 environment:
   packages:
-    - tinypkg
+    - gradertinypkg
 MORE
 """
 
@@ -51,11 +52,11 @@ def check_value(script_run):
 """
 
 STUDENT = """import os
-import tinypkg
+import gradertinypkg
 
-value = tinypkg.VALUE
+value = gradertinypkg.VALUE
 try:  # the course environment is bound read-only: no student can change it for the next
-    with open(os.path.join(os.path.dirname(tinypkg.__file__), "planted.py"), "w") as fh:
+    with open(os.path.join(os.path.dirname(gradertinypkg.__file__), "planted.py"), "w") as fh:
         fh.write("VALUE = 0\\n")
     wrote = 1
 except OSError:
@@ -65,7 +66,7 @@ except OSError:
 
 def make_wheel(
     folder: Path,
-    name: str = "tinypkg",
+    name: str = "gradertinypkg",
     version: str = "0.1",
     requires: str = "",
     source: str = "VALUE = 42\n",
@@ -112,7 +113,7 @@ def test_an_environment_declaration_is_read(
     monkeypatch.setenv(ENVS_VAR, str(tmp_path / "envs"))
     course = _course(tmp_path, "    - {requirement: scikit-learn>=1.0, imports: [sklearn]}")
     env = load_catalog([course]).environment("tiny")
-    assert env.declared == {"tinypkg", "sklearn"}
+    assert env.declared == {"gradertinypkg", "sklearn"}
     assert env.folder is not None and env.folder.parent == tmp_path / "envs"
     assert env.folder.name.startswith("tiny-") and env.prepared is None
     other = load_catalog([_course(tmp_path / "b")]).environment("tiny")
@@ -132,14 +133,16 @@ def test_grade_env_installs_from_a_wheelhouse_and_reports_what_it_cannot(
     course = _course(tmp_path, more)
     assert _env(course, "--wheelhouse", str(wheels), "--offline") == ExitCode.MISSING_PACKAGES
     out = capsys.readouterr().out
-    assert "✓ tinypkg" in out
+    assert "✓ gradertinypkg" in out
     assert "✗ not-in-the-wheelhouse" in out
     assert "pip download --dest WHEELS 'not-in-the-wheelhouse'" in out
     flat = " ".join(out.split())  # the console wraps long lines
     assert "✗ brokenpkg: installed, but `import brokenpkg` fails" in flat
     assert "operator x::nms does not exist" in flat
     env = load_catalog([course]).environment("tiny")
-    assert env.prepared is not None and env.provides("tinypkg") and not env.provides("nothere")
+    assert (
+        env.prepared is not None and env.provides("gradertinypkg") and not env.provides("nothere")
+    )
     assert not env.provides("brokenpkg"), "a package that cannot be imported must be taken out"
     assert list(env.missing()) == ["not-in-the-wheelhouse", "brokenpkg"]
 
@@ -158,7 +161,7 @@ def test_grade_env_never_replaces_the_grader_s_own_packages(
     assert _env(course, "--wheelhouse", str(wheels), "--offline") == ExitCode.MISSING_PACKAGES
     assert "✗ oldnum" in capsys.readouterr().out
     env = load_catalog([course]).environment("tiny")
-    assert env.provides("tinypkg") is False  # not in this wheelhouse
+    assert env.provides("gradertinypkg") is False  # not in this wheelhouse
     assert not env.provides("numpy"), "a second NumPy was installed into the course environment"
 
 
@@ -180,7 +183,7 @@ def test_a_submission_imports_the_course_package_in_the_real_sandbox(
 
     before = {c.id: c for p in grade([student], options).submissions[0].problems for c in p.checks}
     assert before["run.runs"].status is Status.PENDING, before["run.runs"].message
-    assert "tinypkg" in before["run.runs"].message
+    assert "gradertinypkg" in before["run.runs"].message
 
     assert _env(course, "--offline") == ExitCode.OK  # the course's own wheelhouse
     after = {c.id: c for p in grade([student], options).submissions[0].problems for c in p.checks}
@@ -200,14 +203,14 @@ problems:
 """
 
 CLASS_SOURCE = """import torch
-import tinypkg
+import gradertinypkg
 
-data = tinypkg.download()  # a starter's top level: never run to grade the class
+data = gradertinypkg.download()  # a starter's top level: never run to grade the class
 
 
 class Net(torch.nn.Module):
     def forward(self, x):
-        return x * tinypkg.VALUE
+        return x * gradertinypkg.VALUE
 """
 
 
@@ -232,13 +235,28 @@ def test_a_class_needing_a_declared_package_waits_for_the_environment(
     course = _course(tmp_path)
     env = load_catalog([course]).environment("tiny")
     waiting = _plan(tmp_path, env)
-    assert waiting.request is None and waiting.needs == ("tinypkg",)
+    assert waiting.request is None and waiting.needs == ("gradertinypkg",)
     assert env.folder is not None and env.site_packages is not None
-    (env.site_packages / "tinypkg").mkdir(parents=True)
-    (env.folder / ENV_MARKER).write_text('{"installed": ["tinypkg"], "missing": {}}')
+    (env.site_packages / "gradertinypkg").mkdir(parents=True)
+    (env.folder / ENV_MARKER).write_text('{"installed": ["gradertinypkg"], "missing": {}}')
     ready = _plan(tmp_path, env)
     assert ready.request is not None and ready.needs == ()
-    assert "import tinypkg" in ready.files["net.py"]
+    assert "import gradertinypkg" in ready.files["net.py"]
     assert "download()" not in ready.files["net.py"]
     undeclared = _plan(tmp_path, CourseEnvironment("tiny", ()))
     assert undeclared.request is not None and undeclared.needs == ()
+
+
+def test_grade_env_names_unknown_courses_and_skips_those_declaring_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(ENVS_VAR, str(tmp_path / "envs"))
+    course = _course(tmp_path)
+    assert main(["env", "nosuch", "--rubrics", str(course)]) == ExitCode.USAGE
+    assert "unknown course(s) nosuch (known: tiny)" in capsys.readouterr().err
+    bare = tmp_path / "bare" / "tiny"  # another folder: catalogs are cached by their folders
+    bare.mkdir(parents=True)
+    (bare / "course.yaml").write_text("id: tiny\n")
+    assert _env(bare) == ExitCode.OK
+    assert "tiny: declares no packages; nothing to prepare" in capsys.readouterr().out
+    assert not (tmp_path / "envs").exists()
