@@ -13,10 +13,19 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from grader.courses import COURSE_FILE, DEFAULT_COURSES, Homework
 from grader.errors import RubricError, UsageError
 from grader.reference import Reference, load_reference
-from grader.rubric import CustomCheck, ModuleCheck, Rubric, load_rubric
+from grader.rubric import (
+    CompareRunCheck,
+    CustomCheck,
+    ModuleCheck,
+    RefValue,
+    Rubric,
+    load_rubric,
+)
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
 
@@ -50,6 +59,7 @@ def check_homework(homework: Homework) -> Findings:
         found.problems.extend(reference.missing(rubric))
         if not found.problems:
             found.problems.extend(_variants_differ(rubric, reference))
+            found.problems.extend(_replays_differ(rubric, reference))
     found.problems.extend(_custom_checks(homework, rubric))
     for problem in rubric.problems:
         for check in problem.checks:
@@ -90,6 +100,45 @@ def _variants_differ(rubric: Rubric, reference: Reference) -> list[str]:
                             f"{variant.name!r} compute the same function"
                         )
                 outputs.append((variant.name, out))
+    return problems
+
+
+def _replays_differ(rubric: Rubric, reference: Reference) -> list[str]:
+    """Each `compare_run` check's replays run, hold the compared quantities, and a replay with
+    a mistake differs from every accepted one (else a correct run would be named a mistake, or
+    the mistake never found)."""
+    from grader.judges.compare_run import reference_value, replays_of
+
+    problems: list[str] = []
+    for problem in rubric.problems:
+        for check in problem.checks:
+            if not isinstance(check, CompareRunCheck):
+                continue
+            where = f"problem {problem.id}, check {check.id}"
+            accepted: list[tuple[dict[str, object], dict[str, np.ndarray]]] = []
+            for replay in replays_of(check):
+                try:
+                    run = reference.value(RefValue(ref=check.reference, args=replay.args))
+                    values = {
+                        name: reference_value(run, name, quantity)
+                        for name, quantity in check.compare.items()
+                    }
+                except (AttributeError, KeyError, TypeError, ValueError) as exc:
+                    problems.append(f"{where}: the replay {replay.args} fails: {exc}")
+                    continue
+                if replay.mistake is None:
+                    accepted.append((replay.args, values))
+                    continue
+                for args, ok in accepted:
+                    if all(
+                        ok[n].shape == values[n].shape
+                        and np.allclose(ok[n], values[n], rtol=q.rtol, atol=q.atol)
+                        for n, q in check.compare.items()
+                    ):
+                        problems.append(
+                            f"{where}: the replay {replay.args} ({replay.mistake!r}) ends as the "
+                            f"accepted replay {args} does: the runs cannot be told apart"
+                        )
     return problems
 
 

@@ -277,6 +277,12 @@ def env_main(argv: list[str], console: Console) -> int:
     parser.add_argument("--wheelhouse", type=Path, help="a folder of wheels to install from")
     parser.add_argument("--index-url", help="the package index to use (pip's --index-url)")
     parser.add_argument(
+        "--extra-index-url",
+        action="append",
+        default=[],
+        help="another index (repeatable), e.g. the one the grader's torch build came from",
+    )
+    parser.add_argument(
         "--offline", action="store_true", help="install only from the wheelhouse (no network)"
     )
     args = parser.parse_args(argv)
@@ -294,7 +300,9 @@ def env_main(argv: list[str], console: Console) -> int:
             console.print(Text(f"{course}: declares no packages; nothing to prepare"))
             continue
         console.print(Text(f"{course}: preparing {env.folder} ..."))
-        done = prepare(env, args.wheelhouse, args.index_url, args.offline)
+        done = prepare(
+            env, args.wheelhouse, args.index_url, args.offline, tuple(args.extra_index_url)
+        )
         for requirement in done.installed:
             console.print(Text("  ✓ ", style="green") + Text(requirement))
         for requirement, why in done.missing.items():

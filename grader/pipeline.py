@@ -141,6 +141,8 @@ def grade_batch(paths: Sequence[Path], options: GradeOptions) -> Batch:
         unknown = []
     runner = options.runner or SandboxRunner()
     warnings = [WEAK_ISOLATION_WARNING] if runner.isolation != "bubblewrap" else []
+    for course in sorted({h.course for h in by_homework}):
+        warnings.extend(environment_warnings(catalog.environment(course)))
     results = [_unrecognised(sub, catalog) for sub in unknown + unrecognised + refused]
     if options.on_graded:
         for result in results:
@@ -178,6 +180,26 @@ def grade_batch(paths: Sequence[Path], options: GradeOptions) -> Batch:
     if options.on_folders is not None:
         options.on_folders(folders)
     return Batch(report, folders)
+
+
+def environment_warnings(env: CourseEnvironment) -> list[str]:
+    """What the course staff should know before trusting a batch: declared packages that the
+    sandbox lacks (code needing them goes to a TA instead of being graded)."""
+    if env.folder is None:
+        return []
+    if env.prepared is None:
+        names = ", ".join(p.requirement for p in env.packages)
+        return [
+            f"course {env.course} declares packages ({names}) but its environment is not "
+            f"prepared: code that needs them goes to a TA; run `grade env {env.course}` first"
+        ]
+    missing = env.missing()
+    if missing:
+        return [
+            f"course {env.course}: {', '.join(missing)} could not be installed by `grade env`; "
+            "code that needs them goes to a TA"
+        ]
+    return []
 
 
 def _ran(result: SubmissionResult) -> bool:

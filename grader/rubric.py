@@ -28,6 +28,8 @@ from grader.errors import RubricError
 from grader.ingest.exprs import FUNCTION_NAMES
 
 SCHEMA_VERSION = 1
+#: The most reference runs one `compare_run` check may replay (seeds x variant combinations).
+MAX_REPLAYS = 500
 
 
 class _Model(BaseModel):
@@ -689,6 +691,12 @@ class CompareRunCheck(_CheckBase):
         empty = [axis for axis, values in self.variants.items() if not values]
         if empty:
             raise ValueError(f"variant axis {', '.join(empty)} has no values")
+        replays = max(len(self.seeds), 1) * math.prod(len(v) for v in self.variants.values())
+        if replays > MAX_REPLAYS:
+            raise ValueError(
+                f"{replays} replays of the reference (seeds x variant combinations); at most "
+                f"{MAX_REPLAYS}"
+            )
         return self
 
 

@@ -465,3 +465,11 @@ def test_compare_run_reading_observed_globals_loads(tmp_path: Path) -> None:
     check = load_rubric(path).problem("p1").checks[1]
     assert check.kind == "compare_run"
     assert check.reference_names() == ["run"]
+
+
+def test_compare_run_replays_are_bounded(tmp_path: Path) -> None:
+    axis = "[" + ", ".join(f"{{args: {{k: {i}}}}}" for i in range(30)) + "]"
+    text = _COMPARE_RUN.replace("RUN", "run").replace("NAMES", "theta")
+    text += f"        variants: {{a: {axis}, b: {axis}}}\n"
+    _, problems = _problems(tmp_path, text)
+    assert any("900 replays of the reference" in p for p in problems), problems

@@ -96,6 +96,12 @@ def _unavailable_module(ran: Ran, ctx: GradingContext) -> Verdict | None:
     at = ran.where.text(frame.file, frame.line)
     use = _import_use(_script_source(ran, ctx), frame.line)
     details = [f"{at}: {code}", use] if use else [f"{at}: {code}"]
+    env = getattr(ctx.observer, "environment", None)
+    if env is not None and module.split(".")[0] in env.declared:
+        details.append(
+            f"the course declares {module.split('.')[0]}: `grade env {env.course}` installs it "
+            "for grading"
+        )
     return (
         Status.PENDING,
         f"for a TA: {ran.where.name(ran.file)} imports {module}, which the grading machine "

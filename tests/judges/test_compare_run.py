@@ -4,6 +4,7 @@ reference in tests/references/test_mfdnn_hw2.py.)"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
@@ -11,6 +12,8 @@ import numpy as np
 import pytest
 import yaml
 
+from grader.authoring import check_homework
+from grader.courses import Homework
 from grader.judges.compare_run import judge_compare_run
 from grader.judges.context import GradingContext
 from grader.judges.crashes import Locator
@@ -144,3 +147,40 @@ def test_missing_or_diverged_quantities_fail_or_wait_as_the_rubric_says(
 def test_a_value_of_the_wrong_size_is_named() -> None:
     status, message = _judge({"global.w": np.zeros(3)})
     assert status is Status.FAILED and "is not the 4 values" in message
+
+
+REFERENCE_SOURCE = """
+import numpy as np
+
+
+def run(seed=0, scale=1.0, lr=1.0):
+    rng = np.random.default_rng(seed)
+    return {"w": scale * rng.normal(size=4), "X": rng.normal(size=5)}
+"""
+
+
+def test_grade_check_finds_a_mistake_that_cannot_be_told_from_a_correct_run(
+    tmp_path: Path,
+) -> None:
+    """`grade check`: a declared mistake whose replay ends where an accepted one does (here
+    `lr`, which the reference ignores) would be named on correct runs; a replay that fails is
+    the rubric's mistake too."""
+    (tmp_path / "reference" / "hw9").mkdir(parents=True)
+    (tmp_path / "reference" / "hw9" / "__init__.py").write_text(REFERENCE_SOURCE)
+    text = RUBRIC_TEXT.replace("SEEDS", "[]").replace("MISSING", "fail")
+    text = text.replace("title: t\n", "title: t\nreference: hw9\n")
+    good = tmp_path / "good.yaml"
+    good.write_text(text)
+    homework = Homework("c", "good", good, tmp_path / "reference")
+    assert check_homework(homework).problems == []
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        text.replace(
+            '{args: {scale: 2.0}, mistake: "the step is twice too long"}',
+            '{args: {lr: 2.0}, mistake: "the step is twice too long"}\n'
+            "            - {args: {momentum: 0.9}, mistake: unknown argument}",
+        )
+    )
+    problems = check_homework(Homework("c", "bad", bad, tmp_path / "reference")).problems
+    assert any("{'lr': 2.0}" in p and "cannot be told apart" in p for p in problems), problems
+    assert any("{'momentum': 0.9} fails" in p for p in problems), problems

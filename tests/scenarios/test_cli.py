@@ -177,7 +177,8 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.startswith("usage: grade")
     for flag in ("--homework", "--json", "-k EXPR", "--jobs", "--seed", "--rubrics", "--quiet"):
         assert flag in out, flag
-    assert "grade template COURSE/HW" in out
+    assert "grade template COURSE/HW" in out  # placeholders: no course id in grader/ code
+    assert "grade env COURSE" in out
 
 
 def test_template_help(capsys: pytest.CaptureFixture[str]) -> None:

@@ -129,7 +129,8 @@ def test_two_rubric_folders_in_one_process_both_grade(tmp_path: Path, recorded_r
             rubrics_dir=rubrics, select="finite", jobs=1, runner=recorded_runner()
         )
         report = grade([alice], options)
-        assert report.warnings == []
+        # (the course's unprepared environment is said, and is no fault of either folder)
+        assert [w for w in report.warnings if "grade env" not in w] == []
         (sub,) = report.submissions
         finite = next(c for p in sub.problems for c in p.checks if c.id == "finite")
         assert finite.status.value == "passed", finite.message

@@ -547,7 +547,8 @@ def test_every_student_is_graded_on_time(attack: AttackRun) -> None:
     names = {s.student for s in attack.report.submissions}
     assert names == {*EXPECTED, "alice", "victim"}
     assert all(s.error is None for s in attack.report.submissions)
-    assert attack.report.warnings == []  # bubblewrap, not the weak fallback
+    # bubblewrap, not the weak fallback (an unprepared course environment is said apart)
+    assert [w for w in attack.report.warnings if "grade env" not in w] == []
     # Every run ended by its own limits, none by the wall-clock kill: the infinite loop at its
     # probe timeout, everything else within seconds. The whole batch (about 3 minutes on two
     # idle cores, mostly 36 interpreters importing torch) is bounded generously for busy CI.
