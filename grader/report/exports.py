@@ -336,7 +336,7 @@ def grades_csv(report: GradeReport, roster: Roster | None = None) -> str:
             for p in sub.problems
         }
         final = not_final(sub)
-        note = f"not graded: {_one_line(sub.error)}" if sub.error else (final or "")
+        note = _not_graded(_one_line(sub.error)) if sub.error else (final or "")
         writer.writerow(
             [
                 _csv_text(sub.student),
@@ -422,7 +422,7 @@ def _gradescope_summary(sub: SubmissionResult) -> str:
     if final:
         lines.insert(0, f"NOT FINAL: {final}.")
     if sub.error:
-        lines.append(f"Not graded: {sub.error}")
+        lines.append(f"Not graded: {_why(sub.error)}")
     pending = _pending_points(sub)
     if pending:
         lines.append(
@@ -1016,3 +1016,13 @@ def write_figures(report: GradeReport, out_dir: Path) -> list[Path]:
             plt.close(fig)
             written.append(path)
     return written
+
+
+def _why(error: str) -> str:
+    """A submission's error without a leading "not graded: " (a budget's or ingest's reason
+    says it already), so exports do not say it twice."""
+    return error.removeprefix("not graded: ")
+
+
+def _not_graded(error: str) -> str:
+    return f"not graded: {_why(error)}"

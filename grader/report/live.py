@@ -31,7 +31,7 @@ def student_line(result: SubmissionResult, done: int, total: int, elapsed: float
     checks = [c for p in result.problems for c in p.checks]
     line = f"[{done}/{total} {elapsed:.0f}s] {result.student} {result.homework} "
     if result.error:
-        return line + f"not graded: {' '.join(result.error.split())}"
+        return line + f"not graded: {' '.join(result.error.removeprefix('not graded: ').split())}"
     line += f"{result.score:g}/{result.max_score:g}"
     pending = sum(c.pending_points for c in checks)
     if pending:

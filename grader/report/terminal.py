@@ -151,7 +151,8 @@ def render_submission(sub: SubmissionResult, brief: bool = False) -> Panel:
     (failed, crashed, pending), each with at most `BRIEF_DETAILS` lines of details."""
     parts: list[Text | Table] = []
     if sub.error:
-        parts.append(Text(f"not graded: {sub.error}", style="bold red"))
+        why = sub.error.removeprefix("not graded: ")  # a budget's reason says it already
+        parts.append(Text(f"not graded: {why}", style="bold red"))
     for note in sub.notes:
         parts.append(Text(f"note: {note}", style="yellow"))
     left_out = 0

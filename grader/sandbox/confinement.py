@@ -9,6 +9,7 @@ says loudly what is not protected.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import resource
 import shutil
@@ -30,6 +31,16 @@ SMALL_TMPFS_BYTES = 64 * 2**20  # RAM-backed mounts must not bypass the memory l
 
 PRIVATE_TMPFS_BYTES = 256 * 2**20  # HOME and TMPDIR: room for caches, not for a RAM hoard
 
+
+TMPFS_INODES = 16_384
+"""Files and folders per tmpfs mount. tmpfs `size` counts pages, and an empty file has none, so
+without this a student could make millions of empty files, each pinning an inode and a dentry of
+unreclaimable kernel memory (gigabytes) that no rlimit counts. Honest code makes a few (caches)."""
+
+VENV_INNER = "/opt/venv"
+"""Where the grader's virtual environment appears inside the sandbox: a neutral path, so its
+host location (the grader's checkout beside it) is not in `sys.executable`, `sys.path` or the
+processes' command lines."""
 
 MARKER_VAR = "GRADER_SANDBOX_RUN"
 
@@ -81,6 +92,71 @@ def sandbox_env(inner_root: str, limits: Limits) -> dict[str, str]:
     }
 
 
+def _venv() -> Path | None:
+    """The grader's virtual environment, when it runs from one outside /usr."""
+    prefix = Path(sys.prefix)
+    if sys.prefix == sys.base_prefix or sys.prefix.startswith("/usr"):
+        return None
+    return prefix if (prefix / "pyvenv.cfg").is_file() else None
+
+
+def inner_python() -> str:
+    """The interpreter's path inside the sandbox (`VENV_INNER` for a virtual environment)."""
+    venv = _venv()
+    if venv is None:
+        return sys.executable
+    try:
+        return f"{VENV_INNER}/{Path(sys.executable).relative_to(venv).as_posix()}"
+    except ValueError:
+        return sys.executable
+
+
+def _hidden_venv_files(venv: Path) -> list[Path]:
+    """Files of the environment that name host paths and that the sandbox never needs: the
+    editable install's finder and `.pth` (they map `grader` to its checkout), and each
+    distribution's `direct_url.json` (a `file://` URL of where it was installed from)."""
+    found: list[Path] = []
+    for site in sorted(venv.glob("lib/python*/site-packages"))[:4]:
+        with contextlib.suppress(OSError):
+            for entry in sorted(os.listdir(site))[:20_000]:
+                path = site / entry
+                if entry.startswith("__editable__"):
+                    found.append(path)
+                elif entry.endswith(".dist-info") and (path / "direct_url.json").is_file():
+                    found.append(path / "direct_url.json")
+    return found
+
+
+def venv_binds(scratch: Path) -> list[str]:
+    """The virtual environment at `VENV_INNER`, with its host paths hidden: `pyvenv.cfg` keeps
+    only what the interpreter reads (`home`, `version`, `include-system-site-packages`; not the
+    `command` that created it, which names its host folder), the files of `_hidden_venv_files`
+    read as empty. The sanitized `pyvenv.cfg` is written into `scratch`."""
+    venv = _venv()
+    if venv is None:
+        return []
+    kept = [
+        line
+        for line in (venv / "pyvenv.cfg").read_text(errors="replace").splitlines()[:100]
+        if line.split("=", 1)[0].strip() in ("home", "version", "include-system-site-packages")
+    ]
+    config = scratch / "pyvenv.cfg"
+    config.write_text("\n".join(kept) + "\n")
+    argv = [
+        "--ro-bind",
+        str(venv),
+        VENV_INNER,
+        "--ro-bind",
+        str(config),
+        f"{VENV_INNER}/pyvenv.cfg",
+    ]
+    empty = scratch / "empty"  # not /dev/null: a device node reads as EACCES on a nodev mount
+    empty.write_bytes(b"")
+    for hidden in _hidden_venv_files(venv):
+        argv += ["--ro-bind", str(empty), f"{VENV_INNER}/{hidden.relative_to(venv).as_posix()}"]
+    return argv
+
+
 def python_roots() -> list[str]:
     """The interpreter and its packages: the only parts of the host filesystem student code sees."""
     roots = {
@@ -108,7 +184,13 @@ def bwrap_argv(
     mounts for HOME, TMPDIR, /tmp and /dev/shm. A warm worker (`warm`) names its own folders,
     runs as PID 1 of the sandbox (so no process in there can signal it) and reports its host PID
     on an info fd instead of dying with the thread that started it. A course's prepared
-    `environment` (`grade env`) is bound read-only where it lies, beside the grader's Python."""
+    `environment` (`grade env`) is bound read-only where it lies, beside the grader's Python,
+    and so is the grader's own environment at its host path (the course environment's `.pth`
+    names it there, to reuse the grader's torch).
+
+    The command after these options must be `launched(command, inner_root)`: where the tmpfs
+    inodes can be capped the options keep CAP_SYS_ADMIN and CAP_SETPCAP, which only the launcher
+    drops (before anything else runs)."""
     sub = sub or scratch / "sub"
     io_dir = io_dir or scratch / "io"
     out_dir = out_dir or io_dir / "out"
@@ -138,11 +220,14 @@ def bwrap_argv(
     ):
         if Path(system_dir).exists():
             argv += ["--ro-bind", system_dir, system_dir]
+    venv = _venv()
     for root in python_roots():
-        if not root.startswith("/usr"):
+        if not root.startswith("/usr") and (venv is None or Path(root) != venv):
             argv += ["--ro-bind", root, root]
     if environment is not None:
         argv += ["--ro-bind", str(environment), str(environment)]
+        if venv is not None:
+            argv += ["--ro-bind", str(venv), str(venv)]
     argv += [
         "--proc",
         "/proc",
@@ -176,7 +261,77 @@ def bwrap_argv(
         "--chdir",
         f"{inner_root}/sub",
     ]
+    argv[1:1] = venv_binds(scratch)
+    if inode_limit_supported():  # the launcher caps the tmpfs inodes, then drops these again
+        after_drop = argv.index("--cap-drop") + 2
+        argv[after_drop:after_drop] = ["--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_SETPCAP"]
     return argv
+
+
+def tmpfs_mounts(inner_root: str) -> list[tuple[str, int]]:
+    """The sandbox's tmpfs mounts and their sizes, as `bwrap_argv` makes them."""
+    return [
+        ("/tmp", SMALL_TMPFS_BYTES),
+        ("/dev/shm", SMALL_TMPFS_BYTES),
+        (f"{inner_root}/home", PRIVATE_TMPFS_BYTES),
+        (f"{inner_root}/tmp", PRIVATE_TMPFS_BYTES),
+    ]
+
+
+SETPRIV = "setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-all --no-new-privs --"
+
+
+def launched(command: list[str], inner_root: str) -> list[str]:
+    """`command` started by a launcher that remounts each tmpfs with `TMPFS_INODES` inodes at
+    most, then execs it (same PID) with every capability dropped, for good (bounding set empty,
+    no new privileges): student code never holds the CAP_SYS_ADMIN the remount needs. If the
+    remount fails, nothing runs (the observation is missing: an error, never a verdict)."""
+    if not inode_limit_supported():
+        return command
+    remounts = " && ".join(
+        f"mount -o remount,size={size},nr_inodes={TMPFS_INODES} {path}"
+        for path, size in tmpfs_mounts(inner_root)
+    )
+    return ["/bin/sh", "-c", f'{remounts} && exec {SETPRIV} "$@"', "launch", *command]
+
+
+@functools.cache
+def inode_limit_supported() -> bool:
+    """Whether bwrap may keep CAP_SYS_ADMIN (in the sandbox's user namespace) for the launcher
+    and setpriv exists: not where bwrap is setuid for an ordinary user (SECURITY.md)."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None or not Path("/usr/bin/setpriv").exists():
+        return False
+    argv = [
+        bwrap,
+        *("--unshare-all", "--die-with-parent", "--cap-drop", "ALL"),
+        *("--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_SETPCAP"),
+        *("--ro-bind", "/", "/", "--size", str(2**20), "--tmpfs", "/tmp"),
+        *("--proc", "/proc", "--dev", "/dev"),
+        *(
+            "/bin/sh",
+            "-c",
+            f"mount -o remount,size=1048576,nr_inodes=64 /tmp && exec {SETPRIV} true",
+        ),
+    ]
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def bwrap_args_fd(options: list[str], command: list[str]) -> tuple[list[str], int]:
+    """`bwrap --args FD COMMAND`: bwrap's options (host paths of the scratch folder and the
+    Python installation) read from a memory file, so the sandbox's PID 1 (bwrap's init, whose
+    command line any process in there reads in /proc/1/cmdline) shows `bwrap --args N` and the
+    command, which names sandbox paths only. The caller passes the fd to the child and closes
+    it after the start."""
+    assert options[0] == "bwrap"
+    fd = os.memfd_create("bwrap-args", 0)  # no MFD_CLOEXEC: the child inherits it via pass_fds
+    os.write(fd, b"".join(arg.encode() + b"\0" for arg in options[1:]))
+    os.lseek(fd, 0, os.SEEK_SET)
+    return ["bwrap", "--args", str(fd), "--", *command], fd
 
 
 @dataclass(frozen=True)
@@ -188,7 +343,9 @@ class Completed:
     limit_hit: str | None
 
 
-def run_limited(argv: list[str], cwd: Path, env: dict[str, str], limits: Limits) -> Completed:
+def run_limited(
+    argv: list[str], cwd: Path, env: dict[str, str], limits: Limits, pass_fds: tuple[int, ...] = ()
+) -> Completed:
     """Start in a new process group with rlimits; on timeout kill the whole group."""
     memory = limits.memory_mb * 2**20
     file_size = limits.max_file_mb * 2**20
@@ -212,7 +369,10 @@ def run_limited(argv: list[str], cwd: Path, env: dict[str, str], limits: Limits)
             stderr=err,
             start_new_session=True,
             preexec_fn=confine,
+            pass_fds=pass_fds,
         )
+        for fd in pass_fds:
+            os.close(fd)
         timed_out = False
         try:
             proc.wait(timeout=limits.wall_s)

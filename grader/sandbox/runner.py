@@ -22,8 +22,11 @@ from grader.sandbox.confinement import (
     STARTUP_S,
     Completed,
     bubblewrap_available,
+    bwrap_args_fd,
     bwrap_argv,
+    inner_python,
     kill_marked,
+    launched,
     run_limited,
     sandbox_env,
 )
@@ -120,13 +123,14 @@ class SandboxRunner:
         argv = [python, "-I", "-B", f"{inner_root}/io/probe.py", f"{inner_root}/io"]
         env = sandbox_env(inner_root, limits)
         if self.use_bwrap:
+            if environment is None:
+                argv[0] = inner_python()
             setenv = [arg for key, value in env.items() for arg in ("--setenv", key, value)]
-            return run_limited(
-                bwrap_argv(scratch, inner_root, environment=environment) + setenv + argv,
-                cwd=scratch / "sub",
-                env=env,
-                limits=limits,
+            short, fd = bwrap_args_fd(
+                bwrap_argv(scratch, inner_root, environment=environment) + setenv,
+                launched(argv, inner_root),
             )
+            return run_limited(short, cwd=scratch / "sub", env=env, limits=limits, pass_fds=(fd,))
         marker = secrets.token_hex(16)
         try:
             return run_limited(

@@ -30,7 +30,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -42,7 +41,10 @@ from typing import Any
 from grader.sandbox.confinement import (
     STARTUP_S,
     Completed,
+    bwrap_args_fd,
     bwrap_argv,
+    inner_python,
+    launched,
     output_tail,
     sandbox_env,
     signal_limit,
@@ -107,30 +109,32 @@ class Worker:
         try:
             env = sandbox_env(INNER_ROOT, Limits(threads=threads))
             setenv = [arg for key, value in env.items() for arg in ("--setenv", key, value)]
-            argv = [
+            options = [
                 *bwrap_argv(
                     self.dir, INNER_ROOT, sub=self.sub, io_dir=self.io, out_dir=self.out, warm=True
                 ),
                 "--info-fd",
                 str(info_write),
                 *setenv,
-                sys.executable,
-                "-I",
-                "-B",
-                f"{INNER_ROOT}/io/probe.py",
-                "--serve",
-                str(theirs.fileno()),
             ]
-            self.proc = subprocess.Popen(
-                argv,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=self.log,
-                stderr=self.log,
-                pass_fds=(theirs.fileno(), info_write),
-                start_new_session=True,
-                preexec_fn=_no_core,
-            )
+            command = [
+                inner_python(),
+                *("-I", "-B", f"{INNER_ROOT}/io/probe.py", "--serve", str(theirs.fileno())),
+            ]
+            argv, args_fd = bwrap_args_fd(options, launched(command, INNER_ROOT))
+            try:
+                self.proc = subprocess.Popen(
+                    argv,
+                    pass_fds=(theirs.fileno(), info_write, args_fd),
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=self.log,
+                    stderr=self.log,
+                    start_new_session=True,
+                    preexec_fn=_no_core,
+                )
+            finally:
+                os.close(args_fd)
             os.close(info_write)
             info_write = -1
             theirs.close()

@@ -710,3 +710,23 @@ def test_plots_become_pngs_beside_the_other_exports(tmp_path: Path) -> None:
     assert png.read_bytes().startswith(b"\x89PNG")
     again = write_exports(report, tmp_path / "b")
     assert [p.read_bytes() for p in again if p.suffix == ".png"] == [png.read_bytes()]
+
+
+def test_a_student_over_a_budget_is_not_graded_once_in_every_report() -> None:
+    """A budget's reason already reads "not graded: ..." (`not_graded_message`); the CSV and the
+    terminal say it once, with the reason whole."""
+    from rich.console import Console
+
+    from grader.ingest.budget import not_graded_message
+    from grader.report.terminal import render_submission
+
+    reason = "judging exceeded its 3 s of CPU time"
+    over = failed_submission("mallory").model_copy(
+        update={"homework": "hw6", "error": not_graded_message(reason)}
+    )
+    row = read_csv(grades_csv(GradeReport(submissions=[over])))[1]
+    assert row[-1].startswith(f"not graded: {reason}; ask the course staff"), row
+    console = Console(record=True, width=200)
+    console.print(render_submission(over))
+    text = console.export_text()
+    assert text.count("not graded") == 1 and reason in text, text

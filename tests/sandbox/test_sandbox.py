@@ -1053,15 +1053,13 @@ def test_the_sandbox_root_and_dev_are_read_only(tmp_path: Path, warm: bool) -> N
     a file parked in / or /dev would outlive the run in a warm worker (and sit in RAM outside
     the memory limit), and renaming /sandbox would swap the next student's folder for one's own.
     """
-    import sys
-
-    from grader.sandbox.confinement import bwrap_argv
+    from grader.sandbox.confinement import bwrap_argv, inner_python, launched
 
     for name in ("sub", "io", "io/out"):
         (tmp_path / name).mkdir(parents=True, exist_ok=True)
     argv = bwrap_argv(tmp_path, "/sandbox", warm=warm)
     done = subprocess.run(
-        [*argv, sys.executable, "-I", "-c", WRITE_EVERYWHERE],
+        [*argv, *launched([inner_python(), "-I", "-c", WRITE_EVERYWHERE], "/sandbox")],
         capture_output=True,
         text=True,
         timeout=60,

@@ -113,7 +113,11 @@ UNPROVEN = {
     f"p4b.stm.{aspect}": Hit((PENDING,), "for a TA")
     for aspect in ("param_count", "independent", "backward")
 }
-WRONG_OUTPUT = {"p4b.stm.equivalence": Hit((FAILED,), "differs from the reference"), **UNPROVEN}
+# A wrong output the reference still explains from the reported tensors (ReLU of it, some
+# parameters zero) proves them used: the structure is graded as honest alice's.
+WRONG_OUTPUT = {"p4b.stm.equivalence": Hit((FAILED,), "differs from the reference")}
+# One nothing the grader computes explains: the structure waits for a TA.
+UNEXPLAINED_OUTPUT = {**WRONG_OUTPUT, **UNPROVEN}
 
 
 def answers_lost(reason: str) -> dict[str, Hit]:
@@ -139,9 +143,9 @@ EXPECTED: dict[str, dict[str, Hit]] = {
     "kill_parent": {},
     # reading what it must not
     "find_reference": WRONG_OUTPUT,
-    "read_rubric": WRONG_OUTPUT,
-    "read_victim": WRONG_OUTPUT,
-    "read_env": WRONG_OUTPUT,
+    "read_rubric": UNEXPLAINED_OUTPUT,
+    "read_victim": UNEXPLAINED_OUTPUT,
+    "read_env": UNEXPLAINED_OUTPUT,
     # reaching out
     "socket": {},
     "subprocess_spawn": {},
