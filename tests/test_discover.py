@@ -40,7 +40,7 @@ def test_a_class_folder_gives_its_students_sorted(tmp_path: Path) -> None:
 def test_the_demo_class() -> None:
     """Course folders hold class folders (`submissions/mfdnn/hw6/alice`)."""
     students = discover(ROOT / "submissions", load_catalog().names)
-    hw6 = ["alice", "bob", "carol", "dave", "erin", "frank"]
+    hw6 = ["alice", "bob", "carol", "dave", "erin", "frank", "gwen"]
     assert [p.name for p in students if p.parent.name == "hw6"] == hw6
     classes = {f"{p.parent.parent.name}/{p.parent.name}" for p in students}
     assert {"mfdnn/hw6", "mfdnn/hw3", "dl/hw2"} <= classes

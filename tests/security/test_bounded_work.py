@@ -40,7 +40,7 @@ import pytest
 from grader.ingest.files import MAX_DEPTH
 from grader.ingest.submission import MAX_DOCUMENTS, ingest
 from grader.sandbox.confinement import bubblewrap_available
-from grader.sandbox.exchange import remove_stale_scratch
+from grader.sandbox.exchange import remove_stale_scratch, remove_tree
 
 REPO = Path(__file__).resolve().parents[2]
 ALICE = REPO / "submissions" / "mfdnn" / "hw6" / "alice"
@@ -100,6 +100,16 @@ def honest(folder: Path) -> Path:
     folder.mkdir(parents=True)
     (folder / "answers.toml").write_bytes((ALICE / "answers.toml").read_bytes())
     return folder
+
+
+@pytest.fixture(autouse=True)
+def _deep_chains_removed(tmp_path: Path) -> Any:
+    """Remove what a test left in tmp_path without recursion: pytest's own clean-up of old
+    temporary folders (a later session's) uses `shutil.rmtree`, which a 1,500-deep chain stops
+    with a RecursionError."""
+    yield
+    os.chmod(tmp_path, 0o700)
+    remove_tree(tmp_path, keep_root=True)
 
 
 @pytest.fixture(scope="module")
