@@ -788,15 +788,11 @@ def test_network_is_unreachable(attack: AttackRun) -> None:
 def test_subprocesses_see_only_the_sandbox(attack: AttackRun) -> None:
     report = attack.reports("subprocess_spawn")
     assert report["ls_rc"] == 0 and "usr" in report["ls"]  # control: spawning works
-    if Path(sys.prefix).is_relative_to(REPO):
-        # The README's setup puts the venv in the repo: the repo's path then exists in the sandbox
-        # only as the way to the venv's read-only mount, with nothing else in it.
-        venv_top = Path(sys.prefix).relative_to(REPO).parts[0]
-        assert (report["repo_rc"], report["repo_ls"]) == (0, [venv_top])
-    elif REPO.parts[1] not in {"tmp", "usr", "home", "root"}:  # folders the sandbox has anyway
+    # The grader's venv appears at /opt/venv (VENV_INNER), so the repository's path does not
+    # exist in the sandbox even where the README's setup puts the venv inside it.
+    if REPO.parts[1] not in {"tmp", "usr", "home", "root", "opt"}:  # folders the sandbox has
         assert REPO.parts[1] not in report["ls"], "the repo's top-level folder is visible"
-    else:
-        assert report["repo_rc"] != 0 and report["repo_ls"] == []
+    assert report["repo_rc"] != 0 and report["repo_ls"] == []
     assert report["cat_rc"] != 0 and report["cat_out"] == ""
 
 
