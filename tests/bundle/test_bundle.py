@@ -290,6 +290,7 @@ def _compare(ta: GradeReport, student: GradeReport, hidden: set[tuple[str, str]]
     return decided
 
 
+@pytest.mark.sandbox  # a class's script checks (hw2's LaTeX student) run in the real sandbox
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("qualified", HOMEWORKS)
 def test_written_answers_get_the_tas_verdicts(
