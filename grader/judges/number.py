@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from grader.ingest.submission import Answer
@@ -50,25 +51,11 @@ def _judge_number(
     assert value is not None
     if check.share and 1 < value <= 100:
         value /= 100  # a share cannot exceed 1: a bare 93.06 (or '= 93.06\%' in prose) is 93.06%
-    if _number_ok(value, expected, check):
-        return result(
-            check,
-            part,
-            Status.PASSED,
-            check.points,
-            check.points,
-            f"{_fmt(value)} is correct",
-            source=answer.source,
-        )
-    if any(_number_ok(other, expected, check) for other in answer.others):
-        return for_a_ta(
-            check,
-            part,
-            answer,
-            f"{_fmt(value)}, read as the {check.writeup.pick if check.writeup else ''} result "
-            "of the section, is not correct, but the section states other results too: which "
-            f"one answers {check.title or 'this check'} is for a TA to say",
-        )
+    decided = _right_or_elsewhere(
+        check, part, answer, value, lambda number: _number_ok(number, expected, check)
+    )
+    if decided is not None:
+        return decided
     dotted = _dots_as_thousands(answer.value, check)
     if dotted is not None and dotted == expected:
         return for_a_ta(
@@ -88,7 +75,23 @@ def _judge_salted(
     staff's message; when wrong, no expected value to show."""
     if check.share and 1 < value <= 100:
         value /= 100
-    if salted.matches(value):
+    decided = _right_or_elsewhere(check, part, answer, value, salted.matches)
+    if decided is not None:
+        return decided
+    return wrong(check, part, f"{_fmt(value)} is not correct ({SALTED_NOTE})", answer)
+
+
+def _right_or_elsewhere(
+    check: NumberCheck,
+    part: str | None,
+    answer: Answer,
+    value: float,
+    right: Callable[[float], bool],
+) -> CheckResult | None:
+    """Full points when the value read is right; a TA when it is not but another result the
+    section states is (which one answers the check is a reading, not arithmetic); None (go on
+    judging) otherwise. Shared by the staff's run and a bundle's salted confirmation."""
+    if right(value):
         return result(
             check,
             part,
@@ -98,7 +101,7 @@ def _judge_salted(
             f"{_fmt(value)} is correct",
             source=answer.source,
         )
-    if any(salted.matches(other) for other in answer.others):
+    if any(right(other) for other in answer.others):
         return for_a_ta(
             check,
             part,
@@ -107,7 +110,7 @@ def _judge_salted(
             "of the section, is not correct, but the section states other results too: which "
             f"one answers {check.title or 'this check'} is for a TA to say",
         )
-    return wrong(check, part, f"{_fmt(value)} is not correct ({SALTED_NOTE})", answer)
+    return None
 
 
 #: What a wrong answer to a confirmable number says in a students' bundle instead of its value.
