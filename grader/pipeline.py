@@ -26,7 +26,7 @@ from grader.courses import (
 from grader.discover import discover, submission_ids
 from grader.errors import RubricError, UsageError
 from grader.ingest.budget import not_graded_message
-from grader.ingest.submission import ANSWER_SHEET, Submission, ingest
+from grader.ingest.submission import ANSWER_SHEET, HOMEWORK_ADVICE, Submission, ingest
 from grader.judges.items import GraderPlugin, GradingSession
 from grader.judges.kinds import plan_probe
 from grader.judges.progress import StudentProgress
@@ -124,6 +124,8 @@ def grade_batch(paths: Sequence[Path], options: GradeOptions) -> Batch:
     for sub in submissions:
         if sub.not_graded is not None:
             continue
+        if forced is not None:  # the TA said which homework: no advice to say it
+            sub.notes = [note for note in sub.notes if HOMEWORK_ADVICE not in note]
         homework = forced or _homework_of(sub, catalog)
         if homework is not None:
             by_homework.setdefault(homework, []).append(sub)

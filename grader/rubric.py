@@ -682,6 +682,12 @@ class CompareRunCheck(_CheckBase):
         description="A run that finished without the quantities (or with NaN in them): fail "
         "(this check is where that costs) or pending (another check already says so).",
     )
+    diverged: Literal["fail", "pending"] | None = Field(
+        default=None,
+        description="A run whose quantities hold NaN or infinite values, where that is judged "
+        "apart from `missing` (quantities under a name of the student's own go to a TA, a "
+        "diverged run fails): fail or pending; default: as `missing`.",
+    )
     for_ta: str = Field(
         default="", description="What a TA should read when the run cannot be placed."
     )

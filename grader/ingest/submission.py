@@ -343,6 +343,10 @@ def _within_caps(rels: list[str], skipped: list[str]) -> set[str]:
     return chosen
 
 
+#: How a note on a guessed homework ends: the pipeline drops such notes when --homework was given.
+HOMEWORK_ADVICE = "pass --homework"
+
+
 def _detect_homework(sub: Submission, fingerprints: Fingerprints) -> None:
     """The homework of a folder without a stated one, from its writeups, notebooks and names.
 
@@ -359,7 +363,7 @@ def _detect_homework(sub: Submission, fingerprints: Fingerprints) -> None:
         if len(same) > 1:
             sub.notes.append(
                 f"this looks like {guess}, which several courses have ({', '.join(same)}): "
-                "pass --homework to say which"
+                f"{HOMEWORK_ADVICE} to say which"
             )
             return
         guess = same[0] if same else guess
@@ -381,7 +385,8 @@ def _detect_homework(sub: Submission, fingerprints: Fingerprints) -> None:
         sub.notes.append(f"homework {guess} recognised from the content (no answer sheet says so)")
     else:
         sub.notes.append(
-            f"this may be {guess} (confidence {confidence:.2f}); pass --homework {guess} to be sure"
+            f"this may be {guess} (confidence {confidence:.2f}); "
+            f"{HOMEWORK_ADVICE} {guess} to be sure"
         )
 
 

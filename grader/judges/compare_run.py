@@ -87,7 +87,7 @@ def _verdict(check: CompareRunCheck, script: ScriptCheck, ran: Ran, ctx: Grading
         )
     if not all(np.all(np.isfinite(r.value)) for r in seen.values() if r.value is not None):
         where = ", ".join(r.where for r in seen.values())
-        if check.missing == "pending":
+        if (check.diverged or check.missing) == "pending":
             return _pending("the run diverged, so it cannot be placed")
         return (
             Status.FAILED,

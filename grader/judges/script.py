@@ -205,6 +205,15 @@ def _run(problem: Problem, check: ScriptCheck, ctx: GradingContext) -> Ran | Ver
         if pending is not None:  # writeup code our parser could not assemble: a TA looks
             reason, excerpt, at = pending
             return Status.PENDING, f"for a TA: {reason}", excerpt, None, at
+        if target.candidates:  # renamed, and more than one file could be it
+            return (
+                Status.PENDING,
+                f"for a TA: no {check.file} was found, and {', '.join(target.candidates)} "
+                "could each be it under another name",
+                [],
+                None,
+                None,
+            )
         py = [f for f in ctx.submission.files if f.endswith(".py")]
         return (
             Status.FAILED,

@@ -101,7 +101,9 @@ def check_fit(submission: Any, reference: Any, observation: Any) -> None:
     if seen.theta is None:
         if seen.stopped:
             pytest.skip(f"pending: {SCRIPT} stopped ({seen.stopped}) before a fit: for a TA")
-        raise AssertionError(seen.where)
+        # The parameters under a name of the student's own: a plotted curve is only what the
+        # student's process drew, not a network the grader can evaluate, so a TA reads the fit.
+        pytest.skip(f"pending: {seen.where}: for a TA")
     X = seen.X if seen.X is not None else ref.reference_run().X
     fit = ref.fit_rmse(seen.theta, X)
     best = ref.fit_rmse(ref.reference_run().theta, ref.reference_run().X)

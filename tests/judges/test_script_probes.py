@@ -214,3 +214,43 @@ def test_a_value_that_fights_being_read_is_not_found_and_the_rest_still_is() -> 
     first, theta = obs["observed"]
     assert first["found"] is None and first["error"]["type"] == "RuntimeError"
     assert theta["found"] == "theta" and arrays["observed.theta"].tolist() == [1.0, 2.0]
+
+
+# --- a script under another name -------------------------------------------------------------
+HELPER = "import numpy as np\n\n\ndef sigmoid(z):\n    return 1 / (1 + np.exp(-z))\n"
+
+
+def _planned(folder: Path, check: ScriptCheck) -> Any:
+    sub = ingest(folder, "s")
+    return sub, plan_script(sub, Problem(id="p7", points=1, checks=[check]), check, 0)
+
+
+def test_a_renamed_script_that_uses_the_globals_is_run_in_its_place(tmp_path: Path) -> None:
+    (tmp_path / "hw2_problem7.py").write_text(SCRIPT)
+    (tmp_path / "helpers.py").write_text(HELPER)  # mentions no global the check reads
+    sub, target = _planned(tmp_path, script_check())
+    assert target.file == "hw2_problem7.py" and target.request is not None
+    assert target.request.spec["file"] == "hw2_problem7.py"
+    assert any("hw2_problem7.py was run in its place" in note for note in sub.notes)
+
+
+def test_the_file_by_its_name_wins_over_a_renamed_copy(tmp_path: Path) -> None:
+    (tmp_path / "train.py").write_text(SCRIPT)
+    (tmp_path / "train_old_version_params.py").write_text(SCRIPT)
+    (tmp_path / "other.py").write_text(SCRIPT)
+    sub, target = _planned(tmp_path, script_check())
+    assert target.file == "train.py" and not any("in its place" in n for n in sub.notes)
+
+
+def test_two_files_that_could_be_the_script_go_to_a_ta(tmp_path: Path) -> None:
+    (tmp_path / "first_try.py").write_text(SCRIPT)
+    (tmp_path / "second_try.py").write_text(SCRIPT)
+    _, target = _planned(tmp_path, script_check())
+    assert target.file is None and target.request is None
+    assert target.candidates == ("first_try.py", "second_try.py")
+
+
+def test_files_that_use_none_of_the_globals_are_not_the_script(tmp_path: Path) -> None:
+    (tmp_path / "stm.py").write_text(HELPER)
+    _, target = _planned(tmp_path, script_check())
+    assert target.file is None and target.candidates == ()

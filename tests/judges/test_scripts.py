@@ -80,6 +80,18 @@ def test_missing_script_is_named(tmp_path: Path, recorded_runner: Any) -> None:
     assert "no ddescent.py found" in checks["runs"].message and "other.py" in checks["runs"].message
 
 
+def test_two_scripts_under_other_names_go_to_a_ta(tmp_path: Path, recorded_runner: Any) -> None:
+    folder = tmp_path / "zoe"
+    folder.mkdir()
+    (folder / "answers.toml").write_text('homework = "hw6"\n')
+    for name in ("p5_first_try.py", "p5_final.py"):
+        (folder / name).write_text("num_params = [1, 2]\nerrors_fixed_lambda = [0.5, 0.4]\n")
+    report = grade([folder], GradeOptions(select="p5", runner=recorded_runner()))
+    checks = _p5(report.submissions[0])
+    assert checks["runs"].status is Status.PENDING
+    assert "p5_final.py, p5_first_try.py could each be it" in checks["runs"].message
+
+
 # The two real HW6 writeups' scripts, run exactly as the students wrote them (seed 000's with the
 # loop indentation the PDF conversion dropped restored). Each takes minutes of CPU.
 SEEDS: dict[str, tuple[Status, Status, Status, Status]] = {

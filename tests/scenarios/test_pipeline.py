@@ -160,3 +160,16 @@ def test_namesakes_are_graded_apart_each_as_alone(tmp_path: Path) -> None:
         alone = grade([folder], options).submissions[0]
         assert together[student].model_dump() == {**alone.model_dump(), "student": student}
     assert together["alice"].score == together["hw6/alice"].score + 1
+
+
+def test_no_advice_to_pass_homework_when_it_was_passed(tmp_path: Path) -> None:
+    from grader.pipeline import GradeOptions, grade
+
+    folder = tmp_path / "zoe"
+    folder.mkdir()
+    (folder / "report.md").write_text("# Homework 2\n\n## Problem 1\n\nSee below.\n")
+    guessed = grade([folder], GradeOptions(select="p1"))
+    assert any("pass --homework" in n for n in guessed.submissions[0].notes)
+    told = grade([folder], GradeOptions(select="p1", homework="mfdnn/hw2"))
+    assert told.submissions[0].homework == "mfdnn/hw2"
+    assert not any("--homework" in n for n in told.submissions[0].notes)
