@@ -1,11 +1,13 @@
 """Custom mfdnn HW3 checks: plain pytest functions that the rubric (kind: custom) gives points to.
 
-`check_fit` and `check_figure` (problem 1) read the run of `threelayerSGD.py` (the fixture
-`observation("p1", "run")`): the starter plots, under `torch.no_grad()`, the data, f* and
-`model(xx)` on `xx = torch.linspace(-2, 2, 1024)`, so the figure holds the trained function on a
-grid. The fit is that line's expected squared error against f* under x ~ N(0, 1)
-(`reference.expected_test_mse`), judged against the range of correct runs' test losses
-(`TEST_LOSS_BAND`). Student code never runs here: only its observation is read.
+`check_fit` and `check_figure` (problem 1) read the run of `threelayerSGD.py` (the fixtures
+`observation("p1", "run")` and `script_run("p1", "run")`). The fit is the trained network's
+expected squared error against f* under x ~ N(0, 1) (`reference.expected_test_mse`), judged
+against the range of correct runs' test losses (`TEST_LOSS_BAND`): the network the run left
+(`model`, else the one trained nn.Module) evaluated on the grader's grid of [-2, 2] (the rubric's
+`evaluate`). Only where no network could be evaluated does the starter's own plot of
+`model(xx)` stand in for it; where the plot fits and the network does not, a TA decides. Student
+code never runs here: only its observation is read.
 
 `check_parameter_map` (5c) is the project's first HW3 check (tests/data/hw1-course/hw3_checks.py):
 the student states how a tanh MLP (weights C_i, biases d_i) becomes a sigmoid MLP (A_i, b_i)
@@ -248,30 +250,79 @@ def _grid_lines(outcome: Any, f_true: Any) -> tuple[list[np.ndarray], bool]:
     return fits, reference_drawn
 
 
-def check_fit(submission: Any, reference: Any, observation: Any) -> None:
+def check_fit(submission: Any, reference: Any, observation: Any, script_run: Any) -> None:
+    """The fit of the network the run left, evaluated on the grader's grid; the plot of
+    model(xx) only where no network could be evaluated.
+
+    A plot is what the student's process drew; the evaluated network is the trained model
+    itself on inputs the grader chose. Where both exist and disagree (the plot fits, the network
+    left behind does not: a notebook that retrains `model` for problem 2, or a curve that is not
+    the network's), a TA decides.
+    """
     ref = reference.module
     outcome = _run(submission, observation)
     fits, _ = _grid_lines(outcome, ref.f_true)
     stopped = _stopped(outcome)
+    band = ref.TEST_LOSS_BAND
+    plotted = ref.expected_test_mse(fits[0][:, 0], fits[0][:, 1]) if fits else None
+    network = _evaluated_mse(script_run(*RUN), ref)
+    if network is not None:
+        mse, name = network
+        if _within(mse, band):
+            return
+        if stopped:
+            pytest.skip(f"pending: {SCRIPT} stopped ({stopped}); its network fits badly")
+        if plotted is not None and _within(plotted, band):
+            pytest.skip(
+                f"pending: the plotted function fits f* (expected squared error {plotted:.3g}), "
+                f"but the network left in `{name}` does not ({_error_shown(mse)}): retrained for "
+                "problem 2, or a plot of something else? For a TA"
+            )
+        raise AssertionError(
+            f"the trained network (`{name}`), evaluated by the grader on a grid of [-2, 2], is "
+            "far from f*: its expected squared error under x ~ N(0, 1) is "
+            f"{_error_shown(mse)}, above the range of correct runs (up to {band.high:.3g}; "
+            "learning nothing gives 2.38)"
+        )
     if not fits:
         if stopped:
             pytest.skip(f"pending: {SCRIPT} stopped ({stopped}) before plotting: for a TA")
         raise AssertionError(
             "no plot of the trained function on a grid (the starter's plt.plot(xx, model(xx)))"
         )
-    band = ref.TEST_LOSS_BAND
     xy = fits[0]  # problem 1's, where a notebook also plots problem 2's
-    mse = ref.expected_test_mse(xy[:, 0], xy[:, 1])
+    assert plotted is not None
     span = f"on [{xy[0, 0]:.3g}, {xy[-1, 0]:.3g}]"
-    if np.isfinite(mse) and mse <= band.high:
+    if _within(plotted, band):
         return
     if stopped:
         pytest.skip(f"pending: {SCRIPT} stopped ({stopped}); the plotted function fits badly")
     raise AssertionError(
         f"the plotted trained function is far from f*: its expected squared error under "
-        f"x ~ N(0, 1) {span} is {mse:.3g}, above the range of correct runs (up to "
+        f"x ~ N(0, 1) {span} is {_error_shown(plotted)}, above the range of correct runs (up to "
         f"{band.high:.3g}; learning nothing gives 2.38 there)"
     )
+
+
+def _evaluated_mse(run: Any, ref: Any) -> tuple[float, str] | None:
+    """The evaluated network's expected squared error against f*, and the global it was."""
+    outputs = run.outputs("fit")
+    found = run.found("model")
+    if outputs is None or found is None or found.found is None:
+        return None
+    x = np.asarray(run.input("fit"), dtype=float).reshape(-1)
+    y = np.asarray(outputs, dtype=float).reshape(-1)
+    if y.size != x.size:  # a network that maps the batch to another shape: the plot decides
+        return None
+    return ref.expected_test_mse(x, y), str(found.found)
+
+
+def _within(mse: float, band: Any) -> bool:
+    return bool(np.isfinite(mse)) and mse <= band.high
+
+
+def _error_shown(mse: float) -> str:
+    return f"{mse:.3g}" if np.isfinite(mse) else "not finite (the training diverged)"
 
 
 def check_figure(submission: Any, reference: Any, observation: Any) -> None:

@@ -18,6 +18,8 @@ import numpy as np
 import pytest
 from torch import nn
 
+from grader.judges.custom import ScriptRun
+from grader.judges.planning import ScriptTarget
 from grader.reference import Reference
 from grader.sandbox.jobs import ProbeOutcome
 from grader.sandbox.observations import ExceptionInfo, ScriptObservation
@@ -69,25 +71,48 @@ CHECKS = _checks()
 REFERENCE = Reference(hw3)
 
 
-def _observation(lines: list[tuple[np.ndarray, np.ndarray]], error: str | None = None) -> Any:
+def _observation(
+    lines: list[tuple[np.ndarray, np.ndarray]],
+    error: str | None = None,
+    network: np.ndarray | None = None,
+) -> Any:
+    """A run's observation: the plotted lines, and the outputs of the network it left (`model`)
+    on the grader's grid when `network` is given."""
     arrays, series = {}, []
     for k, (x, y) in enumerate(lines):
         arrays[f"fig.{k}"] = np.stack([x, y], axis=1)
         series.append({"key": f"fig.{k}", "kind": "line", "length": len(x)})
+    extra: dict[str, Any] = {}
+    if network is not None:
+        arrays["eval.fit"] = network.reshape(-1, 1)
+        extra = {
+            "observed": [{"role": "model", "found": "model", "via": "name", "type": "MLP"}],
+            "evaluate": [{"name": "fit", "ok": True, "shape": [len(network), 1]}],
+        }
     obs = ScriptObservation(
         kind="script",
         id="p1.run",
         stage="done",
         figures=[{"number": 1, "axes": [{"series": series}]}] if series else [],
         error=None if error is None else ExceptionInfo(type=error, message="boom"),
+        **extra,
     )
     outcome = ProbeOutcome(observation=obs, arrays=arrays)
     return lambda problem, check: outcome
 
 
+def _script_run(observation: Any) -> Any:
+    outcome = observation("p1", "run")
+    target = ScriptTarget("threelayerSGD.py", None, {"p1.run.eval.fit": GRID.reshape(-1, 1)})
+    return lambda problem, check: ScriptRun.of(target, outcome, "p1.run", None)
+
+
 def _verdict(name: str, observation: Any) -> str:
+    fixtures = (SimpleNamespace(unassembled={}), REFERENCE, observation)
+    if name == "check_fit":
+        fixtures = (*fixtures, _script_run(observation))
     try:
-        getattr(CHECKS, name)(SimpleNamespace(unassembled={}), REFERENCE, observation)
+        getattr(CHECKS, name)(*fixtures)
     except AssertionError as exc:
         return f"failed: {exc}"
     except pytest.skip.Exception as exc:
@@ -113,6 +138,26 @@ def test_a_flat_fit_fails_and_a_loss_curve_is_not_a_fit() -> None:
     only_loss = _observation([(epochs, np.exp(-epochs))])
     assert _verdict("check_fit", only_loss).startswith("failed: no plot of the trained")
     assert _verdict("check_figure", only_loss).startswith("failed")
+
+
+def test_the_evaluated_network_decides_where_there_is_one() -> None:
+    good, flat = f_true(GRID) + 0.2, np.zeros_like(GRID)
+    fits = _observation([_data(), (GRID, good)], network=good)
+    assert _verdict("check_fit", fits) == "passed"
+    # no plot at all: the network still shows the fit
+    assert _verdict("check_fit", _observation([], network=good)) == "passed"
+    untrained = _observation([_data(), (GRID, flat)], network=flat)
+    assert _verdict("check_fit", untrained).startswith("failed: the trained network (`model`)")
+    diverged = _observation([_data()], network=np.full_like(GRID, np.nan))
+    assert "not finite" in _verdict("check_fit", diverged)
+
+
+def test_a_plot_that_is_not_the_network_left_behind_goes_to_a_ta() -> None:
+    # a forged curve (f* drawn as the fit), or a notebook that retrained `model` for problem 2
+    forged = _observation([_data(), (GRID, f_true(GRID) + 0.01)], network=np.zeros_like(GRID))
+    verdict = _verdict("check_fit", forged)
+    assert verdict.startswith("pending: the plotted function fits f*"), verdict
+    assert "network left in `model` does not" in verdict
 
 
 def test_a_stopped_script_is_for_a_ta() -> None:
