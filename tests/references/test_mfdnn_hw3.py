@@ -158,6 +158,13 @@ def test_a_plot_that_is_not_the_network_left_behind_goes_to_a_ta() -> None:
     verdict = _verdict("check_fit", forged)
     assert verdict.startswith("pending: the plotted function fits f*"), verdict
     assert "network left in `model` does not" in verdict
+    # f* itself, returned by a forward that ignores its weights, or drawn as the fit
+    exact = _observation([_data(), (GRID, f_true(GRID))], network=f_true(GRID))
+    assert _verdict("check_fit", exact).startswith(
+        "pending: the trained network (`model`) is closer"
+    )
+    drawn = _observation([_data(), (GRID, f_true(GRID) + 1e-3)])
+    assert _verdict("check_fit", drawn).startswith("pending: the plotted function is closer")
 
 
 def test_a_stopped_script_is_for_a_ta() -> None:
