@@ -17,6 +17,7 @@ import numpy as np
 
 from grader.courses import COURSE_FILE, DEFAULT_COURSES, Homework
 from grader.errors import RubricError, UsageError
+from grader.judges.analysis import load_with_analyses
 from grader.reference import Reference, load_reference
 from grader.rubric import (
     CompareRunCheck,
@@ -24,7 +25,6 @@ from grader.rubric import (
     ModuleCheck,
     RefValue,
     Rubric,
-    load_rubric,
 )
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
@@ -45,7 +45,7 @@ def check_homework(homework: Homework) -> Findings:
     every function the rubric names."""
     found = Findings()
     try:
-        rubric = load_rubric(homework.rubric_path)
+        rubric = load_with_analyses(homework.rubric_path)
     except RubricError as exc:
         found.problems.append(str(exc))
         return found
