@@ -35,6 +35,7 @@ student's objects.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import re
@@ -44,7 +45,7 @@ import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
+from types import MappingProxyType, ModuleType
 from typing import Any
 
 import numpy as np
@@ -258,9 +259,10 @@ def analyses_in(module: ModuleType) -> dict[str, Analysis]:
     return {name: value for name, value in vars(module).items() if isinstance(value, Analysis)}
 
 
-def standard() -> dict[str, Analysis]:
-    """The grader's standard library of analyses."""
-    return analyses_in(importlib.import_module(STANDARD_LIBRARY))
+@functools.cache
+def standard() -> Mapping[str, Analysis]:
+    """The grader's standard library of analyses (read once: it is looked up per aspect)."""
+    return MappingProxyType(analyses_in(importlib.import_module(STANDARD_LIBRARY)))
 
 
 def checks_file(rubric_path: Path) -> Path:
@@ -325,7 +327,9 @@ def _why(exc: BaseException, path: Path) -> str:
         if Path(frame.filename) == path:
             line = frame.lineno
     where = f" (line {line})" if line else ""
-    return f"{type(exc).__name__}: {exc}{where}"
+    text = " ".join(str(exc).split())
+    text = text if len(text) <= 300 else f"{text[:300]}..."
+    return f"{type(exc).__name__}: {text}{where}"
 
 
 def registered(rubric_path: Path | None) -> dict[str, Analysis]:

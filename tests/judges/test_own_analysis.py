@@ -149,6 +149,21 @@ def test_a_checks_file_that_does_not_import_is_named_with_why(course: Path) -> N
     assert len(found) == 1 and "demo8_checks.py does not import" in found[0]
 
 
+def test_grade_check_resolves_the_analyses(
+    course: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from grader.cli import main
+
+    assert main(["check", "owncourse/demo8", "--course", str(course)]) == 0
+    rubric = course / "demo8.yaml"
+    rubric.write_text(rubric.read_text().replace("converges: 2", "convergence: 2"))
+    capsys.readouterr()
+    assert main(["check", "owncourse/demo8", "--course", str(course)]) == 3
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"invalid rubric {rubric}" in out
+    assert "aspect(s) convergence are not judged by analysis line_fit" in out
+
+
 def test_a_syntax_error_in_the_checks_file_says_where(course: Path) -> None:
     checks = course / "demo8_checks.py"
     checks.write_text(checks.read_text() + "\ndef broken(:\n")
