@@ -50,8 +50,10 @@ from typing import Any
 
 import numpy as np
 
+from grader.ingest.budget import BudgetExceeded
 from grader.judges.context import GradingContext, Verdict
 from grader.judges.crashes import Locator, describe_crash
+from grader.reference import NotPrecomputed
 from grader.results import Plot, Series, SourceRef, Status
 from grader.rubric import AnalysisAspects, RefValue, Rubric, ScriptCheck, load_rubric
 from grader.sandbox.observations import ExceptionInfo, FigureInfo, ScriptObservation
@@ -68,7 +70,9 @@ __all__ = [
     "Status",
     "Verdict",
     "aspects_of",
+    "draw_plot",
     "failed",
+    "judge_aspect",
     "load_with_analyses",
     "passed",
     "pending",
@@ -245,6 +249,72 @@ def _path_of_their_machine(error: Any) -> str | None:
     return f"'{found.group(1)}'" if saving or absolute else None
 
 
+# --- judging with an analysis ---------------------------------------------------------------
+def judge_aspect(
+    name: str, analysis: Analysis, aspect: str, check: ScriptCheck, ran: Ran, ctx: GradingContext
+) -> Verdict:
+    """One aspect's verdict by analysis `name`.
+
+    The grader's own judges are called as they are: their exception is a grader bug and says so.
+    A course's judge that raises, or returns something other than a verdict, decides nothing: the
+    aspect goes to a TA with why, and the course staff learn that their analysis needs fixing.
+    """
+    judge = analysis.aspects[aspect]
+    if standard().get(name) is analysis:
+        return judge(check, ran, ctx)
+    try:
+        verdict = judge(check, ran, ctx)
+    except (BudgetExceeded, NotPrecomputed):  # the student's budget, the bundle: as for any judge
+        raise
+    except Exception as exc:  # the course's code: its mistake must not cost the student
+        return pending(
+            f"the course's analysis {name} could not judge {aspect} "
+            f"({type(exc).__name__}: {_capped(str(exc))}); please tell the course staff"
+        )
+    if not _is_verdict(verdict):
+        return pending(
+            f"the course's analysis {name} gave no verdict on {aspect} (it returned "
+            f"{_capped(repr(verdict), 100)}); please tell the course staff"
+        )
+    return verdict
+
+
+def draw_plot(
+    name: str, analysis: Analysis, check: ScriptCheck, ran: Ran, ctx: GradingContext
+) -> Plot | None:
+    """The analysis' plot; a course's plot that fails is left out (it never changes a verdict)."""
+    if analysis.plot is None:
+        return None
+    if standard().get(name) is analysis:
+        return analysis.plot(check, ran, ctx)
+    try:
+        plot = analysis.plot(check, ran, ctx)
+    except (BudgetExceeded, NotPrecomputed):
+        raise
+    except Exception:
+        return None
+    return plot if isinstance(plot, Plot) else None
+
+
+def _is_verdict(verdict: object) -> bool:
+    if not isinstance(verdict, tuple) or len(verdict) != 5:
+        return False
+    status, message, details, hint, source = verdict
+    return (
+        isinstance(status, Status)
+        and isinstance(message, str)
+        and isinstance(details, list)
+        and all(isinstance(d, str) for d in details)
+        and (hint is None or isinstance(hint, str))
+        and (source is None or isinstance(source, SourceRef))
+    )
+
+
+def _capped(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else f"{text[:limit]}..."
+
+
 # --- the registry ---------------------------------------------------------------------------
 #: The grader's own analyses, registered as a course's are: module-level `Analysis` objects.
 STANDARD_LIBRARY = "grader.judges.standard_analyses"
@@ -327,9 +397,7 @@ def _why(exc: BaseException, path: Path) -> str:
         if Path(frame.filename) == path:
             line = frame.lineno
     where = f" (line {line})" if line else ""
-    text = " ".join(str(exc).split())
-    text = text if len(text) <= 300 else f"{text[:300]}..."
-    return f"{type(exc).__name__}: {text}{where}"
+    return f"{type(exc).__name__}: {_capped(str(exc))}{where}"
 
 
 def registered(rubric_path: Path | None) -> dict[str, Analysis]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import re
 
-from grader.judges.analysis import Ran, resolve
+from grader.judges.analysis import Ran, draw_plot, judge_aspect, resolve
 from grader.judges.context import GradingContext, Verdict, result
 from grader.judges.crashes import locator
 from grader.judges.planning import script_target
@@ -42,7 +42,8 @@ def judge_script(
             check, part, status, 0.0, points, message, details=details, hint=hint, source=source
         )
     analysis = resolve(check.analysis, ctx.rubric.source)
-    status, message, details, hint, source = analysis.aspects[part](check, ran, ctx)
+    verdict = judge_aspect(check.analysis, analysis, part, check, ran, ctx)
+    status, message, details, hint, source = verdict
     doubts = _assembly_doubts(ctx, ran.file)
     if status in (Status.FAILED, Status.ERROR) and doubts:
         # Rebuilt from a writeup with doubts (e.g. indentation lost at a page break): the failure
@@ -51,7 +52,9 @@ def judge_script(
         message = f"for a TA: {message} (the script was rebuilt from a writeup)"
         details = [*details, *doubts]
     score = points if status is Status.PASSED else 0.0
-    plot = analysis.plot(check, ran, ctx) if part == analysis.plot_with and analysis.plot else None
+    plot = (
+        draw_plot(check.analysis, analysis, check, ran, ctx) if part == analysis.plot_with else None
+    )
     return result(
         check,
         part,

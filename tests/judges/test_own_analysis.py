@@ -84,6 +84,38 @@ def test_hints_and_the_plot_come_from_the_analysis(report: GradeReport) -> None:
     assert totals == {"right": 6, "no-bias": 3, "diverges": 1, "in-main": 1, "their-disk": 5}
 
 
+def test_a_course_judge_that_breaks_leaves_the_aspect_to_a_ta(
+    tmp_path: Path, recorded_runner: Any
+) -> None:
+    """A judge that raises, or returns something other than a verdict, is the course's mistake:
+    the aspect waits for a TA, saying so; the grader's own `runs` judges as ever."""
+    folder = tmp_path / "course"
+    shutil.copytree(COURSE, folder)
+    checks = folder / "demo8_checks.py"
+    text = checks.read_text()
+    text = text.replace("def line(check, ran, ctx):\n", "def line(check, ran, ctx):\n    1 / 0\n")
+    text = text.replace(
+        "def converges(check, ran, ctx):\n",
+        "def converges(check, ran, ctx):\n    return 'passed'\n",
+    )
+    text = text.replace(
+        "def plot_losses(check, ran, ctx):\n", "def plot_losses(check, ran, ctx):\n    1 / 0\n"
+    )
+    checks.write_text(text)
+    options = GradeOptions(homework="owncourse/demo8", courses=(folder,), runner=recorded_runner())
+    broken = grade([DATA / "students" / "right"], options)
+    line = result(broken, "right", "fit.line")
+    assert (line.status, line.score, line.pending_points) == (Status.PENDING, 0, 3)
+    assert line.message == (
+        "for a TA: the course's analysis line_fit could not judge line (ZeroDivisionError: "
+        "division by zero); please tell the course staff"
+    )
+    converges = result(broken, "right", "fit.converges")
+    assert converges.status is Status.PENDING and converges.plot is None
+    assert "gave no verdict on converges (it returned 'passed')" in converges.message
+    assert result(broken, "right", "fit.runs").status is Status.PASSED
+
+
 def test_the_analysis_is_registered_for_its_rubric_only() -> None:
     own = registered(COURSE / "demo8.yaml")
     assert set(own) == {*standard(), "line_fit"}
