@@ -577,9 +577,9 @@ class ScriptCheck(_CheckBase):
 
     @model_validator(mode="after")
     def _aspects_add_up(self, info: ValidationInfo) -> ScriptCheck:
-        allowed = _analysis_aspects(self.analysis, info)
-        foreign = [a for a in self.aspects if allowed is not None and a not in allowed]
-        if allowed is not None and foreign:
+        allowed = _analysis_aspects(self.analysis, info) or ()
+        foreign = [a for a in self.aspects if allowed and a not in allowed]
+        if foreign:
             raise ValueError(
                 f"aspect(s) {', '.join(foreign)} are not judged by analysis {self.analysis} "
                 f"(it judges {', '.join(allowed)})"
