@@ -211,6 +211,19 @@ def test_a_checks_file_may_not_reuse_a_standard_name(course: Path) -> None:
     assert "defines an analysis 'training_run', the name of one of the grader's" in problem
 
 
+def test_grade_check_reads_the_checks_file_even_when_no_rubric_entry_names_its_analyses(
+    course: Path,
+) -> None:
+    rubric = course / "demo8.yaml"
+    text = rubric.read_text().replace("analysis: line_fit", "analysis: observe")
+    rubric.write_text(text.replace("{runs: 1, converges: 2, line: 3}", "{runs: 6}"))
+    checks = course / "demo8_checks.py"
+    checks.write_text(checks.read_text() + "\ntraining_run = line_fit\n")
+    load_with_analyses(rubric)  # a standard analysis is found without reading the checks file
+    (problem,) = check_homework(load_course(course)[1][0]).problems
+    assert "demo8_checks.py defines an analysis 'training_run'" in problem
+
+
 def test_a_judge_named_like_a_custom_check_is_refused(course: Path) -> None:
     checks = course / "demo8_checks.py"
     checks.write_text(
