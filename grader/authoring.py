@@ -17,6 +17,7 @@ import numpy as np
 
 from grader.courses import COURSE_FILE, DEFAULT_COURSES, Homework
 from grader.errors import RubricError, UsageError
+from grader.judges.analysis import AnalysisError, load_with_analyses, registered
 from grader.reference import Reference, load_reference
 from grader.rubric import (
     CompareRunCheck,
@@ -24,7 +25,6 @@ from grader.rubric import (
     ModuleCheck,
     RefValue,
     Rubric,
-    load_rubric,
 )
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
@@ -42,10 +42,11 @@ def check_homework(homework: Homework) -> Findings:
     """Everything that can be checked without a student: the rubric validates, every name it
     asks of the reference exists, module variants differ from each other and from the reference
     (a variant equal to another accepts nothing new), the custom checks file imports and defines
-    every function the rubric names."""
+    every function the rubric names, every script analysis resolves (`load_with_analyses`) and the
+    checks file's own analyses shadow none of the grader's."""
     found = Findings()
     try:
-        rubric = load_rubric(homework.rubric_path)
+        rubric = load_with_analyses(homework.rubric_path)
     except RubricError as exc:
         found.problems.append(str(exc))
         return found
@@ -60,7 +61,10 @@ def check_homework(homework: Homework) -> Findings:
         if not found.problems:
             found.problems.extend(_variants_differ(rubric, reference))
             found.problems.extend(_replays_differ(rubric, reference))
-    found.problems.extend(_custom_checks(homework, rubric))
+    custom = _custom_checks(homework, rubric)
+    found.problems.extend(custom)
+    if not custom:
+        found.problems.extend(_analyses(homework))
     for problem in rubric.problems:
         for check in problem.checks:
             if isinstance(check, ModuleCheck) and check.symbol != check.reference:
@@ -140,6 +144,16 @@ def _replays_differ(rubric: Rubric, reference: Reference) -> list[str]:
                             f"accepted replay {args} does: the runs cannot be told apart"
                         )
     return problems
+
+
+def _analyses(homework: Homework) -> list[str]:
+    """The analyses the homework's checks file registers, read even when no rubric entry names
+    one (a name that shadows one of the grader's is refused before it misleads anyone)."""
+    try:
+        registered(homework.rubric_path)
+    except AnalysisError as exc:
+        return [str(exc)]
+    return []
 
 
 def _custom_checks(homework: Homework, rubric: Rubric) -> list[str]:

@@ -38,6 +38,7 @@ import yaml
 
 from grader.courses import COURSE_FILE, Homework, load_catalog, load_course
 from grader.errors import UsageError
+from grader.judges.analysis import load_with_analyses
 from grader.rubric import Rubric, load_rubric
 
 CONFIG = "autograder.json"
@@ -154,7 +155,7 @@ def _grader_files() -> dict[str, bytes]:
 def build_autograder(homework: Homework, out: Path, *, allow_weak_isolation: bool) -> Path:
     """Write the autograder zip for `homework` to `out`: deterministic, so a rebuild can be
     diffed (entries sorted, a fixed date)."""
-    load_rubric(homework.rubric_path)  # an invalid rubric is refused here, not on Gradescope
+    load_with_analyses(homework.rubric_path)  # an invalid rubric is refused here, not on Gradescope
     setup = (
         SETUP_SH.replace("__TORCH__", _torch_version())
         .replace("__COURSE__", homework.course)

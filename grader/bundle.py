@@ -10,6 +10,8 @@ What never goes in:
 - reference code: facts are data (numbers, arrays, the points a formula is sampled at with the
   reference's values there), never functions or modules;
 - hidden checks: left out of the rubric; a problem says only how many points wait for grading;
+- a script check judged by the homework's own analysis (its checks file is not shipped):
+  withheld as a hidden check is;
 - TA prompts (manual checks) and the rubric's description (it may explain the answers);
 - the expected value of an answer the instructor has not made confirmable (`visibility: public`):
   the check stays, its answer's form is checked, its `expected` is replaced by a name the bundle
@@ -41,6 +43,7 @@ from grader import __version__
 from grader.courses import Homework
 from grader.errors import UsageError
 from grader.ingest.submission import Submission
+from grader.judges.analysis import load_with_analyses, standard
 from grader.judges.context import GradingContext
 from grader.judges.formula import _reference_samples
 from grader.judges.module import _reference_count
@@ -63,7 +66,6 @@ from grader.rubric import (
     RefValue,
     Rubric,
     ScriptCheck,
-    load_rubric,
 )
 from grader.sandbox.observe import Observer
 
@@ -87,7 +89,7 @@ def build_bundle(
     homework: Homework, out: Path, seed: int = 0, attempts: int | None = None
 ) -> Bundle:
     """Build `homework`'s students' bundle under `out`; the reference must be installed."""
-    rubric = load_rubric(homework.rubric_path)
+    rubric = load_with_analyses(homework.rubric_path)
     reference = load_reference(rubric, homework.reference_root)
     if reference is None:
         raise UsageError(f"{homework.qualified}: its reference is not installed; cannot bundle")
@@ -102,7 +104,8 @@ def build_bundle(
     course_dir.mkdir(parents=True)
     rubric_path = course_dir / f"{homework.id}.yaml"
     rubric_path.write_text(_rubric_yaml(reduced), encoding="utf-8")
-    reloaded = load_rubric(rubric_path)  # facts keyed by the checks exactly as students load them
+    # facts keyed by the checks exactly as students load them
+    reloaded = load_with_analyses(rubric_path)
     values, memo = precompute(reloaded, reference, seed, protected)
     values.update(_salted_answers(rubric, reference))
     facts = {"values": values, "memo": memo, "hidden": hidden}
@@ -144,8 +147,8 @@ def reduce_rubric(rubric: Rubric) -> tuple[Rubric, dict[str, float]]:
     problems: list[Problem] = []
     hidden: dict[str, float] = {}
     for problem in rubric.problems:
-        shown = [_students_check(problem.id, c) for c in problem.checks if c.shown != "hidden"]
-        withheld = sum(c.points for c in problem.checks if c.shown == "hidden")
+        shown = [_students_check(problem.id, c) for c in problem.checks if _shipped(c)]
+        withheld = sum(c.points for c in problem.checks if not _shipped(c))
         if withheld:
             hidden[problem.id] = withheld
         if shown:
@@ -153,6 +156,14 @@ def reduce_rubric(rubric: Rubric) -> tuple[Rubric, dict[str, float]]:
             problems.append(problem.model_copy(update={"checks": shown, "points": points}))
     reduced = rubric.model_copy(update={"problems": problems, "description": "", "reference": None})
     return reduced, hidden
+
+
+def _shipped(check: Check) -> bool:
+    """Whether students get the check: not a hidden one, nor a script check judged by the
+    homework's own analysis (its checks file, which may hold answers, is not shipped)."""
+    if check.shown == "hidden":
+        return False
+    return not isinstance(check, ScriptCheck) or check.analysis in standard()
 
 
 def _students_check(problem_id: str, check: Check) -> Check:

@@ -27,6 +27,7 @@ from grader.discover import discover, submission_ids
 from grader.errors import RubricError, UsageError
 from grader.ingest.budget import not_graded_message
 from grader.ingest.submission import ANSWER_SHEET, HOMEWORK_ADVICE, Submission, ingest
+from grader.judges.analysis import load_with_analyses
 from grader.judges.items import GraderPlugin, GradingSession
 from grader.judges.kinds import plan_probe
 from grader.judges.progress import StudentProgress
@@ -47,7 +48,7 @@ from grader.results import (
     submission_result,
 )
 from grader.review import ReviewedFolder, apply_reviews, reviewed_folders
-from grader.rubric import Check, CustomCheck, Rubric, load_rubric
+from grader.rubric import Check, CustomCheck, Rubric
 from grader.sandbox.confinement import WEAK_ISOLATION_WARNING
 from grader.sandbox.jobs import Runner
 from grader.sandbox.observe import Observer
@@ -152,7 +153,7 @@ def grade_batch(paths: Sequence[Path], options: GradeOptions) -> Batch:
     interrupted = False
     try:
         for homework, subs in sorted(by_homework.items(), key=lambda item: item[0].qualified):
-            rubric = load_rubric(homework.rubric_path)
+            rubric = load_with_analyses(homework.rubric_path)
             if interrupted:  # Ctrl-C stops the whole batch: the rest are unfinished, not graded
                 results.extend(_assemble(homework, rubric, s, {}, interrupted=True) for s in subs)
                 continue
@@ -270,7 +271,7 @@ def make_session(path: Path, folders: Sequence[Path], options: GradeOptions) -> 
     homework = next((h for h in catalog.homeworks if h.rubric_path.resolve() == path), None)
     if homework is None:
         raise UsageError(f"{path} is not a rubric of a course (no course.yaml beside it)")
-    rubric = load_rubric(path)
+    rubric = load_with_analyses(path)
     subs = [s for s in ingest_all(folders, catalog) if _homework_of(s, catalog) == homework]
     runner = options.runner or SandboxRunner()
     return _session(homework, rubric, subs, runner, options, catalog.environment(homework.course))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -19,7 +20,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -28,6 +31,12 @@ from grader.errors import RubricError
 from grader.ingest.exprs import FUNCTION_NAMES
 
 SCHEMA_VERSION = 1
+#: The validation context's key for the aspects of the analyses a rubric may name (`load_rubric`).
+ANALYSES = "analyses"
+#: The aspects an analysis judges, by its name, for one rubric; ValueError says why a name cannot
+#: be used (unknown, or its checks file does not import). The judges know the analyses, so they
+#: give this to `load_rubric` (`grader.judges.analysis.load_with_analyses`).
+AnalysisAspects = Callable[[str], Sequence[str]]
 #: The most reference runs one `compare_run` check may replay (seeds x variant combinations).
 MAX_REPLAYS = 500
 
@@ -394,17 +403,6 @@ class ModuleCheck(_CheckBase):
         return [self.symbol]
 
 
-#: The aspects each script analysis judges (`grader.judges.script.ANALYSES` holds their judges):
-#: adding
-#: an analysis is one entry here and one table of aspect judges there.
-SCRIPT_ANALYSES: dict[str, tuple[str, ...]] = {
-    "double_descent": ("runs", "fixed_curve", "tuned_curve", "figure"),  # HW6 p5
-    "training_run": ("runs", "loss_decreases", "test_loss", "figure"),  # HW1 p1
-    # Only whether the script ran; what it left (`observe`, `evaluate`, `calls`) is judged by the
-    # homework's custom checks through the `script_run` fixture.
-    "observe": ("runs",),
-}
-
 _IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 Identifier = Annotated[str, Field(pattern=_IDENTIFIER)]
 
@@ -506,16 +504,12 @@ class FunctionCall(_Model):
         return self
 
 
-ScriptAspect = Literal[
-    "runs", "fixed_curve", "tuned_curve", "loss_decreases", "test_loss", "figure"
-]
-
-
 class ScriptCheck(_CheckBase):
     """A student script run as written in the sandbox; its globals and figures are judged.
 
-    `analysis` names the judge of the phenomenon (`grader.judges.script.ANALYSES`: curves, not
-    digits); `reads` tells it which globals (or printed labels) hold what it looks at.
+    `analysis` names the judge of the phenomenon (curves, not digits): one of the grader's
+    standard library or one the homework's checks file registers (`grader.judges.analysis`);
+    `reads` tells it which globals (or printed labels) hold what it looks at.
     """
 
     kind: Literal["script"]
@@ -525,7 +519,10 @@ class ScriptCheck(_CheckBase):
         description="Globals the script must leave behind (a script rebuilt from a writeup is "
         "the code that defines them all).",
     )
-    analysis: Literal["double_descent", "training_run", "observe"]
+    analysis: Identifier = Field(
+        description="The analysis judging the run, by name: the grader's (double_descent, "
+        "training_run, observe) or a module-level `Analysis` in the homework's checks file."
+    )
     reads: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Per quantity the analysis judges, where to find it: global names, first "
@@ -534,7 +531,9 @@ class ScriptCheck(_CheckBase):
     )
     reference: str = Field(description="Reference function giving what to compare with.")
     reference_args: dict[str, Any] = Field(default_factory=dict)
-    aspects: dict[ScriptAspect, float] = Field(min_length=1)
+    aspects: dict[Identifier, float] = Field(
+        min_length=1, description="Points per aspect; the analysis must judge each of them."
+    )
     timeout_s: float = Field(default=900, gt=0, description="Wall-clock limit for the script.")
     observe: dict[Identifier, ObservedValue] = Field(
         default_factory=dict,
@@ -570,10 +569,16 @@ class ScriptCheck(_CheckBase):
                 )
         return self
 
+    @field_validator("analysis")
+    @classmethod
+    def _analysis_is_registered(cls, name: str, info: ValidationInfo) -> str:
+        _analysis_aspects(name, info)
+        return name
+
     @model_validator(mode="after")
-    def _aspects_add_up(self) -> ScriptCheck:
-        allowed = SCRIPT_ANALYSES[self.analysis]
-        foreign = [a for a in self.aspects if a not in allowed]
+    def _aspects_add_up(self, info: ValidationInfo) -> ScriptCheck:
+        allowed = _analysis_aspects(self.analysis, info) or ()
+        foreign = [a for a in self.aspects if allowed and a not in allowed]
         if foreign:
             raise ValueError(
                 f"aspect(s) {', '.join(foreign)} are not judged by analysis {self.analysis} "
@@ -588,10 +593,18 @@ class ScriptCheck(_CheckBase):
         return list(self.aspects)
 
     def points_of(self, part: str | None) -> float:
-        return float(self.points) if part is None else float(self.aspects[part])  # type: ignore[index]
+        return float(self.points) if part is None else float(self.aspects[part])
 
     def recognised_by(self) -> list[str]:
         return [Path(self.file).stem]
+
+
+def _analysis_aspects(name: str, info: ValidationInfo) -> Sequence[str] | None:
+    """The aspects of the analysis a script check names, when the loader was told the analyses
+    (`load_rubric(path, analyses)`); None when it was not (the structure alone is validated)."""
+    context = info.context if isinstance(info.context, dict) else {}
+    lookup = context.get(ANALYSES)
+    return None if lookup is None else lookup(name)
 
 
 class RunQuantity(_Model):
@@ -953,6 +966,13 @@ class Rubric(_Model):
         "homework of a folder that does not say which it is.",
     )
     problems: list[Problem]
+    _source: Path | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> Path | None:
+        """The file it was loaded from (`load_rubric`): where its homework's analyses and custom
+        checks are looked up; None for a rubric built in memory."""
+        return self._source
 
     @field_validator("schema_version")
     @classmethod
@@ -994,8 +1014,13 @@ def answer_key(problem: Problem, check: _CheckBase) -> str:
 SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def load_rubric(path: Path) -> Rubric:
-    """Read and validate a rubric, turning every problem into 'line N: field: reason'."""
+def load_rubric(path: Path, analyses: AnalysisAspects | None = None) -> Rubric:
+    """Read and validate a rubric, turning every problem into 'line N: field: reason'.
+
+    `analyses` gives the aspects of the script analyses this rubric may name: with it, an unknown
+    analysis or an aspect it does not judge is an error here; without it (listing a catalog,
+    printing a template) only the rubric's own structure is validated.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -1011,7 +1036,7 @@ def load_rubric(path: Path) -> Rubric:
     if duplicates:
         raise RubricError(path, duplicates)
     try:
-        return Rubric.model_validate(data)
+        rubric = Rubric.model_validate(data, context={ANALYSES: analyses})
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -1019,6 +1044,8 @@ def load_rubric(path: Path) -> Rubric:
             where = f"line {line}: " if line else ""
             problems.append(f"{where}{field or '(top level)'}: {err['msg']}")
         raise RubricError(path, problems) from exc
+    rubric._source = path
+    return rubric
 
 
 def _duplicate_ids(node: yaml.Node | None) -> list[str]:

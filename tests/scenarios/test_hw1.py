@@ -182,7 +182,7 @@ def test_a_printed_test_loss_counts_only_from_a_run_that_trained(
 ) -> None:
     from types import SimpleNamespace
 
-    from grader.judges.script import _test_loss
+    from grader.judges.standard_analyses import _test_loss
     from grader.reference import load_reference
 
     rubric = load_rubric(HW3)
@@ -196,7 +196,7 @@ def _judge_printed(losses: list[float] | None, printed: str) -> Any:
     """The test-loss aspect of hw1's rubric on a recorded run that printed ``printed``."""
     from types import SimpleNamespace
 
-    from grader.judges.script import _test_loss
+    from grader.judges.standard_analyses import _test_loss
     from grader.reference import load_reference
 
     rubric = load_rubric(HW3)
@@ -535,7 +535,7 @@ def test_a_loss_list_reused_after_training_does_not_hide_the_plotted_curve(
 ) -> None:
     from types import SimpleNamespace
 
-    from grader.judges.script import _loss_decreases
+    from grader.judges.standard_analyses import _loss_decreases
 
     rubric = load_rubric(HW3)
     check = next(c for c in rubric.problem("p1").checks if c.id == "script")
@@ -582,7 +582,7 @@ def test_an_unlabelled_loss_figure_is_recognised_by_its_data(
 ) -> None:
     from types import SimpleNamespace
 
-    from grader.judges.script import _loss_decreases, _training_figure
+    from grader.judges.standard_analyses import _loss_decreases, _training_figure
 
     rubric = load_rubric(HW3)
     check = next(c for c in rubric.problem("p1").checks if c.id == "script")

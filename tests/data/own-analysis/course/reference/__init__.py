@@ -1,0 +1,1 @@
+"""Reference solutions of the test course `owncourse` (tests/data/own-analysis)."""
