@@ -445,7 +445,7 @@ def test_a_scanned_page_reaches_the_ta_as_an_image_beside_the_feedback(tmp_path:
     assert (image.file, image.page, image.name) == ("report.pdf", 2, "report-page-2.png")
     p2 = [c for p in graded.problems if p.id == "p2" for c in p.checks]
     assert p2 and all(c.status is Status.PENDING and c.score == 0 for c in p2)
-    assert any("report.pdf, page 2 has no text layer" in note for note in graded.notes)
+    assert any("report.pdf, page 2 is scanned or handwritten" in note for note in graded.notes)
     out = tmp_path / "out"
     export_class(report, out)
     png = out / "feedback" / "dana" / "report-page-2.png"
