@@ -302,23 +302,36 @@ def _advance(char: str) -> float:
     return 0.68 if char.isupper() else 0.55
 
 
+_PROBLEM_HEADING = re.compile(
+    r"^\s*(?:problem|question|exercise|task|prob\.|q)\s*\#?\s*\d{1,3}(?!\d)", re.I
+)
+
+
 def _body(
     lines: list[_Line], height: float, number: int, pages: int, edge: dict[str, int]
 ) -> list[_Line]:
     """The page's lines without its header, footer and page number: lines at the top or bottom
     edge that are page numbers or repeat on other pages, and a last line that is the page's own
-    number (LaTeX's footer sits higher than the edge)."""
-    kept = [
-        line
-        for line in lines
-        if not (
-            (line.y > 0.92 * height or line.y < 0.08 * height)
-            and (
-                _PAGE_NUMBER.match(line.text())
-                or (pages > 1 and edge.get(_normal(line.text()), 0) > 1)
-            )
-        )
-    ]
+    number (LaTeX's footer sits higher than the edge).
+
+    A heading is never a header: with narrow margins and one problem per page, `Problem 4` on
+    one page and `Problem 5` on the next sit where a header would, and repeat once their
+    numbers are masked (as a header's page number is). A line set larger than the page's text,
+    or one that starts like a problem heading, is kept unless it repeats word for word.
+    """
+    sizes = sorted(r.size for line in lines for r in line.runs if not r.script)
+    body_size = sizes[len(sizes) // 2] if sizes else 10.0
+
+    def header(line: _Line) -> bool:
+        text = line.text()
+        if not (line.y > 0.92 * height or line.y < 0.08 * height):
+            return False
+        heading = line.runs[0].size >= 1.07 * body_size or _PROBLEM_HEADING.match(text)
+        if heading:
+            return pages > 1 and edge.get(text.strip().lower(), 0) > 1
+        return bool(_PAGE_NUMBER.match(text)) or (pages > 1 and edge.get(_normal(text), 0) > 1)
+
+    kept = [line for line in lines if not header(line)]
     if kept and kept[-1].y < 0.25 * height and kept[-1].text().strip() == str(number):
         kept.pop()
     return kept
@@ -565,7 +578,8 @@ def _layout(data: dict[str, object], rel: str) -> PdfText:
     for lines, height in zip(per_page, heights, strict=True):
         for line in lines:
             if line.y > 0.92 * height or line.y < 0.08 * height:
-                edge[_normal(line.text())] = edge.get(_normal(line.text()), 0) + 1
+                for key in {_normal(line.text()), line.text().strip().lower()}:
+                    edge[key] = edge.get(key, 0) + 1
     bodies = [
         _body(lines, height, number, len(per_page), edge)
         for number, (lines, height) in enumerate(zip(per_page, heights, strict=True), 1)
