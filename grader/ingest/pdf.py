@@ -423,6 +423,8 @@ def _letter_spaced(runs: list[_Run], gaps: list[float]) -> dict[int, bool]:
     while k < len(runs):
         j = k
         while j < len(runs) and len(runs[j].text.strip()) == 1 and not runs[j].mono:
+            if runs[j].script:  # `w_{7} w_{8}`: symbols with indices, not letter spacing
+                break
             j += 1
         if j - k >= 4:
             extra = {
