@@ -448,8 +448,8 @@ def _assemble(
     if sub.answer_sheet_error:
         notes.append(str(sub.answer_sheet_error))
     notes.extend(
-        f"{image.file}, page {image.page} has no text layer (scanned or handwritten): a TA "
-        f"reads it; --out writes its image beside the feedback ({image.name})"
+        f"{image.file}, page {image.page} is scanned or handwritten: a TA reads what the grader "
+        f"could not; --out writes its image beside the feedback ({image.name})"
         for image in sub.page_images
     )
     return submission_result(sub.student, homework.qualified, problems, notes, sub.page_images)

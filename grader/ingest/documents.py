@@ -57,6 +57,11 @@ class Document:
     # Text extracted from a typeset PDF: its math is glyphs laid out in two dimensions (stacked
     # fractions, limits above sums), which text cannot carry unambiguously.
     typeset: bool = False
+    # Text an OCR program read from scanned pages (a clean OCR layer; a noisy one is not read):
+    # what it says may be misread, so only a passing verdict stands on it (`grader.judges.kinds`)
+    # and its code is not assembled. `page_images` show those pages to a TA.
+    ocr_pages: tuple[int, ...] = ()
+    page_images: tuple[PageImage, ...] = ()
 
     def origin(self, line: int) -> tuple[str, int]:
         """The student's file and line a line of `text` came from."""
@@ -223,15 +228,35 @@ def _pdf_document(raw: bytes, rel: str) -> Document:
             images=_page_images(rel, pdf.page_images),
             notes=pdf.notes,
         )
+    if pdf.noisy_pages:
+        number, quality = pdf.noisy_pages[0]
+        pages = ", ".join(str(n) for n, _ in pdf.noisy_pages[:10])
+        raise DocumentError(
+            f"{rel}: page(s) {pages} are scanned, and the text an OCR program read from them "
+            f"is not reliable (page {number}: {quality.describe()}): the writeup is for a TA "
+            "to read",
+            images=_page_images(rel, pdf.page_images),
+            notes=pdf.notes,
+        )
+    ocr = tuple(n for n, _ in pdf.ocr_pages)
+    notes = pdf.notes
+    if ocr:
+        notes += (
+            f"{rel}: page(s) {', '.join(map(str, ocr[:10]))} are scanned; their text was read "
+            "by OCR, so an answer read there that does not pass goes to a TA, and code there "
+            "is not run",
+        )
     return Document(
         rel,
         WRITEUP,
         pdf.text,
-        tuple(extract_code_blocks(pdf.text)),
+        () if ocr else tuple(extract_code_blocks(pdf.text)),
         tuple(find_sections(pdf.text)),
         origins=pdf.origins,
-        notes=pdf.notes,
+        notes=notes,
         typeset=True,
+        ocr_pages=ocr,
+        page_images=_page_images(rel, pdf.page_images) if ocr else (),
     )
 
 

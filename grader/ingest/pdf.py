@@ -20,7 +20,11 @@ at most `MAX_PDF_BYTES`; an encrypted PDF, a broken one or one that exceeds a bo
 `PdfError` with a message for the report. Nothing in the PDF is executed.
 
 A page with no text layer (a scan, a photo of handwriting) cannot be read: the caller sends the
-whole writeup to a TA (`PdfText.textless_pages`), never a zero.
+whole writeup to a TA (`PdfText.textless_pages`), never a zero. A scan run through OCR has a
+text layer, but not one the student typed: the child tells such a page by how it is drawn (an
+opaque image over most of the page, and most of the text drawn invisibly, render mode 3 or 7,
+or under that image), and `grader.ingest.ocr` tells whether its text reads as text or as noise.
+A typeset page has neither the image nor the invisible text, so it is never taken for a scan.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ import re
 import subprocess
 import sys
 from dataclasses import dataclass
+
+from grader.ingest.ocr import OcrQuality, ocr_quality
 
 __all__ = ["MAX_PAGES", "MAX_PDF_BYTES", "PDF_SUFFIX", "PdfError", "PdfText", "read_pdf"]
 
@@ -65,9 +71,13 @@ class PdfError(ValueError):
 class PdfText:
     """The laid-out text; `origins[i]` is ("report.pdf, page 3", line on that page) of line i+1.
 
-    `page_images` are the PNGs of the pages without a text layer, (page, png) in page order, so
-    that a TA sees a scanned or handwritten page without opening the PDF; `notes` say which
-    could not be extracted.
+    `page_images` are the PNGs of the pages without a text layer and of the scanned pages,
+    (page, png) in page order, so that a TA sees a scanned or handwritten page without opening
+    the PDF; `notes` say which could not be extracted.
+
+    A scanned page with an OCR text layer (text drawn invisibly, or hidden under an image of the
+    whole page) is in `noisy_pages` when its text reads as noise (`grader.ingest.ocr`: the
+    writeup is a TA's, as with a page without text), else in `ocr_pages` (read, and said so).
     """
 
     text: str
@@ -76,6 +86,8 @@ class PdfText:
     textless_pages: tuple[int, ...] = ()
     notes: tuple[str, ...] = ()
     page_images: tuple[tuple[int, bytes], ...] = ()
+    noisy_pages: tuple[tuple[int, OcrQuality], ...] = ()
+    ocr_pages: tuple[tuple[int, OcrQuality], ...] = ()
 
 
 # The child: pypdf's visitor gives each text-showing operation with its matrices and font.
@@ -152,15 +164,52 @@ try:
             except Exception:  # noqa: BLE001  (a font without usable widths: estimated later)
                 em = 0.0
             runs.append([round(x, 2), round(y, 2), round(size * scale, 2), name, text, em])
-        page.extract_text(visitor_text=visit)
-        total += len(runs)
         resources = page.get("/Resources") or {}
-        images = bool(resources.get("/XObject")) if hasattr(resources, "get") else False
+        try:
+            xobjects = (resources.get("/XObject") or {}) if hasattr(resources, "get") else {}
+            xobjects = xobjects.get_object() if hasattr(xobjects, "get_object") else xobjects
+            pictures = {}  # name -> whether the image is opaque (no soft mask, no mask)
+            for key, value in list(xobjects.items())[:64]:
+                value = value.get_object()
+                if str(value.get("/Subtype", "")) == "/Image":
+                    pictures[str(key)] = "/SMask" not in value and "/Mask" not in value
+        except Exception:  # noqa: BLE001  (broken resources: no image is known)
+            xobjects, pictures = {}, {}
+        area = abs(float(box.width) * float(box.height)) or 1.0
+        # What OCR leaves on a scanned page: text drawn invisibly (render mode 3 or 7), or
+        # under a picture that covers it, over an image of the whole page.
+        seen = {"mode": [0], "hidden": 0, "shown": 0, "cover": 0.0}
+        def operator(op, args, cm, tm):
+            if op == b"q":
+                seen["mode"].append(seen["mode"][-1])
+            elif op == b"Q" and len(seen["mode"]) > 1:
+                seen["mode"].pop()
+            elif op == b"Tr" and args:
+                try:
+                    seen["mode"][-1] = int(args[0])
+                except (TypeError, ValueError):
+                    pass
+            elif op in (b"Tj", b"TJ", b"'", b'"') and args:
+                shown = args[-1] if op != b"TJ" else args[0]
+                parts = shown if isinstance(shown, list) else [shown]
+                chars = sum(len(str(t).strip()) for t in parts if isinstance(t, (str, bytes)))
+                seen["hidden" if seen["mode"][-1] in (3, 7) else "shown"] += chars
+            elif op == b"Do" and args and str(args[0]) in pictures:
+                share = abs(cm[0] * cm[3] - cm[1] * cm[2]) / area
+                if share >= 0.5 and pictures[str(args[0])]:  # it hides what lies under it
+                    seen["hidden"], seen["shown"] = seen["hidden"] + seen["shown"], 0
+                seen["cover"] = min(1.0, seen["cover"] + share)
+        page.extract_text(visitor_text=visit, visitor_operand_before=operator)
+        total += len(runs)
+        images = bool(xobjects)
+        chars = seen["hidden"] + seen["shown"]
+        scanned = seen["cover"] >= 0.6 and chars > 0 and seen["hidden"] >= 0.5 * chars
         scans = []
-        if sum(len(r[4].strip()) for r in runs) < MIN_CHARS and images:
+        if (sum(len(r[4].strip()) for r in runs) < MIN_CHARS and images) or scanned:
             scans = page_images(page, number + 1)
         pages.append({"runs": runs, "height": float(box.height), "left": float(box.left),
-                      "bottom": float(box.bottom), "images": images, "scans": scans})
+                      "bottom": float(box.bottom), "images": images, "scans": scans,
+                      "scanned": scanned})
         if total > MAX_RUNS:
             break
     print(json.dumps({"count": count, "pages": pages}))
@@ -253,23 +302,36 @@ def _advance(char: str) -> float:
     return 0.68 if char.isupper() else 0.55
 
 
+_PROBLEM_HEADING = re.compile(
+    r"^\s*(?:problem|question|exercise|task|prob\.|q)\s*\#?\s*\d{1,3}(?!\d)", re.I
+)
+
+
 def _body(
     lines: list[_Line], height: float, number: int, pages: int, edge: dict[str, int]
 ) -> list[_Line]:
     """The page's lines without its header, footer and page number: lines at the top or bottom
     edge that are page numbers or repeat on other pages, and a last line that is the page's own
-    number (LaTeX's footer sits higher than the edge)."""
-    kept = [
-        line
-        for line in lines
-        if not (
-            (line.y > 0.92 * height or line.y < 0.08 * height)
-            and (
-                _PAGE_NUMBER.match(line.text())
-                or (pages > 1 and edge.get(_normal(line.text()), 0) > 1)
-            )
-        )
-    ]
+    number (LaTeX's footer sits higher than the edge).
+
+    A heading is never a header: with narrow margins and one problem per page, `Problem 4` on
+    one page and `Problem 5` on the next sit where a header would, and repeat once their
+    numbers are masked (as a header's page number is). A line set larger than the page's text,
+    or one that starts like a problem heading, is kept unless it repeats word for word.
+    """
+    sizes = sorted(r.size for line in lines for r in line.runs if not r.script)
+    body_size = sizes[len(sizes) // 2] if sizes else 10.0
+
+    def header(line: _Line) -> bool:
+        text = line.text()
+        if not (line.y > 0.92 * height or line.y < 0.08 * height):
+            return False
+        heading = line.runs[0].size >= 1.07 * body_size or _PROBLEM_HEADING.match(text)
+        if heading:
+            return pages > 1 and edge.get(text.strip().lower(), 0) > 1
+        return bool(_PAGE_NUMBER.match(text)) or (pages > 1 and edge.get(_normal(text), 0) > 1)
+
+    kept = [line for line in lines if not header(line)]
     if kept and kept[-1].y < 0.25 * height and kept[-1].text().strip() == str(number):
         kept.pop()
     return kept
@@ -361,6 +423,8 @@ def _letter_spaced(runs: list[_Run], gaps: list[float]) -> dict[int, bool]:
     while k < len(runs):
         j = k
         while j < len(runs) and len(runs[j].text.strip()) == 1 and not runs[j].mono:
+            if runs[j].script:  # `w_{7} w_{8}`: symbols with indices, not letter spacing
+                break
             j += 1
         if j - k >= 4:
             extra = {
@@ -488,6 +552,8 @@ def _layout(data: dict[str, object], rel: str) -> PdfText:
     count = int(data.get("count", len(pages)))  # type: ignore[call-overload]
     per_page: list[list[_Line]] = []
     textless: list[int] = []
+    scanned: list[tuple[int, OcrQuality]] = []  # OCR text over a page's image, read as text
+    noisy: list[tuple[int, OcrQuality]] = []  # OCR text over a page's image, read as noise
     heights: list[float] = []
     for number, page in enumerate(pages, 1):
         runs = [
@@ -506,12 +572,16 @@ def _layout(data: dict[str, object], rel: str) -> PdfText:
         heights.append(float(page["height"]) + float(page["bottom"]))
         if sum(len(r.text.strip()) for r in runs) < MIN_PAGE_CHARS:
             textless.append(number)
+        elif page.get("scanned"):
+            quality = ocr_quality("\n".join(line.text() for line in lines))
+            (scanned if quality.is_text else noisy).append((number, quality))
     # headers and footers: top/bottom lines repeated on other pages, or page numbers
     edge: dict[str, int] = {}
     for lines, height in zip(per_page, heights, strict=True):
         for line in lines:
             if line.y > 0.92 * height or line.y < 0.08 * height:
-                edge[_normal(line.text())] = edge.get(_normal(line.text()), 0) + 1
+                for key in {_normal(line.text()), line.text().strip().lower()}:
+                    edge[key] = edge.get(key, 0) + 1
     bodies = [
         _body(lines, height, number, len(per_page), edge)
         for number, (lines, height) in enumerate(zip(per_page, heights, strict=True), 1)
@@ -562,7 +632,8 @@ def _layout(data: dict[str, object], rel: str) -> PdfText:
     notes = []
     if count > len(pages):
         notes.append(f"{rel}: only the first {len(pages)} of its {count} pages are read")
-    images, missing = _scans(pages, textless, rel)
+    unread = sorted([*textless, *(n for n, _ in noisy)])
+    images, missing = _scans(pages, sorted([*unread, *(n for n, _ in scanned)]), rel)
     return PdfText(
         "\n".join(out),
         tuple(origins),
@@ -570,6 +641,8 @@ def _layout(data: dict[str, object], rel: str) -> PdfText:
         tuple(textless),
         tuple(notes + missing),
         images,
+        tuple(noisy),
+        tuple(scanned),
     )
 
 

@@ -122,7 +122,7 @@ class Submission:
     # Files that may hold answers but could not be read (a PDF or Word writeup, a notebook that
     # is not valid JSON): (file, why). An answer missing elsewhere is for a TA to find there.
     unread_documents: list[tuple[str, str]] = field(default_factory=list)
-    # The images of the pages of those files that have no text layer (scans, handwriting), for
+    # The images of scanned pages (no text layer, or a text layer OCR read from the image), for
     # the TA who reads them (written beside the feedback by --out).
     page_images: list[PageImage] = field(default_factory=list)
 
@@ -282,6 +282,7 @@ def _read_document(
         return
     sub.documents.append(document)
     sub.notes.extend(document.notes)
+    sub.page_images.extend(document.page_images)
 
 
 def _compiled_from(rel: str, chosen: set[str]) -> str | None:

@@ -28,7 +28,7 @@ from grader.judges.planning import plan_module, plan_script
 from grader.judges.script import judge_script
 from grader.judges.table import judge_table
 from grader.judges.values import judge_values
-from grader.results import CheckResult
+from grader.results import CheckResult, Status
 from grader.rubric import (
     Check,
     ChoiceCheck,
@@ -87,7 +87,31 @@ def judge(problem: Problem, check: Check, part: str | None, ctx: GradingContext)
     judge_of_kind = KINDS[check.kind].judge
     if judge_of_kind is None:
         raise TypeError(f"{check.kind} checks are judged by pytest functions, not here")
-    return judge_of_kind(problem, check, part, ctx)
+    return _read_by_ocr(judge_of_kind(problem, check, part, ctx), ctx.submission)
+
+
+def _read_by_ocr(outcome: CheckResult, sub: Submission) -> CheckResult:
+    """A verdict that does not pass, on an answer read from a scanned page's OCR text, is a
+    TA's: OCR misreads digits and symbols ('0.5' as 'O.5', '1e-3' as 'le-3'), and the misreading
+    must not cost the student the points. A pass stands (a misreading that lands on the right
+    answer is not a risk worth a TA's time)."""
+    source = outcome.source
+    if source is None or outcome.status in (Status.PENDING, Status.SKIPPED):
+        return outcome
+    if outcome.status is Status.PASSED and outcome.score >= outcome.max_score:
+        return outcome
+    scanned = next((d for d in sub.documents if d.file == source.file and d.ocr_pages), None)
+    if scanned is None or (source.page is not None and source.page not in scanned.ocr_pages):
+        return outcome
+    return outcome.model_copy(
+        update={
+            "status": Status.PENDING,
+            "score": 0.0,
+            "pending_points": outcome.max_score,
+            "message": f"for a TA: read by OCR from a scanned page ({source}), where the "
+            f"grader found: {outcome.message}",
+        }
+    )
 
 
 def is_probed(check: Check) -> TypeGuard[ProbedCheck]:

@@ -9,7 +9,9 @@ as 0.5), equations in a writeup as written.
 
 Where values come from: the answer sheet first (`[q2] dL_dw9 = "0.0772"`), then a writeup or
 notebook section for the problem, where each quantity is the left side of an equation and its
-value the number after the last '=' ("$$\\frac{dMSE}{dw_9} = ... = 0.074$$"). The rubric names
+value the number after the last '=' ("$$\\frac{dMSE}{dw_9} = ... = 0.074$$"), or a row of a table
+(a Markdown pipe table; a LaTeX `tabular`, from the .tex or its PDF; a plain-text table; down
+the page or across it) whose column titles say which quantity it is. The rubric names
 the spellings of each left side; anything the grader cannot read with confidence (a quantity
 stated twice with different values, a chain not reduced to a number) is pending for a TA with
 the excerpt, never a failure.
@@ -354,6 +356,7 @@ def equations(text: str, first_line: int = 1) -> list[Equation]:
             found.append((line_of(offset), offset, _as_rows([(0, plain)])))
         offset += len(line) + 1
     found += _table_rows(body, line_of)
+    found += _spaced_rows(body, line_of)
     found.sort(key=lambda item: (item[0], item[1]))
     chained: list[Equation] = []
     for first, _, block in found:
@@ -412,16 +415,136 @@ def _table_rows(body: str, line_of: Any) -> list[tuple[int, int, list[Equation]]
     return found
 
 
+_SPACED_KEY = re.compile(r"^\$?[A-Za-z\\][\w\\{}^'()+,\-]{0,30}\$?$")
+_SPACED_CELL = re.compile(r"\s{2,}")
+
+
+def _spaced_cells(line: str) -> list[str]:
+    """A line's cells: split at runs of two or more spaces where it has any (a plain-text table,
+    a LaTeX `tabular` as the .tex reader writes it), else at single spaces (a typeset PDF, whose
+    columns come out one space apart)."""
+    stripped = line.strip()
+    parts = _SPACED_CELL.split(stripped) if _SPACED_CELL.search(stripped) else stripped.split()
+    return [part.strip() for part in parts]
+
+
+def _spaced_row(cells: list[str]) -> bool:
+    """A table row of values: a symbol, then numbers only ('w_{1} 0.00198 0.09998')."""
+    if len(cells) < 2 or not _SPACED_KEY.match(cells[0]):
+        return False
+    return all(re.search(r"\d", c) and parse_written(c.strip("$")) is not None for c in cells[1:])
+
+
+def _spaced_rows(body: str, line_of: Any) -> list[tuple[int, int, list[Equation]]]:
+    """Tables without pipes as equations: a LaTeX `tabular` (read from the .tex, or laid out
+    from the PDF) and a plain-text table give their values as a Markdown pipe table does.
+
+    Two or more consecutive rows of a symbol and numbers, all with as many cells, form a table.
+    The line just above names the columns when it splits into as many cells ('Parameter
+    Gradient Updated'); a table of two columns needs no names (the symbol's value). Any other
+    table (titles of several words in a PDF, where the column a word belongs to is lost) keeps a
+    left side no quantity has, so that the values reach a TA rather than the wrong quantity.
+    Linear: each line is split once.
+    """
+    lines = body.split("\n")
+    starts, offset = [], 0
+    for line in lines:
+        starts.append(offset)
+        offset += len(line) + 1
+    cells = [_spaced_cells(line) if "|" not in line and "=" not in line else [] for line in lines]
+    rows = [_spaced_row(c) for c in cells]
+    found: list[tuple[int, int, list[Equation]]] = _transposed(lines, starts, cells, line_of)
+    index = 0
+    while index < len(lines):
+        end = index
+        while end < len(lines) and rows[end] and len(cells[end]) == len(cells[index]):
+            end += 1
+        if end - index < 2:
+            index = max(end, index + 1)
+            continue
+        width = len(cells[index])
+        above = cells[index - 1] if index else []
+        titles = [c.strip("$") for c in above] if len(above) == width else None
+        for k in range(index, end):
+            key = cells[k][0].strip("$")
+            equations = []
+            for column, cell in enumerate(cells[k][1:], start=1):
+                if titles is not None:
+                    lhs = _table_lhs(key, titles[column], width)
+                elif width == 2:
+                    lhs = key
+                else:
+                    lhs = f"column {column} of {key}"  # no quantity's left side: for a TA
+                equations.append(Equation([f"{lhs} = {cell.strip('$')}"], 0))
+            found.append((line_of(starts[k]), starts[k], equations))
+        index = end
+    return found
+
+
+def _number_cell(cell: str) -> bool:
+    return bool(re.search(r"\d", cell)) and parse_written(cell.strip("$")) is not None
+
+
+def _symbol_cell(cell: str) -> bool:
+    """A cell naming a quantity by its symbol: 'w_1', '$h_{2}$', 'b1', 'L' (not a word)."""
+    if not _SPACED_KEY.match(cell) or _number_cell(cell):
+        return False
+    return (
+        bool(re.search(r"[_\\^]", cell))
+        or re.fullmatch(r"[a-z]{1,2}\d{0,2}", normalise_lhs(cell)) is not None
+    )
+
+
+def _transposed(
+    lines: list[str], starts: list[int], cells: list[list[str]], line_of: Any
+) -> list[tuple[int, int, list[Equation]]]:
+    """Tables written across: a row of symbols ('w_1 w_2 w_3', after an optional corner
+    label), then rows of numbers, each after an optional label naming what they are
+    ('Gradient 0.00198 0.000404 ...'). Rows of numbers without a label are the symbols' values.
+    """
+    found: list[tuple[int, int, list[Equation]]] = []
+    for index, head in enumerate(cells):
+        corner = 1 if head and not _symbol_cell(head[0]) else 0
+        symbols = [c.strip("$") for c in head[corner:]]
+        if len(symbols) < 2 or not all(_symbol_cell(c) for c in head[corner:]):
+            continue
+        for k in range(index + 1, len(lines)):
+            row = cells[k]
+            labelled = len(row) == len(symbols) + 1 and not _number_cell(row[0])
+            values = row[1:] if labelled else row
+            if len(values) != len(symbols) or not all(_number_cell(v) for v in values):
+                break
+            title = row[0].strip("$") if labelled else ""
+            equations = [
+                Equation([f"{_table_lhs(key, title, 3 if title else 2)} = {v.strip('$')}"], 0)
+                for key, v in zip(symbols, values, strict=True)
+            ]
+            found.append((line_of(starts[k]), starts[k], equations))
+    return found
+
+
+_VALUE_HEADER = re.compile(r"value|result|answer|computed|number|output|forward|activation", re.I)
+
+
 def _table_lhs(key: str, title: str, width: int) -> str:
+    # a column of values ('Value', 'Forward value', 'Output'): the symbol's own value
+    plain = not title or (
+        _VALUE_HEADER.search(title) is not None
+        and not (
+            _START_HEADER.search(title)
+            or _GRADIENT_HEADER.search(title)
+            or _UPDATED_HEADER.search(title)
+        )
+    )
     if not _BARE_SYMBOL.match(normalise_lhs(key)):
-        return key if width == 2 or not title else f"{title} {key}"
+        return key if width == 2 or plain else f"{title} {key}"
     if _START_HEADER.search(title):  # initial values: no graded quantity
         return f"{title} {key}"
     if _GRADIENT_HEADER.search(title):
         return f"\\frac{{\\partial L}}{{\\partial {key}}}"
     if _UPDATED_HEADER.search(title):
         return f"{key}^{{new}}"
-    if not title or re.fullmatch(r"(?i)\W*(?:value|result|answer|computed|number)s?\W*", title):
+    if plain:
         return key
     return f"{title} {key}"
 

@@ -658,7 +658,8 @@ def _md_hidden(checks: list[CheckResult]) -> list[str]:
 
 
 def _md_page_images(sub: SubmissionResult, stem: str | None) -> list[str]:
-    """The writeup pages a TA reads as images (no text layer), linked where --out wrote them.
+    """The writeup pages a TA reads as images (scans: no text layer, or OCR text), linked where
+    --out wrote them.
 
     The link is relative to the feedback file (`feedback/<stem>/<name>`); the names are the
     grader's own (`report-page-2.png`), never a path the student chose.
@@ -669,7 +670,7 @@ def _md_page_images(sub: SubmissionResult, stem: str | None) -> list[str]:
     for image in sub.page_images:
         label = _md(f"{image.file}, page {image.page}")
         if stem is None:
-            lines.append(f"- {label}: no text layer (scanned or handwritten)")
+            lines.append(f"- {label}: scanned or handwritten")
         else:
             lines.append(f"- {label}: ![page {image.page}](<{stem}/{safe_name(image.name)}>)")
     return [*lines, ""]

@@ -36,8 +36,40 @@ def _content(runs: list[Run]) -> bytes:
     return "\n".join(ops).encode("latin-1")
 
 
-def make_pdf(pages: list[list[Run]], compress: bool = True, extra: bytes = b"") -> bytes:
-    """A PDF with one page per list of runs (an empty list: a page without a text layer)."""
+@dataclass(frozen=True)
+class Scan:
+    """A page's picture as a scanner or a phone app with OCR writes it: a grey image drawn over
+    `cover` of the page, the page's text drawn in render `mode` (3: invisible, as OCR programs
+    draw it; 0: visible) before the picture when `under` (hidden beneath it), after it
+    otherwise; `masked`: the picture has a soft mask (transparent, hides nothing)."""
+
+    width: int = 170
+    height: int = 220
+    cover: float = 1.0
+    mode: int = 3
+    under: bool = False
+    masked: bool = False
+
+    def pixels(self) -> bytes:
+        """Grey strokes on white: handwriting as far as any text reader can tell."""
+        rows = []
+        for y in range(self.height):
+            ink = y % 18 in (8, 9)
+            rows.append(
+                bytes(40 if ink and 15 < x < self.width - 15 else 250 for x in range(self.width))
+            )
+        return b"".join(rows)
+
+
+def make_pdf(
+    pages: list[list[Run]],
+    compress: bool = True,
+    extra: bytes = b"",
+    scans: dict[int, Scan] | None = None,
+) -> bytes:
+    """A PDF with one page per list of runs (an empty list: a page without a text layer);
+    `scans` makes pages (by index) scanned ones, their runs the OCR text over the picture."""
+    scans = scans or {}
     objects: list[bytes] = []
     n_pages = len(pages)
     # 1 catalog, 2 pages, 3 Helvetica, 4 Courier, then (page, content) pairs
@@ -46,19 +78,54 @@ def make_pdf(pages: list[list[Run]], compress: bool = True, extra: bytes = b"") 
     objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {n_pages} >>".encode())
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier >>")
+    pictures: list[tuple[int, bytes]] = []  # (page index, image object) after the pages
     for i, runs in enumerate(pages):
         content = _content(runs)
+        scan = scans.get(i)
+        if scan is not None:
+            side = scan.cover**0.5
+            draw = b"q %g 0 0 %g 0 0 cm /Im1 Do Q" % (612 * side, 792 * side)
+            text = b"%d Tr\n" % scan.mode + content
+            content = text + b"\n" + draw if scan.under else draw + b"\n" + text
+            data = zlib.compress(scan.pixels())
+            mask = b""
+            if scan.masked:
+                mask = b" /SMask %d 0 R" % (5 + 2 * n_pages + len(pictures) * 2 + 1)
+            pictures.append(
+                (
+                    i,
+                    b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace "
+                    b"/DeviceGray /BitsPerComponent 8 /Filter /FlateDecode /Length %d%s >>\n"
+                    b"stream\n"
+                    % (scan.width, scan.height, len(data), mask)
+                    + data
+                    + b"\nendstream",
+                )
+            )
         if compress:
             body = zlib.compress(content)
             stream = b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(body)
         else:
             body = content
             stream = b"<< /Length %d >>\nstream\n" % len(body)
+        xobject = ""
+        if scan is not None:
+            xobject = f" /XObject << /Im1 {5 + 2 * n_pages + (len(pictures) - 1) * 2} 0 R >>"
         objects.append(
             f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {6 + 2 * i} 0 R "
-            "/Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> >>".encode()
+            f"/Resources << /Font << /F1 3 0 R /F2 4 0 R >>{xobject} >> >>".encode()
         )
         objects.append(stream + body + b"\nendstream")
+    for _, picture in pictures:  # each picture and its soft mask (unused unless `masked`)
+        objects.append(picture)
+        alpha = zlib.compress(bytes([128]) * 16)
+        objects.append(
+            b"<< /Type /XObject /Subtype /Image /Width 4 /Height 4 /ColorSpace /DeviceGray "
+            b"/BitsPerComponent 8 /Filter /FlateDecode /Length %d >>\nstream\n"
+            % len(alpha)
+            + alpha
+            + b"\nendstream"
+        )
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, obj in enumerate(objects, 1):

@@ -445,7 +445,7 @@ def test_a_scanned_page_reaches_the_ta_as_an_image_beside_the_feedback(tmp_path:
     assert (image.file, image.page, image.name) == ("report.pdf", 2, "report-page-2.png")
     p2 = [c for p in graded.problems if p.id == "p2" for c in p.checks]
     assert p2 and all(c.status is Status.PENDING and c.score == 0 for c in p2)
-    assert any("report.pdf, page 2 has no text layer" in note for note in graded.notes)
+    assert any("report.pdf, page 2 is scanned or handwritten" in note for note in graded.notes)
     out = tmp_path / "out"
     export_class(report, out)
     png = out / "feedback" / "dana" / "report-page-2.png"
@@ -521,3 +521,36 @@ def test_a_value_under_a_left_side_not_known_in_a_pdf_is_for_a_ta(tmp_path: Path
     b1 = next(line for line in updates.details if "b1_new" in line)
     assert b1.startswith("?") and "may be b1_new" in b1, updates.details
     assert "not answered" not in b1
+
+
+@pytest.mark.parametrize(
+    ("headings", "size"),
+    [(["Problem 4", "Problem 5", "Problem 6"], 11), (["4", "5", "6"], 14.4)],
+)
+def test_a_problem_heading_at_the_top_of_each_page_is_no_header(
+    headings: list[str], size: float
+) -> None:
+    """Narrow margins, one problem per page: `Problem 4`, `Problem 5` sit where a running header
+    would and repeat once numbers are masked (a bare `\\section*{4}` is set large, where a page
+    number would be). They are headings; the running header with its page number still goes."""
+    body = "The answer to this part, in a sentence long enough to set the size of the text."
+    pages = [
+        [
+            Run(72, 775, f"HW 6 -- D. Student -- page {k}", "F1", 9),
+            Run(72, 745, heading, "F1", size),
+            *text_page([body, f"result = {k}"], top=720),
+        ]
+        for k, heading in enumerate(headings, 1)
+    ]
+    doc = read_document(make_pdf(pages), "report.pdf")
+    assert [s.problem for s in doc.sections] == ["4", "5", "6"], doc.text
+    assert "D. Student" not in doc.text
+
+
+def test_a_heading_repeated_word_for_word_at_the_top_is_a_header() -> None:
+    """A running header that is a problem's title on every page (fancyhdr's section mark)."""
+    body = "The answer to this part, in a sentence long enough to set the size of the text."
+    pages = [[Run(72, 775, "Problem 4", "F1", 11), *text_page([body], top=680)] for _ in "ab"]
+    pages[0] = [*pages[0], Run(72, 700, "Problem 4", "F1", 14)]
+    doc = read_document(make_pdf(pages), "report.pdf")
+    assert doc.text.count("Problem 4") == 1, doc.text

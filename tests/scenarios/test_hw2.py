@@ -604,3 +604,170 @@ def test_gradients_and_updates_in_a_table_with_headers(tmp_path: Path) -> None:
 
 
 _UPDATED = ["w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8", "w10", "b1", "b2"]
+
+
+# --- tables without pipes: LaTeX `tabular` (the .tex, and its PDF) and plain text ---------------
+_NAMES = ["w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8", "w9", "w10", "b1", "b2"]
+_FORWARD = {"h1": "0.98661", "h2": "0.99503", "o1": "0.88955", "o2": "0.80040", "E": "0.59324"}
+
+
+def _table_values(wrong: bool) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+    """The forward values and (name, gradient, updated) rows; `wrong`: h2, dL/dw1, w3_new off."""
+    values = q2_values()
+    forward = dict(_FORWARD) | ({"h2": "0.91503"} if wrong else {})
+    rows = []
+    for name in _NAMES:
+        grad = f"{values[f'dL_d{name}']:.4g}"
+        new = f"{values[f'{name}_new']:.5f}"
+        if wrong and name == "w1":
+            grad = "0.00298"
+        if wrong and name == "w3":
+            new = "0.29000"
+        rows.append((name, grad, new))
+    return forward, rows
+
+
+def _tex_symbol(name: str) -> str:
+    return f"{name[0]}_{{{name[1:]}}}" if name != "E" else "E_{total}"
+
+
+def _tex_table(wrong: bool, layout: str) -> str:
+    forward, rows = _table_values(wrong)
+    out = ["\\documentclass{article}", "\\usepackage{booktabs}", "\\begin{document}"]
+    out += ["\\section*{Question 2}", "\\subsection*{1. Forward pass}"]
+    if layout == "across":  # symbols in the first row, values under them
+        out += ["\\begin{tabular}{l" + "c" * len(forward) + "}"]
+        out += [" & " + " & ".join(f"${_tex_symbol(k)}$" for k in forward) + " \\\\ \\hline"]
+        out += ["Value & " + " & ".join(forward.values()) + " \\\\", "\\end{tabular}"]
+        out += ["\\subsection*{2. Backward pass and 3. SGD step}"]
+        for part in (rows[:6], rows[6:]):
+            out += ["\\begin{tabular}{l" + "c" * len(part) + "}"]
+            out += [" & " + " & ".join(f"${_tex_symbol(n)}$" for n, _, _ in part) + " \\\\"]
+            out += ["Gradient & " + " & ".join(g for _, g, _ in part) + " \\\\"]
+            out += ["Updated & " + " & ".join(u for _, _, u in part) + " \\\\", "\\end{tabular}"]
+    else:  # down, booktabs or ruled, titles of one word or several
+        ruled = layout == "ruled"
+        out += ["\\begin{tabular}{|c|c|}" if ruled else "\\begin{tabular}{ll}", "\\toprule"]
+        out += ["Quantity & Forward value \\\\ \\midrule"]
+        out += [
+            f"${_tex_symbol(k)}$ & {v} \\\\" + (" \\hline" if ruled else "")
+            for k, v in forward.items()
+        ]
+        out += ["\\bottomrule", "\\end{tabular}", "", "\\subsection*{2. Backward pass}", ""]
+        out += ["\\begin{center}", "\\begin{tabular}{lcc}", "\\toprule"]
+        out += ["Parameter & $\\partial E_{total} / \\partial \\theta$ & Updated value \\\\"]
+        out += ["\\midrule", *(f"${_tex_symbol(n)}$ & {g} & {u} \\\\" for n, g, u in rows)]
+        out += ["\\bottomrule", "\\end{tabular}", "\\end{center}"]
+    return "\n".join([*out, "\\end{document}", ""])
+
+
+def _pdf_table(wrong: bool, across: bool) -> bytes:
+    """The tables as pdflatex sets them: each cell its own run, the symbols' indices lowered
+    and smaller (`w_{7}`), the columns a cell width apart."""
+    from tests.ingest.pdfmake import Run, make_pdf, text_page
+
+    forward, rows = _table_values(wrong)
+    runs = text_page(["Question 2", "", "The values of the forward and backward passes."])
+    y = 680.0
+
+    def symbol(x: float, name: str) -> list[Run]:
+        base, index = (name[0], name[1:]) if name != "E" else ("E", "total")
+        return [Run(x, y, base, "F1", 10), Run(x + 7, y - 1.5, index, "F1", 7)]
+
+    def cell_row(first: list[Run] | str, cells: list[str]) -> None:
+        nonlocal y
+        runs.extend([Run(90, y, first, "F1", 10)] if isinstance(first, str) else first)
+        runs.extend(Run(170 + 60 * k, y, cell, "F1", 10) for k, cell in enumerate(cells))
+        y -= 12
+
+    def symbol_row(corner: str, names: list[str]) -> None:
+        nonlocal y
+        if corner:
+            runs.append(Run(90, y, corner, "F1", 10))
+        for k, name in enumerate(names):
+            runs.extend(symbol(170 + 60 * k, name))
+        y -= 12
+
+    if across:
+        symbol_row("", list(forward))
+        cell_row("Value", list(forward.values()))
+        y -= 12
+        for part in (rows[:6], rows[6:]):
+            symbol_row("", [n for n, _, _ in part])
+            cell_row("Gradient", [g for _, g, _ in part])
+            cell_row("Updated", [u for _, _, u in part])
+            y -= 12
+    else:
+        cell_row("Quantity", ["Value"])
+        for k, v in forward.items():
+            cell_row(symbol(90, k), [v])
+        y -= 12
+        cell_row("Parameter", ["Gradient", "Updated"])
+        for n, g, u in rows:
+            cell_row(symbol(90, n), [g, u])
+    return make_pdf([runs])
+
+
+def _table_verdicts(folder: Path) -> dict[str, dict[str, str]]:
+    (sub,) = grade([folder], GradeOptions(select="q2", homework="dl/hw2")).submissions
+    return {c: _verdicts(_check(sub, "q2", c)) for c in ("forward", "gradients", "updates")}
+
+
+def _expected(wrong: bool) -> dict[str, dict[str, str]]:
+    forward = dict.fromkeys(["h1", "h2", "o1", "o2", "loss"], "right")
+    grads = {f"dL_d{n}": "right" for n in _NAMES}
+    updates = {f"{n}_new": "right" for n in _NAMES}
+    if wrong:
+        forward["h2"], grads["dL_dw1"], updates["w3_new"] = "wrong", "wrong", "wrong"
+        updates["w1_new"] = "right"  # the right update, not the one the wrong gradient gives
+    return {"forward": forward, "gradients": grads, "updates": updates}
+
+
+@pytest.mark.parametrize("wrong", [False, True], ids=["right", "wrong"])
+@pytest.mark.parametrize(
+    "form", ["tex-booktabs", "tex-ruled", "tex-across", "pdf-down", "pdf-across", "text-spaced"]
+)
+def test_values_in_a_latex_or_pdf_table_read_as_from_a_markdown_table(
+    tmp_path: Path, form: str, wrong: bool
+) -> None:
+    """A `tabular` of the forward values, the gradients and the updates (down the page or
+    across it, booktabs or ruled, titles of one word or several), read from the .tex, from the
+    PDF laid out again and from a plain-text table: every value judged as the Markdown pipe
+    table's (control: three wrong values fail). Before, none was read: 'not answered', zero."""
+    forward, rows = _table_values(wrong)
+    markdown = tmp_path / "md"
+    markdown.mkdir()
+    lines = ["# HW2", "", "## Question 2", "", "| | Value |", "|---|---|"]
+    lines += [f"| ${_tex_symbol(k)}$ | {v} |" for k, v in forward.items()]
+    lines += ["", "| Parameter | Gradient | Updated |", "|---|---|---|"]
+    lines += [f"| ${_tex_symbol(n)}$ | {g} | {u} |" for n, g, u in rows]
+    (markdown / "writeup.md").write_text("\n".join(lines) + "\n")
+    assert _table_verdicts(markdown) == _expected(wrong)
+    folder = tmp_path / form
+    folder.mkdir()
+    kind, _, layout = form.partition("-")
+    if kind == "tex":
+        (folder / "report.tex").write_text(_tex_table(wrong, layout))
+    elif kind == "pdf":
+        (folder / "report.pdf").write_bytes(_pdf_table(wrong, layout == "across"))
+    else:
+        table = ["Quantity     Value", *(f"{k:<12} {v}" for k, v in forward.items()), ""]
+        table += ["Parameter    Gradient    Updated"]
+        table += [f"{n:<12} {g:<11} {u}" for n, g, u in rows]
+        (folder / "writeup.txt").write_text("Question 2\n\n" + "\n".join(table) + "\n")
+    assert _table_verdicts(folder) == _expected(wrong)
+
+
+def test_a_pdf_table_whose_titles_cannot_be_placed_is_for_a_ta(tmp_path: Path) -> None:
+    """In a PDF a title of several words ('Updated value') cannot be put in its column (the
+    gaps between columns come out as single spaces): the values go to a TA, never to a wrong
+    quantity, never 'not answered'."""
+    from tests.ingest.pdfmake import make_pdf, text_page
+
+    _, rows = _table_values(False)
+    lines = ["Question 2", "", "Parameter Gradient of the loss Updated value"]
+    lines += [f"{n} {g} {u}" for n, g, u in rows]
+    (tmp_path / "report.pdf").write_bytes(make_pdf([text_page(lines)]))
+    verdicts = _table_verdicts(tmp_path)
+    assert set(verdicts["gradients"].values()) == {"pending"}, verdicts
+    assert set(verdicts["updates"].values()) == {"pending"}, verdicts
