@@ -344,6 +344,16 @@ def _within_caps(rels: list[str], skipped: list[str]) -> set[str]:
     return chosen
 
 
+def _clear_best(text: str, fingerprints: Fingerprints) -> str | None:
+    """The homework whose names the text holds clearly most of (at least two, and more than
+    any other's), or None: a title alone never decides between courses."""
+    scores = fingerprint_scores(text, {k: list(v) for k, v in fingerprints.items()})
+    best = sorted(scores.items(), key=lambda item: -item[1])[:2]
+    if best and best[0][1] >= 2 and (len(best) == 1 or best[1][1] < best[0][1]):
+        return best[0][0]
+    return None
+
+
 #: How a note on a guessed homework ends: the pipeline drops such notes when --homework was given.
 HOMEWORK_ADVICE = "pass --homework"
 
@@ -362,6 +372,14 @@ def _detect_homework(sub: Submission, fingerprints: Fingerprints) -> None:
     if guess not in fingerprints:  # a title's "HW 2": the homework of that id, if only one
         same = [full for full in fingerprints if full.rpartition("/")[2] == guess]
         if len(same) > 1:
+            chosen = _clear_best(text, {full: fingerprints[full] for full in same})
+            if chosen is not None:  # "HW 2" in the title, and one course's names in the text
+                sub.homework_hint = chosen
+                sub.notes.append(
+                    f"titled {guess}, which several courses have ({', '.join(same)}); its "
+                    f"content is {chosen}'s: graded as {chosen}"
+                )
+                return
             sub.notes.append(
                 f"this looks like {guess}, which several courses have ({', '.join(same)}): "
                 f"{HOMEWORK_ADVICE} to say which"
@@ -371,13 +389,12 @@ def _detect_homework(sub: Submission, fingerprints: Fingerprints) -> None:
     if guess not in fingerprints:
         # a title naming no homework graded here ("HW 1" on a Homework 3: a student's slip):
         # the content decides when it names one homework clearly
-        scores = fingerprint_scores(text, {k: list(v) for k, v in fingerprints.items()})
-        best = sorted(scores.items(), key=lambda item: -item[1])[:2]
-        if best and best[0][1] >= 2 and (len(best) == 1 or best[1][1] < best[0][1]):
-            sub.homework_hint = best[0][0]
+        chosen = _clear_best(text, fingerprints)
+        if chosen is not None:
+            sub.homework_hint = chosen
             sub.notes.append(
                 f"titled {guess}, for which there is no rubric here, but its content is "
-                f"{best[0][0]}'s: graded as {best[0][0]}"
+                f"{chosen}'s: graded as {chosen}"
             )
             return
         sub.notes.append(f"this looks like {guess}, for which there is no rubric here")

@@ -173,3 +173,20 @@ def test_no_advice_to_pass_homework_when_it_was_passed(tmp_path: Path) -> None:
     told = grade([folder], GradeOptions(select="p1", homework="mfdnn/hw2"))
     assert told.submissions[0].homework == "mfdnn/hw2"
     assert not any("--homework" in n for n in told.submissions[0].notes)
+
+
+def test_a_title_several_courses_share_is_decided_by_the_content(tmp_path: Path) -> None:
+    """Seed 004 is titled "HW 2" (dl and mfdnn both have an hw2) and names VGG and the teacher
+    network: dl's. A title alone, with no course's names in the text, still needs --homework."""
+    seed = ROOT / "tests" / "data" / "writeups" / "seeds" / "004_a6cb54df6c65d9b2.txt"
+    folder = tmp_path / "s004"
+    folder.mkdir()
+    (folder / "writeup.txt").write_text(seed.read_text(encoding="utf-8"), encoding="utf-8")
+    (sub,) = ingest_all([folder], load_catalog([ROOT / "rubrics"]))
+    assert sub.homework == "dl/hw2"
+    assert any("several courses have" in n and "graded as dl/hw2" in n for n in sub.notes)
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "report.md").write_text("# Homework 2\n\n## Problem 1\n\nSee below.\n")
+    (sub,) = ingest_all([bare], load_catalog([ROOT / "rubrics"]))
+    assert sub.homework is None and any("pass --homework" in n for n in sub.notes)
