@@ -12,6 +12,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,9 +24,14 @@ from grader.rubric import (
     CompareRunCheck,
     CustomCheck,
     ModuleCheck,
+    Problem,
     RefValue,
     Rubric,
+    ScriptCheck,
 )
+
+if TYPE_CHECKING:
+    from grader.judges.compare_run import Replay
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
 
@@ -111,38 +117,14 @@ def _replays_differ(rubric: Rubric, reference: Reference) -> list[str]:
     """Each `compare_run` check's replays run, hold the compared quantities, and a replay with
     a mistake differs from every accepted one (else a correct run would be named a mistake, or
     the mistake never found)."""
-    from grader.judges.compare_run import reference_value, replays_of
-
     problems: list[str] = []
     for problem in rubric.problems:
         for check in problem.checks:
             if not isinstance(check, CompareRunCheck):
                 continue
             where = f"problem {problem.id}, check {check.id}"
-            accepted: list[tuple[dict[str, object], dict[str, np.ndarray]]] = []
-            for replay in replays_of(check):
-                try:
-                    run = reference.value(RefValue(ref=check.reference, args=replay.args))
-                    values = {
-                        name: reference_value(run, name, quantity)
-                        for name, quantity in check.compare.items()
-                    }
-                except (AttributeError, KeyError, TypeError, ValueError) as exc:
-                    problems.append(f"{where}: the replay {replay.args} fails: {exc}")
-                    continue
-                if replay.mistake is None:
-                    accepted.append((replay.args, values))
-                    continue
-                for args, ok in accepted:
-                    if all(
-                        ok[n].shape == values[n].shape
-                        and np.allclose(ok[n], values[n], rtol=q.rtol, atol=q.atol)
-                        for n, q in check.compare.items()
-                    ):
-                        problems.append(
-                            f"{where}: the replay {replay.args} ({replay.mistake!r}) ends as the "
-                            f"accepted replay {args} does: the runs cannot be told apart"
-                        )
+            for replays in _replay_groups(problem, check):
+                problems.extend(_replays_apart(check, reference, replays, where))
     return problems
 
 
@@ -154,6 +136,52 @@ def _analyses(homework: Homework) -> list[str]:
     except AnalysisError as exc:
         return [str(exc)]
     return []
+
+
+def _replays_apart(
+    check: CompareRunCheck, reference: Reference, replays: list[Replay], where: str
+) -> list[str]:
+    """Each replay of one seed runs, and each with a mistake ends apart from the accepted."""
+    from grader.judges.compare_run import reference_value
+
+    problems: list[str] = []
+    accepted: list[tuple[dict[str, object], dict[str, np.ndarray]]] = []
+    for replay in replays:
+        try:
+            run = reference.value(RefValue(ref=check.reference, args=replay.args))
+            values = {
+                name: reference_value(run, name, quantity)
+                for name, quantity in check.compare.items()
+            }
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            problems.append(f"{where}: the replay {replay.args} fails: {exc}")
+            continue
+        if replay.mistake is None:
+            accepted.append((replay.args, values))
+            continue
+        for args, ok in accepted:
+            if all(
+                ok[n].shape == values[n].shape
+                and np.allclose(ok[n], values[n], rtol=q.rtol, atol=q.atol)
+                for n, q in check.compare.items()
+            ):
+                problems.append(
+                    f"{where}: the replay {replay.args} ({replay.mistake!r}) ends as the "
+                    f"accepted replay {args} does: the runs cannot be told apart"
+                )
+    return problems
+
+
+def _replay_groups(problem: Problem, check: CompareRunCheck) -> list[list[Replay]]:
+    """The replays of a `compare_run` check, one group per run of its script check: under the
+    check's own seeds for a run as written, under the imposed seed for each other (`seeds`)."""
+    from grader.judges.compare_run import replays_of
+
+    script = next(c for c in problem.checks if isinstance(c, ScriptCheck) and c.id == check.run)
+    return [
+        replays_of(check) if isinstance(seed, str) else replays_of(check, [seed])
+        for seed in script.seeds
+    ]
 
 
 def _custom_checks(homework: Homework, rubric: Rubric) -> list[str]:

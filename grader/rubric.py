@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    StrictInt,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -39,6 +40,12 @@ ANALYSES = "analyses"
 AnalysisAspects = Callable[[str], Sequence[str]]
 #: The most reference runs one `compare_run` check may replay (seeds x variant combinations).
 MAX_REPLAYS = 500
+#: The most runs of one student script under the rubric's `seeds`, and the most sandbox time
+#: they may take together (each run has the check's `timeout_s`).
+MAX_SEED_RUNS = 5
+MAX_SEED_RUNS_S = 3600.0
+#: A `seeds` entry that runs the script with the seeds it sets itself (as written).
+STARTER: Literal["starter"] = "starter"
 
 
 class _Model(BaseModel):
@@ -504,6 +511,18 @@ class FunctionCall(_Model):
         return self
 
 
+SeedEntry = Annotated[StrictInt, Field(ge=0, lt=2**32)] | Literal["starter"]
+
+
+def _as_written() -> list[SeedEntry]:
+    return [STARTER]
+
+
+def seed_label(seed: int | str) -> str:
+    """How a run under a `seeds` entry is named: `starter`, `seed1`."""
+    return seed if isinstance(seed, str) else f"seed{seed}"
+
+
 class ScriptCheck(_CheckBase):
     """A student script run as written in the sandbox; its globals and figures are judged.
 
@@ -548,6 +567,47 @@ class ScriptCheck(_CheckBase):
         default_factory=dict,
         description="Student functions called on grader-drawn inputs (results come back).",
     )
+    seeds: list[SeedEntry] = Field(
+        default_factory=_as_written,
+        min_length=1,
+        description="One run of the script per entry: `starter` runs it with the seeds it sets "
+        "itself (as written), a number imposes that seed on every np.random.seed, "
+        "np.random.default_rng, random.seed and torch.manual_seed call of the script (and seeds "
+        "those generators before it runs). The aspects of this check judge the first run; "
+        f"`compare_run` compares each. At most {MAX_SEED_RUNS} runs and, for several, "
+        f"{MAX_SEED_RUNS_S:g} s in all (runs x timeout_s).",
+    )
+
+    def seed_runs(self) -> list[tuple[str, ScriptCheck]]:
+        """One (label, check) per entry of `seeds`: the first is this check itself, the others
+        copies of it with their own id (`run@seed1`, observed apart) and their seed first in
+        `seeds` (a probe runs under the first entry)."""
+        runs: list[tuple[str, ScriptCheck]] = [(seed_label(self.seeds[0]), self)]
+        for seed in self.seeds[1:]:
+            label = seed_label(seed)
+            first = [seed, *(s for s in self.seeds if s != seed)]
+            copy = self.model_copy(update={"id": f"{self.id}@{label}", "seeds": first})
+            runs.append((label, copy))
+        return runs
+
+    @property
+    def imposes_seeds(self) -> bool:
+        """Whether the probe watches (and, for a number, imposes) the script's seeding calls:
+        every `seeds` but the default, one run as written."""
+        return self.seeds != [STARTER]
+
+    @model_validator(mode="after")
+    def _seed_runs_fit(self) -> ScriptCheck:
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"seeds {self.seeds} name a run twice")
+        total = len(self.seeds) * self.timeout_s
+        several = len(self.seeds) > 1  # one run is bounded by its timeout_s alone, as ever
+        if len(self.seeds) > MAX_SEED_RUNS or (several and total > MAX_SEED_RUNS_S):
+            raise ValueError(
+                f"seeds: {len(self.seeds)} run(s) of up to timeout_s {self.timeout_s:g} s each "
+                f"({total:g} s); at most {MAX_SEED_RUNS} runs and {MAX_SEED_RUNS_S:g} s in all"
+            )
+        return self
 
     @property
     def observed_globals(self) -> list[str]:

@@ -17,9 +17,21 @@ from typing import Any
 import numpy as np
 
 from grader.judges.context import GradingContext, Verdict, needs_reference, result
-from grader.judges.script import Ran, observed_run
+from grader.judges.script import Ran, observed_runs
 from grader.results import CheckResult, Status
-from grader.rubric import CompareRunCheck, Problem, RefValue, RunQuantity, RunVariant, ScriptCheck
+from grader.rubric import (
+    CompareRunCheck,
+    Problem,
+    RefValue,
+    RunQuantity,
+    RunVariant,
+    ScriptCheck,
+    seed_label,
+)
+
+DEFAULT_PASS = "the run is the reference's"
+#: The seeding calls the probe watches (grader/sandbox/inside/probe.py, `SEEDING_CALLS`).
+SEEDING = ("np.random.seed", "np.random.default_rng", "random.seed", "torch.manual_seed")
 
 
 @dataclass(frozen=True)
@@ -44,13 +56,14 @@ def judge_compare_run(
     if ctx.reference is None:
         return needs_reference(check, part, check.points)
     script = next(c for c in problem.checks if isinstance(c, ScriptCheck) and c.id == check.run)
-    ran = observed_run(problem, script, ctx)
-    if not isinstance(ran, Ran):
-        status, message, details, _, _ = ran
-        if status is Status.ERROR:  # could not be observed: the run check says why; a TA decides
-            status, message = Status.PENDING, f"pending: {message} (see {script.id})"
-        return result(check, part, status, 0.0, check.points, message, details=details)
-    status, message, details, hint, _ = _verdict(check, script, ran, ctx)
+    runs = observed_runs(problem, script, ctx)
+    findings = [_finding(check, script, run, ran, ctx) for run, ran in runs]
+    if len(findings) == 1:  # one run (the default: as written): judged as it always was
+        status, message, details, hint, source = findings[0].verdict
+        if status is not Status.PASSED:
+            details = [*details, *findings[0].seeding]
+    else:
+        status, message, details, hint, source = _together(check, findings)
     score = check.points if status is Status.PASSED else 0.0
     return result(
         check,
@@ -61,12 +74,105 @@ def judge_compare_run(
         message,
         details=details,
         hint=hint,
-        source=ran.where.ref(ran.file),
+        source=source,
     )
 
 
-def _verdict(check: CompareRunCheck, script: ScriptCheck, ran: Ran, ctx: GradingContext) -> Verdict:
-    replays = replays_of(check)
+@dataclass(frozen=True)
+class Finding:
+    """What one run of the student's script (under one `seeds` entry) compares as."""
+
+    label: str
+    verdict: Verdict
+    seeding: list[str]  # what the run's seeding calls say, for a TA
+
+
+def _finding(
+    check: CompareRunCheck,
+    script: ScriptCheck,
+    run: ScriptCheck,
+    ran: Ran | Verdict,
+    ctx: GradingContext,
+) -> Finding:
+    label = seed_label(run.seeds[0])
+    if not isinstance(ran, Ran):
+        status, message, details, _, _ = ran
+        if status is Status.ERROR:  # could not be observed: the run check says why; a TA decides
+            status, message = Status.PENDING, f"pending: {message} (see {script.id})"
+        return Finding(label, (status, message, details, None, None), [])
+    seed = run.seeds[0]
+    seeds = list(check.seeds) if isinstance(seed, str) else [seed]
+    status, message, details, hint, _ = _verdict(check, script, ran, seeds, ctx)
+    return Finding(
+        label, (status, message, details, hint, ran.where.ref(ran.file)), seeding_notes(ran)
+    )
+
+
+def _together(check: CompareRunCheck, findings: list[Finding]) -> Verdict:
+    """Several runs, one per seed: all the reference's passes, all the same known mistake fails
+    with it, anything else goes to a TA with what each run compared as."""
+    labels = ", ".join(f.label for f in findings)
+    details = [
+        f"{f.label}: {line}"
+        for f in findings
+        for line in [f.verdict[1].removeprefix("pending: "), *f.verdict[2][:5]]
+    ] + [f"{f.label}: {note}" for f in findings for note in f.seeding]
+    source = next((f.verdict[4] for f in findings if f.verdict[4] is not None), None)
+    statuses = {f.verdict[0] for f in findings}
+    messages = {f.verdict[1] for f in findings}
+    if statuses == {Status.PASSED}:
+        message = f"{check.title or DEFAULT_PASS} (each run: {labels})"
+        return Status.PASSED, message, details, None, source
+    if statuses == {Status.FAILED} and len(messages) == 1:
+        return Status.FAILED, findings[0].verdict[1], details, findings[0].verdict[3], source
+    if statuses == {Status.PENDING}:
+        first = findings[0].verdict[1].removeprefix("pending: ")
+        message = f"pending: no run could be placed ({findings[0].label}: {first})"
+        return Status.PENDING, message, details, None, source
+    return (
+        Status.PENDING,
+        f"pending: the runs under the rubric's seeds ({labels}) do not compare alike, so the "
+        "grader cannot say which one the code is: for a TA",
+        details,
+        None,
+        source,
+    )
+
+
+def seeding_notes(ran: Ran) -> list[str]:
+    """What the run's seeding calls (as the probe reported them: never evidence for a verdict)
+    tell a TA: a script that never seeds, or seeds from the OS's entropy."""
+    seeding = ran.obs.seeding
+    if seeding is None:
+        return []
+    if not seeding.calls:
+        return [
+            f"the script never seeds a random generator ({', '.join(SEEDING)}): a run compared "
+            "with the reference's starts from the starter's seed"
+        ]
+    notes = []
+    for call in seeding.calls[:5]:
+        at = ran.where.text(call.file, call.line)
+        if call.given == "None":
+            notes.append(f"{at}: {call.call}() takes its seed from the OS: no run can replay it")
+        elif call.used != call.given:
+            notes.append(f"{at}: {call.call}({call.given}) ran as {call.call}({call.used})")
+        else:
+            notes.append(f"{at}: {call.call}({call.given})")
+    more = max(len(seeding.calls) - 5, 0) + seeding.more
+    if more:
+        notes.append(f"and {more} more seeding calls")
+    return notes
+
+
+def _verdict(
+    check: CompareRunCheck,
+    script: ScriptCheck,
+    ran: Ran,
+    seeds: list[int],
+    ctx: GradingContext,
+) -> Verdict:
+    replays = replays_of(check, seeds)
     runs = [_replayed(check, replay, ctx) for replay in replays]
     stopped = _stopped(ran)
     seen = {
@@ -99,7 +205,7 @@ def _verdict(check: CompareRunCheck, script: ScriptCheck, ran: Ran, ctx: Grading
     for replay, run in zip(replays, runs, strict=True):
         if _matches(check, seen, run):
             if replay.mistake is None:
-                return Status.PASSED, check.title or "the run is the reference's", [], None, None
+                return Status.PASSED, check.title or DEFAULT_PASS, [], None, None
             return Status.FAILED, replay.mistake, [], None, None
     return _unplaced(check, script, ran, runs[0], seen, stopped)
 
@@ -155,12 +261,13 @@ def _matches(check: CompareRunCheck, seen: dict[str, Read], run: Any) -> bool:
     return True
 
 
-def replays_of(check: CompareRunCheck) -> list[Replay]:
-    """Every combination of the axes (with each seed), accepted ones first."""
+def replays_of(check: CompareRunCheck, seeds: list[int] | None = None) -> list[Replay]:
+    """Every combination of the axes (with each seed: `seeds`, by default the check's own),
+    accepted ones first."""
     axes: list[list[RunVariant]] = list(check.variants.values()) or [[RunVariant()]]
-    seeds: list[int | None] = list(check.seeds) or [None]
+    chosen: list[int | None] = list(check.seeds if seeds is None else seeds) or [None]
     replays = []
-    for seed in seeds:
+    for seed in chosen:
         for combination in itertools.product(*axes):
             args = dict(check.reference_args)
             for variant in combination:

@@ -133,6 +133,9 @@ class GraderPlugin:
             ):
                 key = (item.submission.student, item.problem.id, item.check.id)
                 wanted[key] = (item, item.check)
+                if isinstance(item.check, ScriptCheck):  # its other runs, under the rubric's seeds
+                    for _, run in item.check.seed_runs()[1:]:
+                        wanted[(*key[:2], run.id)] = (item, run)
         if self.session.on_planned:
             self.session.on_planned(len(wanted))
         if not wanted:

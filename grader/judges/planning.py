@@ -214,9 +214,20 @@ def plan_script(
             "seed": seed,
             **probes,
             **_generated(sub, file),
+            **_seeding(check),
         },
     )
     return ScriptTarget(file, request, inputs)
+
+
+def _seeding(check: ScriptCheck) -> dict[str, Any]:
+    """The plan's `seeding` entry: the seed the probe imposes on the script's seeding calls
+    (None: as written, the calls only reported). Absent for the default (one run as written),
+    so that plan, and the cache and recordings keyed on it, stay as they were."""
+    if not check.imposes_seeds:
+        return {}
+    first = check.seeds[0]
+    return {"seeding": {"impose": first if isinstance(first, int) else None}}
 
 
 def draw(spec: DrawnInput, rng: np.random.Generator, samples: int | None = None) -> np.ndarray:

@@ -147,6 +147,14 @@ def observed_run(problem: Problem, check: ScriptCheck, ctx: GradingContext) -> R
     return _observe(problem, check, ctx)
 
 
+def observed_runs(
+    problem: Problem, check: ScriptCheck, ctx: GradingContext
+) -> list[tuple[ScriptCheck, Ran | Verdict]]:
+    """Every run of the script check, one per entry of its `seeds` (the first is the one
+    `observed_run` returns; `ScriptCheck.seed_runs`), each with the check that planned it."""
+    return [(run, _observe(problem, run, ctx)) for _, run in check.seed_runs()]
+
+
 def _observe(problem: Problem, check: ScriptCheck, ctx: GradingContext) -> Ran | Verdict:
     key = f"script:{problem.id}.{check.id}"
     if key not in ctx.memo:

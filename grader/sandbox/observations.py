@@ -157,6 +157,26 @@ class CallInfo(_Obs):
     error: ExceptionInfo | None = None
 
 
+class SeedingCall(_Obs):
+    """One seeding call of the student's code, as the probe saw it (np.random.seed(0) at
+    train.py:12): the seed the script gave and the one it ran with (the rubric's, if imposed)."""
+
+    call: str = Field(max_length=100)
+    given: str = Field(max_length=200)
+    used: str = Field(max_length=200)
+    file: str = Field(max_length=1000)
+    line: int = Field(ge=0)
+
+
+class SeedingInfo(_Obs):
+    """The seeding calls a run made (the first `calls`, `more` not listed), when the plan asked.
+    The probe's word only: no verdict rests on it, it explains one ("the script never seeds")."""
+
+    imposed: int | None = Field(default=None, description="The seed the plan imposed, if any.")
+    calls: list[SeedingCall] = Field(default_factory=list, max_length=100)
+    more: int = Field(default=0, ge=0)
+
+
 class ScriptObservation(_Obs):
     kind: Literal["script"]
     id: str
@@ -170,6 +190,7 @@ class ScriptObservation(_Obs):
     observed: list[ObservedInfo] = Field(default_factory=list, max_length=100)
     evaluate: list[EvaluationInfo] = Field(default_factory=list, max_length=100)
     calls: list[CallInfo] = Field(default_factory=list, max_length=100)
+    seeding: SeedingInfo | None = None
 
     def global_info(self, name: str) -> GlobalInfo | None:
         return next((g for g in self.globals if g.name == name), None)

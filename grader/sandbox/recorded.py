@@ -129,7 +129,7 @@ class RecordedRunner:
             completed = Completed(
                 run["returncode"], "", "", bool(run["timed_out"]), run["limit_hit"]
             )
-            outcomes[req.id] = finish_outcome(folder / _probe_folder(req.id), req, completed)
+            outcomes[req.id] = finish_outcome(folder / probe_folder(req.id), req, completed)
         result = manifest["result"]
         return SandboxResult(
             outcomes=outcomes,
@@ -262,7 +262,7 @@ class RecordingRunner:
         self.folder.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.folder))
         for req, files, _ in runs:
-            probe_dir = staging / _probe_folder(req.id)
+            probe_dir = staging / probe_folder(req.id)
             probe_dir.mkdir()
             for name, data in files.items():
                 (probe_dir / name).write_bytes(data)
@@ -274,7 +274,8 @@ class RecordingRunner:
         return entry
 
 
-def _probe_folder(probe: str) -> str:
+def probe_folder(probe: str) -> str:
+    """The folder of a recording that holds one probe's files (a probe id made safe)."""
     return _safe(probe)
 
 

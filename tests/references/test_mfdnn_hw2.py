@@ -24,7 +24,7 @@ from grader.judges.context import GradingContext
 from grader.judges.crashes import Locator
 from grader.judges.script import Ran
 from grader.reference import Reference
-from grader.rubric import load_rubric
+from grader.rubric import ScriptCheck, load_rubric
 from grader.sandbox.jobs import ProbeOutcome
 from grader.sandbox.observations import ExceptionInfo, GlobalInfo, ScriptObservation
 from reference.mfdnn import hw2
@@ -183,9 +183,13 @@ GRID = np.linspace(-2, 2, 1024)
 
 
 def _observation(
-    theta: np.ndarray | None, *, error: str | None = None, final_plot: bool = True
+    theta: np.ndarray | None,
+    *,
+    error: str | None = None,
+    final_plot: bool = True,
+    seed: int = 0,
 ) -> Any:
-    X = run().X
+    X = run(seed=seed).X
     arrays: dict[str, np.ndarray] = {"global.X": X, "global.Y": f_true(X)}
     globals_ = [GlobalInfo(name="X", defined=True, type="ndarray", shape=[N])]
     if theta is not None:
@@ -215,13 +219,17 @@ RUBRIC = load_rubric(ROOT / "rubrics" / "mfdnn" / "hw2.yaml")
 P7 = RUBRIC.problem("p7")
 
 
-def _compared(check_id: str, observation: Any) -> str:
-    """The rubric's compare_run check on a run as the sandbox sends it (the run check's
-    observation, as `grader.judges.script` memoises it for each student)."""
-    outcome = observation("p7", "run")
-    ran = Ran("twolayerSGD.py", outcome.observation, outcome.arrays, Locator({}))
+def _compared(check_id: str, observation: Any, seed1: Any) -> str:
+    """The rubric's compare_run check on runs as the sandbox sends them (the run check's
+    observations, as `grader.judges.script` memoises them for each student): `observation` as
+    written, `seed1` under the seed 1 the rubric imposes."""
+    script = next(c for c in P7.checks if isinstance(c, ScriptCheck))
+    assert script.seeds == ["starter", 1]
     ctx = GradingContext(SUBMISSION, RUBRIC, REFERENCE, observer=None)  # type: ignore[arg-type]
-    ctx.memo["script:p7.run"] = ran
+    for _, each in script.seed_runs():
+        outcome = (observation if each.seeds[0] == "starter" else seed1)("p7", "run")
+        ran = Ran("twolayerSGD.py", outcome.observation, outcome.arrays, Locator({}))
+        ctx.memo[f"script:p7.{each.id}"] = ran
     check = next(c for c in P7.checks if c.id == check_id)
     verdict = judge_compare_run(P7, check, None, ctx)  # type: ignore[arg-type]
     if verdict.status.value == "passed":
@@ -231,9 +239,9 @@ def _compared(check_id: str, observation: Any) -> str:
     return verdict.message
 
 
-def _verdict(name: str, observation: Any) -> str:
+def _verdict(name: str, observation: Any, seed1: Any = None) -> str:
     if name in ("step", "sampling"):
-        return _compared(name, observation)
+        return _compared(name, observation, seed1 or observation)
     try:
         getattr(CHECKS, name)(SUBMISSION, REFERENCE, observation)
     except AssertionError as exc:
@@ -244,27 +252,36 @@ def _verdict(name: str, observation: Any) -> str:
 
 
 def test_checks_pass_the_reference_run_and_an_equivalent_draw() -> None:
-    for theta in (run().theta, run(draw="rand_times_n").theta):
-        seen = _observation(theta * (1 + 1e-13))  # another formula's rounding
+    for draw in ("randint", "rand_times_n"):
+        seen = _observation(run(draw=draw).theta * (1 + 1e-13))  # another formula's rounding
+        seed1 = _observation(run(seed=1, draw=draw).theta, seed=1)
         for name in ("step", "sampling", "check_fit", "check_figure"):
-            assert _verdict(name, seen) == "passed", name
+            assert _verdict(name, seen, seed1) == "passed", name
+        # the starter's theta again under seed 1: numbers that fit only the starter's seed
+        for name in ("step", "sampling"):
+            assert "do not compare alike" in _verdict(name, seen), name
 
 
 def test_checks_name_a_wrong_gradient_and_a_wrong_draw() -> None:
     wrong_step = _observation(run(mistake="no_chain_x").theta)
-    assert "lacks the factor x" in _verdict("step", wrong_step)
-    assert _verdict("sampling", wrong_step) == "passed"
+    seed1 = _observation(run(seed=1, mistake="no_chain_x").theta, seed=1)
+    assert "lacks the factor x" in _verdict("step", wrong_step, seed1)
+    assert _verdict("sampling", wrong_step, seed1) == "passed"
     assert _verdict("check_fit", wrong_step).startswith("failed: the trained network is far")
     wrong_draw = _observation(run(draw="skips_first").theta)
-    assert _verdict("step", wrong_draw) == "passed"
-    assert "X[0] is never used" in _verdict("sampling", wrong_draw)
+    seed1 = _observation(run(seed=1, draw="skips_first").theta, seed=1)
+    assert _verdict("step", wrong_draw, seed1) == "passed"
+    assert "X[0] is never used" in _verdict("sampling", wrong_draw, seed1)
+    # wrong under seed 1 only: neither passed nor named, a TA reads both findings
+    assert "do not compare alike" in _verdict("sampling", _observation(run().theta), seed1)
 
 
 def test_checks_leave_an_unplaced_run_to_a_ta() -> None:
     theta = run().theta + np.random.default_rng(0).normal(0, 1e-3, 3 * P)
     seen = _observation(theta)
     for name in ("step", "sampling"):
-        assert _verdict(name, seen).startswith("pending: the final theta"), name
+        assert _verdict(name, seen).startswith("pending: no run could be placed"), name
+        assert "starter: the final theta" in _verdict(name, seen), name
     assert _verdict("check_fit", seen) == "passed"
 
 

@@ -26,6 +26,7 @@ from grader.sandbox.recorded import (
     NoRecording,
     RecordedRunner,
     RecordingRunner,
+    probe_folder,
     probe_sha256,
     read_manifests,
 )
@@ -138,8 +139,8 @@ def test_every_recording_is_whole() -> None:
     """Each manifest's probes have their folder and the probe's JSON (or a recorded crash)."""
     for folder, manifest in read_manifests(RECORDED).values():
         assert (folder / MANIFEST).is_file()
-        for probe in manifest["job"]["probes"]:
-            assert (folder / probe).is_dir(), (folder, probe)
+        for probe in manifest["job"]["probes"]:  # `p7.run@seed1` is kept in `p7.run_seed1/`
+            assert (folder / probe_folder(probe)).is_dir(), (folder, probe)
             assert probe in manifest["runs"], (folder, probe)
 
 

@@ -12,6 +12,7 @@ its own reference.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.machinery
 import importlib.util
 import io
@@ -578,6 +579,7 @@ def probe_script(
     _quiet_matplotlib()
     _old_numpy_names()
     np.random.seed(req["seed"] % 2**32)
+    unseed = _watch_seeding(req.get("seeding"), obs)
     namespace: dict[str, Any] = {"__name__": "__main__", "__file__": str(path)}
     cwd = os.getcwd()
     os.chdir(path.parent)
@@ -600,7 +602,94 @@ def probe_script(
         timed_out = obs.get("error", {}).get("type") == "ProbeTimeout"
         if not timed_out:  # the alarm has fired: nothing would bound student code any more
             _probe_after_run(req, namespace, inputs, obs, arrays)
+        unseed()
         os.chdir(cwd)
+
+
+# --- seeds the rubric imposes on a script's run (the plan's `seeding`) -----------------------
+
+MAX_SEEDING_CALLS = 40
+#: (module attribute path, name reported, keyword of the seed argument)
+SEEDING_CALLS = (
+    ("numpy.random", "seed", "np.random.seed", "seed"),
+    ("numpy.random", "default_rng", "np.random.default_rng", "seed"),
+    ("random", "seed", "random.seed", "a"),
+    ("torch", "manual_seed", "torch.manual_seed", "seed"),
+    ("torch.random", "manual_seed", "torch.manual_seed", "seed"),
+)
+
+
+def _watch_seeding(seeding: dict[str, Any] | None, obs: dict[str, Any]) -> Any:
+    """Report the seeding calls of the student's code and, when the plan imposes a seed, make
+    each call with that seed instead of the script's own; seed the generators with it before
+    the run too (for a script that never seeds). Returns what undoes the patches.
+
+    Seeding calls: `np.random.seed`, `np.random.default_rng`, `random.seed`,
+    `torch.manual_seed`. A call without a seed (None: entropy from the OS) is reported and left
+    as it is, as is a generator passed to `default_rng`; calls made by libraries are neither
+    replaced nor reported. Nothing here is trusted: the grader compares the run's quantities
+    with the reference replayed under the seed it asked for."""
+    if not seeding:
+        return lambda: None
+    impose = seeding.get("impose")
+    report: dict[str, Any] = {"imposed": impose, "calls": [], "more": 0}
+    obs["seeding"] = report
+    if impose is not None:
+        random.seed(impose)
+        np.random.seed(impose)
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            torch.manual_seed(impose)
+    saved = []
+    for module_name, attr, name, keyword in SEEDING_CALLS:
+        owner = sys.modules.get(module_name)
+        original = getattr(owner, attr, None) if owner is not None else None
+        if original is None:
+            continue
+        saved.append((owner, attr, original))
+        setattr(owner, attr, _seeding_call(original, name, keyword, impose, report))
+
+    def undo() -> None:
+        for owner, attr, original in reversed(saved):
+            setattr(owner, attr, original)
+
+    return undo
+
+
+def _seeding_call(original: Any, name: str, keyword: str, impose: Any, report: dict) -> Any:
+    def seeding_call(*args: Any, **kwargs: Any) -> Any:
+        where = _relative(sys._getframe(1).f_code.co_filename)
+        if where is None:  # a library's own seeding
+            return original(*args, **kwargs)
+        given = args[0] if args else kwargs.get(keyword)
+        kept = given is None or isinstance(given, np.random.Generator | np.random.BitGenerator)
+        used = given if impose is None or kept else impose
+        if used is not given:
+            if args:
+                args = (used, *args[1:])
+            else:
+                kwargs[keyword] = used
+        if len(report["calls"]) < MAX_SEEDING_CALLS:
+            try:
+                shown = repr(given)[:80]
+            except Exception:  # a student object whose repr fails
+                shown = f"<{type(given).__name__}>"
+            report["calls"].append(
+                {
+                    "call": name,
+                    "given": shown,
+                    "used": shown if used is given else repr(used)[:80],
+                    "file": where,
+                    "line": sys._getframe(1).f_lineno,
+                }
+            )
+        else:
+            report["more"] += 1
+        return original(*args, **kwargs)
+
+    with contextlib.suppress(AttributeError, TypeError):  # its name and doc, for help() and repr
+        functools.update_wrapper(seeding_call, original)
+    return seeding_call
 
 
 # --- after a script's run: what the rubric asks to observe, evaluate and call ----------------
