@@ -302,6 +302,15 @@ def _advance(char: str) -> float:
     return 0.68 if char.isupper() else 0.55
 
 
+_HYPHEN_END = re.compile(r"[A-Za-z]{2}-$")
+_HYPHEN_REST = re.compile(r"([a-z]+[.,;:)]*)(?:\s+|$)")
+_SECTION_NUMBER = re.compile(
+    r"^\d{1,2}(?:\.\d{1,2}){0,2}\s+"
+    r"(?=(?:problem|question|exercise|task|part|prob\.|q\s?\d|\(?[a-h]\)|\(?[ivx]{1,4}\))(?!\w))",
+    re.I,
+)
+"""The number LaTeX gives a numbered section before a problem or part heading the student
+titled: the student's own number (`Problem 4`, `Part a`) is the one that counts."""
 _PROBLEM_HEADING = re.compile(
     r"^\s*(?:problem|question|exercise|task|prob\.|q)\s*\#?\s*\d{1,3}(?!\d)", re.I
 )
@@ -319,7 +328,7 @@ def _body(
     numbers are masked (as a header's page number is). A line set larger than the page's text,
     or one that starts like a problem heading, is kept unless it repeats word for word.
     """
-    sizes = sorted(r.size for line in lines for r in line.runs if not r.script)
+    sizes = sorted(r.size for line in lines for r in line.runs if not r.script for _ in r.text)
     body_size = sizes[len(sizes) // 2] if sizes else 10.0
 
     def header(line: _Line) -> bool:
@@ -594,9 +603,12 @@ def _layout(data: dict[str, object], rel: str) -> PdfText:
         label = f"{rel}, page {number}"
         left = _margin(body)
         code_left = code_lefts[number - 1]
-        sizes = sorted(r.size for line in body for r in line.runs if not r.script)
+        sizes = sorted(  # by characters, not runs: a page of few lines has as many headings
+            r.size for line in body for r in line.runs if not r.script for _ in r.text.strip()
+        )
         body_size = sizes[len(sizes) // 2] if sizes else 10.0
         after_heading = False
+        prose = False  # the line before is prose of this page (a hyphenated word may go on)
         previous_y: float | None = None
         in_code = False
         for k, line in enumerate(body, 1):
@@ -607,6 +619,8 @@ def _layout(data: dict[str, object], rel: str) -> PdfText:
                 origins.append((label, k - 1))
                 in_code = False
             heading = size >= 1.07 * body_size and not line.mono  # set larger: a heading
+            if heading:  # `\\section{Problem 4}` numbered by LaTeX: '2 Problem 4', '2.1 Part a'
+                text = _SECTION_NUMBER.sub("", text)
             gap = previous_y is not None and previous_y - line.y > 2.2 * size and not line.mono
             if (gap or heading or after_heading) and out and out[-1]:
                 out.append("")  # a paragraph break; headings stand alone, as typeset
@@ -616,6 +630,15 @@ def _layout(data: dict[str, object], rel: str) -> PdfText:
                 out.append("```python")
                 origins.append((label, k))
                 in_code = True
+            joined = (
+                _HYPHEN_END.search(out[-1]) and _HYPHEN_REST.match(text)
+                if prose and not (line.mono or heading or gap)
+                else None
+            )
+            if joined:  # 'parame-' / 'ters.': TeX's hyphenation, the word read whole
+                out[-1] = out[-1][:-1] + joined.group(1)
+                text = text[joined.end() :]
+            prose = not (line.mono or heading)
             indent = 0
             if line.mono or _CODE_START.match(text):
                 column = columns.get(round(size, 1), line.runs[0].advance)
