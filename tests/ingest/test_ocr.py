@@ -219,3 +219,28 @@ def test_a_typeset_page_beside_a_clean_scan_keeps_its_verdicts(tmp_path: Path) -
     checks = _p4a(folder)["checks"]
     assert isinstance(checks, dict)
     assert checks["params_naive"].status is Status.FAILED
+
+
+@pytest.mark.parametrize(("h2", "expected"), [("0.99503", Status.PASSED), ("0.91503", "pending")])
+def test_values_read_by_ocr_pass_or_go_to_a_ta(tmp_path: Path, h2: str, expected: object) -> None:
+    """A group of values read from a clean OCR page: all right passes; one wrong (or misread)
+    sends the whole group to a TA with all its points, never a partial score."""
+    from grader.pipeline import GradeOptions, grade
+
+    lines = [
+        "Question 2",
+        "",
+        "The forward pass of the network gives the following values, which we have",
+        "checked by hand and with the code of the second part of the homework as well.",
+        *(f"{k} = {v}" for k, v in [("h1", "0.98661"), ("h2", h2), ("o1", "0.88955")]),
+        *(f"{k} = {v}" for k, v in [("o2", "0.80040"), ("L", "0.59324")]),
+        "These are the values that the rest of the answer uses in each of the steps.",
+    ]
+    (tmp_path / "report.pdf").write_bytes(make_pdf([text_page(lines, top=700)], scans={0: Scan()}))
+    (sub,) = grade([tmp_path], GradeOptions(select="q2 and forward", homework="dl/hw2")).submissions
+    (forward,) = [c for p in sub.problems for c in p.checks if c.id == "forward"]
+    assert forward.status is Status(expected), forward.message
+    if forward.status is Status.PENDING:
+        assert forward.message.startswith("for a TA: read by OCR from a scanned page")
+        assert "wrong: h2" in forward.message
+        assert forward.score == 0 and forward.pending_points == forward.max_score
