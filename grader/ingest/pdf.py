@@ -165,14 +165,21 @@ try:
                 em = 0.0
             runs.append([round(x, 2), round(y, 2), round(size * scale, 2), name, text, em])
         resources = page.get("/Resources") or {}
+        def resolve(value):
+            value = value.get_object() if hasattr(value, "get_object") else value
+            return value if hasattr(value, "items") else {}
         try:
             xobjects = (resources.get("/XObject") or {}) if hasattr(resources, "get") else {}
             xobjects = xobjects.get_object() if hasattr(xobjects, "get_object") else xobjects
             pictures = {}  # name -> whether the image is opaque (no soft mask, no mask)
-            for key, value in list(xobjects.items())[:64]:
+            found = list(xobjects.items())[:64]
+            for key, value in found:
                 value = value.get_object()
                 if str(value.get("/Subtype", "")) == "/Image":
                     pictures[str(key)] = "/SMask" not in value and "/Mask" not in value
+                elif str(value.get("/Subtype", "")) == "/Form" and len(found) < 128:
+                    inner = resolve(resolve(value.get("/Resources")).get("/XObject"))
+                    found.extend(list(inner.items())[:64])  # a scan drawn by a form
         except Exception:  # noqa: BLE001  (broken resources: no image is known)
             xobjects, pictures = {}, {}
         area = abs(float(box.width) * float(box.height)) or 1.0

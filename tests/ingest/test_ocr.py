@@ -120,6 +120,8 @@ def test_converted_writeups_read_as_text() -> None:
         (Scan(mode=0, under=True), _clean(), "ocr"),  # OCR text hidden beneath the picture
         (Scan(), NOISE[0].split("\n"), "noisy"),
         (Scan(), NOISE[1].split("\n"), "noisy"),
+        (Scan(form=True), NOISE[2].split("\n"), "noisy"),  # the scan drawn by a form XObject
+        (Scan(form=True), _clean(), "ocr"),
         (Scan(), ["Problem 2", "mean = 0"], "noisy"),  # too few words to tell: a TA's
         (Scan(), ["p. 2"], "textless"),  # next to no text: as a page without a text layer
         (Scan(mode=0), NOISE[0].split("\n"), "typeset"),  # visible text over a figure
