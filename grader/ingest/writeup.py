@@ -1382,7 +1382,7 @@ _MASKS = [
 ]
 _SUPSUB = re.compile(r"[_^]\s*(?:\{[^{}]*\}|\\[A-Za-z]+|[A-Za-z0-9])")
 _NUMBER = re.compile(
-    r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+(?![\d])|\d{1,3}(?:\{,\}\d{3})+|\d{1,3}(?:\\,\d{3})+"
+    r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+(?![\d])|\d{1,3}(?:(?:\{,\}|\\[,;: ]|~)\d{3})+"
     r"|\d{1,3}(?:[ \u00a0\u2009\u202f]\d{3})+(?![\d.])|\d+)(?:\.\d+)?(?:[eE][-+]?\d{1,3})?(?![\w])"
 )
 
@@ -1418,7 +1418,7 @@ def _scientific(match: re.Match[str]) -> str:
 
 
 def _value(token: str) -> float | None:
-    cleaned = re.sub(r"[,\s\u00a0\u2009\u202f]|\{,\}|\\,", "", token)
+    cleaned = re.sub(r"[,\s\u00a0\u2009\u202f~]|\{,\}|\\[,;: ]", "", token)
     try:
         value = float(cleaned)
     except ValueError:
@@ -1438,10 +1438,10 @@ def _numbers_in(line: str) -> list[tuple[int, int, float]]:
             value = -value
         found.append((start, match.end(), value))
         token = match.group(0)
-        if re.search(r"[ \u00a0\u2009\u202f]", token) or (
+        if re.search(r"[ \u00a0\u2009\u202f~;:]", token) or (
             "," in token and line[:start].rstrip().endswith(("(", "["))
         ):
-            for part in re.split(r"[,\s\u00a0\u2009\u202f]+", token):
+            for part in re.split(r"(?:[,\s\u00a0\u2009\u202f~;:]|\{,\}|\\)+", token):
                 part_value = _value(part)
                 if part_value is not None:
                     found.append((start, match.end(), part_value))
@@ -1451,7 +1451,8 @@ def _numbers_in(line: str) -> list[tuple[int, int, float]]:
 def extract_number_candidates(text: str, first_line: int = 1) -> list[tuple[float, int]]:
     """Every number stated outside code, in order, with its line.
 
-    Thousands separators are understood ("213,504", "78 592", "213{,}504", "213\\,504"; a
+    Thousands separators are understood ("213,504", "78 592", "213{,}504", "213\\,504",
+    "213~504", "213\\;504"; a
     space-separated group also yields its parts), as are "1.2 \\times 10^{-3}" and signs.
     Ignored: digits in LaTeX sub/superscripts ("3^{L-i}", "n_0", "1^2"), equation labels "(1)",
     citations "[1]", list numbers "1. ", and digits inside identifiers ("HW6", "conv1").

@@ -205,3 +205,22 @@ def test_numbered_sections_and_hyphenated_words_in_a_pdf(
         "params_naive": Status(expected),
         "params_stm": Status.PASSED,
     }
+
+
+@pytest.mark.parametrize("separator", ["{,}", "\\,", "\\;", "~", " "])
+@pytest.mark.parametrize("math", [True, False], ids=["math", "text"])
+@pytest.mark.parametrize(("last", "expected"), [("504", "passed"), ("505", "failed")])
+def test_thousands_separators_in_latex(
+    tmp_path: Path, separator: str, math: bool, last: str, expected: str
+) -> None:
+    """`213{,}504`, `213\\,504`, `213\\;504`, `$213~504$`: one count however LaTeX spaces its
+    digit groups. `$213~504$` was read as 504: 'not correct', a zero for the right count."""
+    count = f"213{separator}{last}"
+    stated = f"${count}$" if math else count
+    body = "\\section*{Problem 4}\n\\subsection*{(a)}\n"
+    body += (
+        f"The plain layer has {stated} parameters and the STM layer has 78{{,}}592 parameters.\n"
+    )
+    (tmp_path / "report.tex").write_text(PREAMBLE + body + "\\end{document}\n")
+    got = _verdicts(tmp_path, "p4a", "mfdnn/hw6")
+    assert got == {"params_naive": Status(expected), "params_stm": Status.PASSED}
