@@ -1557,6 +1557,12 @@ def _mentions(
     text: str, patterns: list[tuple[str, re.Pattern[str], bool]]
 ) -> list[tuple[int, str]]:
     """Options mentioned in `text` as (position, option); overlaps go to the longest match."""
+    return [(start, option) for start, _, option in _mention_spans(text, patterns)]
+
+
+def _mention_spans(
+    text: str, patterns: list[tuple[str, re.Pattern[str], bool]]
+) -> list[tuple[int, int, str]]:
     spans = []
     for option, pattern, _ in patterns:
         for match in pattern.finditer(text):
@@ -1567,7 +1573,7 @@ def _mentions(
         if any(start < k_end and end > k_start for k_start, k_end, _ in kept):
             continue
         kept.append((start, end, option))
-    return [(start, option) for start, _, option in kept]
+    return kept
 
 
 def _plain(text: str) -> str:
@@ -1597,14 +1603,88 @@ def extract_choices(text: str, options: dict[str, list[str]]) -> tuple[set[str],
     votes: dict[str, list[int]] = {option: [] for option in options}
     _, outside = scan_fences(split_lines(text))
     kept_lines = [line for line, out in zip(split_lines(text), outside, strict=True) if out]
-    for paragraph in re.split(r"\n\s*\n", _plain("\n".join(kept_lines))):
+    tabled = _table_verdicts(kept_lines, patterns, votes)
+    for paragraph in re.split(r"\n\s*\n", _plain("\n".join(tabled))):
         for sentence in re.split(
             r"(?<=[.!?])\s+(?=[A-Z(\\$*])|\n(?=\s*[-*•]|\s*\(?[a-z]\)|\s*(?i:final\s+)?"
             r"(?i:answer|solution|ans)\s*[:=])",
             paragraph,
         ):
             _vote_sentence(sentence, patterns, votes, set(options), options)
-    return _decide(votes, text)
+    chosen, confidence = _decide(votes, text)
+    if tabled != kept_lines and not all(votes.values()):
+        # a table that gives some options a verdict and not the others: the rest are not
+        # "not chosen", they are unread (a cell the reader does not know): for a TA
+        confidence = min(confidence, 0.5)
+    return chosen, confidence
+
+
+_CELL_VERDICT = re.compile(
+    r"^(?:(?P<yes>yes|y|true|✓|✔|☑|\\checkmark|equivalent|commutes?|holds|same)"
+    r"|(?P<no>no|n|false|✗|✘|☒|×|x|\\times|not\s+equivalent|non-?equivalent|inequivalent"
+    r"|does\s*(?:not|n't)\s+commute|not\s+the\s+same|different))(?:[.!]?$|[,;:.]\s|\s+(?:since|because|as|for)\b)",
+    re.I,
+)
+_CELLS = re.compile(r"\s*\|\s*|\t+|\s{2,}|\s*&\s*")
+
+
+def _cell_verdict(cell: str) -> int:
+    """+1 / -1 for a table cell that is a verdict ('Yes', '✗', 'not equivalent'), else 0."""
+    match = _CELL_VERDICT.match(re.sub(r"[*$`]|\\text\{|\}", "", cell).strip())
+    if match is None:
+        return 0
+    return 1 if match.group("yes") else -1
+
+
+def _table_verdicts(
+    lines: list[str],
+    patterns: list[tuple[str, re.Pattern[str], bool]],
+    votes: dict[str, list[int]],
+) -> list[str]:
+    """Verdicts stated in a table, voted strongly; the lines are blanked for the prose reader.
+
+    A row naming one option and a verdict cell ('| ReLU | Yes |', 'Leaky ReLU    ✓', a PDF's
+    'Sigmoid No'), or a row of options over a row of verdicts, one per column (a table written
+    across). Before, a table of Yes/No said nothing the prose reader knew, and the answer was
+    read, confidently, as 'none chosen'. Linear: each line is split once.
+    """
+    out = list(lines)
+    for index, line in enumerate(lines):
+        mentioned = _mention_spans(line, patterns)
+        if not mentioned:
+            continue
+        if len({o for _, _, o in mentioned}) == 1:
+            rest = "".join(
+                line[end:start]
+                for (_, end, _), (start, _, _) in itertools.pairwise(
+                    [(0, 0, ""), *mentioned, (len(line), len(line), "")]
+                )
+            )
+            rest = re.sub(r"[|&:\t•]|\\\\|\\hline|^\s*[-–—*>]+|\s[-–—]+\s", " ", rest).strip()
+            verdict = _cell_verdict(rest) if rest else 0
+            if verdict:
+                votes[mentioned[0][2]].append(3 * verdict)
+                out[index] = ""
+            continue
+        cells = [c for c in _CELLS.split(line.strip().strip("|&")) if c.strip()]
+        below = lines[index + 1] if index + 1 < len(lines) else ""
+        under = [c for c in _CELLS.split(below.strip().strip("|&")) if c.strip()]
+        if re.fullmatch(r"\s*\|?[\s:|-]*-{2,}[\s:|-]*", below) and index + 2 < len(lines):
+            under = [c for c in _CELLS.split(lines[index + 2].strip().strip("|&")) if c.strip()]
+        if len(under) == len(cells) + 1 and not _cell_verdict(under[0]):
+            under = under[1:]  # a label over the verdicts ('Equivalent?') under an empty corner
+        named = [_mentions(c, patterns) for c in cells]
+        options = [m[0][1] if len(m) == 1 else None for m in named]
+        if len(cells) != len(under) or sum(o is not None for o in options) < 2:
+            continue
+        verdicts = [_cell_verdict(c) for c in under]
+        if sum(1 for o, v in zip(options, verdicts, strict=True) if o and v) < 2:
+            continue
+        for option, verdict in zip(options, verdicts, strict=True):
+            if option is not None and verdict:
+                votes[option].append(3 * verdict)
+        out[index] = ""
+    return out
 
 
 def _vote_sentence(

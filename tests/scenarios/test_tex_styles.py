@@ -224,3 +224,21 @@ def test_thousands_separators_in_latex(
     (tmp_path / "report.tex").write_text(PREAMBLE + body + "\\end{document}\n")
     got = _verdicts(tmp_path, "p4a", "mfdnn/hw6")
     assert got == {"params_naive": Status(expected), "params_stm": Status.PASSED}
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"), [(("Yes", "No", "Yes"), "passed"), (("Yes", "Yes", "No"), "failed")]
+)
+def test_a_choice_answered_in_a_tabular(
+    tmp_path: Path, cells: tuple[str, str, str], expected: str
+) -> None:
+    """HW6 1 as a `tabular` of Yes/No: the right table was read as 'none chosen' (1/3)."""
+    rows = "".join(
+        f"{name} & {cell} \\\\\n"
+        for name, cell in zip(["ReLU", "Sigmoid", "Leaky ReLU"], cells, strict=True)
+    )
+    body = "\\section*{Problem 1}\n\\begin{tabular}{lc}\nActivation & Equivalent \\\\ \\hline\n"
+    (tmp_path / "report.tex").write_text(
+        PREAMBLE + body + rows + "\\end{tabular}\n\\end{document}\n"
+    )
+    assert _verdicts(tmp_path, "p1", "mfdnn/hw6") == {"equivalent": Status(expected)}
