@@ -187,6 +187,11 @@ try:
         # under a picture that covers it, over an image of the whole page.
         seen = {"mode": [0], "hidden": 0, "shown": 0, "cover": 0.0}
         def operator(op, args, cm, tm):
+            try:
+                observe(op, args, cm)
+            except Exception:  # noqa: BLE001  (an operand of an odd type: not a scan's sign)
+                pass
+        def observe(op, args, cm):
             if op == b"q":
                 seen["mode"].append(seen["mode"][-1])
             elif op == b"Q" and len(seen["mode"]) > 1:
