@@ -1569,10 +1569,12 @@ def _mention_spans(
             spans.append((match.start(), match.end(), option))
     spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
     kept: list[tuple[int, int, str]] = []
+    reach = 0  # sorted by start: a span overlaps a kept one iff it starts before their end
     for start, end, option in spans:
-        if any(start < k_end and end > k_start for k_start, k_end, _ in kept):
+        if start < reach:
             continue
         kept.append((start, end, option))
+        reach = end
     return kept
 
 
