@@ -457,7 +457,7 @@ def read_formula(
         )
     kinds: dict[str, str] = {name: var.kind for name, var in check.variables.items()}
     try:
-        expression = latex_to_python(_renamed(tex, check.rename), kinds)
+        expression = latex_to_python(_sigmoid(_renamed(tex, check.rename), check), kinds)
     except LatexError as exc:
         return _pending(
             doc,
@@ -469,6 +469,18 @@ def read_formula(
             0.5,
         )
     return _confident(doc, key, expression, line)
+
+
+_SIGMA_CALL = re.compile(r"\\sigma(?![A-Za-z])\s*(?=\(|\\left\s*\(|\\big[lg]?\s*\()")
+
+
+def _sigmoid(tex: str, check: FormulaCheck) -> str:
+    """`\\sigma(z)` is the sigmoid where the rubric names sigmoid among the functions an answer
+    may call and no variable is called sigma ('tanh in terms of sigmoid': 2\\sigma(2z) - 1).
+    Elsewhere a sigma may be a standard deviation: not guessed, for a TA."""
+    if "sigmoid" not in (check.functions or ()) or "sigma" in check.variables:
+        return tex
+    return _SIGMA_CALL.sub(r"\\operatorname{sigmoid}", tex)
 
 
 def _renamed(tex: str, rename: Mapping[str, str]) -> str:

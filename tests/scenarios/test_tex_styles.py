@@ -242,3 +242,42 @@ def test_a_choice_answered_in_a_tabular(
         PREAMBLE + body + rows + "\\end{tabular}\n\\end{document}\n"
     )
     assert _verdicts(tmp_path, "p1", "mfdnn/hw6") == {"equivalent": Status(expected)}
+
+
+@pytest.mark.parametrize(
+    ("formula", "expected"),
+    [
+        ("2\\sigma(2z) - 1", "passed"),
+        ("2\\sigma\\left(2z\\right) - 1", "passed"),
+        ("\\frac{2}{1 + e^{-2z}} - 1 = 2\\sigma(2z) - 1", "passed"),
+        ("2\\sigma(z) - 1", "failed"),  # tanh(z/2)
+        ("\\sigma(2z) - 1", "failed"),
+    ],
+)
+@pytest.mark.parametrize("form", ["tex", "md"])
+def test_sigma_is_the_sigmoid_where_the_rubric_asks_for_it(
+    tmp_path: Path, form: str, formula: str, expected: str
+) -> None:
+    """HW3 5c, tanh in terms of sigmoid (the rubric lists sigmoid among the functions): every
+    student writes sigma. It went to a TA ('unknown symbol \\sigma'); now judged, right and
+    wrong, from a .tex and from Markdown alike."""
+    boxed = f"\\tanh(z) = \\boxed{{{formula}}}"
+    if form == "tex":
+        body = f"\\section*{{Problem 5}}\n\\subsection*{{(c)}}\n\\[\n  {boxed}\n\\]\n"
+        (tmp_path / "report.tex").write_text(PREAMBLE + body + "\\end{document}\n")
+    else:
+        (tmp_path / "writeup.md").write_text(
+            f"# HW3\n\n## Problem 5\n\n### (c)\n\n$$\n{boxed}\n$$\n"
+        )
+    assert _verdicts(tmp_path, "p5c and tanh", "mfdnn/hw3") == {"tanh": Status(expected)}
+
+
+def test_sigma_elsewhere_is_not_guessed(tmp_path: Path) -> None:
+    """Where the rubric does not name sigmoid (HW2's He initialisation, sigma_l), a sigma call in
+    the answer is not read as the sigmoid: for a TA, saying why."""
+    body = "\\section*{Question 4}\nSo\n"
+    body += "\\[\n  \\sigma_l = \\sigma(2) \\sqrt{\\frac{1}{d_{l-1}}}\n\\]\n"
+    (tmp_path / "report.tex").write_text(PREAMBLE + body + "\\end{document}\n")
+    (sub,) = grade([tmp_path], GradeOptions(select="q4 and sigma", homework="dl/hw2")).submissions
+    (sigma,) = [c for p in sub.problems for c in p.checks if not c.not_run]
+    assert sigma.status is Status.PENDING and "unknown symbol \\sigma" in sigma.message
