@@ -201,6 +201,8 @@ def _pending(
         excerpt = doc.excerpt(1, len(split_lines(doc.text)), limit=5)
         header = f"{doc.file} (beginning):"
     line = focus or (section.start_line if section else None)
+    if doc.ocr_pages:  # the excerpt is what OCR read from a scan, not what the student typed
+        header = header[:-1] + " (text read by OCR from the scanned page; its image is attached):"
     return Answer(
         key,
         None,

@@ -205,6 +205,8 @@ def test_a_clean_ocr_page_is_read_and_only_a_pass_stands(
     assert naive_check.status is expected, naive_check.message
     if expected is Status.PENDING:
         assert why in naive_check.message
+        if "OCR" not in naive_check.message:  # pending for its reading: the excerpt says OCR
+            assert "read by OCR" in naive_check.details[0], naive_check.details
         assert naive_check.score == 0 and naive_check.pending_points == naive_check.max_score
     graded = found["graded"]
     assert any("read by OCR" in note for note in graded.notes)  # type: ignore[attr-defined]
