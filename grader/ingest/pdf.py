@@ -295,6 +295,7 @@ class _Run:
     text: str
     script: str = ""  # "^" raised (an exponent), "_" lowered (an index), "" on the baseline
     em: float = 0.0  # the font's median advance in ems (0: unknown)
+    bold: bool = False
 
     @property
     def advance(self) -> float:
@@ -312,6 +313,30 @@ def _advance(char: str) -> float:
     if char in "mwMW":
         return 0.87
     return 0.68 if char.isupper() else 0.55
+
+
+_BOLD = re.compile(r"bold|cmbx|black|heavy|semibold|demi", re.I)
+_LABEL = re.compile(
+    r"^\s*(?:(?:problem|question|exercise|task|prob\.|q)\s*\#?\s*\d{1,3}(?!\d)"
+    r"(?:\s*\(?[a-h]\)?)?|\(?[a-h]\)|\(?(?:i{1,3}|iv|vi{0,3}|ix|x)\))[.:)]?\s*$",
+    re.I,
+)
+
+
+def _bold_label(line: _Line) -> str:
+    """A line's text, a bold label at its start marked as the .tex reader marks `\\textbf`:
+    `**Problem 4 (a)** The plain layer has ...` (a `description` item, `\\textbf{(a)}` run into
+    its paragraph). Plain, the label was no heading: a heading at the start of a long line is
+    one only when marked, as in Markdown."""
+    text = line.text()
+    runs = line.runs
+    count = next((k for k, run in enumerate(runs) if not run.bold), len(runs))
+    if count == 0 or count == len(runs) or any(r.script for r in runs[:count]):
+        return text
+    label = _Line(line.y, runs[:count]).text()
+    if not _LABEL.match(label) or not text.startswith(label):
+        return text
+    return f"**{label.strip()}** {text[len(label) :].strip()}"
 
 
 _HYPHEN_END = re.compile(r"[A-Za-z]{2}-$")
@@ -585,6 +610,7 @@ def _layout(data: dict[str, object], rel: str) -> PdfText:
                 bool(_MONO.search(font)),
                 str(text).replace("\n", " ").rstrip(),
                 em=float(em),
+                bold=bool(_BOLD.search(font)),
             )
             for x, y, size, font, text, em in page["runs"]
         ]
@@ -624,7 +650,7 @@ def _layout(data: dict[str, object], rel: str) -> PdfText:
         previous_y: float | None = None
         in_code = False
         for k, line in enumerate(body, 1):
-            text = line.text().translate(_STRAIGHT) if line.mono else line.text()
+            text = line.text().translate(_STRAIGHT) if line.mono else _bold_label(line)
             size = line.runs[0].size
             if in_code and not line.mono:
                 out.append("```")

@@ -2,14 +2,17 @@
 know exactly where every glyph is: no PDF library or LaTeX toolchain is needed to build them.
 
 A page is a list of `Run`s: text placed at (x, y) in points from the bottom left, in a font
-("F1" Helvetica, "F2" Courier) and size, optionally with character spacing (`spacing`, the PDF
-`Tc` operator: what makes plain extractors read `S T M C o n v L a y e r`).
+("F1" Helvetica, "F2" Courier, "F3" Helvetica-Bold) and size, optionally with character
+spacing (`spacing`, the PDF `Tc` operator: what makes plain extractors read
+`S T M C o n v L a y e r`).
 """
 
 from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+
+FONTS = b"/F1 3 0 R /F2 4 0 R /F3 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold >>"
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ def make_pdf(
             if scan.form:
                 form = (
                     b"<< /Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << /Font "
-                    b"<< /F1 3 0 R /F2 4 0 R >> /XObject << /Im1 %d 0 R >> >> /Length %d >>\n"
+                    b"<< " + FONTS + b" >> /XObject << /Im1 %d 0 R >> >> /Length %d >>\n"
                     b"stream\n"
                     % (base + 3 * len(pictures), len(content))
                     + content
@@ -130,7 +133,7 @@ def make_pdf(
             xobject = f" /XObject << {name} 0 R >>"
         objects.append(
             f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {6 + 2 * i} 0 R "
-            f"/Resources << /Font << /F1 3 0 R /F2 4 0 R >>{xobject} >> >>".encode()
+            f"/Resources << /Font << {FONTS.decode()} >>{xobject} >> >>".encode()
         )
         objects.append(stream + body + b"\nendstream")
     for _, picture, form in pictures:  # each picture, its soft mask (unless `masked`, unused)

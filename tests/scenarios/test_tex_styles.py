@@ -281,3 +281,28 @@ def test_sigma_elsewhere_is_not_guessed(tmp_path: Path) -> None:
     (sub,) = grade([tmp_path], GradeOptions(select="q4 and sigma", homework="dl/hw2")).submissions
     (sigma,) = [c for p in sub.problems for c in p.checks if not c.not_run]
     assert sigma.status is Status.PENDING and "unknown symbol \\sigma" in sigma.message
+
+
+@pytest.mark.parametrize(("naive", "expected"), [("213,504", "passed"), ("213,505", "failed")])
+def test_a_bold_label_run_into_its_paragraph_in_a_pdf(
+    tmp_path: Path, naive: str, expected: str
+) -> None:
+    """`\\item[Problem 1] Dropout ...` (a description list), `\\textbf{Problem 4 (a)} The plain
+    ...`: the label in bold at the start of a line of text is its heading, as the .tex reader
+    reads `\\textbf`. Plain, a long line starting 'Problem 1' was no heading: no sections."""
+
+    def labelled(y: float, label: str, text: str) -> list[Run]:
+        return [Run(72, y, label, "F3", 10), Run(72 + 6.5 * len(label), y, text, "F1", 10)]
+
+    page = [
+        *labelled(700, "Problem 1", "Dropout commutes with ReLU and Leaky ReLU, not with the"),
+        Run(72, 686, "sigmoid, whose value at zero is one half.", "F1", 10),
+        *labelled(660, "Problem 4 (a)", f"The plain layer has {naive} parameters and the STM"),
+        Run(72, 646, "layer has 78,592 parameters, 32 paths of 2,456 each.", "F1", 10),
+    ]
+    (tmp_path / "report.pdf").write_bytes(make_pdf([page]))
+    assert _verdicts(tmp_path, "p1 or p4a", "mfdnn/hw6") == {
+        "equivalent": Status.PASSED,
+        "params_naive": Status(expected),
+        "params_stm": Status.PASSED,
+    }
