@@ -1387,6 +1387,12 @@ _NUMBER = re.compile(
 )
 
 
+_NUMBER_MACRO = re.compile(
+    r"\\(?:num|SI|qty|boxed|fbox)\s*(?:\[[^\]]*\])?\s*"
+    r"\{\s*((?:[-+\d.,~ ]|\{,\}|\\[,;: ])+(?:[eE][-+]?\d+)?)\s*\}"
+)
+
+
 def _mask(text: str, pattern: re.Pattern[str]) -> str:
     return pattern.sub(lambda m: " " * len(m.group(0)), text)
 
@@ -1400,6 +1406,8 @@ def _prepared_lines(text: str, first_line: int = 1) -> list[tuple[int, str]]:
         budget.check()
         if not outside[index] or not line.strip():
             continue
+        if "\\" in line:  # siunitx's \\num{213504}, \\SI{0.5}{s}; a boxed result: the number
+            line = _NUMBER_MACRO.sub(r"\1", line)
         masked = _SCI.sub(_scientific, line)
         for _ in range(4):  # nested {..} in sub/superscripts, innermost first
             masked = _mask(masked, _SUPSUB)

@@ -306,3 +306,18 @@ def test_a_bold_label_run_into_its_paragraph_in_a_pdf(
         "params_naive": Status(expected),
         "params_stm": Status.PASSED,
     }
+
+
+@pytest.mark.parametrize(
+    "stated",
+    ["$\\num{213X}$", "\\num{213,X}", "$\\boxed{213X}$", "\\num[group-separator={,}]{213X}"],
+)
+@pytest.mark.parametrize(("last", "expected"), [("504", "passed"), ("505", "failed")])
+def test_a_count_in_a_number_macro(tmp_path: Path, stated: str, last: str, expected: str) -> None:
+    """siunitx's `\\num{213504}` and a boxed count: the number inside (they went to a TA)."""
+    count = stated.replace("X", last)
+    body = "\\section*{Problem 4}\n\\subsection*{(a)}\n"
+    body += f"The plain layer has {count} parameters and the STM layer has 78{{,}}592 parameters.\n"
+    (tmp_path / "report.tex").write_text(PREAMBLE + body + "\\end{document}\n")
+    got = _verdicts(tmp_path, "p4a", "mfdnn/hw6")
+    assert got == {"params_naive": Status(expected), "params_stm": Status.PASSED}
