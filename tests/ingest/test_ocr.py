@@ -248,3 +248,25 @@ def test_values_read_by_ocr_pass_or_go_to_a_ta(tmp_path: Path, h2: str, expected
         assert forward.message.startswith("for a TA: read by OCR from a scanned page")
         assert "wrong: h2" in forward.message
         assert forward.score == 0 and forward.pending_points == forward.max_score
+
+
+@pytest.mark.parametrize("with_py", [False, True], ids=["scan only", "beside a .py file"])
+def test_code_that_may_be_in_a_scan_is_for_a_ta(tmp_path: Path, with_py: bool) -> None:
+    """A scanned writeup and no .py file: the class and the script may be in the scan, which the
+    grader cannot read, so their checks go to a TA (they failed: 'no class STMConvLayer found',
+    a zero). Beside a .py file (the control), the code is the file's: not found stays failed."""
+    from grader.pipeline import GradeOptions, grade
+
+    (tmp_path / "answers.toml").write_text('homework = "hw6"\n')
+    (tmp_path / "report.pdf").write_bytes(
+        make_pdf([text_page(NOISE[0].split("\n"))], scans={0: Scan()})
+    )
+    if with_py:
+        (tmp_path / "helpers.py").write_text("def unrelated():\n    return 1\n")
+    (sub,) = grade([tmp_path], GradeOptions(select="p4b or p5")).submissions
+    checks = [c for p in sub.problems for c in p.checks if not c.not_run and c.max_score > 0]
+    assert checks
+    expected = Status.FAILED if with_py else Status.PENDING
+    assert {c.status for c in checks} == {expected}, [(c.id, c.message) for c in checks]
+    if not with_py:
+        assert all(c.score == 0 and c.pending_points == c.max_score for c in checks)
