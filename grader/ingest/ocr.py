@@ -21,7 +21,8 @@ text). Measured over the page's tokens:
   percent in prose, a third or more in noise).
 
 Calibrated on every writeup of the repository (the demo PDFs page by page, the Markdown and
-LaTeX writeups and the seed texts in chunks of 50 lines) and on OCR of handwriting: the only
+LaTeX writeups and the seed texts in chunks of 50 lines) and on samples modelled on what OCR
+makes of handwriting (tests/ingest/test_ocr.py; no real OCR output was at hand): the only
 real text that would read as noise is a few chunks of LaTeX source or math with few words (for
 a scan, a TA reads those: the safe side). A page is text only when every measure says so and
 it has enough tokens to tell (a scan with a dozen tokens of OCR goes to a TA). Linear in the
