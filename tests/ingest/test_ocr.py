@@ -5,7 +5,7 @@ and only a passing verdict stands on it.
 The scanned PDFs are written by tests/ingest/pdfmake.py (`Scan`): a picture over the page and
 the OCR text drawn invisibly (render mode 3) or beneath it, as OCR programs write them. The
 noise below is what OCR makes of handwritten answers: fragments of words, capitals in
-mid-sentence, symbols where strokes were.
+mid-sentence, symbols where strokes were (samples modelled on OCR output of handwriting).
 """
 
 from __future__ import annotations
