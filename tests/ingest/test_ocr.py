@@ -270,3 +270,37 @@ def test_code_that_may_be_in_a_scan_is_for_a_ta(tmp_path: Path, with_py: bool) -
     assert {c.status for c in checks} == {expected}, [(c.id, c.message) for c in checks]
     if not with_py:
         assert all(c.score == 0 and c.pending_points == c.max_score for c in checks)
+
+
+OCR_DATA = ROOT / "tests" / "data" / "ocr"  # written by Tesseract: see its README.md
+
+
+def test_tesseract_scans_are_told_apart() -> None:
+    """Real OCR output (Tesseract's PDF: the page image, its text in render mode 3 over it): a
+    typeset page scanned back reads as text; the handwriting stand-in's OCR is noise."""
+    from grader.ingest.pdf import read_pdf
+
+    typeset = read_pdf((OCR_DATA / "typeset-scan.pdf").read_bytes(), "typeset-scan.pdf")
+    assert [n for n, _ in typeset.ocr_pages] == [1] and typeset.noisy_pages == ()
+    assert "has 213,504 parameters" in typeset.text
+    hand = read_pdf((OCR_DATA / "handwriting-scan.pdf").read_bytes(), "handwriting-scan.pdf")
+    assert [n for n, _ in hand.noisy_pages] == [1] and hand.ocr_pages == ()
+    for read in (typeset, hand):
+        assert [page for page, _ in read.page_images] == [1]
+
+
+@pytest.mark.parametrize(
+    ("scan", "expected"),
+    [("typeset-scan.pdf", Status.PASSED), ("handwriting-scan.pdf", Status.PENDING)],
+)
+def test_tesseract_scans_graded(tmp_path: Path, scan: str, expected: Status) -> None:
+    """The typeset scan's counts (right) pass; every answer of the handwritten one is a TA's,
+    its page image beside the feedback, none read from the noise ('plain=2, 3')."""
+    from grader.pipeline import GradeOptions, grade
+
+    (tmp_path / "answers.toml").write_text('homework = "hw6"\n')
+    (tmp_path / "report.pdf").write_bytes((OCR_DATA / scan).read_bytes())
+    (sub,) = grade([tmp_path], GradeOptions(select="p4a")).submissions
+    checks = [c for p in sub.problems if p.id == "p4a" for c in p.checks]
+    assert {c.status for c in checks} == {expected}, [(c.id, c.message) for c in checks]
+    assert [(i.page, i.name) for i in sub.page_images] == [(1, "report-page-1.png")]
