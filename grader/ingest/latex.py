@@ -217,6 +217,10 @@ def _delimiter(token: str) -> str:
 
 # --- tokens -------------------------------------------------------------------------------------
 _FUNCTION_WORDS = ("sqrt", "exp", "log", "ln", "sum", "prod")
+ACTIVATIONS = frozenset({"relu", "sigmoid", "tanh", "softplus"})
+"""Activations a formula may call by name: `\\mathrm{ReLU}(z)`, `\\operatorname{relu}(z)`,
+`\\text{ReLU}(z)`, `\\tanh z` and `ReLU(z)` are all `relu(z)` / `tanh(z)` (any case)."""
+_MAX_MIN = frozenset({"max", "min"})
 _TOKEN = re.compile(
     r"\s*(?:(?P<cmd>\\[A-Za-z]+)|(?P<esc>\\[{}])|(?P<num>\d+(?:\.\d+)?|\.\d+)"
     r"|(?P<pow>\*\*)|(?P<word>[A-Za-z]+)|(?P<sym>[-+*/^_()\[\]{},!|'=<>]))"
@@ -258,12 +262,17 @@ def _tokenize(text: str, variables: dict[str, str]) -> list[_Tok]:
 
 def _words(word: str, long_names: list[str]) -> list[_Tok]:
     """Letters: whole function words and declared multi-letter names, otherwise one per letter
-    (LaTeX convention: `nL` is n times L)."""
+    (LaTeX convention: `nL` is n times L). An activation or max/min written as a word
+    (`ReLU(z)`, `max(z, 0)`) is that function, as in a plain-text answer."""
     if word in _FUNCTION_WORDS:
         return [_Tok("cmd", word)]
     for name in long_names:
         if word == name:
             return [_Tok("id", name)]
+    if word in _MAX_MIN:
+        return [_Tok("cmd", word)]
+    if word.lower() in ACTIVATIONS:
+        return [_Tok("cmd", word.lower())]
     return [_Tok("id", letter) for letter in word]
 
 
@@ -273,7 +282,12 @@ _FONTS = {"mathbf", "mathit", "boldsymbol", "bm", "mathnormal", "mathsf", "mathr
 _TEXTS = {"text", "textrm", "mbox", "textit", "operatorname", "textnormal"}
 _TIMES = {"cdot", "times", "ast", "cdotp"}
 _STARTS_FACTOR_CMDS = (
-    _FRACTIONS | _FONTS | _TEXTS | {"sqrt", "sum", "prod", "exp", "log", "ln", "pi", "ell"}
+    _FRACTIONS
+    | _FONTS
+    | _TEXTS
+    | ACTIVATIONS
+    | _MAX_MIN
+    | {"sqrt", "sum", "prod", "exp", "log", "ln", "pi", "ell"}
 )
 _GREEK = {
     "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta", "iota",
@@ -496,6 +510,10 @@ class _Parser:
             return self.big_operator(name)
         if name in ("exp", "log", "ln"):
             return self.function("exp" if name == "exp" else "log")
+        if name in ACTIVATIONS:  # \\tanh, or a name read from a word or a font group
+            return self.function(name)
+        if name in _MAX_MIN:
+            return self.max_min(name)
         if name == "pi":
             return "pi"
         if name == "ell":
@@ -507,6 +525,9 @@ class _Parser:
         if name in _FONTS:
             if not self.at("sym", "{"):
                 raise LatexError(f"\\{name} without braces")
+            named = self.font_function()
+            if named is not None:  # \\mathrm{relu}(z), \\mathrm{max}(0, z)
+                return self.command(named)
             self.take()
             inner = self.expression()
             self.expect("}")
@@ -529,7 +550,42 @@ class _Parser:
             return word
         if word in ("exp", "log", "ln", "sqrt"):
             return self.function("log" if word == "ln" else word)
+        if word.lower() in ACTIVATIONS:  # \\operatorname{ReLU}(z), \\text{ReLU}(z)
+            return self.function(word.lower())
+        if word in _MAX_MIN:  # \\operatorname{max}(0, z)
+            return self.max_min(word)
         raise LatexError(f"\\{name}{{{word}}} cannot be translated with confidence")
+
+    def font_function(self) -> str | None:
+        """The function a font group names (`\\mathrm{relu}`, `\\mathrm{ReLU}`: letters only,
+        split one per letter by the tokenizer), consumed with its braces; None otherwise."""
+        end = self.pos + 1
+        letters = ""
+        while end < len(self.tokens) and self.tokens[end].kind in ("id", "cmd"):
+            letters += self.tokens[end].value
+            end += 1
+        if end >= len(self.tokens) or self.tokens[end] != _Tok("sym", "}"):
+            return None
+        name = letters.lower() if letters.lower() in ACTIVATIONS else letters
+        if name not in ACTIVATIONS and name not in _MAX_MIN:
+            return None
+        if letters in self.variables:
+            return None
+        self.pos = end + 1
+        return name
+
+    def max_min(self, name: str) -> str:
+        """`\\max(0, z)`, `\\max\\{z, 0\\}`: a call with its arguments. `\\max_i` (a maximum over
+        an index) is refused: which values it ranges over is for a TA to read."""
+        if not self.at("sym", "("):
+            raise LatexError(f"\\{name} without its arguments in parentheses")
+        self.take()
+        arguments = [self.expression()]
+        while self.at("sym", ","):
+            self.take()
+            arguments.append(self.expression())
+        self.expect(")")
+        return f"{name}({', '.join(arguments)})"
 
     def function(self, name: str) -> str:
         base = None

@@ -165,14 +165,21 @@ try:
                 em = 0.0
             runs.append([round(x, 2), round(y, 2), round(size * scale, 2), name, text, em])
         resources = page.get("/Resources") or {}
+        def resolve(value):
+            value = value.get_object() if hasattr(value, "get_object") else value
+            return value if hasattr(value, "items") else {}
         try:
             xobjects = (resources.get("/XObject") or {}) if hasattr(resources, "get") else {}
             xobjects = xobjects.get_object() if hasattr(xobjects, "get_object") else xobjects
             pictures = {}  # name -> whether the image is opaque (no soft mask, no mask)
-            for key, value in list(xobjects.items())[:64]:
+            found = list(xobjects.items())[:64]
+            for key, value in found:
                 value = value.get_object()
                 if str(value.get("/Subtype", "")) == "/Image":
                     pictures[str(key)] = "/SMask" not in value and "/Mask" not in value
+                elif str(value.get("/Subtype", "")) == "/Form" and len(found) < 128:
+                    inner = resolve(resolve(value.get("/Resources")).get("/XObject"))
+                    found.extend(list(inner.items())[:64])  # a scan drawn by a form
         except Exception:  # noqa: BLE001  (broken resources: no image is known)
             xobjects, pictures = {}, {}
         area = abs(float(box.width) * float(box.height)) or 1.0
@@ -180,6 +187,11 @@ try:
         # under a picture that covers it, over an image of the whole page.
         seen = {"mode": [0], "hidden": 0, "shown": 0, "cover": 0.0}
         def operator(op, args, cm, tm):
+            try:
+                observe(op, args, cm)
+            except Exception:  # noqa: BLE001  (an operand of an odd type: not a scan's sign)
+                pass
+        def observe(op, args, cm):
             if op == b"q":
                 seen["mode"].append(seen["mode"][-1])
             elif op == b"Q" and len(seen["mode"]) > 1:
@@ -283,6 +295,7 @@ class _Run:
     text: str
     script: str = ""  # "^" raised (an exponent), "_" lowered (an index), "" on the baseline
     em: float = 0.0  # the font's median advance in ems (0: unknown)
+    bold: bool = False
 
     @property
     def advance(self) -> float:
@@ -302,6 +315,39 @@ def _advance(char: str) -> float:
     return 0.68 if char.isupper() else 0.55
 
 
+_BOLD = re.compile(r"bold|cmbx|black|heavy|semibold|demi", re.I)
+_LABEL = re.compile(
+    r"^\s*(?:(?:problem|question|exercise|task|prob\.|q)\s*\#?\s*\d{1,3}(?!\d)"
+    r"(?:\s*\(?[a-h]\)?)?|\(?[a-h]\)|\(?(?:i{1,3}|iv|vi{0,3}|ix|x)\))[.:)]?\s*$",
+    re.I,
+)
+
+
+def _bold_label(line: _Line) -> str:
+    """A line's text, a bold label at its start marked as the .tex reader marks `\\textbf`:
+    `**Problem 4 (a)** The plain layer has ...` (a `description` item, `\\textbf{(a)}` run into
+    its paragraph). Plain, the label was no heading: a heading at the start of a long line is
+    one only when marked, as in Markdown."""
+    text = line.text()
+    runs = line.runs
+    count = next((k for k, run in enumerate(runs) if not run.bold), len(runs))
+    if count == 0 or count == len(runs) or any(r.script for r in runs[:count]):
+        return text
+    label = _Line(line.y, runs[:count]).text()
+    if not _LABEL.match(label) or not text.startswith(label):
+        return text
+    return f"**{label.strip()}** {text[len(label) :].strip()}"
+
+
+_HYPHEN_END = re.compile(r"[A-Za-z]{2}-$")
+_HYPHEN_REST = re.compile(r"([a-z]+[.,;:)]*)(?:\s+|$)")
+_SECTION_NUMBER = re.compile(
+    r"^\d{1,2}(?:\.\d{1,2}){0,2}\s+"
+    r"(?=(?:problem|question|exercise|task|part|prob\.|q\s?\d|\(?[a-h]\)|\(?[ivx]{1,4}\))(?!\w))",
+    re.I,
+)
+"""The number LaTeX gives a numbered section before a problem or part heading the student
+titled: the student's own number (`Problem 4`, `Part a`) is the one that counts."""
 _PROBLEM_HEADING = re.compile(
     r"^\s*(?:problem|question|exercise|task|prob\.|q)\s*\#?\s*\d{1,3}(?!\d)", re.I
 )
@@ -319,7 +365,7 @@ def _body(
     numbers are masked (as a header's page number is). A line set larger than the page's text,
     or one that starts like a problem heading, is kept unless it repeats word for word.
     """
-    sizes = sorted(r.size for line in lines for r in line.runs if not r.script)
+    sizes = sorted(r.size for line in lines for r in line.runs if not r.script for _ in r.text)
     body_size = sizes[len(sizes) // 2] if sizes else 10.0
 
     def header(line: _Line) -> bool:
@@ -564,6 +610,7 @@ def _layout(data: dict[str, object], rel: str) -> PdfText:
                 bool(_MONO.search(font)),
                 str(text).replace("\n", " ").rstrip(),
                 em=float(em),
+                bold=bool(_BOLD.search(font)),
             )
             for x, y, size, font, text, em in page["runs"]
         ]
@@ -594,19 +641,24 @@ def _layout(data: dict[str, object], rel: str) -> PdfText:
         label = f"{rel}, page {number}"
         left = _margin(body)
         code_left = code_lefts[number - 1]
-        sizes = sorted(r.size for line in body for r in line.runs if not r.script)
+        sizes = sorted(  # by characters, not runs: a page of few lines has as many headings
+            r.size for line in body for r in line.runs if not r.script for _ in r.text.strip()
+        )
         body_size = sizes[len(sizes) // 2] if sizes else 10.0
         after_heading = False
+        prose = False  # the line before is prose of this page (a hyphenated word may go on)
         previous_y: float | None = None
         in_code = False
         for k, line in enumerate(body, 1):
-            text = line.text().translate(_STRAIGHT) if line.mono else line.text()
+            text = line.text().translate(_STRAIGHT) if line.mono else _bold_label(line)
             size = line.runs[0].size
             if in_code and not line.mono:
                 out.append("```")
                 origins.append((label, k - 1))
                 in_code = False
             heading = size >= 1.07 * body_size and not line.mono  # set larger: a heading
+            if heading:  # `\\section{Problem 4}` numbered by LaTeX: '2 Problem 4', '2.1 Part a'
+                text = _SECTION_NUMBER.sub("", text)
             gap = previous_y is not None and previous_y - line.y > 2.2 * size and not line.mono
             if (gap or heading or after_heading) and out and out[-1]:
                 out.append("")  # a paragraph break; headings stand alone, as typeset
@@ -616,6 +668,15 @@ def _layout(data: dict[str, object], rel: str) -> PdfText:
                 out.append("```python")
                 origins.append((label, k))
                 in_code = True
+            joined = (
+                _HYPHEN_END.search(out[-1]) and _HYPHEN_REST.match(text)
+                if prose and not (line.mono or heading or gap)
+                else None
+            )
+            if joined:  # 'parame-' / 'ters.': TeX's hyphenation, the word read whole
+                out[-1] = out[-1][:-1] + joined.group(1)
+                text = text[joined.end() :]
+            prose = not (line.mono or heading)
             indent = 0
             if line.mono or _CODE_START.match(text):
                 column = columns.get(round(size, 1), line.runs[0].advance)

@@ -1382,8 +1382,14 @@ _MASKS = [
 ]
 _SUPSUB = re.compile(r"[_^]\s*(?:\{[^{}]*\}|\\[A-Za-z]+|[A-Za-z0-9])")
 _NUMBER = re.compile(
-    r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+(?![\d])|\d{1,3}(?:\{,\}\d{3})+|\d{1,3}(?:\\,\d{3})+"
+    r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+(?![\d])|\d{1,3}(?:(?:\{,\}|\\[,;: ]|~)\d{3})+"
     r"|\d{1,3}(?:[ \u00a0\u2009\u202f]\d{3})+(?![\d.])|\d+)(?:\.\d+)?(?:[eE][-+]?\d{1,3})?(?![\w])"
+)
+
+
+_NUMBER_MACRO = re.compile(
+    r"\\(?:num|SI|qty|boxed|fbox)\s*(?:\[[^\]]*\])?\s*"
+    r"\{\s*((?:[-+\d.,~ ]|\{,\}|\\[,;: ])+(?:[eE][-+]?\d+)?)\s*\}"
 )
 
 
@@ -1400,6 +1406,8 @@ def _prepared_lines(text: str, first_line: int = 1) -> list[tuple[int, str]]:
         budget.check()
         if not outside[index] or not line.strip():
             continue
+        if "\\" in line:  # siunitx's \\num{213504}, \\SI{0.5}{s}; a boxed result: the number
+            line = _NUMBER_MACRO.sub(r"\1", line)
         masked = _SCI.sub(_scientific, line)
         for _ in range(4):  # nested {..} in sub/superscripts, innermost first
             masked = _mask(masked, _SUPSUB)
@@ -1418,7 +1426,7 @@ def _scientific(match: re.Match[str]) -> str:
 
 
 def _value(token: str) -> float | None:
-    cleaned = re.sub(r"[,\s\u00a0\u2009\u202f]|\{,\}|\\,", "", token)
+    cleaned = re.sub(r"[,\s\u00a0\u2009\u202f~]|\{,\}|\\[,;: ]", "", token)
     try:
         value = float(cleaned)
     except ValueError:
@@ -1438,10 +1446,10 @@ def _numbers_in(line: str) -> list[tuple[int, int, float]]:
             value = -value
         found.append((start, match.end(), value))
         token = match.group(0)
-        if re.search(r"[ \u00a0\u2009\u202f]", token) or (
+        if re.search(r"[ \u00a0\u2009\u202f~;:]", token) or (
             "," in token and line[:start].rstrip().endswith(("(", "["))
         ):
-            for part in re.split(r"[,\s\u00a0\u2009\u202f]+", token):
+            for part in re.split(r"(?:[,\s\u00a0\u2009\u202f~;:]|\{,\}|\\)+", token):
                 part_value = _value(part)
                 if part_value is not None:
                     found.append((start, match.end(), part_value))
@@ -1451,7 +1459,8 @@ def _numbers_in(line: str) -> list[tuple[int, int, float]]:
 def extract_number_candidates(text: str, first_line: int = 1) -> list[tuple[float, int]]:
     """Every number stated outside code, in order, with its line.
 
-    Thousands separators are understood ("213,504", "78 592", "213{,}504", "213\\,504"; a
+    Thousands separators are understood ("213,504", "78 592", "213{,}504", "213\\,504",
+    "213~504", "213\\;504"; a
     space-separated group also yields its parts), as are "1.2 \\times 10^{-3}" and signs.
     Ignored: digits in LaTeX sub/superscripts ("3^{L-i}", "n_0", "1^2"), equation labels "(1)",
     citations "[1]", list numbers "1. ", and digits inside identifiers ("HW6", "conv1").
@@ -1556,17 +1565,25 @@ def _mentions(
     text: str, patterns: list[tuple[str, re.Pattern[str], bool]]
 ) -> list[tuple[int, str]]:
     """Options mentioned in `text` as (position, option); overlaps go to the longest match."""
+    return [(start, option) for start, _, option in _mention_spans(text, patterns)]
+
+
+def _mention_spans(
+    text: str, patterns: list[tuple[str, re.Pattern[str], bool]]
+) -> list[tuple[int, int, str]]:
     spans = []
     for option, pattern, _ in patterns:
         for match in pattern.finditer(text):
             spans.append((match.start(), match.end(), option))
     spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
     kept: list[tuple[int, int, str]] = []
+    reach = 0  # sorted by start: a span overlaps a kept one iff it starts before their end
     for start, end, option in spans:
-        if any(start < k_end and end > k_start for k_start, k_end, _ in kept):
+        if start < reach:
             continue
         kept.append((start, end, option))
-    return [(start, option) for start, _, option in kept]
+        reach = end
+    return kept
 
 
 def _plain(text: str) -> str:
@@ -1596,14 +1613,88 @@ def extract_choices(text: str, options: dict[str, list[str]]) -> tuple[set[str],
     votes: dict[str, list[int]] = {option: [] for option in options}
     _, outside = scan_fences(split_lines(text))
     kept_lines = [line for line, out in zip(split_lines(text), outside, strict=True) if out]
-    for paragraph in re.split(r"\n\s*\n", _plain("\n".join(kept_lines))):
+    tabled = _table_verdicts(kept_lines, patterns, votes)
+    for paragraph in re.split(r"\n\s*\n", _plain("\n".join(tabled))):
         for sentence in re.split(
             r"(?<=[.!?])\s+(?=[A-Z(\\$*])|\n(?=\s*[-*•]|\s*\(?[a-z]\)|\s*(?i:final\s+)?"
             r"(?i:answer|solution|ans)\s*[:=])",
             paragraph,
         ):
             _vote_sentence(sentence, patterns, votes, set(options), options)
-    return _decide(votes, text)
+    chosen, confidence = _decide(votes, text)
+    if tabled != kept_lines and not all(votes.values()):
+        # a table that gives some options a verdict and not the others: the rest are not
+        # "not chosen", they are unread (a cell the reader does not know): for a TA
+        confidence = min(confidence, 0.5)
+    return chosen, confidence
+
+
+_CELL_VERDICT = re.compile(
+    r"^(?:(?P<yes>yes|y|true|✓|✔|☑|\\checkmark|equivalent|commutes?|holds|same)"
+    r"|(?P<no>no|n|false|✗|✘|☒|×|x|\\times|not\s+equivalent|non-?equivalent|inequivalent"
+    r"|does\s*(?:not|n't)\s+commute|not\s+the\s+same|different))(?:[.!]?$|[,;:.]\s|\s+(?:since|because|as|for)\b)",
+    re.I,
+)
+_CELLS = re.compile(r"\s*\|\s*|\t+|\s{2,}|\s*&\s*")
+
+
+def _cell_verdict(cell: str) -> int:
+    """+1 / -1 for a table cell that is a verdict ('Yes', '✗', 'not equivalent'), else 0."""
+    match = _CELL_VERDICT.match(re.sub(r"[*$`]|\\text\{|\}", "", cell).strip())
+    if match is None:
+        return 0
+    return 1 if match.group("yes") else -1
+
+
+def _table_verdicts(
+    lines: list[str],
+    patterns: list[tuple[str, re.Pattern[str], bool]],
+    votes: dict[str, list[int]],
+) -> list[str]:
+    """Verdicts stated in a table, voted strongly; the lines are blanked for the prose reader.
+
+    A row naming one option and a verdict cell ('| ReLU | Yes |', 'Leaky ReLU    ✓', a PDF's
+    'Sigmoid No'), or a row of options over a row of verdicts, one per column (a table written
+    across). Before, a table of Yes/No said nothing the prose reader knew, and the answer was
+    read, confidently, as 'none chosen'. Linear: each line is split once.
+    """
+    out = list(lines)
+    for index, line in enumerate(lines):
+        mentioned = _mention_spans(line, patterns)
+        if not mentioned:
+            continue
+        if len({o for _, _, o in mentioned}) == 1:
+            rest = "".join(
+                line[end:start]
+                for (_, end, _), (start, _, _) in itertools.pairwise(
+                    [(0, 0, ""), *mentioned, (len(line), len(line), "")]
+                )
+            )
+            rest = re.sub(r"[|&:\t•]|\\\\|\\hline|^\s*[-–—*>]+|\s[-–—]+\s", " ", rest).strip()
+            verdict = _cell_verdict(rest) if rest else 0
+            if verdict:
+                votes[mentioned[0][2]].append(3 * verdict)
+                out[index] = ""
+            continue
+        cells = [c for c in _CELLS.split(line.strip().strip("|&")) if c.strip()]
+        below = lines[index + 1] if index + 1 < len(lines) else ""
+        under = [c for c in _CELLS.split(below.strip().strip("|&")) if c.strip()]
+        if re.fullmatch(r"\s*\|?[\s:|-]*-{2,}[\s:|-]*", below) and index + 2 < len(lines):
+            under = [c for c in _CELLS.split(lines[index + 2].strip().strip("|&")) if c.strip()]
+        if len(under) == len(cells) + 1 and not _cell_verdict(under[0]):
+            under = under[1:]  # a label over the verdicts ('Equivalent?') under an empty corner
+        named = [_mentions(c, patterns) for c in cells]
+        options = [m[0][1] if len(m) == 1 else None for m in named]
+        if len(cells) != len(under) or sum(o is not None for o in options) < 2:
+            continue
+        verdicts = [_cell_verdict(c) for c in under]
+        if sum(1 for o, v in zip(options, verdicts, strict=True) if o and v) < 2:
+            continue
+        for option, verdict in zip(options, verdicts, strict=True):
+            if option is not None and verdict:
+                votes[option].append(3 * verdict)
+        out[index] = ""
+    return out
 
 
 def _vote_sentence(

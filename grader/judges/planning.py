@@ -53,7 +53,8 @@ def plan_module(
 ) -> ModuleTarget:
     """Find the class (a .py file, else assembled from a notebook or writeup); plan its probe."""
     lookup = find_class(sub, check.symbol)
-    if not lookup.exact and sub.documents and ensure_class(sub, check.symbol) is not None:
+    readable = sub.documents or sub.unread_documents  # an unread one: a TA's, noted by ensure
+    if not lookup.exact and readable and ensure_class(sub, check.symbol) is not None:
         lookup = find_class(sub, check.symbol)
     pid = probe_id(problem, check)
     seed = derive_seed(run_seed, sub.seed_name, pid)

@@ -201,6 +201,8 @@ def _pending(
         excerpt = doc.excerpt(1, len(split_lines(doc.text)), limit=5)
         header = f"{doc.file} (beginning):"
     line = focus or (section.start_line if section else None)
+    if doc.ocr_pages:  # the excerpt is what OCR read from a scan, not what the student typed
+        header = header[:-1] + " (text read by OCR from the scanned page; its image is attached):"
     return Answer(
         key,
         None,
@@ -457,7 +459,7 @@ def read_formula(
         )
     kinds: dict[str, str] = {name: var.kind for name, var in check.variables.items()}
     try:
-        expression = latex_to_python(_renamed(tex, check.rename), kinds)
+        expression = latex_to_python(_sigmoid(_renamed(tex, check.rename), check), kinds)
     except LatexError as exc:
         return _pending(
             doc,
@@ -469,6 +471,18 @@ def read_formula(
             0.5,
         )
     return _confident(doc, key, expression, line)
+
+
+_SIGMA_CALL = re.compile(r"\\sigma(?![A-Za-z])\s*(?=\(|\\left\s*\(|\\big[lg]?\s*\()")
+
+
+def _sigmoid(tex: str, check: FormulaCheck) -> str:
+    """`\\sigma(z)` is the sigmoid where the rubric names sigmoid among the functions an answer
+    may call and no variable is called sigma ('tanh in terms of sigmoid': 2\\sigma(2z) - 1).
+    Elsewhere a sigma may be a standard deviation: not guessed, for a TA."""
+    if "sigmoid" not in (check.functions or ()) or "sigma" in check.variables:
+        return tex
+    return _SIGMA_CALL.sub(r"\\operatorname{sigmoid}", tex)
 
 
 def _renamed(tex: str, rename: Mapping[str, str]) -> str:

@@ -46,7 +46,12 @@ def ensure_class(sub: Submission, symbol: str) -> GeneratedSource | None:
     for gen in sub.generated.values():
         if gen.symbol == symbol and gen.name:
             return gen
-    if symbol in sub.unassembled or not sub.documents:
+    if symbol in sub.unassembled:
+        return None
+    if not sub.documents:
+        unread = _unread_code(sub, symbol)
+        if unread is not None:  # a scanned writeup and no .py file: the code may be there
+            sub.unassembled[symbol] = unread
         return None
     built: list[tuple[Document, AssembledSource]] = []
     for doc in sub.documents:
@@ -186,14 +191,35 @@ def code_hash(gen: GeneratedSource) -> str:
     return hashlib.sha256(gen.source.encode()).hexdigest()[:16]
 
 
+def _unread_code(sub: Submission, symbol: str) -> str | None:
+    """Why `symbol` may be in a writeup the grader could not read (a scanned or handwritten PDF,
+    a Word file), when the submission has no `.py` file at all; None otherwise."""
+    if not sub.unread_documents or any(f.endswith(".py") for f in sub.files):
+        return None
+    unread = ", ".join(file for file, _ in sub.unread_documents[:3])
+    return f"no {symbol} in a .py file, and the code may be in {unread}, which was not read"
+
+
 def missing(
     sub: Submission, symbol: str, problem: Problem
 ) -> tuple[str, list[str], SourceRef] | None:
     """Why `symbol` (a class or script) could not be built from the documents, an excerpt of
     the problem's section, and where: a pending TA item. None when the verdict should stay
     the plain 'not found' failure: no documents, or `.py` files beside documents holding no code
-    at all (a README next to the code)."""
+    at all (a README next to the code).
+
+    A submission without `.py` files whose writeup could not be read (a scanned or handwritten
+    PDF, a Word file) may hold the code there: a TA looks, never a zero."""
     why = sub.unassembled.get(symbol)
+    if not sub.documents and (why or _unread_code(sub, symbol)):
+        unread = _unread_code(sub, symbol)
+        if unread is None:
+            return None
+        return (
+            unread,
+            [f"look in {file} ({reason})" for file, reason in sub.unread_documents[:3]],
+            SourceRef(file=sub.unread_documents[0][0]),
+        )
     if why is None or not sub.documents:
         return None
     has_code = any(doc.blocks for doc in sub.documents)

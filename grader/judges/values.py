@@ -25,6 +25,7 @@ value only a TA can read is pending too: it may yet earn carried-forward credit.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import re
 from dataclasses import dataclass
@@ -334,8 +335,10 @@ def equations(text: str, first_line: int = 1) -> list[Equation]:
     found: list[tuple[int, int, list[Equation]]] = []
     masked = list(body)
 
-    def line_of(offset: int) -> int:
-        return first_line + body.count("\n", 0, offset)
+    breaks = [index for index, char in enumerate(body) if char == "\n"]
+
+    def line_of(offset: int) -> int:  # a search, not a count from the start: linear overall
+        return first_line + bisect.bisect_left(breaks, offset)
 
     for match in DISPLAY_MATH.finditer(body):
         inner = match.group(1) or match.group(2) or match.group(5) or ""

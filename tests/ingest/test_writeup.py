@@ -666,3 +666,54 @@ def test_a_count_wrapped_onto_the_next_line_is_still_a_count() -> None:
         ]
     )
     assert extract_result_numbers(text) == [(213504, 1), (2456, 2), (78592, 3)]
+
+
+CHOICE_TABLES = {
+    "pipe": "| Activation | Equivalent |\n|---|---|\n| ReLU | {a} |\n| Sigmoid | {b} |\n"
+    "| Leaky ReLU | {c} |",
+    "pipe across": "| | ReLU | Sigmoid | Leaky ReLU |\n|---|---|---|---|\n"
+    "| Equivalent? | {a} | {b} | {c} |",
+    "tabular (.tex)": "Activation\tEquivalent\nReLU\t{a}\nSigmoid\t{b}\nLeaky ReLU\t{c}",
+    "tabular across": "ReLU\tSigmoid\tLeaky ReLU\n{a}\t{b}\t{c}",
+    "pdf": "Activation Equivalent\nReLU {a}\nSigmoid {b}\nLeaky ReLU {c}",
+    "list": "- ReLU: {a}\n- Sigmoid: {b}\n- Leaky ReLU: {c}",
+    "letters": "(a) ReLU — {a}\n(b) Sigmoid — {b}\n(c) Leaky ReLU — {c}",
+}
+
+
+_CHOICE_CELLS = [
+    (("Yes", "No", "Yes"), {"relu", "leaky_relu"}),
+    (("✓", "✗", "✓"), {"relu", "leaky_relu"}),
+    (("yes, homogeneous", "no, since sigma(0) = 1/2", "yes"), {"relu", "leaky_relu"}),
+    (("Yes", "Yes", "No"), {"relu", "sigmoid"}),  # the control: a wrong table
+]
+
+
+@pytest.mark.parametrize(
+    ("layout", "cells", "expected"),
+    [
+        (layout, cells, expected)
+        for layout in CHOICE_TABLES
+        for cells, expected in _CHOICE_CELLS
+        if "across" not in layout or "," not in "".join(cells)  # a reason across: not cells
+    ],
+)
+def test_choices_stated_in_a_table(
+    layout: str, cells: tuple[str, str, str], expected: set[str]
+) -> None:
+    """A verdict per option in a table (Markdown, LaTeX tabular down or across, a PDF's rows,
+    a list): read per row. Before, the table said nothing the prose reader knew and the answer
+    read as 'none chosen' with confidence (the pipe table across): a zero for a right answer."""
+    text = CHOICE_TABLES[layout].format(a=cells[0], b=cells[1], c=cells[2])
+    chosen, confidence = extract_choices(text, P1_OPTIONS)
+    assert chosen == expected, text
+    assert confidence >= 0.75
+
+
+def test_a_table_that_leaves_an_option_unread_is_not_confident() -> None:
+    """A cell the reader does not know ('depends') is not 'not chosen': below the confidence
+    that grades automatically, so a TA decides."""
+    text = "| Activation | Equivalent |\n|---|---|\n| ReLU | Yes |\n| Sigmoid | No |\n"
+    text += "| Leaky ReLU | depends on the slope |"
+    _, confidence = extract_choices(text, P1_OPTIONS)
+    assert confidence < 0.75

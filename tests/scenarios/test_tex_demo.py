@@ -63,8 +63,8 @@ EXPECTED = {
         "fit": Status.PASSED,
         "figure": Status.PASSED,
         "params": Status.PASSED,
-        "relu_relu": Status.PENDING,  # \mathrm{relu} is not read as a function: a TA's call
-        "tanh": Status.PENDING,  # 2\sigma(z) - 1: sigma is not a function the reader knows
+        "relu_relu": Status.PASSED,  # \mathrm{relu}(z) boxed: relu(z), one call
+        "tanh": Status.FAILED,  # 2\sigma(z) - 1 is tanh(z/2): tanh(z) = 2\sigma(2z) - 1
     },
     "fern": {
         "c3.param_count": Status.PASSED,

@@ -564,3 +564,22 @@ def test_a_student_over_the_judging_budget_is_not_graded_alone(
         mallory
     )
     assert mallory["homework"] == "budgetcourse/hw9" and mallory["score"] == 0.0
+
+
+def test_tables_and_ocr_scoring_cost_linear_time() -> None:
+    """The table readers added for LaTeX and PDF writeups (values down or across, choices per
+    row) and the OCR text score on 150,000 rows each: one pass per line, seconds."""
+    out = bounded(
+        """
+        from grader.ingest.ocr import ocr_quality
+        from grader.ingest.writeup import extract_choices
+        from grader.judges.values import equations
+        rows = "w_1 w_2 w_3\\n" + "0.1 0.2 0.3\\n" * 150_000 + "w_1    0.5    0.25\\n" * 150_000
+        print(len(equations(rows)) > 0)
+        table = "| ReLU | Yes |\\n" * 150_000 + "| | ReLU | Sigmoid |\\n" * 150_000
+        print(extract_choices(table, {"relu": ["ReLU"], "sigmoid": ["Sigmoid"]})[0] == {"relu"})
+        print(ocr_quality("Ine vadaue wey Pr " * 400_000).is_text)
+        """,
+        timeout=240,
+    )
+    assert out.split() == ["True", "True", "False"]
