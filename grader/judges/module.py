@@ -18,7 +18,7 @@ from grader.ingest.submission import CodeUnit
 from grader.judges.context import GradingContext, Verdict, result
 from grader.judges.crashes import Locator, describe_crash, locator
 from grader.judges.planning import ModuleTarget, module_target
-from grader.judges.reverse import reverse_equivalence, reverse_grads_differ
+from grader.judges.reverse import region_of, reverse_equivalence, reverse_grads_differ
 from grader.judges.sources import missing
 from grader.judges.transplant import (
     Piece,
@@ -922,7 +922,7 @@ def _grads_differ(
             return True
         want = wants.setdefault(index, np.zeros(whole.shape))
         grad = param.grad.numpy() if param.grad is not None else np.zeros(param.shape)
-        region = _region(piece, whole.ndim)
+        region = region_of(piece, whole.ndim)
         want[region] += grad.reshape(want[region].shape)
     for index, want in wants.items():
         got = probed.arrays.get(f"grad{index}")
@@ -930,10 +930,3 @@ def _grads_differ(
         if got is None or got.shape != want.shape or np.max(np.abs(got - want)) > 1e-3 * scale:
             return True
     return False
-
-
-def _region(piece: Piece, ndim: int) -> tuple[slice, ...]:
-    if piece.region is None:
-        return (slice(None),) * ndim
-    dim, start, stop = piece.region
-    return (slice(None),) * dim + (slice(start, stop),)
