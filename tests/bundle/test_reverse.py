@@ -21,6 +21,7 @@ from grader.judges.reverse import (
     Facts,
     Setting,
     compare,
+    loaded_request,
     read_loaded,
     reverse_facts,
     settings_for,
@@ -35,6 +36,7 @@ from grader.pipeline import GradeOptions, grade
 from grader.reference import GRADING_TIME, NotPrecomputed, load_reference
 from grader.results import Status
 from grader.rubric import ModuleCheck, load_rubric
+from grader.sandbox.jobs import ProbeRequest
 from grader.sandbox.observations import LoadedModuleObservation, ModuleObservation
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -289,3 +291,28 @@ def test_only_a_public_module_check_ships_its_reverse_facts(visibility: str) -> 
     _, memo = precompute(rubric, reference, seed=0, protected=set())
     shipped = [k for k in memo if k.startswith("reverse:")]
     assert shipped == (["reverse:p1.pair"] if visibility == "public" else [])
+
+
+def test_the_second_run_is_never_sent_what_it_is_compared_with() -> None:
+    """The plan and inputs of the run on the reference's weights hold the weights and the
+    inputs, never the reference's outputs or gradients: a layer must compute them."""
+    facts, _, settings, check = _right()
+    first = ProbeRequest(
+        id="p1.pair",
+        kind="module",
+        timeout_s=60,
+        spec={
+            "file": "pair.py",
+            "class_name": "Pair",
+            "seed": 7,
+            "inputs": ["a"],
+            "cotangent": "g",
+        },
+    )
+    request, inputs = loaded_request(first, check, settings, facts)
+    assert request.kind == "module_loaded" and request.spec["seed"] == 7
+    assert len(request.spec["settings"]) == len(settings) == 2
+    secret = [*facts.outputs[0], *facts.outputs[1], *facts.grads[0], *facts.grads[1]]
+    for name, array in inputs.items():
+        for value in secret:
+            assert array.shape != value.shape or not np.allclose(array, value), name
