@@ -19,8 +19,11 @@ What never goes in:
 - any precomputed fact that contains one of those protected answers (a module's parameter count
   that is also a number answer): dropped, and that part too waits for grading.
 
-Whatever a public check needs that is not in the bundle (the reference module itself, for the
-weight transplant of `equivalence`) makes that part "checked at grading time", never a guess.
+A module check's equivalence (and what rests on it: backward, the parameter count, independence)
+is judged the other way round: the reference's weights, the grader's inputs and the reference's
+outputs and gradients on them are stored as data (`grader.judges.reverse`), loaded into the
+student's layer at self-check time and compared. Whatever a public check needs that is not in
+the bundle makes that part "checked at grading time", never a guess.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from grader.judges.analysis import load_with_analyses, standard
 from grader.judges.context import GradingContext
 from grader.judges.formula import _reference_samples
 from grader.judges.module import _reference_count
+from grader.judges.reverse import REVERSE_ASPECTS, reverse_facts, reverse_key
 from grader.reference import (
     Reference,
     SaltedAnswer,
@@ -67,7 +71,7 @@ from grader.rubric import (
     Rubric,
     ScriptCheck,
 )
-from grader.sandbox.observe import Observer
+from grader.sandbox.observe import Observer, probe_id
 
 ENGINE = Path(__file__).resolve().parent
 BUNDLE_DIR = "_bundle"  # inside the package: found by `grader.courses` when installed
@@ -234,6 +238,7 @@ def precompute(
         run_seed=seed,
     )
     values: dict[str, Any] = {}
+    reverses: dict[str, Any] = {}  # the reverse transplant's data (`grader.judges.reverse`)
     for problem in rubric.problems:
         for check in problem.checks:
             if check.shown != "public":  # its verdict waits for grading: nothing to ship
@@ -244,7 +249,12 @@ def precompute(
                 _reference_samples(problem, check, ctx)
             if isinstance(check, ModuleCheck):
                 _reference_count(check, ctx)
+                if REVERSE_ASPECTS & set(check.aspects):
+                    reverse = reverse_facts(check, reference, seed)
+                    if reverse is not None:
+                        reverses[reverse_key(probe_id(problem, check))] = encode_fact(reverse)
     memo = {k: encode_fact(v) for k, v in reference.memo.items() if k.startswith(_MEMO_FACTS)}
+    memo.update(reverses)
     keep = lambda fact: not (_numbers(fact) & protected)  # noqa: E731
     return (
         {k: v for k, v in values.items() if keep(v)},

@@ -18,6 +18,7 @@ from grader.ingest.submission import CodeUnit
 from grader.judges.context import GradingContext, Verdict, result
 from grader.judges.crashes import Locator, describe_crash, locator
 from grader.judges.planning import ModuleTarget, module_target
+from grader.judges.reverse import region_of, reverse_equivalence, reverse_grads_differ
 from grader.judges.sources import missing
 from grader.judges.transplant import (
     Piece,
@@ -29,6 +30,7 @@ from grader.judges.transplant import (
     transplant_weights,
 )
 from grader.judges.weights import weights_problem
+from grader.reference import NotPrecomputed, PrecomputedReference
 from grader.results import STAFF_MESSAGE, CheckResult, SourceRef, Status
 from grader.rubric import ModuleCheck, Problem
 from grader.sandbox.observations import ExceptionInfo, ModuleObservation
@@ -585,6 +587,8 @@ def _compute_equivalence(check: ModuleCheck, probed: Probed, ctx: GradingContext
             f"{probed.unit.name} has no parameters, so there are no weights to compare: "
             + NO_PARAMETERS_HINT,
         )
+    if isinstance(reference, PrecomputedReference):
+        return _bundle_equivalence(check, probed, ctx, pieces)
     for variant in check.variants:
         ref = reference.instance(check.reference, *check.init_args, double=True, **variant.args)
         for assignment in candidate_assignments(ref, pieces):
@@ -628,6 +632,70 @@ def _compute_equivalence(check: ModuleCheck, probed: Probed, ctx: GradingContext
     if relu_of is not None:
         message += "; it equals ReLU of the expected output: is there a ReLU after the sum?"
     return Equivalence(None, None, message, explained=relu_of)
+
+
+def _bundle_equivalence(
+    check: ModuleCheck, probed: Probed, ctx: GradingContext, pieces: list[Piece]
+) -> Equivalence:
+    """Equivalence in a students' bundle: the reference's stored weights loaded into the
+    student's layer, its outputs compared with the reference's stored outputs
+    (`grader.judges.reverse`); what that cannot decide raises `NotPrecomputed`. The messages
+    are the transplant's own (a failure's difference is measured on other weights)."""
+    assert probed.target.request is not None
+    key = f"reverse-found:{check.id}"
+    if isinstance(ctx.memo.get(key), NotPrecomputed):  # one second run per student, not per aspect
+        raise ctx.memo[key]
+    try:
+        found, loaded, facts = reverse_equivalence(
+            check, probed.obs, probed.arrays, ctx, probed.target.request, probed.target
+        )
+    except NotPrecomputed as exc:
+        ctx.memo[key] = exc
+        raise
+    ctx.memo[key] = (found, loaded, facts)
+    if found.variant is not None and found.assignment is not None:
+        variant = check.variants[found.variant]
+        return Equivalence(
+            variant.name,
+            found.assignment,
+            f"matches the reference ({variant.name}) when given your weights",
+            explained=Explanation(_args(variant.args), found.assignment),
+        )
+    relu_of = None
+    if found.relu is not None:
+        relu_of = Explanation(_args(check.variants[found.relu[0]].args), found.relu[1], relu=True)
+    if found.closest is None:
+        return Equivalence(
+            None,
+            None,
+            "your parameters cannot be laid onto the reference's to "
+            f"compare outputs: you have {len(pieces)} tensors "
+            f"({_trainable_count(probed.obs):,} values), it has {found.layouts}",
+        )
+    message = (
+        f"your output differs from the reference given your weights (max abs diff "
+        f"{found.closest:.3g})"
+    )
+    if relu_of is not None:
+        message += "; it equals ReLU of the expected output: is there a ReLU after the sum?"
+    return Equivalence(None, None, message, explained=relu_of)
+
+
+def _bundle_grads_differ(
+    check: ModuleCheck, probed: Probed, ctx: GradingContext, explanation: Explanation
+) -> bool:
+    """`_grads_differ` in a students' bundle: the gradients of the run on the bundle's weights
+    against the reference's stored ones, for the setting whose outputs matched."""
+    stored = ctx.memo.get(f"reverse-found:{check.id}")
+    if (
+        explanation.relu
+        or not isinstance(stored, tuple)
+        or stored[0].variant is None
+        or stored[1] is None
+    ):
+        raise NotPrecomputed("the gradients to compare with are not in the students' bundle")
+    found, loaded, facts = stored
+    return reverse_grads_differ(check, facts, loaded, found, probed.obs)
 
 
 def _args(args: dict[str, object]) -> tuple[tuple[str, object], ...]:
@@ -803,7 +871,12 @@ def _backward(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Verdic
         explanation = _explanation(check, probed, ctx)
         if explanation is None:
             return _unproven(f"a gradient for all {len(bwd.has_grad)} parameter tensors")
-        if _grads_differ(check, probed, ctx, explanation):
+        differ = (
+            _bundle_grads_differ(check, probed, ctx, explanation)
+            if isinstance(ctx.reference, PrecomputedReference)
+            else _grads_differ(check, probed, ctx, explanation)
+        )
+        if differ:
             return (
                 Status.FAILED,
                 "gradients differ from the reference's for the same weights",
@@ -849,7 +922,7 @@ def _grads_differ(
             return True
         want = wants.setdefault(index, np.zeros(whole.shape))
         grad = param.grad.numpy() if param.grad is not None else np.zeros(param.shape)
-        region = _region(piece, whole.ndim)
+        region = region_of(piece, whole.ndim)
         want[region] += grad.reshape(want[region].shape)
     for index, want in wants.items():
         got = probed.arrays.get(f"grad{index}")
@@ -857,10 +930,3 @@ def _grads_differ(
         if got is None or got.shape != want.shape or np.max(np.abs(got - want)) > 1e-3 * scale:
             return True
     return False
-
-
-def _region(piece: Piece, ndim: int) -> tuple[slice, ...]:
-    if piece.region is None:
-        return (slice(None),) * ndim
-    dim, start, stop = piece.region
-    return (slice(None),) * dim + (slice(start, stop),)

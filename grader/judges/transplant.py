@@ -78,7 +78,12 @@ def student_pieces(params: Sequence[ParamInfo], arrays: dict[str, np.ndarray]) -
 
 def candidate_assignments(ref: torch.nn.Module, pieces: list[Piece]) -> list[list[Piece]]:
     """Distinct ways of filling the reference's parameters (in its order) with student pieces."""
-    ref_params = _ref_params(ref)
+    return assignments_for(_ref_params(ref), pieces)
+
+
+def assignments_for(ref_params: RefParams, pieces: list[Piece]) -> list[list[Piece]]:
+    """`candidate_assignments` for a reference known by its parameters' names and shapes only
+    (a students' bundle holds those, not the reference's code)."""
     found: list[list[Piece]] = []
     for pool in (pieces, _chunked(pieces, ref_params)):
         for strategy in (by_owner, by_shape_order, by_role_major_shape_order):
@@ -92,9 +97,13 @@ def filled_assignments(ref: torch.nn.Module, pieces: list[Piece]) -> list[list[P
     """Like `candidate_assignments`, with every student piece used and the reference parameters
     left over set to zero (pieces named by `ZERO`), role by role. Empty when no zero is needed
     or the student has no tensor at all."""
+    return filled_assignments_for(_ref_params(ref), pieces)
+
+
+def filled_assignments_for(ref_params: RefParams, pieces: list[Piece]) -> list[list[Piece]]:
+    """`filled_assignments` for a reference known by its parameters' names and shapes only."""
     if not pieces:
         return []
-    ref_params = _ref_params(ref)
     found: list[list[Piece]] = []
     for pool in (pieces, _chunked(pieces, ref_params, exact=False)):
         # Role by role (a layer without some parameters), then in the reference's own order (a

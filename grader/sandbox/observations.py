@@ -196,7 +196,38 @@ class ScriptObservation(_Obs):
         return next((g for g in self.globals if g.name == name), None)
 
 
-Observation = ModuleObservation | ScriptObservation
+class LoadedParam(_Obs):
+    name: str = Field(max_length=500)
+    shape: list[int] = Field(max_length=16)
+    tensor: int = Field(ge=0)
+
+
+class SettingObs(_Obs):
+    """One setting of a `module_loaded` probe: the grader's weights loaded, the forwards run
+    (`set<j>.out<i>`), the backward if asked (`set<j>.grad<k>`)."""
+
+    loaded: bool
+    forwards: list[ForwardObs] = Field(default_factory=list, max_length=100)
+    backward: BackwardObs | None = None
+    weights_changed: WeightsChanged | None = None
+
+
+class LoadedModuleObservation(_Obs):
+    """A module run on weights the grader set (`probe_loaded_module`): the students' bundle's
+    check of a layer against the reference's outputs stored in it."""
+
+    kind: Literal["module_loaded"]
+    id: str
+    stage: str = Field(max_length=100)
+    seconds: float = 0.0
+    printed: Printed = Field(default_factory=Printed)
+    error: ExceptionInfo | None = None
+    params: list[LoadedParam] = Field(default_factory=list, max_length=100_000)
+    n_tensors: int = 0
+    settings: list[SettingObs] = Field(default_factory=list, max_length=100)
+
+
+Observation = ModuleObservation | ScriptObservation | LoadedModuleObservation
 OBSERVATION: TypeAdapter[Observation] = TypeAdapter(
     Annotated[Observation, Field(discriminator="kind")]
 )

@@ -123,15 +123,37 @@ class Observer:
         target = self.target(sub, problem, check)
         if target.request is None:
             return None
-        limits = replace(self.limits, wall_s=STARTUP_ALLOWANCE_S + target.request.timeout_s)
-        file = target.request.spec.get("file")
+        return self._job(sub, target, target.request, target.inputs)
+
+    def run_request(
+        self,
+        sub: Submission,
+        target: Target,
+        request: ProbeRequest,
+        inputs: Mapping[str, np.ndarray],
+    ) -> tuple[ProbeOutcome | None, SandboxResult | None]:
+        """A probe planned from another's observation (a students' bundle's second run of a
+        module, `grader.judges.reverse`), in the same scratch copy as `target`'s; not kept
+        here: the judge that asks keeps what it read."""
+        result = self._job(sub, target, request, inputs)
+        return result.outcomes.get(request.id), result
+
+    def _job(
+        self,
+        sub: Submission,
+        target: Target,
+        request: ProbeRequest,
+        inputs: Mapping[str, np.ndarray],
+    ) -> SandboxResult:
+        limits = replace(self.limits, wall_s=STARTUP_ALLOWANCE_S + request.timeout_s)
+        file = request.spec.get("file")
         extra = {path: gen.source for path, gen in sub.generated.items() if path == file}
         extra.update(target.files)
         prepared = self.environment.prepared if self.environment is not None else None
         job = SandboxJob(
             sub.root,
-            (target.request,),
-            target.inputs,
+            (request,),
+            inputs,
             limits,
             extra_files=extra,
             environment=prepared,

@@ -54,7 +54,14 @@ def _observe(
 
 
 def _alice_recording() -> Path:
-    (folder,) = [f for f in RECORDED.glob("alice--*") if (f / "p4b.stm").is_dir()]
+    """Alice's module probe as the staff's grader plans it (her students' bundle run on the
+    reference's weights is another recording of the same probe id)."""
+    (folder,) = [
+        f
+        for f in RECORDED.glob("alice--*")
+        if (f / "p4b.stm").is_dir()
+        and json.loads((f / MANIFEST).read_text())["job"]["plan"][0]["kind"] == "module"
+    ]
     return folder
 
 

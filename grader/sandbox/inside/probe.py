@@ -918,7 +918,102 @@ def _call(
     return info
 
 
-PROBES = {"module": probe_module, "script": probe_script}
+# --- a module given the grader's weights (the students' bundle) ----------------------------
+
+
+def probe_loaded_module(
+    req: dict[str, Any], inputs: dict[str, Any], obs: dict[str, Any], arrays: dict[str, Any]
+) -> None:
+    """Import and instantiate the class as `probe_module` does, then for each of the plan's
+    `settings` set every distinct parameter to the grader's array (one input key per tensor,
+    in the order `_distinct_parameters` lists them), run the forwards on the plan's `inputs`
+    and, with a `cotangent`, one backward. Outputs: `set<j>.out<i>`, gradients:
+    `set<j>.grad<k>`.
+
+    The students' bundle asks this with weights computed from the reference when the bundle was
+    built: the grader compares the outputs with the reference's own, stored beside them. It
+    decides nothing here either: a setting that does not fit (a tensor count or shape other
+    than the grader's) is reported as such.
+    """
+    import torch
+
+    obs["stage"] = "import"
+    obs["printed"] = {}
+    torch.manual_seed(req["seed"])
+    with captured(obs["printed"]):
+        module = load_student_module(req["file"], f"student_{req['index']}")
+        obs["stage"] = "lookup"
+        cls = getattr(module, req["class_name"], None)
+        if not (isinstance(cls, type) and issubclass(cls, torch.nn.Module)):
+            obs["stage"] = "no module class"
+            return
+        obs["stage"] = "instantiate"
+        model = cls(*req.get("init_args", []))
+        obs["stage"] = "parameters"
+        named, tensors = _distinct_parameters(model)
+        obs["params"] = [
+            {"name": name, "shape": list(tensors[k].shape), "tensor": k} for name, k in named
+        ]
+        obs["n_tensors"] = len(tensors)
+        obs["settings"] = []
+        for j, setting in enumerate(req["settings"]):
+            obs["stage"] = f"setting {j}"
+            obs["settings"].append(
+                _run_setting(model, named, tensors, setting, req, inputs, j, arrays)
+            )
+        obs["stage"] = "done"
+
+
+def _run_setting(
+    model: Any,
+    named: list[tuple[str, int]],
+    tensors: list[Any],
+    setting: list[str],
+    req: dict[str, Any],
+    inputs: dict[str, Any],
+    j: int,
+    arrays: dict[str, Any],
+) -> dict[str, Any]:
+    """One setting of `probe_loaded_module`: load, forwards, backward; what happened."""
+    import torch
+
+    if len(setting) != len(tensors):
+        return {"loaded": False, "forwards": []}
+    with torch.no_grad():
+        for p, key in zip(tensors, setting, strict=True):
+            value = inputs[key]
+            if tuple(value.shape) != tuple(p.shape) or not p.is_floating_point():
+                return {"loaded": False, "forwards": []}
+            p.copy_(torch.from_numpy(value).to(p.dtype))
+    saved = [_copy(p) for p in tensors]
+    info: dict[str, Any] = {"loaded": True, "forwards": []}
+    for i, key in enumerate(req["inputs"]):
+        forward = _forward(model, torch.from_numpy(inputs[key]), i, arrays)
+        if f"out{i}" in arrays:
+            arrays[f"set{j}.out{i}"] = _as_computed(arrays.pop(f"out{i}"), forward["dtype"])
+        info["forwards"].append(forward)
+    changed: dict[str, Any] = {}
+    _note_changes(model, named, saved, "forward", changed)
+    if req.get("cotangent") and all(f["ok"] for f in info["forwards"]):
+        grads: dict[str, Any] = {}
+        x = torch.from_numpy(inputs[req["inputs"][0]])
+        info["backward"] = _backward(model, tensors, x, grads, inputs.get(req["cotangent"]))
+        for k, p in enumerate(tensors):
+            if f"grad{k}" in grads:
+                dtype = str(p.dtype).replace("torch.", "")
+                arrays[f"set{j}.grad{k}"] = _as_computed(grads[f"grad{k}"], dtype)
+        _note_changes(model, named, saved, "backward", changed)
+    if changed.get("weights_changed"):
+        info["weights_changed"] = changed["weights_changed"]
+    return info
+
+
+def _as_computed(array: Any, dtype: str) -> Any:
+    """A float64 copy of float32 values back in float32 (exact: half the bytes to send)."""
+    return array.astype(np.float32) if dtype == "float32" else array
+
+
+PROBES = {"module": probe_module, "script": probe_script, "module_loaded": probe_loaded_module}
 IO_DIR = "/sandbox/io"  # where the sandbox mounts the plan, inputs and output folder
 
 

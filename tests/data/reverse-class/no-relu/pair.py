@@ -1,0 +1,12 @@
+import torch
+from torch import nn
+
+
+class Pair(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(6, 5)
+        self.b = nn.Linear(6, 5, bias=False)
+
+    def forward(self, x):
+        return self.a(x) + self.b(x)
