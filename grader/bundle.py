@@ -251,7 +251,7 @@ def precompute(
                 _reference_count(check, ctx)
                 if REVERSE_ASPECTS & set(check.aspects):
                     reverse = reverse_facts(check, reference, seed)
-                    if reverse is not None:
+                    if reverse is not None and not _layout_reveals(reverse, protected):
                         reverses[reverse_key(probe_id(problem, check))] = encode_fact(reverse)
     memo = {k: encode_fact(v) for k, v in reference.memo.items() if k.startswith(_MEMO_FACTS)}
     memo.update(reverses)
@@ -260,6 +260,15 @@ def precompute(
         {k: v for k, v in values.items() if keep(v)},
         {k: v for k, v in memo.items() if keep(v)},
     )
+
+
+def _layout_reveals(reverse: dict[str, Any], protected: set[float]) -> bool:
+    """Whether the reference's weights would give away a protected answer: their shapes add up
+    to the layer's parameter count, which a homework may ask for without letting students
+    confirm it (hw6's p4a, hw4's count of C3's parameters). Such a check's equivalence and
+    backward then wait for grading, like its `param_count`; an instructor who makes the count
+    confirmable (`visibility: public`) ships them."""
+    return float(sum(math.prod(shape) for _, shape in reverse["layout"])) in protected
 
 
 #: The memo entries judges compute from the reference alone (never from a student's answer).

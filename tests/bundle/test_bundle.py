@@ -14,6 +14,7 @@ every check the bundle decides must get the TA's status, score and message.
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import shutil
@@ -30,7 +31,7 @@ from grader.bundle import BUNDLE_DIR, Bundle, build_bundle, distinctive
 from grader.courses import Homework, load_catalog
 from grader.judges.number import SALTED_NOTE
 from grader.pipeline import GradeOptions, grade
-from grader.reference import GRADING_TIME, encode_fact, load_reference
+from grader.reference import GRADING_TIME, encode_fact, load_reference, precomputed_path
 from grader.results import GradeReport, Status
 from grader.rubric import ANSWER_KINDS, FormulaCheck, ManualCheck, RefValue, Rubric, load_rubric
 
@@ -367,6 +368,12 @@ def test_a_class_with_modules_gets_the_tas_verdicts(
         return
     assert len(equivalence) == len(students)
     waiting = {s for s, c in equivalence.items() if c.message == GRADING_TIME}
+    bundled = bundle.folder / "grader" / BUNDLE_DIR / homework.course / f"{homework.id}.yaml"
+    memo = json.loads(precomputed_path(bundled).read_text(encoding="utf-8"))["memo"]
+    if not any(key.startswith("reverse:") for key in memo):
+        # the reference's weights would give away a count students may not confirm (hw6's p4a)
+        assert waiting == set(equivalence), qualified
+        return
     assert waiting == UNDECIDED_EQUIVALENCE[qualified]
     assert any(c.status is Status.PASSED for c in equivalence.values())
     assert any(c.status is Status.FAILED for c in equivalence.values())
