@@ -372,7 +372,8 @@ def test_a_class_with_modules_gets_the_tas_verdicts(
     memo = json.loads(precomputed_path(bundled).read_text(encoding="utf-8"))["memo"]
     if not any(key.startswith("reverse:") for key in memo):
         # the reference's weights would give away a count students may not confirm (hw6's p4a)
-        assert waiting == set(equivalence), qualified
+        decided = {s: c.status for s, c in equivalence.items() if s not in waiting}
+        assert set(decided.values()) <= {Status.ERROR}, decided  # only a crash is said now
         return
     assert waiting == UNDECIDED_EQUIVALENCE[qualified]
     assert any(c.status is Status.PASSED for c in equivalence.values())
