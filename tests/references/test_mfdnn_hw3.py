@@ -171,3 +171,35 @@ def test_a_stopped_script_is_for_a_ta() -> None:
     crashed = _observation([], error="ModuleNotFoundError")
     assert _verdict("check_fit", crashed).startswith("pending")
     assert _verdict("check_figure", crashed).startswith("pending")
+
+
+def test_two_scripts_either_of_which_may_be_the_starter_are_for_a_ta(tmp_path: Path) -> None:
+    """Problems 1 and 2 in `p1.py` and `p2.py`: the run check cannot tell which is
+    threelayerSGD.py and leaves it to a TA, so the fit and the figure wait for the TA too
+    (they used to fail: 3 points lost by a correct run)."""
+    from grader.ingest.submission import ingest
+
+    for name in ("p1.py", "p2.py"):
+        (tmp_path / name).write_text("model = None\nlosses = []\n")
+    nothing_ran = lambda problem, check: None  # noqa: E731
+    sub = ingest(tmp_path)
+    for name in ("check_fit", "check_figure"):
+        fixtures = (sub, REFERENCE, nothing_ran)
+        if name == "check_fit":
+            fixtures = (*fixtures, lambda problem, check: None)
+        with pytest.raises(pytest.skip.Exception, match=r"p1\.py, p2\.py could each be it"):
+            getattr(CHECKS, name)(*fixtures)
+    # one Python file that is no training script at all: nothing to judge, as before
+    (tmp_path / "p2.py").unlink()
+    (tmp_path / "p1.py").write_text("print('hello')\n")
+    with pytest.raises(AssertionError, match=r"no threelayerSGD\.py"):
+        CHECKS.check_figure(ingest(tmp_path), REFERENCE, nothing_ran)
+
+
+def test_the_stand_in_names_are_the_run_checks_globals() -> None:
+    from grader.rubric import ScriptCheck, load_rubric
+
+    rubric = load_rubric(ROOT / "rubrics" / "mfdnn" / "hw3.yaml")
+    run = next(c for c in rubric.problem("p1").checks if c.id == "run")
+    assert isinstance(run, ScriptCheck)
+    assert list(CHECKS.SCRIPT_GLOBALS) == run.observed_globals
