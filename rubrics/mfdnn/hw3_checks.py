@@ -201,7 +201,15 @@ RUN = ("p1", "run")
 SCRIPT = "threelayerSGD.py"
 #: The run check's `globals` and `reads` (rubric): the names by which the grader looks for the
 #: script under another name (`p1.py` and `p2.py` of a student who split problems 1 and 2).
-SCRIPT_GLOBALS = ("model", "losses", "train_losses", "loss_history", "test_loss", "val_loss")
+SCRIPT_GLOBALS = (
+    "model",
+    "f_true",
+    "losses",
+    "train_losses",
+    "loss_history",
+    "test_loss",
+    "val_loss",
+)
 MIN_CURVE = 100  # points of a line drawn on a grid (the starter's xx has 1,024)
 
 
