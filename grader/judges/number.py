@@ -194,7 +194,10 @@ def _coarser_rounding(count: Count, truth: int) -> bool:
 
 
 def _dots_as_thousands(value: Any, check: NumberCheck) -> float | None:
-    """'78.592' for a count: 78592 with dots grouping thousands, as many countries write it."""
+    """'78.592' for a count: 78592 with dots grouping thousands, as many countries write it
+    (also unquoted on the answer sheet, where TOML reads `params = 4.353` as a float)."""
+    if isinstance(value, float) and not isinstance(value, bool):
+        value = repr(value)
     if not _exact_count(check) or not isinstance(value, str):
         return None
     text = value.strip()

@@ -319,6 +319,22 @@ def read_number(
                 results[0][1],
                 0.5,
             )
+        distinct = list(dict.fromkeys(v for v, _ in results))
+        if pick != "first" and len(distinct) < asked:
+            # '1,516 parameters ... by hand: ... = 1516': one number stated twice. The first
+            # result answers the first question; read last, the same number would answer
+            # another one too, while its own answer may be stated in words the reader does
+            # not take as a result ('900 fewer'): a TA reads the section
+            return _pending(
+                doc,
+                key,
+                f"{where} states {len(distinct)} distinct result(s) "
+                f"({', '.join(_show(v) for v in distinct[:6])}) for the {asked} numbers asked: "
+                f"which one answers {check.title or key} is for a TA to say",
+                section,
+                results[-1][1],
+                0.5,
+            )
         value, line = results[0] if pick == "first" else results[-1]
     others = tuple(dict.fromkeys(v for v, _ in results if v != value))
     separated = _TYPESET_SEPARATOR.search(_line_text(doc, line)) if doc.typeset else None
@@ -358,7 +374,14 @@ def _as_written(text: str, index: int, value: float) -> str | None:
         mantissa, exponent = match.group(1), match.group(2).replace("−", "-")
         if abs(int(exponent)) <= 300 and float(mantissa) * 10.0 ** int(exponent) == value:
             return f"{mantissa}e{exponent}"
+    for match in _DOTTED_GROUPS.finditer(lines[index]):
+        if float(match.group(0)) == value:  # '4.353': the judge asks whether '.' groups digits
+            return match.group(0)
     return None
+
+
+#: '4.353', '78.592': a number whose '.' may group thousands (as many countries write counts).
+_DOTTED_GROUPS = re.compile(r"(?<![\d.,])\d{1,3}\.\d{3}(?![\d.,]\d|\d)")
 
 
 def _spellings(option: str, aliases: list[str]) -> list[str]:

@@ -39,6 +39,7 @@ import pytest
 import torch
 
 from grader.ingest.exprs import Expression, ExpressionError, parse_expression
+from grader.judges.planning import stand_in_scripts
 
 SECTION = "p5c.map"
 POSITIONS = ("first", "hidden", "last")
@@ -198,6 +199,17 @@ def check_parameter_map(submission: Any, reference: Any) -> None:
 # --- problem 1: the trained function, as the starter plots it --------------------------------
 RUN = ("p1", "run")
 SCRIPT = "threelayerSGD.py"
+#: The run check's `globals` and `reads` (rubric): the names by which the grader looks for the
+#: script under another name (`p1.py` and `p2.py` of a student who split problems 1 and 2).
+SCRIPT_GLOBALS = (
+    "model",
+    "f_true",
+    "losses",
+    "train_losses",
+    "loss_history",
+    "test_loss",
+    "val_loss",
+)
 MIN_CURVE = 100  # points of a line drawn on a grid (the starter's xx has 1,024)
 
 
@@ -207,6 +219,12 @@ def _run(submission: Any, observation: Any) -> Any:
         pytest.skip(f"pending: {submission.unassembled[SCRIPT]} (see p1 run): for a TA to read")
     outcome = observation(*RUN)
     if outcome is None:
+        candidates = stand_in_scripts(submission, list(SCRIPT_GLOBALS))
+        if len(candidates) > 1:  # renamed, and the run check could not tell which file it is
+            pytest.skip(
+                f"pending: no {SCRIPT}, and {', '.join(candidates)} could each be it under "
+                "another name (see p1 run): for a TA"
+            )
         raise AssertionError(f"no {SCRIPT} (or notebook defining `model`) was found to judge")
     if outcome.observation is None:
         pytest.skip(f"pending: {SCRIPT} could not be observed ({outcome.problem}); for a TA")

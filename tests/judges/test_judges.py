@@ -195,6 +195,11 @@ def test_number_dots_grouping_thousands_is_for_a_ta(rubric: Rubric, reference: R
     _assert_result(res, Status.FAILED, 0, 1)
     res = _run(rubric, reference, "p4a", "params_naive", "213.504")
     _assert_result(res, Status.PENDING, 0, 1)
+    # unquoted on the sheet, TOML reads `params_stm = 78.592` as a float: the same question
+    res = _run(rubric, reference, "p4a", "params_stm", 78.592)
+    _assert_result(res, Status.PENDING, 0, 1)
+    res = _run(rubric, reference, "p4a", "params_stm", 78.593)
+    _assert_result(res, Status.FAILED, 0, 1)
 
 
 def test_number_rounding_is_not_read_into_a_tolerance_check(rubric: Rubric) -> None:

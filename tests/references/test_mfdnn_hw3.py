@@ -9,6 +9,7 @@ test MSE under x ~ N(0, 1).
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -171,3 +172,97 @@ def test_a_stopped_script_is_for_a_ta() -> None:
     crashed = _observation([], error="ModuleNotFoundError")
     assert _verdict("check_fit", crashed).startswith("pending")
     assert _verdict("check_figure", crashed).startswith("pending")
+
+
+def test_two_scripts_either_of_which_may_be_the_starter_are_for_a_ta(tmp_path: Path) -> None:
+    """Problems 1 and 2 in `p1.py` and `p2.py`: the run check cannot tell which is
+    threelayerSGD.py and leaves it to a TA, so the fit and the figure wait for the TA too
+    (they used to fail: 3 points lost by a correct run)."""
+    from grader.ingest.submission import ingest
+
+    for name in ("p1.py", "p2.py"):
+        (tmp_path / name).write_text("model = None\nlosses = []\n")
+    nothing_ran = lambda problem, check: None  # noqa: E731
+    sub = ingest(tmp_path)
+    for name in ("check_fit", "check_figure"):
+        fixtures = (sub, REFERENCE, nothing_ran)
+        if name == "check_fit":
+            fixtures = (*fixtures, lambda problem, check: None)
+        with pytest.raises(pytest.skip.Exception, match=r"p1\.py, p2\.py could each be it"):
+            getattr(CHECKS, name)(*fixtures)
+    # one Python file that is no training script at all: nothing to judge, as before
+    (tmp_path / "p2.py").unlink()
+    (tmp_path / "p1.py").write_text("print('hello')\n")
+    with pytest.raises(AssertionError, match=r"no threelayerSGD\.py"):
+        CHECKS.check_figure(ingest(tmp_path), REFERENCE, nothing_ran)
+
+
+def test_the_stand_in_names_are_the_run_checks_globals() -> None:
+    from grader.rubric import ScriptCheck, load_rubric
+
+    rubric = load_rubric(ROOT / "rubrics" / "mfdnn" / "hw3.yaml")
+    run = next(c for c in rubric.problem("p1").checks if c.id == "run")
+    assert isinstance(run, ScriptCheck)
+    assert list(CHECKS.SCRIPT_GLOBALS) == run.observed_globals
+
+
+def _notebook(cells: list[tuple[str, str]]) -> str:
+    return json.dumps(
+        {
+            "cells": [
+                {
+                    "cell_type": kind,
+                    "metadata": {},
+                    "source": text.splitlines(True),
+                    **({"outputs": [], "execution_count": None} if kind == "code" else {}),
+                }
+                for kind, text in cells
+            ],
+            "metadata": {},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+    )
+
+
+def test_a_notebook_building_the_model_in_a_cell_of_its_own_is_assembled_whole(
+    tmp_path: Path,
+) -> None:
+    """The model built and initialised in a cell that reads none of the starter's settings,
+    trained in the next: the script assembled for the run keeps the settings cell (with
+    `globals: [model]` alone it did not, and the run stopped on NameError: alpha)."""
+    from grader.ingest.submission import ingest
+    from grader.judges.sources import ensure_script
+    from grader.rubric import ScriptCheck, load_rubric
+
+    rubric = load_rubric(ROOT / "rubrics" / "mfdnn" / "hw3.yaml")
+    run = next(c for c in rubric.problem("p1").checks if c.id == "run")
+    assert isinstance(run, ScriptCheck)
+    settings = (
+        "alpha = 0.1\nK = 1000\nB = 128\nN = 512\n\n"
+        "def f_true(x):\n    return (x - 2) * np.cos(x * 4)\n\n"
+        "X_train = torch.normal(0.0, 1.0, (N,))\ny_train = f_true(X_train)\n"
+        "train_dataloader = DataLoader(TensorDataset(X_train.unsqueeze(1), "
+        "y_train.unsqueeze(1)), batch_size=B, shuffle=True)\n"
+    )
+    (tmp_path / "hw3.ipynb").write_text(
+        _notebook(
+            [
+                ("code", "import numpy as np\nimport torch\nfrom torch import nn, optim\n"),
+                ("code", "from torch.utils.data import TensorDataset, DataLoader\n" + settings),
+                ("code", "model = nn.Sequential(nn.Linear(1, 64), nn.Sigmoid(), nn.Linear(64, 1))"),
+                (
+                    "code",
+                    "optimizer = optim.SGD(model.parameters(), lr=alpha)\nfor epoch in range(K):\n"
+                    "    for x, y in train_dataloader:\n        optimizer.zero_grad()\n"
+                    "        nn.MSELoss()(model(x), y).backward()\n        optimizer.step()\n",
+                ),
+                ("code", "xx = torch.linspace(-2, 2, 1024).unsqueeze(1)\nprint(model(xx))"),
+            ]
+        )
+    )
+    script = ensure_script(ingest(tmp_path), run.file, run.globals)
+    assert script is not None
+    assert "alpha = 0.1" in script.source
+    assert "range(K)" in script.source
+    assert "print(model(xx))" in script.source

@@ -297,6 +297,23 @@ def test_a_readme_does_not_turn_a_missing_answer_into_a_pending_one(
         # one wrong, the other right: the wrong one is not rescued by the right one
         ("(a) Plain: 213,504 parameters. STM: 78,000 parameters.\n", Status.PASSED, Status.FAILED),
         ("(a) Nothing here yet.\n", Status.PENDING, Status.PENDING),
+        # dots grouping thousands, as many countries write them: a TA says which was meant
+        # (they used to fail as 213.504 and 78.592)
+        (
+            "(a) Plain: 213.504 parameters. STM: 78.592 parameters.\n",
+            Status.PENDING,
+            Status.PENDING,
+        ),
+        ("(a) Plain: 213.505 parameters. STM: 78.593 parameters.\n", Status.FAILED, Status.FAILED),
+        # one number stated twice, the other in words the reader does not take as a result
+        # ('135k fewer'): the first reading stands, the last would answer a second question
+        # with the same number (it used to fail the STM count, a right answer in words)
+        (
+            "(a) Plain: 213,504 parameters; the STM layer needs 134,912 fewer. "
+            "Check: 3 * 71168 = 213504\n",
+            Status.PASSED,
+            Status.PENDING,
+        ),
         # scientific notation keeps the digits written: the right counts rounded are a TA's
         # call (they used to fail as 210,000 and 79,000), exact ones pass, wrong ones fail
         (
