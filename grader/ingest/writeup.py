@@ -1019,6 +1019,12 @@ def assemble_script(blocks: list[CodeBlock], must_define: list[str]) -> Assemble
         first_def[name] = hits[0]
     lo, hi = min(first_def.values()), max(first_def.values())
     chosen = {k for k in range(lo, hi + 1) if info[k][0] or k in first_def.values()}
+    # the blocks after the window that use what it defines (the training loop, the plotting)
+    # come first: what they read from earlier blocks (the step size, the data) is looked up too
+    for k in range(hi + 1, len(blocks)):
+        if not info[k][0] or not info[k][2] & set(wanted):
+            break
+        chosen.add(k)
     changed = True
     while changed:
         changed = False
@@ -1032,10 +1038,6 @@ def assemble_script(blocks: list[CodeBlock], must_define: list[str]) -> Assemble
             if earlier:
                 chosen.add(earlier[-1])
                 changed = True
-    for k in range(hi + 1, len(blocks)):
-        if not info[k][0] or not info[k][2] & set(wanted):
-            break
-        chosen.add(k)
     order = sorted(chosen)
     notes = [note for k in order for note in blocks[k].notes]
     bound_all = set().union(*(info[k][1] for k in order))

@@ -197,3 +197,25 @@ def test_random_json_is_read_or_refused_cleanly() -> None:
         ]
         with contextlib.suppress(NotebookError):
             read_notebook(_nb(cells), "r.ipynb")  # type: ignore[arg-type]
+
+
+def test_a_script_brings_what_its_training_loop_reads_from_earlier_cells() -> None:
+    """The model in a cell of its own, the loop after it: the loop's step size and data come
+    from an earlier cell, which must be assembled too (it was left out: NameError: alpha)."""
+    cells = [
+        "import torch\nfrom torch import nn",
+        "alpha, K = 0.1, 3\nX = torch.randn(8, 1)\nY = X ** 2",
+        "model = nn.Sequential(nn.Linear(1, 4), nn.Sigmoid(), nn.Linear(4, 1))",
+        "opt = torch.optim.SGD(model.parameters(), lr=alpha)\nfor k in range(K):\n"
+        "    opt.zero_grad()\n    ((model(X) - Y) ** 2).mean().backward()\n    opt.step()",
+        "print(model(X).shape)",
+        "unrelated = 1",
+    ]
+    doc = read_notebook(_nb([{"cell_type": "code", "source": c} for c in cells]), "p1.ipynb")
+    script = assemble_script(list(doc.code_blocks), ["model"])
+    assert script is not None and script.syntax_error is None
+    used = sorted({doc.locate(n)[0] for n in script.line_map if n})  # type: ignore[index]
+    assert used == [1, 2, 3, 4, 5]
+    namespace: dict[str, object] = {}
+    exec(compile(script.source, "p1", "exec"), namespace)  # trusted test code, not a student's
+    assert "model" in namespace
