@@ -1054,7 +1054,9 @@ _ROMAN = ["i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x"]
 _SUB = r"(?:[a-h]|i{1,3}|iv|vi{0,3}|ix|x)"
 _KEYWORD_HEADING = re.compile(
     r"^\s*(?P<hashes>\#{1,6})?\s*(?P<bold>\*\*|__)?\s*"
-    r"(?P<kw>problem|question|exercise|task|prob\.|q)\s*\#?\s*(?P<num>\d{1,3})(?!\d)"
+    # "# Homework 4, problem 7" / "# HW4 Problem 7": the homework's own number is no problem's
+    r"(?:(?:homework|hw)\s*\d{1,2}\s*[,:.\-–—]?\s*)?"
+    r"(?P<kw>problem|question|exercise|task|prob\.|q|p)\s*\#?\s*(?P<num>\d{1,3})(?!\d)"
     rf"(?:\s*[.\-]?\s*\(?(?P<sub>{_SUB})\)?(?![a-z]))?"
     r"\s*(?:\*\*|__)?\s*(?P<punct>[:.)\-–—])?\s*(?P<title>.*)$",
     re.I,
@@ -1102,6 +1104,8 @@ def _keyword_heading(line: str) -> _Heading | None:
     marked = match.group("hashes") or match.group("bold") or match.group("punct")
     if kw == "q" and not (marked or not title):
         return None
+    if kw == "p" and not (match.group("hashes") or match.group("bold")):
+        return None  # "P7" is a problem only as a marked heading ("## P7"), never in prose
     if not (marked or not title or len(line.strip()) <= 40):
         return None
     level = len(match.group("hashes")) if match.group("hashes") else 2

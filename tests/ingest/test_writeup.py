@@ -717,3 +717,16 @@ def test_a_table_that_leaves_an_option_unread_is_not_confident() -> None:
     text += "| Leaky ReLU | depends on the slope |"
     _, confidence = extract_choices(text, P1_OPTIONS)
     assert confidence < 0.75
+
+
+@pytest.mark.parametrize(
+    "line", ["# Homework 4, problem 7", "# HW4 Problem 7", "## P7", "**P7**", "## HW 4 - Problem 7"]
+)
+def test_a_problem_heading_after_the_homeworks_number_or_as_p7(line: str) -> None:
+    sections = find_sections(f"{line}\n\nC3_layer has 1,516 parameters.\n")
+    assert [s.problem for s in sections] == ["7"], line
+
+
+@pytest.mark.parametrize("line", ["p7 is the smallest", "# Homework 4", "## Part 2"])
+def test_no_problem_heading_in_prose_or_a_bare_title(line: str) -> None:
+    assert not [s for s in find_sections(f"{line}\n\ntext\n") if s.problem == "7"]
