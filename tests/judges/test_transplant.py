@@ -594,3 +594,28 @@ def test_forged_zero_size_tensors_of_huge_shape_cost_bounded_work() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_outputs_squeezed_of_a_batch_axis_still_compare_their_numbers() -> None:
+    """A layer whose `.squeeze()` drops the batch axis of a batch of one computes the right
+    numbers in the wrong shape: `output_shape` says so; equivalence judges the numbers."""
+    from grader.judges.module import _close
+    from grader.rubric import ModuleCheck
+
+    check = ModuleCheck.model_validate(
+        {
+            "kind": "module",
+            "id": "c3",
+            "points": 1,
+            "symbol": "C3_layer",
+            "reference": "C3_layer",
+            "inputs": [[1, 6, 14, 14]],
+            "output_shapes": [[1, 16, 10, 10]],
+            "aspects": {"equivalence": 1},
+        }
+    )
+    want = np.random.default_rng(0).standard_normal((1, 16, 10, 10))
+    assert _close(want[0], want, check)  # [16, 10, 10] for [1, 16, 10, 10]
+    assert not _close(want[0] + 1e-3, want, check)
+    assert not _close(want.reshape(16, 100), want, check)  # other numbers in each row
+    assert not _close(want.reshape(1, 16, 100)[:, :, :50], want[..., :5], check)
