@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING  # noqa: E402
 
 import pytest  # noqa: E402
 
+from grader.sandbox.runner import WARM_VAR  # noqa: E402
+
 if TYPE_CHECKING:
     from grader.sandbox.jobs import SandboxJob, SandboxResult
 
@@ -79,11 +81,26 @@ def pytest_configure(config: pytest.Config) -> None:
     SandboxRunner.run = guarded_run  # type: ignore[method-assign]
 
 
+_WARM_AS_GIVEN = os.environ.get(WARM_VAR)  # the warm-worker switch this test run was started with
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Before any fixture of `item` (module-wide ones too) is set up."""
-    _CURRENT["sandbox"] = item.get_closest_marker("sandbox") is not None
+    """Before any fixture of `item` (module-wide ones too) is set up.
+
+    A test not marked `sandbox` runs on the cold path (`GRADER_WARM=0`): `grade` on the command
+    line prestarts a warm worker (a sandboxed interpreter importing torch, seconds of CPU in the
+    background) before it knows whether any check needs the sandbox, and such a test never runs
+    the sandbox, so that worker only slowed the tests running beside it. Sandbox tests get the
+    switch as the test run was started."""
+    sandbox = item.get_closest_marker("sandbox") is not None
+    _CURRENT["sandbox"] = sandbox
     _CURRENT["test"] = item.nodeid
+    warm = _WARM_AS_GIVEN if sandbox else "0"
+    if warm is None:
+        os.environ.pop(WARM_VAR, None)
+    else:
+        os.environ[WARM_VAR] = warm
 
 
 @pytest.fixture(scope="session")
