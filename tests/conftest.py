@@ -1,4 +1,5 @@
-"""Test-wide setup: one BLAS thread, the `sandbox` marker, and recorded sandbox runs for judges.
+"""Test-wide setup: one BLAS thread, the `sandbox` marker, recorded sandbox runs for judges, no
+warm worker outside sandbox tests, and a frozen heap once the tests are collected.
 
 The BLAS variables are set before any test module (and so numpy) is imported, for the reason
 given in grader/__init__.py.
