@@ -222,8 +222,8 @@ def results_for(report: Any, rubric: Rubric) -> dict[str, Any]:
 
 def run(root: Path) -> int:
     """Grade `root/submission` and write `root/results/results.json`; 1 when it must not run."""
-    from grader.pipeline import GradeOptions, grade
-    from grader.report.exports import mark_not_final
+    # The sandbox is asked first, before the pipeline's imports (torch: seconds): a run that
+    # must not grade says so at once.
     from grader.sandbox.confinement import WEAK_ISOLATION_WARNING
     from grader.sandbox.runner import SandboxRunner
 
@@ -240,6 +240,9 @@ def run(root: Path) -> int:
         return 1
     if runner.isolation != "bubblewrap":
         print(f"warning: {WEAK_ISOLATION_WARNING}", flush=True)
+    from grader.pipeline import GradeOptions, grade
+    from grader.report.exports import mark_not_final
+
     courses = source / COURSE_DIR
     options = GradeOptions(
         homework=config["homework"],

@@ -32,10 +32,11 @@ def _repository_ids() -> set[str]:
     return ids
 
 
-def _docstring_nodes(tree: ast.AST) -> set[int]:
-    """The ids of the string constants that are docstrings (of modules, classes, functions)."""
+def _docstring_nodes(nodes: list[ast.AST]) -> set[int]:
+    """The ids of the string constants that are docstrings (of modules, classes, functions),
+    among `nodes` (every node of a tree)."""
     found: set[int] = set()
-    for node in ast.walk(tree):
+    for node in nodes:
         if (
             isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
             and node.body
@@ -44,7 +45,7 @@ def _docstring_nodes(tree: ast.AST) -> set[int]:
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
                 found.add(id(first.value))
     # an attribute's docstring (a bare string right after an assignment) is a docstring too
-    for node in ast.walk(tree):
+    for node in nodes:
         for field in ("body", "orelse", "finalbody"):
             body = getattr(node, field, None)
             if not isinstance(body, list):
@@ -62,8 +63,9 @@ def _docstring_nodes(tree: ast.AST) -> set[int]:
 
 def _words(tree: ast.AST) -> Iterator[tuple[int, str]]:
     """(line, text) of every non-docstring string constant and every identifier."""
-    docstrings = _docstring_nodes(tree)
-    for node in ast.walk(tree):
+    nodes = list(ast.walk(tree))  # walked once, read three times
+    docstrings = _docstring_nodes(nodes)
+    for node in nodes:
         line = getattr(node, "lineno", 0)
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             if id(node) not in docstrings:

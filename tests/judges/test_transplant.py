@@ -29,9 +29,11 @@ from grader.judges.transplant import (
     student_pieces,
     transplant_weights,
 )
+from grader.reference import Reference
 from grader.rubric import ModuleCheck
 from grader.sandbox.inside.probe import _distinct_parameters, _record_parameters
 from grader.sandbox.observations import ParamInfo
+from reference.mfdnn import hw6
 from reference.mfdnn.hw6 import STMConvLayer
 
 PATHS, WIDTH, CHANNELS = 32, 4, 256
@@ -308,8 +310,18 @@ def student_output(module: nn.Module, x: torch.Tensor) -> np.ndarray:
         return module(x).double().numpy()
 
 
+REFERENCE = Reference(hw6)
+
+
+def reference_layer(final_relu: bool = False) -> nn.Module:
+    """The reference layer in float64 as the module judge gets it (`Reference.instance`): built
+    once per variant (its random initialisation costs more than a whole candidate's check), and
+    reset to its first state on each call. A transplant overwrites every parameter."""
+    return REFERENCE.instance("STMConvLayer", final_relu=final_relu, double=True)
+
+
 def reference_output(assignment: list[Piece], x: torch.Tensor, final_relu: bool) -> np.ndarray:
-    ref = STMConvLayer(final_relu=final_relu).double()
+    ref = reference_layer(final_relu)
     transplant_weights(ref, assignment)
     with torch.no_grad():
         return ref(x.double()).numpy()
@@ -362,8 +374,7 @@ def _reproducing(module: nn.Module, x: torch.Tensor) -> tuple[list[bool], float]
     got = student_output(module, x)
     variants, closest = [], float("inf")
     for final_relu in (False, True):
-        ref = STMConvLayer(final_relu=final_relu).double()
-        for assignment in candidate_assignments(ref, pieces):
+        for assignment in candidate_assignments(reference_layer(final_relu), pieces):
             want = reference_output(assignment, x, final_relu)
             closest = min(closest, float(np.max(np.abs(got - want))))
             if close(got, want):
@@ -395,11 +406,8 @@ def test_the_matching_candidate_is_exact_in_double_precision(style: str, x: torc
     module = build().double()
     params, arrays = observe(module)
     got = student_output(module, x.double())
-    ref = STMConvLayer(final_relu=final_relu).double()
-    diffs = [
-        float(np.max(np.abs(got - reference_output(a, x, final_relu))))
-        for a in candidate_assignments(ref, student_pieces(params, arrays))
-    ]
+    candidates = candidate_assignments(reference_layer(final_relu), student_pieces(params, arrays))
+    diffs = [float(np.max(np.abs(got - reference_output(a, x, final_relu)))) for a in candidates]
     assert min(diffs) < 1e-10 * float(np.max(np.abs(got)))
 
 
@@ -408,8 +416,7 @@ def test_no_candidate_reproduces_a_wrong_layer(wrong: Builder, x: torch.Tensor) 
     torch.manual_seed(3)
     module = wrong()
     params, arrays = observe(module)
-    ref = STMConvLayer().double()
-    assert candidate_assignments(ref, student_pieces(params, arrays)), (
+    assert candidate_assignments(reference_layer(), student_pieces(params, arrays)), (
         "the weights do lay onto the reference: the failure must come from the outputs"
     )
     variants, closest = _reproducing(module, x)

@@ -19,15 +19,15 @@ from typing import Any
 import numpy as np
 import pytest
 
+from grader.courses import load_catalog
 from grader.judges.compare_run import judge_compare_run
 from grader.judges.context import GradingContext
 from grader.judges.crashes import Locator
 from grader.judges.script import Ran
-from grader.reference import Reference
+from grader.reference import load_reference
 from grader.rubric import ScriptCheck, load_rubric
 from grader.sandbox.jobs import ProbeOutcome
 from grader.sandbox.observations import ExceptionInfo, GlobalInfo, ScriptObservation
-from reference.mfdnn import hw2
 from reference.mfdnn.hw2 import (
     ALPHA,
     DRAW_MISTAKES,
@@ -178,7 +178,6 @@ def _checks() -> Any:
 
 
 CHECKS = _checks()
-REFERENCE = Reference(hw2)
 GRID = np.linspace(-2, 2, 1024)
 
 
@@ -215,7 +214,11 @@ def _observation(
 
 
 SUBMISSION = SimpleNamespace(unassembled={})
-RUBRIC = load_rubric(ROOT / "rubrics" / "mfdnn" / "hw2.yaml")
+HOMEWORK = load_catalog().find("mfdnn/hw2")
+RUBRIC = load_rubric(HOMEWORK.rubric_path)
+# The reference as the grader loads it: the replays the compare_run checks ask for (twenty SGD
+# runs) are then computed once in a test run, for these tests and for `grade check`'s alike.
+REFERENCE = load_reference(RUBRIC, HOMEWORK.reference_root)
 P7 = RUBRIC.problem("p7")
 
 
