@@ -56,7 +56,12 @@ from grader.judges.crashes import Locator, describe_crash
 from grader.reference import NotPrecomputed
 from grader.results import Plot, Series, SourceRef, Status
 from grader.rubric import AnalysisAspects, RefValue, Rubric, ScriptCheck, load_rubric
-from grader.sandbox.observations import ExceptionInfo, FigureInfo, ScriptObservation
+from grader.sandbox.observations import (
+    ExceptionInfo,
+    FigureInfo,
+    ScriptObservation,
+    plotted_series,
+)
 
 __all__ = [
     "STANDARD_LIBRARY",
@@ -129,14 +134,7 @@ class Ran:
 
     def series(self) -> list[tuple[str, np.ndarray]]:
         """Every curve of every figure: (its label, its points as an (n, 2) array)."""
-        found = []
-        for figure in self.obs.figures:
-            for axes in figure.axes:
-                for s in axes.series:
-                    xy = self.arrays.get(s.key)
-                    if xy is not None and xy.ndim == 2 and xy.shape[1] == 2:
-                        found.append((s.label, xy))
-        return found
+        return plotted_series(self.obs.figures, self.arrays)
 
 
 AspectJudge = Callable[[ScriptCheck, Ran, GradingContext], Verdict]

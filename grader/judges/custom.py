@@ -30,6 +30,7 @@ from grader.sandbox.observations import (
     FigureInfo,
     ObservedInfo,
     ScriptObservation,
+    plotted_series,
 )
 
 
@@ -170,14 +171,7 @@ class ScriptRun:
 
     def series(self) -> list[tuple[str, np.ndarray]]:
         """Every curve of every figure: (its label, its points as an (n, 2) array)."""
-        found = []
-        for figure in self.figures:
-            for axes in figure.axes:
-                for s in axes.series:
-                    xy = self.arrays.get(s.key)
-                    if xy is not None and xy.ndim == 2 and xy.shape[1] == 2:
-                        found.append((s.label, xy))
-        return found
+        return plotted_series(self.figures, self.arrays)
 
     def found(self, role: str) -> ObservedInfo | None:
         if self.observation is None:

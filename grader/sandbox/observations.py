@@ -301,3 +301,18 @@ def _index_entry(entry: Any) -> tuple[str, np.dtype[Any], tuple[int, ...], int]:
     except TypeError:  # well-formed but not a type ("<f1", "u16")
         raise ValueError(f"array {name!r} has an unknown dtype {dtype!r}") from None
     return name, parsed, tuple(shape), start
+
+
+def plotted_series(
+    figures: list[FigureInfo], arrays: dict[str, np.ndarray]
+) -> list[tuple[str, np.ndarray]]:
+    """Every curve of the figures: (its label, its points as an (n, 2) array), those whose
+    points came back as such (a series whose array is missing or malformed is left out)."""
+    found = []
+    for figure in figures:
+        for axes in figure.axes:
+            for s in axes.series:
+                xy = arrays.get(s.key)
+                if xy is not None and xy.ndim == 2 and xy.shape[1] == 2:
+                    found.append((s.label, xy))
+    return found
