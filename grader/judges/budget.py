@@ -13,10 +13,11 @@ How:
   was when that student's check began: the judges keep nothing between students but caches of
   the reference, so growth while one student's check runs is that check's.
 - Both are checked cooperatively (`grader.ingest.budget.check`, called in the judges' and
-  parsers' loops) and, where judging runs in the main thread, pre-emptively: a `SIGVTALRM` timer
-  ticking every `TICK_S` of process CPU samples both and raises `BudgetExceeded` in whatever
-  Python code runs (a call into C finishes first). A student over budget is not graded further:
-  their remaining checks are not judged, and `grader.pipeline` reports them `not graded`.
+  parsers' loops) and, where judging runs in the main thread, pre-emptively: a `SIGPROF` timer
+  ticking every `TICK_S` of process CPU (user and system) samples both and raises
+  `BudgetExceeded` in whatever Python code runs (a call into C finishes first). A student over
+  budget is not graded further: their remaining checks are not judged, and `grader.pipeline`
+  reports them `not graded`.
 """
 
 from __future__ import annotations
@@ -111,13 +112,14 @@ class JudgingBudget:
 
 @contextlib.contextmanager
 def _ticking(over: Callable[[], str | None]) -> Iterator[None]:
-    """A `SIGVTALRM` every `TICK_S` of CPU that raises `BudgetExceeded` once `over()` says why;
-    nothing outside the main thread (signals are delivered there only) or where a handler is
-    already installed by someone else."""
+    """A `SIGPROF` every `TICK_S` of CPU, user and system (allocating memory is mostly the
+    kernel's work, so a judge hoarding memory is sampled as often as one computing), that raises
+    `BudgetExceeded` once `over()` says why; nothing outside the main thread (signals are
+    delivered there only) or where a handler is already installed by someone else."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.getsignal(signal.SIGVTALRM)
+    previous = signal.getsignal(signal.SIGPROF)
     if previous not in (signal.SIG_DFL, signal.SIG_IGN, None):
         yield
         return
@@ -125,13 +127,13 @@ def _ticking(over: Callable[[], str | None]) -> Iterator[None]:
     def tick(signum: int, frame: FrameType | None) -> None:
         reason = over()
         if reason is not None:
-            signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+            signal.setitimer(signal.ITIMER_PROF, 0)
             raise BudgetExceeded(reason)
 
-    signal.signal(signal.SIGVTALRM, tick)
-    signal.setitimer(signal.ITIMER_VIRTUAL, TICK_S, TICK_S)
+    signal.signal(signal.SIGPROF, tick)
+    signal.setitimer(signal.ITIMER_PROF, TICK_S, TICK_S)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
-        signal.signal(signal.SIGVTALRM, previous if previous is not None else signal.SIG_DFL)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous if previous is not None else signal.SIG_DFL)
