@@ -18,7 +18,7 @@ from grader.ingest.submission import CodeUnit
 from grader.judges.context import GradingContext, Verdict, result
 from grader.judges.crashes import Locator, describe_crash, locator
 from grader.judges.planning import ModuleTarget, module_target
-from grader.judges.reverse import region_of, reverse_equivalence, reverse_grads_differ
+from grader.judges.reverse import close, region_of, reverse_equivalence, reverse_grads_differ
 from grader.judges.sources import missing
 from grader.judges.transplant import (
     Piece,
@@ -554,17 +554,7 @@ def _inputs(probed: Probed) -> list[np.ndarray]:
 
 
 def _close(got: np.ndarray, want: np.ndarray, check: ModuleCheck) -> bool:
-    """Equal within the check's tolerances. Shapes that differ only by axes of length 1 (a
-    `.squeeze()` that also drops the batch axis of a batch of one) still compare the numbers:
-    that costs the `output_shape` aspect, not the layer's arithmetic as well."""
-    if got.shape != want.shape and np.squeeze(got).shape == np.squeeze(want).shape:
-        got = got.reshape(want.shape)
-    if got.shape != want.shape or not np.all(np.isfinite(got)):
-        return False
-    scale = float(np.max(np.abs(want))) if want.size else 0.0
-    return bool(
-        np.all(np.abs(got - want) <= check.atol * max(scale, 1e-12) + check.rtol * np.abs(want))
-    )
+    return close(got, want, check.atol, check.rtol)
 
 
 def _compute_equivalence(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Equivalence:

@@ -623,6 +623,10 @@ def test_outputs_squeezed_of_a_batch_axis_still_compare_their_numbers() -> None:
     )
     want = np.random.default_rng(0).standard_normal((1, 16, 10, 10))
     assert _close(want[0], want, check)  # [16, 10, 10] for [1, 16, 10, 10]
+    # the students' bundle compares the same way: its verdict must be the TA's
+    from grader.judges.reverse import close
+
+    assert close(want[0], want, check.atol, check.rtol)
     assert not _close(want[0] + 1e-3, want, check)
     assert not _close(want.reshape(16, 100), want, check)  # other numbers in each row
     assert not _close(want.reshape(1, 16, 100)[:, :, :50], want[..., :5], check)
