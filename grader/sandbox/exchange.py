@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from grader.ingest.files import iter_submission_files
 from grader.sandbox.confinement import Completed
 from grader.sandbox.jobs import ProbeOutcome, ProbeRequest, SandboxJob
-from grader.sandbox.observations import OBSERVATION, read_packed
+from grader.sandbox.observations import OBSERVATION, Observation, ScriptObservation, read_packed
 
 PROBE_SCRIPT = Path(__file__).with_name("inside") / "probe.py"
 
@@ -78,7 +78,23 @@ def read_outcome(out_dir: Path, index: int, req: ProbeRequest) -> ProbeOutcome:
         arrays = read_packed(bin_path, entries)
     except (ValueError, OSError, RecursionError) as exc:
         return ProbeOutcome(observation, {}, f"unreadable arrays ({exc})")
+    malformed = _malformed_series(observation, arrays)
+    if malformed:  # the probe writes every curve as (n, 2) points: anything else is forged
+        return ProbeOutcome(None, {}, f"the observation was tampered with ({malformed})")
     return ProbeOutcome(observation, arrays)
+
+
+def _malformed_series(observation: Observation, arrays: dict[str, np.ndarray]) -> str:
+    """The first figure series whose points are not an (n, 2) array, described; '' if none."""
+    if not isinstance(observation, ScriptObservation):
+        return ""
+    for figure in observation.figures:
+        for axes in figure.axes:
+            for series in axes.series:
+                xy = arrays.get(series.key)
+                if xy is not None and (xy.ndim != 2 or xy.shape[1] != 2):
+                    return f"figure series {series.key!r} of shape {list(xy.shape)}"
+    return ""
 
 
 def copy_plan(src: Path, skipped: list[str] | None = None) -> list[tuple[Path, str, int]]:

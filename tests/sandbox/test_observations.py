@@ -93,3 +93,31 @@ def test_the_size_limit_is_checked_before_reading(tmp_path: Path) -> None:
     assert len(read_packed(tmp_path / "a.bin", index, max_bytes=1600)) == 2
     with pytest.raises(ValueError, match="exceed the size limit"):
         read_packed(tmp_path / "a.bin", index, max_bytes=1599)
+
+
+@pytest.mark.parametrize(("shape", "forged"), [((5, 2), False), ((5, 1), True), ((10,), True)])
+def test_a_figure_series_must_be_points(
+    tmp_path: Path, shape: tuple[int, ...], forged: bool
+) -> None:
+    """The probe writes every curve as (n, 2) points; a series of another shape was not written
+    by it, and the judges index its second column: the whole observation is refused."""
+    from grader.sandbox.exchange import read_outcome
+    from grader.sandbox.jobs import ProbeRequest
+
+    req = ProbeRequest(id="p5.script", kind="script", timeout_s=10, spec={})
+    series = {"key": "fig0.0.0", "kind": "line", "length": shape[0]}
+    observation = {
+        "kind": "script",
+        "id": req.id,
+        "stage": "done",
+        "figures": [{"number": 1, "axes": [{"series": [series]}]}],
+    }
+    (tmp_path / "0.json").write_text(json.dumps(observation))
+    index = write_packed(tmp_path / "0.bin", {"fig0.0.0": np.zeros(shape)})
+    (tmp_path / "0.arrays.json").write_text(json.dumps(index))
+    outcome = read_outcome(tmp_path, 0, req)
+    if forged:
+        assert outcome.observation is None and outcome.problem is not None
+        assert "tampered" in outcome.problem and str(list(shape)) in outcome.problem
+    else:
+        assert outcome.problem is None and outcome.arrays["fig0.0.0"].shape == shape
