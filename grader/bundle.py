@@ -62,6 +62,7 @@ from grader.reference import (
 from grader.rubric import (
     ANSWER_KINDS,
     Check,
+    CompareRunCheck,
     FormulaCheck,
     ManualCheck,
     ModuleCheck,
@@ -151,8 +152,8 @@ def reduce_rubric(rubric: Rubric) -> tuple[Rubric, dict[str, float]]:
     problems: list[Problem] = []
     hidden: dict[str, float] = {}
     for problem in rubric.problems:
-        shown = [_students_check(problem.id, c) for c in problem.checks if _shipped(c)]
-        withheld = sum(c.points for c in problem.checks if not _shipped(c))
+        shown = [_students_check(problem.id, c) for c in problem.checks if _shipped(c, problem)]
+        withheld = sum(c.points for c in problem.checks if not _shipped(c, problem))
         if withheld:
             hidden[problem.id] = withheld
         if shown:
@@ -162,11 +163,15 @@ def reduce_rubric(rubric: Rubric) -> tuple[Rubric, dict[str, float]]:
     return reduced, hidden
 
 
-def _shipped(check: Check) -> bool:
+def _shipped(check: Check, problem: Problem) -> bool:
     """Whether students get the check: not a hidden one, nor a script check judged by the
-    homework's own analysis (its checks file, which may hold answers, is not shipped)."""
+    homework's own analysis (its checks file, which may hold answers, is not shipped), nor a
+    `compare_run` reading the run of a script check they do not get."""
     if check.shown == "hidden":
         return False
+    if isinstance(check, CompareRunCheck):
+        run = next((c for c in problem.checks if c.id == check.run), None)
+        return run is not None and _shipped(run, problem)
     return not isinstance(check, ScriptCheck) or check.analysis in standard()
 
 

@@ -261,3 +261,25 @@ def test_the_students_bundle_withholds_a_check_judged_by_the_course_analysis() -
     assert reduced.problems == [] and hidden == {"p1": 6}
     hw6, _ = reduce_rubric(load_with_analyses(ROOT / "rubrics" / "mfdnn" / "hw6.yaml"))
     assert any(c.kind == "script" for p in hw6.problems for c in p.checks)
+
+
+def test_a_run_comparison_goes_with_the_run_it_reads(tmp_path: Path) -> None:
+    """hw2's step and sampling compare the run of `run`: hidden `run`, they are withheld too,
+    never shipped naming a run the students' rubric does not have."""
+    import yaml
+
+    from grader.bundle import reduce_rubric
+    from grader.rubric import Rubric
+
+    source = ROOT / "rubrics" / "mfdnn"
+    data = yaml.safe_load((source / "hw2.yaml").read_text(encoding="utf-8"))
+    p7 = next(p for p in data["problems"] if p["id"] == "p7")
+    next(c for c in p7["checks"] if c["id"] == "run")["visibility"] = "hidden"
+    for name in ("course.yaml", "hw2_checks.py"):
+        (tmp_path / name).write_text((source / name).read_text(encoding="utf-8"))
+    (tmp_path / "hw2.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    reduced, hidden = reduce_rubric(load_with_analyses(tmp_path / "hw2.yaml"))
+    shipped = {c.id for p in reduced.problems if p.id == "p7" for c in p.checks}
+    assert not shipped & {"run", "step", "sampling"}
+    assert hidden["p7"] == 1 + 4 + 2
+    Rubric.model_validate(reduced.model_dump())  # the students' rubric still validates
