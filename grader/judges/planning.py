@@ -144,7 +144,7 @@ class ScriptTarget:
     request: ProbeRequest | None
     inputs: Mapping[str, np.ndarray] = field(default_factory=dict)  # a script reads none
     files: Mapping[str, str] = field(default_factory=dict)
-    #: No file by the script's name, and several that could be it under another: a TA picks.
+    #: No file by the script's name, and files that could be it under another: a TA picks.
     candidates: tuple[str, ...] = ()
 
 
@@ -158,16 +158,27 @@ def find_script(sub: Submission, name: str) -> str | None:
     return min(near, key=lambda f: (f.count("/"), len(f), f)) if near else None
 
 
-def stand_in_scripts(sub: Submission, names: list[str]) -> list[str]:
-    """Python files that may be the script under another name (`hw2_problem7.py` for
-    `twolayerSGD.py`): those that mention the most of the globals the check reads, at least one.
+@dataclass(frozen=True)
+class StandIns:
+    """Python files that may be a script under another name, and whether they use every global
+    the check requires (then one of them alone is run in the script's place)."""
+
+    files: list[str]
+    complete: bool
+
+
+def stand_in_scripts(sub: Submission, names: list[str], required: list[str]) -> StandIns:
+    """Files that may be the script under another name (`hw2_problem7.py` for `twolayerSGD.py`):
+    those that use every `required` global, else those that use the most of `names` (at least
+    one), which a TA looks at rather than the grader running one of them.
 
     Students rename starters; a TA grades the renamed file all the same, so the grader runs it
-    too when it is the only candidate, rather than failing a correct run on its file name.
-    Each file is read capped; a file the class checks import (`stm.py` beside `ddescent.py`)
-    mentions none of the script's globals and is never taken for it.
+    too when it is the only file that uses all the script's required globals, rather than
+    failing a correct run on its file name. Each file is read capped; a file the class checks
+    import (`stm.py` beside `ddescent.py`) mentions none of the script's globals.
     """
-    scored: dict[str, int] = {}
+    wanted = {*names, *required}
+    used: dict[str, set[str]] = {}
     for rel in sub.files:
         if not rel.endswith(".py") or rel in sub.generated:
             continue
@@ -175,12 +186,15 @@ def stand_in_scripts(sub: Submission, names: list[str]) -> list[str]:
             text = read_capped(sub.root / rel, MAX_SOURCE_BYTES).decode("utf-8", "replace")
         except OSError:
             continue
-        words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
-        found = sum(name in words for name in names)
+        found = wanted & set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
         if found:
-            scored[rel] = found
-    best = max(scored.values(), default=0)
-    return sorted(rel for rel, found in scored.items() if found == best)
+            used[rel] = found
+    complete = sorted(rel for rel, found in used.items() if required and set(required) <= found)
+    if complete:
+        return StandIns(complete, True)
+    best = max((len(found & set(names)) for found in used.values()), default=0)
+    files = sorted(rel for rel, found in used.items() if best and len(found & set(names)) == best)
+    return StandIns(files, False)
 
 
 def plan_script(
@@ -195,10 +209,10 @@ def plan_script(
         generated = ensure_script(sub, check.file, check.globals)
         file = generated.path if generated is not None else None
     if file is None:
-        candidates = stand_in_scripts(sub, check.observed_globals)
-        if len(candidates) != 1:
-            return ScriptTarget(None, None, candidates=tuple(candidates))
-        file = candidates[0]
+        stand_ins = stand_in_scripts(sub, check.observed_globals, check.globals)
+        if len(stand_ins.files) != 1 or not stand_ins.complete:
+            return ScriptTarget(None, None, candidates=tuple(stand_ins.files))
+        file = stand_ins.files[0]
         note = f"no {check.file} was found: {file} was run in its place (it uses its globals)"
         if note not in sub.notes:
             sub.notes.append(note)

@@ -170,11 +170,12 @@ def _run(problem: Problem, check: ScriptCheck, ctx: GradingContext) -> Ran | Ver
         if pending is not None:  # writeup code our parser could not assemble: a TA looks
             reason, excerpt, at = pending
             return Status.PENDING, f"for a TA: {reason}", excerpt, None, at
-        if target.candidates:  # renamed, and more than one file could be it
+        if target.candidates:  # renamed, and the grader cannot tell which file, if any, is it
+            could = "could each be it" if len(target.candidates) > 1 else "may be it"
             return (
                 Status.PENDING,
                 f"for a TA: no {check.file} was found, and {', '.join(target.candidates)} "
-                "could each be it under another name",
+                f"{could} under another name",
                 [],
                 None,
                 None,

@@ -219,10 +219,11 @@ def _run(submission: Any, observation: Any) -> Any:
         pytest.skip(f"pending: {submission.unassembled[SCRIPT]} (see p1 run): for a TA to read")
     outcome = observation(*RUN)
     if outcome is None:
-        candidates = stand_in_scripts(submission, list(SCRIPT_GLOBALS))
-        if len(candidates) > 1:  # renamed, and the run check could not tell which file it is
+        candidates = stand_in_scripts(submission, list(SCRIPT_GLOBALS), ["model"]).files
+        if candidates:  # renamed, and the run check could not tell which file it is
             pytest.skip(
-                f"pending: no {SCRIPT}, and {', '.join(candidates)} could each be it under "
+                f"pending: no {SCRIPT}, and {', '.join(candidates)} "
+                f"{'could each be it' if len(candidates) > 1 else 'may be it'} under "
                 "another name (see p1 run): for a TA"
             )
         raise AssertionError(f"no {SCRIPT} (or notebook defining `model`) was found to judge")

@@ -250,6 +250,15 @@ def test_two_files_that_could_be_the_script_go_to_a_ta(tmp_path: Path) -> None:
     assert target.candidates == ("first_try.py", "second_try.py")
 
 
+def test_a_renamed_file_using_only_some_globals_goes_to_a_ta(tmp_path: Path) -> None:
+    """theta renamed too, or a helper module that mentions `model`: not run, a TA looks."""
+    (tmp_path / "hw_helpers.py").write_text(SCRIPT.replace("params", "w") + "print(model)\n")
+    check = script_check(globals=["params", "model"])
+    _, target = _planned(tmp_path, check)
+    assert target.file is None and target.request is None
+    assert target.candidates == ("hw_helpers.py",)
+
+
 def test_files_that_use_none_of_the_globals_are_not_the_script(tmp_path: Path) -> None:
     (tmp_path / "stm.py").write_text(HELPER)
     _, target = _planned(tmp_path, script_check())
