@@ -411,7 +411,7 @@ def _reuse(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Explanati
     (k = the reference's count over the student's)."""
     if ctx.reference is None or _forward_failure(probed):
         return None
-    key = f"reused:{check.id}"
+    key = f"reused:{probed.obs.id}"
     if key not in ctx.memo:
         ctx.memo[key] = _find_reuse(check, probed, ctx)
     found: Explanation | None = ctx.memo[key]
@@ -534,7 +534,7 @@ def _output_shape(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Ve
 
 
 def _equivalence(check: ModuleCheck, probed: Probed, ctx: GradingContext) -> Equivalence:
-    key = f"equivalence:{check.id}"
+    key = f"equivalence:{probed.obs.id}"
     if key not in ctx.memo:
         ctx.memo[key] = _compute_equivalence(check, probed, ctx)
     return ctx.memo[key]
@@ -637,7 +637,7 @@ def _bundle_equivalence(
     (`grader.judges.reverse`); what that cannot decide raises `NotPrecomputed`. The messages
     are the transplant's own (a failure's difference is measured on other weights)."""
     assert probed.target.request is not None
-    key = f"reverse-found:{check.id}"
+    key = f"reverse-found:{probed.obs.id}"
     if isinstance(ctx.memo.get(key), NotPrecomputed):  # one second run per student, not per aspect
         raise ctx.memo[key]
     try:
@@ -681,7 +681,7 @@ def _bundle_grads_differ(
 ) -> bool:
     """`_grads_differ` in a students' bundle: the gradients of the run on the bundle's weights
     against the reference's stored ones, for the setting whose outputs matched."""
-    stored = ctx.memo.get(f"reverse-found:{check.id}")
+    stored = ctx.memo.get(f"reverse-found:{probed.obs.id}")
     if (
         explanation.relu
         or not isinstance(stored, tuple)
